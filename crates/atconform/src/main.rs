@@ -1,0 +1,40 @@
+//! `atconform`: conformance and fuzzing harness for the SMTP AT command sets of cellular modules.
+//!
+//! This binary only wires the library crates together: each subcommand lives in `cmd/<name>.rs`,
+//! parses its flags with clap and hands a resolved configuration to a library crate.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Protocol-conformance and fuzzing harness for cellular modules' SMTP AT commands.
+#[derive(Debug, Parser)]
+#[command(name = "atconform", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands; each variant's arguments are defined in its own module.
+#[derive(Debug, Subcommand)]
+enum Command {
+    // Subcommands are added here, one per module in `cmd/`.
+}
+
+/// Exit code for usage errors and unreadable inputs (scenario files, flags).
+pub const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: miette::Result<ExitCode> = match cli.command {};
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Scenario file format and loader for documented AT transcripts.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Capture SMTP server with provider profiles, TLS, fault injection and a query API.
+#![forbid(unsafe_code)]
