@@ -1,0 +1,458 @@
+//! The scenario model: what a `.scn` file means, independent of its text.
+//!
+//! A [`Scenario`] is metadata plus an ordered list of [`Step`]s. Steps carry the exact bytes to
+//! send (with `${VAR}` references resolved at run time through [`crate::Bindings`]) and the lines
+//! to expect, each line a [`Text`] of literal bytes, variable references and [`Pattern`]s. The
+//! runner turns an expected group into exact bytes with the W1 framing of `ERRATA.md`
+//! ([`crate::expected_bytes`], [`crate::Matcher`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::profile::ProfileSet;
+
+/// Default maximum response time of a command (000 §2.2.1–§2.2.6 "最大响应时间 300 毫秒").
+pub const DEFAULT_MAX_RESPONSE: Duration = Duration::from_millis(300);
+/// Default per-scenario timeout when the file sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default silence before `+++` (000 §1.3 asks for at least 1 s; 0.5 s of margin).
+pub const DEFAULT_GUARD_BEFORE: Duration = Duration::from_millis(1500);
+/// Default silence after `+++` (000 §1.3 asks for at least 1 s; 0.5 s of margin).
+pub const DEFAULT_GUARD_AFTER: Duration = Duration::from_millis(1500);
+
+/// A loaded scenario file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// The name the file was loaded under (its path as given, or the `load_str` name).
+    pub name: String,
+    /// The file the scenario came from, if loaded from disk (data files resolve against it).
+    pub path: Option<PathBuf>,
+    /// The full source text, for diagnostics that point into the file.
+    pub source: Arc<str>,
+    /// Header fields.
+    pub meta: Meta,
+    /// Declared variables (`@var`, `@secret`), in declaration order.
+    pub vars: Vec<VarDecl>,
+    /// The steps, in file order.
+    pub steps: Vec<Step>,
+}
+
+/// Header fields of a scenario (`key: value` lines before the first step).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Meta {
+    /// `title:` one-line human title.
+    pub title: String,
+    /// `source:` citations of the document and section (e.g. `000 §2.2.2`), at least one.
+    pub sources: Vec<String>,
+    /// `errata:` ERRATA.md entries the scenario depends on (e.g. `W1`, `E2`).
+    pub errata: Vec<String>,
+    /// `profiles:` the module profiles the scenario applies to.
+    pub profiles: ProfileSet,
+    /// `tags:` free-form labels for selection (`smoke`, `edge`, `ssl`, ...).
+    pub tags: Vec<String>,
+    /// `timeout:` the whole scenario must finish within this (virtual or real) time.
+    pub timeout: Duration,
+    /// `max-response:` default deadline for a `<` group after a send or data step.
+    pub max_response: Duration,
+    /// `verdict:` the verdict the runner must reach for the scenario to count as passed.
+    pub verdict: Verdict,
+}
+
+/// The verdict a scenario expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Every step must pass.
+    Pass,
+    /// At least one step must fail (a negative scenario: e.g. an emulator quirk the harness must catch).
+    Fail,
+}
+
+/// A declared variable: `@var NAME = default` or `@secret NAME = default`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VarDecl {
+    /// Variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+    pub name: String,
+    /// Value used when the environment does not set one; `None` makes it required.
+    pub default: Option<String>,
+    /// Secret values are redacted as `<redacted>` everywhere they would be shown.
+    pub secret: bool,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// A position in the scenario file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    /// Byte offset of the start in the source.
+    pub offset: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// 1-based line number.
+    pub line: u32,
+    /// 1-based column (in characters).
+    pub col: u32,
+}
+
+/// One step, with the profiles it is restricted to (`[ag35]` prefix) and its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// What to do.
+    pub kind: StepKind,
+    /// `Some(set)`: the step only runs for these profiles; `None`: for all.
+    pub only: Option<ProfileSet>,
+    /// The line (or first line) the step comes from.
+    pub span: Span,
+}
+
+/// What a step does.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum StepKind {
+    /// `>` / `>>`: send bytes in command mode.
+    Send(Send),
+    /// `<` / `<<`: a group of expected response lines, matched in order.
+    Expect(Expect),
+    /// `~`: wait for one URC, other allowed URCs may come first.
+    Urc(ExpectUrc),
+    /// `@data`: send a payload in data mode (never echoed).
+    Data(Data),
+    /// `@escape`: `+++` with guard times (000 §1.3).
+    Escape(Escape),
+    /// `@wait`: let time pass without sending (e.g. wait out `<input_time>`).
+    Wait(Duration),
+    /// `@dtr on|off`: assert or drop DTR.
+    Dtr(bool),
+    /// `@echo on|off`: whether command-mode bytes are echoed from here on (W2).
+    Echo(bool),
+    /// `@allow-urc`: from here on, URCs matching this line may interleave anywhere.
+    AllowUrc(Text),
+    /// `@mail`: expectations on the next mail the sink receives.
+    Mail(MailExpect),
+    /// `@mail none`: the sink has received no mail beyond the ones already expected.
+    NoMail,
+    /// `@smtp`: expectations on the SMTP transcript of the last session.
+    Smtp(SmtpExpect),
+    /// `@fault`, `@quirk`, `@resolve`: emulator-only setup.
+    Emulator(EmulatorAction),
+    /// `@sink`: configuration of the capture server.
+    Sink(SinkAction),
+}
+
+/// Bytes sent in command mode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Send {
+    /// The line as written, escapes decoded, `${VAR}` unresolved.
+    pub text: Text,
+    /// What follows the text on the wire.
+    pub terminator: Terminator,
+}
+
+/// What the runner appends to a [`Send`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Terminator {
+    /// `>`: a command line, terminated by `<CR>` (000 §2.1.2 "输入<CR>将终止命令行").
+    Cr,
+    /// `>>`: raw bytes exactly as written, nothing appended.
+    None,
+}
+
+/// A group of expected lines (consecutive `<` / `<<` lines).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expect {
+    /// The lines, in order; a line with `only` set is skipped for other profiles.
+    pub lines: Vec<ExpectedLine>,
+    /// Deadline (`@within`) from the end of the previous send; `None`: `meta.max_response`.
+    pub within: Option<Duration>,
+}
+
+/// One expected line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectedLine {
+    /// How the line is framed on the wire (W1).
+    pub frame: FrameKind,
+    /// The text without framing, may hold variables and patterns.
+    pub text: Text,
+    /// Profiles this line applies to (`[ag35] <` prefix); `None`: all.
+    pub only: Option<ProfileSet>,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// W1 framing class of an expected line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FrameKind {
+    /// An information line; consecutive ones form one block `\r\n` + lines joined by `\r\n` + `\r\n`.
+    Info,
+    /// A final result code, `CONNECT` or the like, framed alone `\r\n<text>\r\n`.
+    Final,
+    /// A URC, framed alone `\r\n<text>\r\n`.
+    Urc,
+    /// `<<`: exact bytes, no framing added.
+    Raw,
+}
+
+/// `~`: wait for a URC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectUrc {
+    /// The URC line (framed alone).
+    pub line: ExpectedLine,
+    /// Deadline (`@within`) from the previous step; `None`: until the scenario timeout.
+    pub within: Option<Duration>,
+}
+
+/// `@data`: a data-mode payload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Data {
+    /// Where the bytes come from.
+    pub payload: Payload,
+    /// `name=`: label so mail expectations can refer to these exact bytes.
+    pub name: Option<String>,
+    /// `chunk=`: send in chunks of this many bytes (default: all at once).
+    pub chunk: Option<usize>,
+    /// `pace=`: pause between chunks.
+    pub pace: Option<Duration>,
+}
+
+/// The bytes of a data step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    /// `@data 100`: `len` bytes of the deterministic text pattern ([`crate::text_payload`]).
+    Text {
+        /// Number of bytes.
+        len: usize,
+    },
+    /// `@data 100 binary seed=7`: `len` pseudo-random bytes ([`crate::binary_payload`]).
+    Binary {
+        /// Number of bytes.
+        len: usize,
+        /// Generator seed.
+        seed: u64,
+    },
+    /// `@data "text\r\n.\r\n"`: literal bytes (escapes decoded, variables allowed).
+    Literal(Text),
+    /// `@data file(path)`: a file's content; relative paths are resolved against the scenario file.
+    File(PathBuf),
+}
+
+/// `@escape`: leave data mode with `+++` (000 §1.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Escape {
+    /// Silence kept before the sequence (`before=`).
+    pub guard_before: Duration,
+    /// Silence kept after the sequence (`after=`).
+    pub guard_after: Duration,
+    /// The bytes sent, `+++` unless `seq=` says otherwise.
+    pub sequence: Vec<u8>,
+}
+
+/// `@mail` block: expectations on one delivered mail, in the order written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MailExpect {
+    /// The checks, each with its span.
+    pub checks: Vec<(MailCheck, Span)>,
+}
+
+/// One check on a delivered mail.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum MailCheck {
+    /// `mail-from:` envelope sender (`MAIL FROM` address, without `<>`).
+    MailFrom(Text),
+    /// `rcpt-to:` envelope recipients, as a set, comma-separated.
+    RcptTo(Vec<Text>),
+    /// `header: Name: value`: a header present with this decoded value (full match).
+    Header {
+        /// Header name, case-insensitive.
+        name: String,
+        /// Expected decoded value.
+        value: Text,
+    },
+    /// `no-header: Name`: the header is absent (e.g. `Bcc`).
+    NoHeader(String),
+    /// `subject:` the decoded subject (RFC 2047 decoded).
+    Subject(Text),
+    /// `body:` the decoded text body, exactly.
+    Body(Text),
+    /// `body-payload: NAME`: the decoded body equals the bytes of the named `@data` payload.
+    BodyPayload(String),
+    /// `attachments: N`: number of attachments.
+    AttachmentCount(usize),
+    /// `attachment: NAME [size=N] [sha256=HEX] [payload=P]`.
+    Attachment(AttachmentExpect),
+}
+
+/// Expectations on one attachment, found by file name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentExpect {
+    /// The attachment's file name (e.g. `smtp1.txt`).
+    pub name: String,
+    /// Decoded size in bytes.
+    pub size: Option<u64>,
+    /// SHA-256 of the decoded content, lowercase hex.
+    pub sha256: Option<String>,
+    /// The decoded content equals the bytes of this named `@data` payload.
+    pub payload: Option<String>,
+}
+
+/// `@smtp` block: expectations on the SMTP transcript the sink recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SmtpExpect {
+    /// The checks, each with its span.
+    pub checks: Vec<(SmtpCheck, Span)>,
+}
+
+/// One check on the SMTP transcript.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SmtpCheck {
+    /// `sent: LINE`: the client sent a command line matching (full match, without CRLF).
+    Sent(Text),
+    /// `not-sent: LINE`: no client command line matches.
+    NotSent(Text),
+    /// `replied: CODE`: the server replied this code at least once.
+    Replied(u16),
+    /// `tls: none|implicit|starttls`: how the session was secured.
+    Tls(TlsMode),
+}
+
+/// How an SMTP session is secured (000 §1.1 `<SSL_type>` 0/1/2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TlsMode {
+    /// Plain TCP (`ssltype` 0).
+    None,
+    /// TLS from the first byte (`ssltype` 1).
+    Implicit,
+    /// Plain, upgraded with `STARTTLS` (`ssltype` 2).
+    Starttls,
+}
+
+/// Emulator-only setup; a scenario with one runs only against the built-in emulator.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum EmulatorAction {
+    /// `@fault NAME`: put the emulated module into a fault state.
+    Fault(Fault),
+    /// `@quirk NAME`: enable a named emulator quirk (firmware deviation); names are the emulator's.
+    Quirk(String),
+    /// `@resolve HOST sink|fail|ADDR`: how the emulated module's DNS answers for `host`.
+    Resolve {
+        /// Host name as configured with `AT+QSMTPCFG="smtpserver"` / `SMTPSERV`.
+        host: String,
+        /// The answer.
+        to: ResolveTo,
+    },
+}
+
+/// A fault the emulated module can be put in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// `sim-not-ready`: no (U)SIM ready; SMTP commands answer `ERROR` (000 §4.1).
+    SimNotReady,
+    /// `pdp-activation-fails`: `AT+QIACT` fails (000 §4.2).
+    PdpActivationFails,
+    /// `pdp-deactivated`: the network deactivates the PDP context (000 §5 error 657).
+    PdpDeactivated,
+    /// `tcp-connect-fails`: TCP connection to the server cannot be established (000 §5 error 654).
+    TcpConnectFails,
+}
+
+/// The DNS answer of a `@resolve` override.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResolveTo {
+    /// `sink`: the attached capture server (whatever port was configured).
+    Sink,
+    /// `fail`: resolution fails (000 §4.3 → `+QSMTPPUT: 653,0`; 002 → `#CME ERROR: 38027`).
+    Fail,
+    /// An IP address literal.
+    Addr(String),
+}
+
+/// `@sink ...`: configuration of the capture SMTP server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SinkAction {
+    /// `@sink profile NAME`: provider profile of the sink (names are the sink's).
+    Profile(String),
+    /// `@sink tls none|implicit|starttls`: how the sink expects the session to be secured.
+    Tls(TlsMode),
+    /// `@sink reply STAGE CODE [text]`: answer `code` at `stage` instead of accepting.
+    Reply {
+        /// Where in the session.
+        stage: SmtpStage,
+        /// SMTP reply code (e.g. 535).
+        code: u16,
+        /// Reply text; the sink's default text when `None`.
+        text: Option<String>,
+    },
+    /// `@sink drop STAGE`: close the connection at `stage` without replying.
+    Drop(SmtpStage),
+}
+
+/// A point in an SMTP session, for sink faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SmtpStage {
+    /// `greeting`: the 220 banner.
+    Greeting,
+    /// `ehlo`: reply to `EHLO`/`HELO`.
+    Ehlo,
+    /// `starttls`: reply to `STARTTLS`.
+    Starttls,
+    /// `auth`: the final reply to `AUTH`.
+    Auth,
+    /// `mail`: reply to `MAIL FROM`.
+    MailFrom,
+    /// `rcpt`: reply to `RCPT TO`.
+    RcptTo,
+    /// `data`: reply to `DATA` (the 354).
+    Data,
+    /// `message`: reply after the terminating `.`.
+    Message,
+}
+
+/// A line of text: literal bytes, `${VAR}` references and (in expectations) patterns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Text(pub Vec<Piece>);
+
+/// A part of a [`Text`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// Literal bytes (escapes already decoded).
+    Lit(Vec<u8>),
+    /// `${NAME}` or `${NAME:-default}`: a variable or an earlier capture.
+    Var {
+        /// The variable or capture name.
+        name: String,
+        /// Inline default used when nothing binds `name`.
+        default: Option<String>,
+    },
+    /// `{kind}` or `{kind:capture}`: a value that legitimately varies.
+    Pattern(Pattern),
+}
+
+/// A pattern inside an expected line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    /// What it matches.
+    pub kind: PatternKind,
+    /// Capture name; the matched text is bound to it for later `${name}`.
+    pub capture: Option<String>,
+}
+
+/// What a [`Pattern`] matches; none matches `\r` or `\n`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PatternKind {
+    /// `{int}`: `-?[0-9]+`.
+    Int,
+    /// `{hex}`: `[0-9A-Fa-f]+`.
+    Hex,
+    /// `{ip}`: a dotted IPv4 address or an IPv6 address.
+    Ip,
+    /// `{str}`: any run of bytes without `"` (the inside of a quoted string), possibly empty.
+    Str,
+    /// `{any}`: any run of bytes, possibly empty.
+    Any,
+    /// `{re:REGEX}`: a regular expression (regex crate syntax, bytes mode).
+    Regex(String),
+}
