@@ -1,1 +1,779 @@
-//! Shared inputs for the criterion benchmarks (see `benches/`).
+//! Shared inputs and drivers for the criterion benchmarks in `benches/`.
+//!
+//! - [`Stream`]: deterministic, seeded module output (echo off, `\r\n` framing as ERRATA W1
+//!   fixes it) built from the worked examples of the Quectel SMTP note (000 §2.2, §3.1–§3.3),
+//!   with the command lines that produced it and the exact counts of what it holds;
+//! - [`crlf_lines`]: the floor, a bare `memchr` count of CRLF-terminated lines;
+//! - [`AtatDriver`]: atat 0.25's `AtDigester`, driven the way `atat::Ingress` drives it
+//!   (1 KB window, one read per command response or URC, digest until no progress, shift).
+//!
+//! ```
+//! use atconform_benches::{AtatDriver, Mix, Stream, crlf_lines};
+//! let stream = Stream::generate(Mix::Small);
+//! assert_eq!(crlf_lines(&stream.bytes), stream.expected.crlf_lines);
+//! let atat = AtatDriver::run_reads(&stream);
+//! assert_eq!(atat.results(), stream.expected.results());
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::ops::Range;
+
+use atat::digest::{ParseError, Parser, parser};
+use atat::{AtDigester, DigestResult, Digester};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+// ---------------------------------------------------------------------------------------------
+// Input generator
+// ---------------------------------------------------------------------------------------------
+
+/// Which stream to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mix {
+    /// About 8 KB of SMTP sessions (a few sessions' worth of output).
+    Small,
+    /// About 4 MB of SMTP sessions (a long capture).
+    Large,
+    /// About 1 MB of tiny responses, mostly `\r\nOK\r\n`: the per-line worst case.
+    TinyLines,
+}
+
+impl Mix {
+    /// All mixes, in bench order.
+    pub const ALL: [Mix; 3] = [Mix::Small, Mix::Large, Mix::TinyLines];
+
+    /// Short name used in benchmark ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::Small => "small_8k",
+            Mix::Large => "large_4m",
+            Mix::TinyLines => "tiny_lines_1m",
+        }
+    }
+
+    /// Size the generator stops after reaching (it always ends on a whole exchange).
+    pub fn target_len(self) -> usize {
+        match self {
+            Mix::Small => 8 * 1024,
+            Mix::Large => 4 * 1024 * 1024,
+            Mix::TinyLines => 1024 * 1024,
+        }
+    }
+
+    fn seed(self) -> u64 {
+        match self {
+            Mix::Small => 0x5eed_0001,
+            Mix::Large => 0x5eed_0002,
+            Mix::TinyLines => 0x5eed_0003,
+        }
+    }
+}
+
+/// What a generated stream holds, counted while it was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Final result code `OK`.
+    pub ok: usize,
+    /// Final result code `ERROR`.
+    pub error: usize,
+    /// Final result code `+CME ERROR: <err>`.
+    pub cme_error: usize,
+    /// Intermediate result `CONNECT` (the module enters data mode).
+    pub connect: usize,
+    /// Information lines of command responses (`+QSMTPDST: 1,"…"`, …).
+    pub info_lines: usize,
+    /// Unsolicited result codes (`+QSMTPPUT: <err>,<protocol_error>`).
+    pub urcs: usize,
+    /// CRLF-terminated lines, the empty ones W1's framing puts before each block included.
+    pub crlf_lines: usize,
+}
+
+impl Counts {
+    /// Final result codes (`OK`, `ERROR`, `+CME ERROR`).
+    pub fn finals(&self) -> usize {
+        self.ok + self.error + self.cme_error
+    }
+
+    /// Results a host parser hands its client: final result codes, `CONNECT` and URCs
+    /// (what atat reports as `DigestResult::Response`/`Urc`; information lines ride inside a
+    /// response).
+    pub fn results(&self) -> usize {
+        self.finals() + self.connect + self.urcs
+    }
+}
+
+/// Module output (echo off) and the host command lines behind it.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    /// The mix this was built from.
+    pub mix: Mix,
+    /// The bytes the module sent, exactly as framed on the wire (ERRATA W1).
+    pub bytes: Vec<u8>,
+    /// One range of `bytes` per command response or URC, in order: how the bytes arrive when a
+    /// UART driver hands over whatever came in one burst. A command that enters data mode
+    /// (`CONNECT`) has two: `CONNECT`, then the block that closes data mode.
+    pub reads: Vec<Range<usize>>,
+    /// The host's command lines, each ended by `\r` (000 §2.1.2).
+    pub commands: Vec<u8>,
+    /// Number of command lines in `commands`.
+    pub command_count: usize,
+    /// What `bytes` holds.
+    pub expected: Counts,
+}
+
+/// Recipients seen in 000 §2.2.2 and §3.1, plus a few of our own.
+const ADDRESSES: [&str; 8] = [
+    "quectel_test@163.com",
+    "quectel_test@21cn.com",
+    "quectel_test@aol.com",
+    "sishen664551@163.com",
+    "qa.lab@example.com",
+    "firmware-ci@example.org",
+    "ops@mail.example.net",
+    "a@b.cn",
+];
+
+const SERVERS: [(&str, u16); 4] = [
+    ("smtp.163.com", 25),
+    ("smtp.163.com", 465),
+    ("smtp.qcloudmail.com", 465),
+    ("mail.example.net", 587),
+];
+
+const FILES: [&str; 4] = [
+    "RAM:smtp1.txt",
+    "RAM:test.txt",
+    "UFS:report.csv",
+    "RAM:log_20200729.bin",
+];
+
+/// 000 §2.2.1, test command, as ERRATA E7 fixes it.
+const QSMTPCFG_TEST: [&str; 7] = [
+    "+QSMTPCFG: \"account\",<username>,<password>",
+    "+QSMTPCFG: \"sender\",<sender_name>,<sender_email>",
+    "+QSMTPCFG: \"smtpserver\",<srvaddr>,<srvport>",
+    "+QSMTPCFG: \"contextid\",(1-16)",
+    "+QSMTPCFG: \"sslctxid\",(0-5)",
+    "+QSMTPCFG: \"ssltype\",(0-2)",
+    "+QSMTPCFG: \"bodyoriginal\",(0,1)",
+];
+
+/// Builds a [`Stream`] one exchange at a time.
+struct Builder {
+    rng: ChaCha8Rng,
+    bytes: Vec<u8>,
+    reads: Vec<Range<usize>>,
+    commands: Vec<u8>,
+    command_count: usize,
+    counts: Counts,
+    /// Information lines of the response being built.
+    info: Vec<String>,
+    /// Whether the first session is being built.
+    first_session: bool,
+}
+
+/// The final result code closing a response.
+enum Final<'a> {
+    Ok,
+    Error,
+    Cme(u16),
+    /// `CONNECT`, then (after data mode) these information lines and `OK`.
+    Connect(&'a [String]),
+}
+
+impl Builder {
+    fn new(mix: Mix) -> Self {
+        Builder {
+            rng: ChaCha8Rng::seed_from_u64(mix.seed()),
+            bytes: Vec::with_capacity(mix.target_len() + 1024),
+            reads: Vec::new(),
+            commands: Vec::new(),
+            command_count: 0,
+            counts: Counts::default(),
+            info: Vec::new(),
+            first_session: true,
+        }
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.rng.random_range(0..items.len())]
+    }
+
+    /// True with probability `percent`/100; always true in a stream's first session, so that
+    /// even the small mix holds every kind of exchange.
+    fn chance(&mut self, percent: u32) -> bool {
+        let roll = self.rng.random_range(0..100) < percent;
+        roll || self.first_session
+    }
+
+    /// Appends one framed block (`\r\n` + lines joined by `\r\n` + `\r\n`) as one read.
+    fn block(&mut self, lines: &[&str]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(b"\r\n");
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                self.bytes.extend_from_slice(b"\r\n");
+            }
+            self.bytes.extend_from_slice(line.as_bytes());
+        }
+        self.bytes.extend_from_slice(b"\r\n");
+        self.counts.crlf_lines += 1 + lines.len();
+        self.reads.push(start..self.bytes.len());
+    }
+
+    /// Appends a response: the information lines gathered in `self.info` (W1: one block), then
+    /// the final result code in its own framing, all in one read.
+    fn respond(&mut self, end: Final<'_>) {
+        let info = std::mem::take(&mut self.info);
+        let start = self.bytes.len();
+        if !info.is_empty() {
+            let lines: Vec<&str> = info.iter().map(String::as_str).collect();
+            self.block(&lines);
+            self.reads.pop();
+            self.counts.info_lines += info.len();
+        }
+        match end {
+            Final::Ok => {
+                self.block(&["OK"]);
+                self.counts.ok += 1;
+            }
+            Final::Error => {
+                self.block(&["ERROR"]);
+                self.counts.error += 1;
+            }
+            Final::Cme(code) => {
+                self.block(&[&format!("+CME ERROR: {code}")]);
+                self.counts.cme_error += 1;
+            }
+            Final::Connect(after) => {
+                // 000 §2.2.4: CONNECT, <data>, +QSMTPBODY: <input_length>, OK. The data goes
+                // host → module and is not echoed, so the module's next bytes close data mode.
+                debug_assert!(info.is_empty());
+                self.block(&["CONNECT"]);
+                self.counts.connect += 1;
+                self.info = after.to_vec();
+                self.respond(Final::Ok);
+                return;
+            }
+        }
+        self.reads.pop();
+        self.reads.push(start..self.bytes.len());
+    }
+
+    fn urc(&mut self, line: &str) {
+        self.block(&[line]);
+        self.counts.urcs += 1;
+    }
+
+    fn command(&mut self, line: &str) {
+        self.commands.extend_from_slice(line.as_bytes());
+        self.commands.push(b'\r');
+        self.command_count += 1;
+    }
+
+    fn ok(&mut self, line: &str) {
+        self.command(line);
+        self.respond(Final::Ok);
+    }
+
+    /// One SMTP session as 000 §3.1 (plain), §3.2 (SSL) or §3.3 (STARTTLS) walks it, with the
+    /// queries of §2.2 and the errors a QA run meets (ERRATA E1, E8).
+    fn session(&mut self) {
+        // Step 1: PDP context (000 §3.1).
+        self.ok("AT+QICSGP=1,1,\"UNINET\",\"\",1");
+        self.ok("AT+QIACT=1");
+        self.command("AT+QIACT?");
+        let ip = format!(
+            "+QIACT: 1,1,1,\"10.{}.{}.{}\"",
+            self.rng.random_range(0..256u16),
+            self.rng.random_range(0..256u16),
+            self.rng.random_range(1..255u16)
+        );
+        self.info.push(ip);
+        self.respond(Final::Ok);
+        self.ok("AT+QSMTPCFG=\"contextid\",1");
+
+        // Step 2: server and account (000 §3.1–§3.3; ERRATA E3 spelling).
+        let ssl = self.rng.random_range(0..3u8);
+        self.ok(&format!("AT+QSMTPCFG=\"ssltype\",{ssl}"));
+        if ssl > 0 {
+            self.ok("AT+QSMTPCFG=\"sslctxid\",1");
+            self.ok("AT+QSSLCFG=\"ciphersuite\",1,0xffff");
+            self.ok("AT+QSSLCFG=\"seclevel\",1,0");
+        }
+        let (server, port) = *self.pick(&SERVERS);
+        self.ok(&format!("AT+QSMTPCFG=\"smtpserver\",\"{server}\",{port}"));
+        self.ok("AT+QSMTPCFG=\"account\",\"sishen664551\",\"wq664551\"");
+        self.ok("AT+QSMTPCFG=\"sender\",\"sishen664551\",\"sishen664551@163.com\"");
+        if self.chance(40) {
+            self.command("AT+QSMTPCFG=?");
+            self.info
+                .extend(QSMTPCFG_TEST.iter().map(|line| line.to_string()));
+            self.respond(Final::Ok);
+        }
+        if self.chance(50) {
+            self.command("AT+QSMTPCFG=\"smtpserver\"");
+            self.info
+                .push(format!("+QSMTPCFG: \"smtpserver\",\"{server}\",{port}"));
+            self.respond(Final::Ok);
+            self.command("AT+QSMTPCFG=\"sender\"");
+            self.info
+                .push("+QSMTPCFG: \"sender\",\"sishen664551\",\"sishen664551@163.com\"".into());
+            self.respond(Final::Ok);
+            self.command("AT+QSMTPCFG=\"ssltype\"");
+            self.info.push(format!("+QSMTPCFG: \"ssltype\",{ssl}"));
+            self.respond(Final::Ok);
+        }
+
+        // Step 3: recipients, subject, body, attachment (000 §2.2.2–§2.2.5, §3.1).
+        let n = self.rng.random_range(1..=3usize);
+        let mut recipients = Vec::with_capacity(n);
+        for i in 0..n {
+            let addr = *self.pick(&ADDRESSES);
+            let kind = if i == 0 {
+                1
+            } else {
+                self.rng.random_range(1..=3u8)
+            };
+            self.ok(&format!("AT+QSMTPDST=1,{kind},\"{addr}\""));
+            recipients.push(format!("+QSMTPDST: {kind},\"{addr}\""));
+        }
+        self.command("AT+QSMTPDST?");
+        self.info = recipients;
+        self.respond(Final::Ok);
+        if self.chance(15) {
+            // ERRATA E8: an odd number of hex digits.
+            self.command("AT+QSMTPSUB=1,\"7465737\"");
+            self.respond(Final::Cme(664));
+        }
+        self.ok("AT+QSMTPSUB=0,\"TEST SMTP\"");
+        self.command("AT+QSMTPSUB?");
+        self.info.push("+QSMTPSUB: 0,\"TEST SMTP\"".into());
+        self.respond(Final::Ok);
+        let body = self.rng.random_range(1..=10240u32);
+        self.command(&format!("AT+QSMTPBODY=0,{body},120"));
+        self.respond(Final::Connect(&[format!("+QSMTPBODY: {body}")]));
+        let file = *self.pick(&FILES);
+        let size = self.rng.random_range(1..=200_000u32);
+        if self.chance(30) {
+            self.command(&format!("AT+QFUPL=\"{file}\",{size},200,1"));
+            let checksum = self.rng.random_range(0..0x1_0000u32);
+            self.respond(Final::Connect(&[format!("+QFUPL: {size},{checksum:x}")]));
+        }
+        if self.chance(10) {
+            // ERRATA E1: the line as printed in 000 §3.1.
+            self.command("AT+QFLST=\"RAM: \"*\"");
+            self.respond(Final::Error);
+        }
+        self.command("AT+QFLST=\"RAM:*\"");
+        self.info.push(format!("+QFLST: \"{file}\",{size}"));
+        if self.chance(30) {
+            self.info.push("+QFLST: \"RAM:test.txt\",200".into());
+        }
+        self.respond(Final::Ok);
+        self.ok(&format!("AT+QSMTPATT=1,1,\"{file}\""));
+        self.command("AT+QSMTPATT?");
+        self.info.push(format!("+QSMTPATT: 1,\"{file}\",{size}"));
+        self.respond(Final::Ok);
+
+        // Step 4: send (000 §2.2.7): OK now, the URC when the send ends.
+        self.ok("AT+QSMTPPUT=300");
+        if self.chance(85) {
+            self.urc("+QSMTPPUT: 0,0");
+        } else {
+            let (err, proto) = *self.pick(&[(653u16, 0u16), (658, 535), (662, 554), (670, 0)]);
+            self.urc(&format!("+QSMTPPUT: {err},{proto}"));
+        }
+
+        // Step 5: clean up (000 §3.1; ERRATA E2 file name).
+        self.ok("AT+QSMTPCLR");
+        self.ok(&format!("AT+QFDEL=\"{file}\""));
+        if self.chance(50) {
+            self.ok("AT+QIDEACT=1");
+        }
+        self.first_session = false;
+    }
+
+    /// One tiny exchange: mostly `OK`, some `ERROR` and `+CME ERROR: 664`.
+    fn tiny(&mut self) {
+        match self.rng.random_range(0..100u8) {
+            0..90 => self.ok("AT"),
+            90..95 => {
+                self.command("AT+QFLST=\"RAM: \"*\"");
+                self.respond(Final::Error);
+            }
+            _ => {
+                self.command("AT+QSMTPSUB=1,\"7465737\"");
+                self.respond(Final::Cme(664));
+            }
+        }
+    }
+}
+
+impl Stream {
+    /// Builds the stream for `mix` (always the same bytes for the same mix).
+    pub fn generate(mix: Mix) -> Stream {
+        let mut b = Builder::new(mix);
+        while b.bytes.len() < mix.target_len() {
+            match mix {
+                Mix::Small | Mix::Large => b.session(),
+                Mix::TinyLines => b.tiny(),
+            }
+        }
+        Stream {
+            mix,
+            bytes: b.bytes,
+            reads: b.reads,
+            commands: b.commands,
+            command_count: b.command_count,
+            expected: b.counts,
+        }
+    }
+
+    /// Average length of a CRLF-terminated line, terminator included.
+    pub fn mean_line_len(&self) -> f64 {
+        self.bytes.len() as f64 / self.expected.crlf_lines.max(1) as f64
+    }
+}
+
+/// A mail body of `len` bytes of printable text in 76-column lines (`\r\n`), deterministic.
+pub fn text_body(len: usize, seed: u64) -> Vec<u8> {
+    const WORDS: [&str; 12] = [
+        "module",
+        "firmware",
+        "SMTP",
+        "test",
+        "attachment",
+        "regression",
+        "Quectel",
+        "EC21",
+        "delivery",
+        "report",
+        "the",
+        "of",
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(len + 16);
+    let mut col = 0;
+    while out.len() < len {
+        let word = WORDS[rng.random_range(0..WORDS.len())];
+        if col + word.len() + 1 > 76 {
+            out.extend_from_slice(b"\r\n");
+            col = 0;
+        } else if col > 0 {
+            out.push(b' ');
+            col += 1;
+        }
+        out.extend_from_slice(word.as_bytes());
+        col += word.len();
+    }
+    out.truncate(len);
+    out
+}
+
+/// `len` bytes of uniformly random binary data (an attachment), deterministic.
+pub fn binary_attachment(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = vec![0; len];
+    rng.fill(out.as_mut_slice());
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The floor
+// ---------------------------------------------------------------------------------------------
+
+/// Counts CRLF-terminated lines with a bare `memchr` scan for `\n`: the least work any line
+/// parser must do (find every line end), with nothing done per line but one comparison.
+pub fn crlf_lines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes)
+        .filter(|&i| i > 0 && bytes.get(i - 1) == Some(&b'\r'))
+        .count()
+}
+
+/// The floor fed in reads of `read_size` bytes: a `\r` at the end of one read and the `\n` at
+/// the start of the next still make a line.
+pub fn crlf_lines_in_reads(bytes: &[u8], read_size: usize) -> usize {
+    let mut count = 0;
+    let mut after_cr = false;
+    for chunk in bytes.chunks(read_size.max(1)) {
+        if after_cr && chunk.first() == Some(&b'\n') {
+            count += 1;
+        }
+        count += crlf_lines(chunk);
+        after_cr = chunk.last() == Some(&b'\r');
+    }
+    count
+}
+
+// ---------------------------------------------------------------------------------------------
+// atat 0.25, driven as atat::Ingress drives it
+// ---------------------------------------------------------------------------------------------
+
+/// The URCs the SMTP command set reports (000 §2.2.7), as `#[derive(AtatUrc)]` would register
+/// them: `atat::digest::parser::urc_helper` per prefix.
+pub enum SmtpUrcs {}
+
+impl Parser for SmtpUrcs {
+    fn parse(buf: &[u8]) -> Result<(&[u8], usize), ParseError> {
+        if let Some(r) = parser::try_urc(parser::urc_helper(&b"+QSMTPPUT"[..]), buf) {
+            return r;
+        }
+        Err(ParseError::NoMatch)
+    }
+}
+
+/// What the digester reported, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AtatCounts {
+    /// `DigestResult::Response(Ok(_))` (`OK` and `CONNECT`).
+    pub ok: usize,
+    /// `DigestResult::Response(Err(_))` (`ERROR`, `+CME ERROR`).
+    pub err: usize,
+    /// `DigestResult::Urc(_)`.
+    pub urcs: usize,
+    /// `DigestResult::Prompt(_)`.
+    pub prompts: usize,
+    /// Bytes swallowed as echo or whitespace (`DigestResult::None` with progress).
+    pub swallowed: usize,
+    /// Times the window filled up and `Ingress::read_from` would have cleared it.
+    pub overflows: usize,
+}
+
+impl AtatCounts {
+    /// All results (responses, URCs, prompts).
+    pub fn results(&self) -> usize {
+        self.ok + self.err + self.urcs + self.prompts
+    }
+}
+
+/// Size of the ingress window (the `RES_BUF_SIZE`-class buffer handed to `atat::Ingress`).
+pub const ATAT_WINDOW: usize = 1024;
+
+/// `atat::AtDigester` behind a copy of `atat::Ingress::try_advance`'s loop: the bytes of one
+/// read are appended to a fixed window; the digester runs until it makes no progress; what it
+/// swallowed is shifted out with `copy_within`. Results are counted instead of signalled to a
+/// response slot or URC channel.
+pub struct AtatDriver {
+    digester: AtDigester<SmtpUrcs>,
+    buf: Box<[u8; ATAT_WINDOW]>,
+    pos: usize,
+    counts: AtatCounts,
+}
+
+impl Default for AtatDriver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AtatDriver {
+    /// An empty window and a fresh digester.
+    pub fn new() -> Self {
+        AtatDriver {
+            digester: AtDigester::new(),
+            buf: Box::new([0; ATAT_WINDOW]),
+            pos: 0,
+            counts: AtatCounts::default(),
+        }
+    }
+
+    /// What has been reported so far.
+    pub fn counts(&self) -> AtatCounts {
+        self.counts
+    }
+
+    /// Hands over one read, as `AtatIngress::try_write` does: fill the window, digest, repeat.
+    pub fn write(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let free = ATAT_WINDOW - self.pos;
+            if free == 0 {
+                // `AtatIngress::read_from`: "Ingress buffer full, clearing".
+                self.counts.overflows += 1;
+                self.pos = 0;
+                continue;
+            }
+            let len = free.min(bytes.len());
+            let (now, rest) = bytes.split_at(len);
+            self.buf[self.pos..self.pos + len].copy_from_slice(now);
+            bytes = rest;
+            self.advance(len);
+        }
+    }
+
+    /// `Ingress::try_advance`, minus the slot and channel.
+    fn advance(&mut self, commit: usize) {
+        self.pos += commit;
+        while self.pos > 0 {
+            let (result, swallowed) = self.digester.digest(&self.buf[..self.pos]);
+            match result {
+                DigestResult::None => self.counts.swallowed += swallowed,
+                DigestResult::Prompt(_) => self.counts.prompts += 1,
+                DigestResult::Urc(_) => self.counts.urcs += 1,
+                DigestResult::Response(Ok(_)) => self.counts.ok += 1,
+                DigestResult::Response(Err(_)) => self.counts.err += 1,
+            }
+            if swallowed == 0 {
+                break;
+            }
+            self.buf.copy_within(swallowed..self.pos, 0);
+            self.pos -= swallowed;
+        }
+    }
+
+    /// The fair drive: one read per command response or URC ([`Stream::reads`]).
+    pub fn run_reads(stream: &Stream) -> AtatCounts {
+        let mut driver = AtatDriver::new();
+        for read in &stream.reads {
+            driver.write(&stream.bytes[read.clone()]);
+        }
+        driver.counts()
+    }
+
+    /// Fixed-size reads, as a UART driver with a small FIFO hands them over.
+    pub fn run_chunks(bytes: &[u8], read_size: usize) -> AtatCounts {
+        let mut driver = AtatDriver::new();
+        for chunk in bytes.chunks(read_size.max(1)) {
+            driver.write(chunk);
+        }
+        driver.counts()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_deterministic_and_sized() {
+        for mix in Mix::ALL {
+            let a = Stream::generate(mix);
+            let b = Stream::generate(mix);
+            assert_eq!(a.bytes, b.bytes, "{mix:?}");
+            assert!(a.bytes.len() >= mix.target_len(), "{mix:?}");
+            assert!(a.bytes.len() < mix.target_len() + 4096, "{mix:?}");
+            // The reads tile the stream exactly.
+            let mut at = 0;
+            for read in &a.reads {
+                assert_eq!(read.start, at);
+                assert!(read.end > read.start && read.len() <= ATAT_WINDOW);
+                at = read.end;
+            }
+            assert_eq!(at, a.bytes.len());
+            assert_eq!(a.reads.len(), a.expected.results());
+            assert_eq!(a.command_count, a.expected.finals());
+            assert_eq!(
+                memchr::memchr_iter(b'\r', &a.commands).count(),
+                a.command_count
+            );
+        }
+    }
+
+    #[test]
+    fn small_mix_holds_everything_the_issue_lists() {
+        let s = Stream::generate(Mix::Small);
+        let text = String::from_utf8(s.bytes.clone()).unwrap();
+        for needle in [
+            "\r\n+QSMTPCFG: \"account\",<username>,<password>\r\n",
+            "\r\n+QSMTPDST: 1,\"",
+            "\r\n+QIACT: 1,1,1,\"10.",
+            "\r\n+QFLST: \"",
+            "\r\nCONNECT\r\n\r\n+QSMTPBODY: ",
+            "\r\n\r\nOK\r\n",
+            "\r\n+CME ERROR: 664\r\n",
+            "\r\nERROR\r\n",
+            "\r\n+QSMTPPUT: 0,0\r\n",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing");
+        }
+        // No stray framing: every line is CRLF-terminated.
+        assert_eq!(
+            memchr::memchr_iter(b'\n', &s.bytes).count(),
+            s.expected.crlf_lines
+        );
+        assert_eq!(
+            memchr::memchr_iter(b'\r', &s.bytes).count(),
+            s.expected.crlf_lines
+        );
+    }
+
+    #[test]
+    fn exact_w1_framing() {
+        // ERRATA W1's own example, built the way the generator builds every response.
+        let mut b = Builder::new(Mix::Small);
+        b.command("AT+QSMTPDST?");
+        b.info = vec!["+QSMTPDST: 1,\"a\"".into(), "+QSMTPDST: 2,\"b\"".into()];
+        b.respond(Final::Ok);
+        b.urc("+QSMTPPUT: 0,0");
+        assert_eq!(
+            b.bytes,
+            b"\r\n+QSMTPDST: 1,\"a\"\r\n+QSMTPDST: 2,\"b\"\r\n\r\nOK\r\n\r\n+QSMTPPUT: 0,0\r\n"
+        );
+        assert_eq!(b.reads, vec![0..44, 44..62]);
+        assert_eq!(b.counts.crlf_lines, 5 + 2);
+    }
+
+    #[test]
+    fn floor_counts_every_line() {
+        for mix in Mix::ALL {
+            let s = Stream::generate(mix);
+            assert_eq!(crlf_lines(&s.bytes), s.expected.crlf_lines, "{mix:?}");
+            for read_size in [1, 2, 3, 16, 1000] {
+                assert_eq!(
+                    crlf_lines_in_reads(&s.bytes, read_size),
+                    s.expected.crlf_lines,
+                    "{mix:?} reads of {read_size}"
+                );
+            }
+        }
+        assert_eq!(crlf_lines(b"\nOK\r\nx\n\r\n"), 2);
+    }
+
+    #[test]
+    fn atat_fair_drive_reports_every_result() {
+        for mix in Mix::ALL {
+            let s = Stream::generate(mix);
+            let got = AtatDriver::run_reads(&s);
+            let want = s.expected;
+            assert_eq!(got.ok, want.ok + want.connect, "{mix:?}");
+            assert_eq!(got.err, want.error + want.cme_error, "{mix:?}");
+            assert_eq!(got.urcs, want.urcs, "{mix:?}");
+            assert_eq!(got.prompts, 0, "{mix:?}");
+            assert_eq!(got.overflows, 0, "{mix:?}");
+            assert_eq!(got.results(), want.results(), "{mix:?}");
+        }
+    }
+
+    #[test]
+    fn atat_whole_stream_misparses() {
+        // Why atat is not benched one-shot: handed everything at once, "\r\nOK\r\n" is searched
+        // for across response boundaries, so ERRORs and URCs before an OK are swallowed into it.
+        let s = Stream::generate(Mix::Small);
+        let got = AtatDriver::run_chunks(&s.bytes, ATAT_WINDOW);
+        assert_ne!(got.results(), s.expected.results());
+    }
+
+    #[test]
+    fn atat_false_prompt_when_a_read_ends_after_at_sign() {
+        // A read that ends right after the '@' of an e-mail address is taken as a data prompt.
+        let mut d = AtatDriver::new();
+        d.write(b"\r\n+QSMTPDST: 1,\"quectel_test@");
+        d.write(b"163.com\"\r\n\r\nOK\r\n");
+        assert_eq!(d.counts().prompts, 1);
+        assert_eq!(d.counts().ok, 1);
+        // The same bytes in one read: no prompt.
+        let mut d = AtatDriver::new();
+        d.write(b"\r\n+QSMTPDST: 1,\"quectel_test@163.com\"\r\n\r\nOK\r\n");
+        assert_eq!(d.counts().prompts, 0);
+        assert_eq!(d.counts().ok, 1);
+    }
+
+    #[test]
+    fn bodies_are_deterministic() {
+        assert_eq!(text_body(10240, 1), text_body(10240, 1));
+        assert_eq!(text_body(10240, 1).len(), 10240);
+        assert!(text_body(10240, 1).iter().all(|b| b.is_ascii()));
+        assert_eq!(binary_attachment(4096, 2), binary_attachment(4096, 2));
+    }
+}
