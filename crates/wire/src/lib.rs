@@ -1,7 +1,51 @@
 //! Sans-IO grammar of AT command lines, response streams and data-mode framing.
+//!
+//! This crate is the byte-exact foundation of atconform: a pure library with no I/O, no clock
+//! and no threads. Time is an argument ([`Instant`]), bytes are arguments, and every decoder is
+//! bounded and never panics on input.
+//!
+//! - [`command`]: command lines host → module — typed model ([`CommandLine`], [`Command`],
+//!   [`Form`], [`Param`]), [`parse_command_line`], [`CommandLine::encode`], and the module-side
+//!   [`LineAssembler`] that cuts a byte stream into lines (ERRATA W2).
+//! - [`param`]: the parameter grammar shared by set commands and information responses,
+//!   including quoted strings (no escapes, ERRATA W3), hex integers and `(1-16)` lists.
+//!
+//! ```
+//! use at_wire::{parse_command_line, Command, Form, Param};
+//!
+//! // 000 §2.2.4: `AT+QSMTPBODY=0,100,120`
+//! let line = parse_command_line(b"AT+QSMTPBODY=0,100,120").unwrap();
+//! let cmd = line.single().unwrap();
+//! assert!(cmd.name_eq("QSMTPBODY"));
+//! let ints: Vec<i64> = cmd.params().iter().filter_map(Param::as_int).collect();
+//! assert_eq!(ints, [0, 100, 120]);
+//!
+//! // Building a line and encoding it byte-exactly.
+//! let built = at_wire::CommandLine {
+//!     prefix: at_wire::Prefix::Upper,
+//!     commands: vec![Command::plus("QSMTPPUT", Form::Set(vec![Param::Int(300)]))],
+//! };
+//! assert_eq!(built.to_bytes(), b"AT+QSMTPPUT=300");
+//! assert_eq!(built, line_of(b"AT+QSMTPPUT=300"));
+//! # fn line_of(b: &[u8]) -> at_wire::CommandLine { parse_command_line(b).unwrap() }
+//! ```
+#![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
+pub mod assembler;
+pub mod command;
+pub mod error;
+pub mod param;
 pub mod time;
 
+pub use assembler::{Feed, LineAssembler, LineEvent};
+pub use command::{Command, CommandLine, Form, Prefix, SRegOp, parse_command_line, strip_line_end};
+pub use error::{ErrorKind, ParseError};
+pub use param::{
+    HexInt, ListItem, Param, QStr, Word, decode_hex_str, encode_hex_str, encode_params,
+    parse_params,
+};
 pub use time::Instant;

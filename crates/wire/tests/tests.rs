@@ -1,0 +1,5 @@
+//! Integration tests of `at-wire`: manual tables (rstest) and properties (proptest).
+
+mod assembler;
+mod commands;
+mod strategies;
