@@ -1,0 +1,164 @@
+//! The module's virtual file system: `RAM:`, `UFS:` (the default drive) and `SD:` (000 §2.2.5,
+//! FILE note [4]; ERRATA E18).
+
+use std::collections::BTreeMap;
+
+/// A drive of the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Drive {
+    Ufs,
+    Ram,
+    Sd,
+}
+
+impl Drive {
+    fn prefix(self) -> &'static str {
+        match self {
+            Drive::Ufs => "",
+            Drive::Ram => "RAM:",
+            Drive::Sd => "SD:",
+        }
+    }
+}
+
+/// A file name split into drive and name; `None` if malformed (empty, `/`, `"`, control bytes).
+pub(crate) fn split_name(full: &[u8]) -> Option<(Drive, String)> {
+    let s = std::str::from_utf8(full).ok()?;
+    let (drive, rest) = if let Some(r) = strip_prefix_ci(s, "RAM:") {
+        (Drive::Ram, r)
+    } else if let Some(r) = strip_prefix_ci(s, "UFS:") {
+        (Drive::Ufs, r)
+    } else if let Some(r) = strip_prefix_ci(s, "SD:") {
+        (Drive::Sd, r)
+    } else {
+        (Drive::Ufs, s)
+    };
+    if rest.is_empty()
+        || rest
+            .bytes()
+            .any(|b| b < 0x20 || b == b'"' || b == b'/' || b == b'\\' || b == b':')
+    {
+        return None;
+    }
+    Some((drive, rest.to_owned()))
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
+    let head = s.get(..p.len())?;
+    head.eq_ignore_ascii_case(p).then(|| &s[p.len()..])
+}
+
+/// `*` and `?` glob match.
+fn glob(pattern: &[u8], name: &[u8]) -> bool {
+    match (pattern.split_first(), name.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => {
+            glob(rest, name) || (!name.is_empty() && glob(pattern, &name[1..]))
+        }
+        (Some((b'?', rest)), Some((_, n))) => glob(rest, n),
+        (Some((p, rest)), Some((c, n))) => p == c && glob(rest, n),
+        _ => false,
+    }
+}
+
+/// The files.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Fs {
+    files: BTreeMap<(Drive, String), Vec<u8>>,
+}
+
+impl Fs {
+    pub(crate) fn get(&self, drive: Drive, name: &str) -> Option<&Vec<u8>> {
+        self.files.get(&(drive, name.to_owned()))
+    }
+
+    pub(crate) fn exists(&self, drive: Drive, name: &str) -> bool {
+        self.get(drive, name).is_some()
+    }
+
+    pub(crate) fn used(&self, drive: Drive) -> usize {
+        self.files
+            .iter()
+            .filter(|((d, _), _)| *d == drive)
+            .map(|(_, v)| v.len())
+            .sum()
+    }
+
+    pub(crate) fn put(&mut self, drive: Drive, name: String, data: Vec<u8>) {
+        self.files.insert((drive, name), data);
+    }
+
+    /// Files matching a pattern (`*`, `RAM:*`, `RAM:a?.txt`, `SD:x`), as (display name, size).
+    pub(crate) fn list(&self, pattern: &[u8]) -> Option<Vec<(String, usize)>> {
+        let (drive, pat) = split_pattern(pattern)?;
+        Some(
+            self.files
+                .iter()
+                .filter(|((d, n), _)| *d == drive && glob(pat.as_bytes(), n.as_bytes()))
+                .map(|((d, n), v)| (format!("{}{}", d.prefix(), n), v.len()))
+                .collect(),
+        )
+    }
+
+    /// Deletes the files matching a name or pattern; how many were deleted.
+    pub(crate) fn delete(&mut self, pattern: &[u8]) -> Option<usize> {
+        let (drive, pat) = split_pattern(pattern)?;
+        let before = self.files.len();
+        self.files
+            .retain(|(d, n), _| !(*d == drive && glob(pat.as_bytes(), n.as_bytes())));
+        Some(before - self.files.len())
+    }
+}
+
+fn split_pattern(pattern: &[u8]) -> Option<(Drive, String)> {
+    // A pattern is a name whose last part may hold `*`/`?`; reuse the name rules.
+    split_name(pattern)
+}
+
+/// The `+QFUPL` checksum: XOR of the data as big-endian 16-bit words, an odd last byte padded
+/// with 0 (ERRATA E12).
+pub(crate) fn checksum(data: &[u8]) -> u16 {
+    data.chunks(2).fold(0u16, |acc, c| {
+        let hi = u16::from(c.first().copied().unwrap_or(0));
+        let lo = u16::from(c.get(1).copied().unwrap_or(0));
+        acc ^ (hi << 8 | lo)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_patterns() {
+        assert_eq!(
+            split_name(b"RAM:test.txt"),
+            Some((Drive::Ram, "test.txt".into()))
+        );
+        assert_eq!(split_name(b"ram:a"), Some((Drive::Ram, "a".into())));
+        assert_eq!(split_name(b"x.bin"), Some((Drive::Ufs, "x.bin".into())));
+        assert_eq!(split_name(b"UFS:x.bin"), Some((Drive::Ufs, "x.bin".into())));
+        assert_eq!(split_name(b"RAM:"), None);
+        assert_eq!(split_name(b"RAM: \"*"), None);
+        let mut fs = Fs::default();
+        fs.put(Drive::Ram, "a.txt".into(), vec![1; 3]);
+        fs.put(Drive::Ram, "b.bin".into(), vec![]);
+        fs.put(Drive::Ufs, "c.txt".into(), vec![0; 7]);
+        assert_eq!(
+            fs.list(b"RAM:*").unwrap(),
+            [("RAM:a.txt".to_owned(), 3), ("RAM:b.bin".to_owned(), 0)]
+        );
+        assert_eq!(fs.list(b"*").unwrap(), [("c.txt".to_owned(), 7)]);
+        assert_eq!(fs.list(b"RAM:?.txt").unwrap().len(), 1);
+        assert_eq!(fs.delete(b"RAM:*.txt"), Some(1));
+        assert_eq!(fs.used(Drive::Ram), 0);
+    }
+
+    #[test]
+    fn checksum_is_word_xor() {
+        assert_eq!(checksum(b""), 0);
+        assert_eq!(checksum(&[0x12, 0x34]), 0x1234);
+        assert_eq!(checksum(&[0x12, 0x34, 0x56]), 0x1234 ^ 0x5600);
+        assert_eq!(checksum(&[0xAB, 0xCD, 0xAB, 0xCD]), 0);
+    }
+}
