@@ -431,9 +431,16 @@ impl Stream {
         }
     }
 
-    /// Average length of a CRLF-terminated line, terminator included.
+    /// Average length of a CRLF-terminated line, terminator and blank lines included.
     pub fn mean_line_len(&self) -> f64 {
         self.bytes.len() as f64 / self.expected.crlf_lines.max(1) as f64
+    }
+
+    /// Average length of a non-blank line (information line, result code or URC) with its
+    /// framing, the blank lines W1 puts before each block counted into the line after them.
+    pub fn mean_text_line_len(&self) -> f64 {
+        let text = self.expected.info_lines + self.expected.results();
+        self.bytes.len() as f64 / text.max(1) as f64
     }
 }
 
@@ -480,6 +487,13 @@ pub fn binary_attachment(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// The command lines of [`Stream::commands`], each without its `\r`.
+pub fn command_lines(commands: &[u8]) -> impl Iterator<Item = &[u8]> {
+    commands
+        .split(|&b| b == b'\r')
+        .filter(|line| !line.is_empty())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The floor
 // ---------------------------------------------------------------------------------------------
@@ -490,6 +504,13 @@ pub fn crlf_lines(bytes: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', bytes)
         .filter(|&i| i > 0 && bytes.get(i - 1) == Some(&b'\r'))
         .count()
+}
+
+/// Counts CR-terminated command lines with a bare `memchr` scan, visiting each line end (not
+/// `Iterator::count`, which memchr answers with a vectorised byte count): the floor for
+/// command-line assembly.
+pub fn cr_lines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\r', bytes).fold(0, |n, _| n + 1)
 }
 
 /// The floor fed in reads of `read_size` bytes: a `\r` at the end of one read and the `\n` at
@@ -505,6 +526,42 @@ pub fn crlf_lines_in_reads(bytes: &[u8], read_size: usize) -> usize {
         after_cr = chunk.last() == Some(&b'\r');
     }
     count
+}
+
+// ---------------------------------------------------------------------------------------------
+// at-wire drivers
+// ---------------------------------------------------------------------------------------------
+
+/// What the module side made of a command byte stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommandCounts {
+    /// Lines the assembler handed out.
+    pub lines: usize,
+    /// Lines that parsed.
+    pub parsed: usize,
+    /// Lines that did not parse (answered `ERROR` by a module).
+    pub rejected: usize,
+}
+
+/// Cuts `commands` into lines with [`at_wire::LineAssembler`] in reads of `read_size` bytes and
+/// parses each with [`at_wire::parse_command_line`]: the module side of command mode.
+pub fn assemble_and_parse(commands: &[u8], read_size: usize) -> CommandCounts {
+    let mut asm = at_wire::LineAssembler::new(at_wire::assembler::DEFAULT_MAX_COMMAND_LINE);
+    let mut counts = CommandCounts::default();
+    for mut chunk in commands.chunks(read_size.max(1)) {
+        while !chunk.is_empty() {
+            let feed = asm.feed(chunk);
+            if let Some(at_wire::LineEvent::Line { line, .. }) = feed.event {
+                counts.lines += 1;
+                match at_wire::parse_command_line(line) {
+                    Ok(_) => counts.parsed += 1,
+                    Err(_) => counts.rejected += 1,
+                }
+            }
+            chunk = chunk.get(feed.consumed..).unwrap_or_default();
+        }
+    }
+    counts
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -767,6 +824,34 @@ mod tests {
         d.write(b"\r\n+QSMTPDST: 1,\"quectel_test@163.com\"\r\n\r\nOK\r\n");
         assert_eq!(d.counts().prompts, 0);
         assert_eq!(d.counts().ok, 1);
+    }
+
+    #[test]
+    fn command_lines_parse_and_round_trip() {
+        for mix in Mix::ALL {
+            let s = Stream::generate(mix);
+            let lines: Vec<&[u8]> = command_lines(&s.commands).collect();
+            assert_eq!(lines.len(), s.command_count);
+            assert_eq!(cr_lines(&s.commands), s.command_count);
+            let mut rejected = 0;
+            for line in &lines {
+                match at_wire::parse_command_line(line) {
+                    Ok(parsed) => assert_eq!(&parsed.to_bytes()[..], *line),
+                    Err(_) => rejected += 1,
+                }
+            }
+            // The only malformed line is ERRATA E1's, and a module answers it `ERROR`.
+            assert_eq!(rejected, s.expected.error, "{mix:?}");
+            for read_size in [1, 16, 4096] {
+                let got = assemble_and_parse(&s.commands, read_size);
+                assert_eq!(got.lines, s.command_count, "{mix:?} reads of {read_size}");
+                assert_eq!(
+                    got.rejected, s.expected.error,
+                    "{mix:?} reads of {read_size}"
+                );
+                assert_eq!(got.parsed + got.rejected, got.lines);
+            }
+        }
     }
 
     #[test]
