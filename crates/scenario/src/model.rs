@@ -333,6 +333,9 @@ pub enum TlsMode {
 pub enum EmulatorAction {
     /// `@fault NAME`: put the emulated module into a fault state.
     Fault(Fault),
+    /// `@fault net SPEC`: a network fault for the emulator's SMTP client, in `at_mailer::NetFault`
+    /// syntax (`dns`, `refused`, `reset-mid-data`, `reset@STAGE`, `stall`, `stall@STAGE`).
+    Net(String),
     /// `@quirk NAME`: enable a named emulator quirk (firmware deviation); names are the emulator's.
     Quirk(String),
     /// `@resolve HOST sink|fail|ADDR`: how the emulated module's DNS answers for `host`.

@@ -50,7 +50,7 @@ impl Profile {
         match self {
             Profile::Ec21 => "ec21",
             Profile::Ec25 => "ec25",
-            Profile::Ec20R21 => "ec20-r2.1",
+            Profile::Ec20R21 => "ec20",
             Profile::Ec20Cn => "ec20-cn",
             Profile::Eg21G => "eg21-g",
             Profile::Eg25G => "eg25-g",
@@ -62,8 +62,12 @@ impl Profile {
         }
     }
 
-    /// The profile with this name (case-insensitive).
+    /// The profile with this name (case-insensitive; `ec20-r2.1` is accepted for `ec20`).
+    /// A catalog profile maps through its `model` (`"EC25"` → `ec25`).
     pub fn from_name(name: &str) -> Option<Profile> {
+        if name.eq_ignore_ascii_case("ec20-r2.1") || name.eq_ignore_ascii_case("ec20 r2.1") {
+            return Some(Profile::Ec20R21);
+        }
         Profile::ALL
             .into_iter()
             .find(|p| p.name().eq_ignore_ascii_case(name))
