@@ -9,6 +9,11 @@
 //!   [`LineAssembler`] that cuts a byte stream into lines (ERRATA W2).
 //! - [`param`]: the parameter grammar shared by set commands and information responses,
 //!   including quoted strings (no escapes, ERRATA W3), hex integers and `(1-16)` lists.
+//! - [`quectel`]: Quectel data mode (`AT+QSMTPBODY`, `AT+QFUPL`, 000 §1.3): [`QuectelFramer`]
+//!   ends the payload on length, input time, DTR or a guarded `+++`; [`quectel::escape_schedule`]
+//!   is the host side.
+//! - [`multitech`]: Multi-Tech `#PUTMAIL` bodies (002): [`MultiTechFramer`] ends at
+//!   `<CR><LF>.<CR><LF>` and unstuffs; [`multitech::dot_stuff`] is the host side.
 //!
 //! ```
 //! use at_wire::{parse_command_line, Command, Form, Param};
@@ -38,14 +43,18 @@ extern crate alloc;
 pub mod assembler;
 pub mod command;
 pub mod error;
+pub mod multitech;
 pub mod param;
+pub mod quectel;
 pub mod time;
 
 pub use assembler::{Feed, LineAssembler, LineEvent};
 pub use command::{Command, CommandLine, Form, Prefix, SRegOp, parse_command_line, strip_line_end};
 pub use error::{ErrorKind, ParseError};
+pub use multitech::{BodyOverflow, MultiTechFramer, dot_stuff};
 pub use param::{
     HexInt, ListItem, Param, QStr, Word, decode_hex_str, encode_hex_str, encode_params,
     parse_params,
 };
+pub use quectel::{EndReason, Framed, FramerConfig, QuectelFramer, Step, escape_schedule};
 pub use time::Instant;

@@ -2,4 +2,6 @@
 
 mod assembler;
 mod commands;
+mod multitech;
+mod quectel;
 mod strategies;
