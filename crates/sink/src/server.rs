@@ -1,0 +1,718 @@
+//! The tokio adapter: listeners, TLS, connection limits, the API server, and the in-process handle.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::fault::FaultScript;
+use crate::message::StoredMessage;
+use crate::profile::{Limits, Profile, SesLimits};
+use crate::session::{Account, AuthPolicy, Event, Session, SessionConfig, SharedState};
+use crate::store::{MessageCallback, Store};
+use crate::time::{Clock, Instant};
+use crate::transcript::{CloseReason, SessionEnd, Transcript};
+
+/// Errors starting or running a sink.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key could not be read or used.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    /// The store directory could not be created.
+    #[error("store directory {path}: {source}")]
+    Store {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The runtime or its thread could not be started.
+    #[error("cannot start the sink runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The configuration is inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// Where the TLS certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// A self-signed certificate for `localhost` and `127.0.0.1`, generated at start (rcgen).
+    SelfSigned,
+    /// PEM files: certificate chain and private key.
+    Pem {
+        /// Certificate chain file.
+        cert: PathBuf,
+        /// Private key file.
+        key: PathBuf,
+    },
+}
+
+/// Configuration of a sink; build with the methods, start with [`spawn`] or [`Sink::bind`].
+#[derive(Clone)]
+pub struct SinkConfig {
+    profile: Profile,
+    hostname: String,
+    smtp: Option<SocketAddr>,
+    smtps: Option<SocketAddr>,
+    api: Option<SocketAddr>,
+    starttls: bool,
+    tls: TlsSource,
+    auth: AuthPolicy,
+    require_auth: Option<bool>,
+    store_dir: Option<PathBuf>,
+    faults: FaultScript,
+    seed: u64,
+    clock: Clock,
+    limits: Option<Limits>,
+    ses: SesLimits,
+    max_connections: usize,
+    max_transcripts: usize,
+    on_message: Option<MessageCallback>,
+}
+
+impl std::fmt::Debug for SinkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkConfig")
+            .field("profile", &self.profile)
+            .field("smtp", &self.smtp)
+            .field("smtps", &self.smtps)
+            .field("api", &self.api)
+            .field("starttls", &self.starttls)
+            .field("auth", &self.auth)
+            .field("store_dir", &self.store_dir)
+            .field("faults", &self.faults)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+fn loopback0() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+impl SinkConfig {
+    /// Defaults: plain SMTP with STARTTLS and implicit TLS, both on `127.0.0.1:0`, no API,
+    /// self-signed certificate, any credentials accepted, in-memory store, system clock.
+    pub fn new(profile: Profile) -> Self {
+        SinkConfig {
+            profile,
+            hostname: "sink.atconform.test".into(),
+            smtp: Some(loopback0()),
+            smtps: Some(loopback0()),
+            api: None,
+            starttls: true,
+            tls: TlsSource::SelfSigned,
+            auth: AuthPolicy::AcceptAny,
+            require_auth: None,
+            store_dir: None,
+            faults: FaultScript::new(),
+            seed: 0,
+            clock: Clock::system(),
+            limits: None,
+            ses: SesLimits::default(),
+            max_connections: 64,
+            max_transcripts: 1000,
+            on_message: None,
+        }
+    }
+
+    /// Sets the provider profile.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Sets the name used in the greeting and EHLO reply.
+    pub fn hostname(mut self, name: impl Into<String>) -> Self {
+        self.hostname = name.into();
+        self
+    }
+
+    /// Plain SMTP listener address (`None`: no plain listener).
+    pub fn listen(mut self, addr: Option<SocketAddr>) -> Self {
+        self.smtp = addr;
+        self
+    }
+
+    /// Implicit-TLS (SMTPS) listener address (`None`: none).
+    pub fn tls_listen(mut self, addr: Option<SocketAddr>) -> Self {
+        self.smtps = addr;
+        self
+    }
+
+    /// HTTP API address (`None`: no API).
+    pub fn api(mut self, addr: Option<SocketAddr>) -> Self {
+        self.api = addr;
+        self
+    }
+
+    /// Offers STARTTLS on the plain listener (not under tencent-ses).
+    pub fn starttls(mut self, on: bool) -> Self {
+        self.starttls = on;
+        self
+    }
+
+    /// Uses this certificate and key instead of a generated one.
+    pub fn tls_pem(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls = TlsSource::Pem {
+            cert: cert.into(),
+            key: key.into(),
+        };
+        self
+    }
+
+    /// Accepts `user`/`password` in AUTH (and no longer any credentials).
+    pub fn account(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        let acc = Account::new(user, password);
+        match &mut self.auth {
+            AuthPolicy::Accounts(list) => list.push(acc),
+            AuthPolicy::AcceptAny => self.auth = AuthPolicy::Accounts(vec![acc]),
+        }
+        self
+    }
+
+    /// Sets the AUTH policy.
+    pub fn auth(mut self, policy: AuthPolicy) -> Self {
+        self.auth = policy;
+        self
+    }
+
+    /// Whether MAIL requires AUTH first (default: only under tencent-ses).
+    pub fn require_auth(mut self, on: bool) -> Self {
+        self.require_auth = Some(on);
+        self
+    }
+
+    /// Also writes messages and transcripts under `dir`.
+    pub fn store_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.store_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets the fault script.
+    pub fn faults(mut self, faults: FaultScript) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Seeds SES request ids (fault probabilities use the script's own seed).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Uses this clock (e.g. [`Clock::manual`] for virtual time).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Overrides the profile's limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Overrides the Tencent SES limits.
+    pub fn ses_limits(mut self, ses: SesLimits) -> Self {
+        self.ses = ses;
+        self
+    }
+
+    /// Most simultaneous connections; more get `421 4.3.2` (plain) or are closed (TLS).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Calls `f` for every accepted message.
+    pub fn on_message(mut self, f: impl Fn(&StoredMessage) + Send + Sync + 'static) -> Self {
+        self.on_message = Some(Arc::new(f));
+        self
+    }
+
+    fn session_config(&self, tls_available: bool) -> SessionConfig {
+        let mut c = SessionConfig::new(self.profile);
+        c.hostname = self.hostname.clone();
+        if let Some(l) = &self.limits {
+            c.limits = l.clone();
+        }
+        c.ses = self.ses.clone();
+        c.auth = self.auth.clone();
+        if let Some(r) = self.require_auth {
+            c.require_auth = r;
+        }
+        c.starttls = self.starttls && tls_available;
+        c.faults = self.faults.clone();
+        c
+    }
+}
+
+fn tls_config(source: &TlsSource) -> Result<(Arc<rustls::ServerConfig>, Vec<u8>), Error> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let (certs, key): (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) = match source {
+        TlsSource::SelfSigned => {
+            let ck = rcgen::generate_simple_self_signed(vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+            ])
+            .map_err(|e| Error::Tls(e.to_string()))?;
+            let key = PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der());
+            (vec![ck.cert.der().clone()], key.into())
+        }
+        TlsSource::Pem { cert, key } => {
+            let certs = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| Error::Tls(format!("{}: {e}", cert.display())))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| Error::Tls(format!("{}: {e}", key.display())))?;
+            (certs, key)
+        }
+    };
+    let leaf = certs.first().map(|c| c.to_vec()).unwrap_or_default();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    // 003 lists TLSv1–TLSv1.3; rustls offers 1.2 and 1.3 (ERRATA S2).
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    Ok((Arc::new(cfg), leaf))
+}
+
+struct Ctx {
+    session: Arc<SessionConfig>,
+    shared: SharedState,
+    store: Arc<Store>,
+    clock: Clock,
+    acceptor: Option<TlsAcceptor>,
+    limit: Arc<Semaphore>,
+}
+
+/// A bound, not yet running sink (async API; the CLI uses it).
+pub struct Sink {
+    ctx: Arc<Ctx>,
+    smtp: Option<TcpListener>,
+    smtps: Option<TcpListener>,
+    api: Option<TcpListener>,
+    addrs: Addrs,
+    cert_der: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Addrs {
+    smtp: Option<SocketAddr>,
+    smtps: Option<SocketAddr>,
+    api: Option<SocketAddr>,
+}
+
+async fn bind(addr: Option<SocketAddr>) -> Result<Option<TcpListener>, Error> {
+    match addr {
+        None => Ok(None),
+        Some(a) => TcpListener::bind(a)
+            .await
+            .map(Some)
+            .map_err(|source| Error::Bind { addr: a, source }),
+    }
+}
+
+impl Sink {
+    /// Binds the listeners and prepares TLS and the store.
+    pub async fn bind(config: SinkConfig) -> Result<Sink, Error> {
+        if config.smtp.is_none() && config.smtps.is_none() {
+            return Err(Error::Config("neither a plain nor a TLS listener".into()));
+        }
+        let need_tls = config.smtps.is_some() || config.starttls;
+        let (acceptor, cert_der) = if need_tls {
+            let (cfg, der) = tls_config(&config.tls)?;
+            (Some(TlsAcceptor::from(cfg)), der)
+        } else {
+            (None, Vec::new())
+        };
+        let first_id = Store::first_free_id(config.store_dir.as_deref(), ".eml");
+        let first_connection = Store::first_free_connection(config.store_dir.as_deref());
+        let store = Store::new(
+            config.store_dir.clone(),
+            config.max_transcripts,
+            config.on_message.clone(),
+        )
+        .map_err(|source| Error::Store {
+            path: config.store_dir.clone().unwrap_or_default(),
+            source,
+        })?;
+        let session = Arc::new(config.session_config(acceptor.is_some()));
+        let smtp = bind(config.smtp).await?;
+        let smtps = bind(config.smtps).await?;
+        let api = bind(config.api).await?;
+        let addrs = Addrs {
+            smtp: smtp.as_ref().and_then(|l| l.local_addr().ok()),
+            smtps: smtps.as_ref().and_then(|l| l.local_addr().ok()),
+            api: api.as_ref().and_then(|l| l.local_addr().ok()),
+        };
+        Ok(Sink {
+            ctx: Arc::new(Ctx {
+                session,
+                shared: SharedState::new(config.seed, first_id)
+                    .with_first_connection(first_connection),
+                store: Arc::new(store),
+                clock: config.clock.clone(),
+                acceptor,
+                limit: Arc::new(Semaphore::new(config.max_connections)),
+            }),
+            smtp,
+            smtps,
+            api,
+            addrs,
+            cert_der,
+        })
+    }
+
+    /// Plain SMTP address.
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.addrs.smtp
+    }
+
+    /// Implicit-TLS address.
+    pub fn smtps_addr(&self) -> Option<SocketAddr> {
+        self.addrs.smtps
+    }
+
+    /// HTTP API address.
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.addrs.api
+    }
+
+    /// The server certificate (DER), empty when TLS is off.
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// The message and transcript store.
+    pub fn store(&self) -> Arc<Store> {
+        Arc::clone(&self.ctx.store)
+    }
+
+    /// Serves until `shutdown` completes; open connections are then dropped.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+        let mut tasks = JoinSet::new();
+        if let Some(l) = self.api {
+            let app = crate::api::router(Arc::clone(&self.ctx.store));
+            tasks.spawn(async move {
+                let _ = axum::serve(l, app).await;
+            });
+        }
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                r = accept(self.smtp.as_ref()) => {
+                    if let Ok((tcp, peer)) = r {
+                        tasks.spawn(connection(Arc::clone(&self.ctx), tcp, peer, false));
+                    }
+                }
+                r = accept(self.smtps.as_ref()) => {
+                    if let Ok((tcp, peer)) = r {
+                        tasks.spawn(connection(Arc::clone(&self.ctx), tcp, peer, true));
+                    }
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        tasks.shutdown().await;
+        Ok(())
+    }
+}
+
+async fn accept(l: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match l {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implicit: bool) {
+    let _ = tcp.set_nodelay(true);
+    let Ok(_permit) = Arc::clone(&ctx.limit).try_acquire_owned() else {
+        if !implicit {
+            let _ = tcp
+                .write_all(b"421 4.3.2 Too many connections, try again later\r\n")
+                .await;
+        }
+        let _ = tcp.shutdown().await;
+        return;
+    };
+    let n = ctx.shared.next_connection();
+    let fail = |reason| {
+        let mut t = Transcript::new(n, implicit, 0);
+        t.peer = Some(peer.to_string());
+        t.end = Some(SessionEnd {
+            at: ctx.clock.now().elapsed(),
+            reason,
+        });
+        t
+    };
+    if implicit {
+        let Some(acceptor) = ctx.acceptor.clone() else {
+            return;
+        };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            Ok(Ok(mut tls)) => {
+                let mut s = new_session(&ctx, n, true, peer);
+                drive(&ctx, &mut tls, &mut s).await;
+                ctx.store.push_transcript(s.into_transcript());
+            }
+            _ => ctx.store.push_transcript(fail(CloseReason::TlsFailed)),
+        }
+        return;
+    }
+    let mut s = new_session(&ctx, n, false, peer);
+    if drive(&ctx, &mut tcp, &mut s).await == Outcome::StartTls {
+        let accepted = match ctx.acceptor.clone() {
+            Some(a) => tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(tcp)).await,
+            None => {
+                s.close(ctx.clock.now(), CloseReason::TlsFailed);
+                ctx.store.push_transcript(s.into_transcript());
+                return;
+            }
+        };
+        match accepted {
+            Ok(Ok(mut tls)) => {
+                s.tls_established(ctx.clock.now());
+                drive(&ctx, &mut tls, &mut s).await;
+            }
+            _ => s.close(ctx.clock.now(), CloseReason::TlsFailed),
+        }
+    }
+    ctx.store.push_transcript(s.into_transcript());
+}
+
+fn new_session(ctx: &Ctx, n: u64, tls: bool, peer: SocketAddr) -> Session {
+    let mut s = Session::new(
+        Arc::clone(&ctx.session),
+        ctx.shared.clone(),
+        n,
+        tls,
+        ctx.clock.now(),
+    );
+    s.set_peer(peer.to_string());
+    s
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Closed,
+    StartTls,
+}
+
+/// Moves bytes between `io` and the session until it closes or asks for TLS.
+async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
+    ctx: &Ctx,
+    io: &mut S,
+    s: &mut Session,
+) -> Outcome {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let (mut close, mut starttls) = (false, false);
+        // Events first: a message is stored before its 250 is written.
+        while let Some(ev) = s.poll_event() {
+            match ev {
+                Event::Accepted(m) => ctx.store.insert(*m),
+                Event::StartTls => starttls = true,
+                Event::Close(_) => close = true,
+            }
+        }
+        while let Some(bytes) = s.poll_transmit() {
+            if io.write_all(&bytes).await.is_err() {
+                s.close(ctx.clock.now(), CloseReason::IoError);
+                return Outcome::Closed;
+            }
+        }
+        if io.flush().await.is_err() {
+            s.close(ctx.clock.now(), CloseReason::IoError);
+            return Outcome::Closed;
+        }
+        if close {
+            let _ = io.shutdown().await;
+            return Outcome::Closed;
+        }
+        if starttls {
+            return Outcome::StartTls;
+        }
+        let deadline = s
+            .poll_timeout()
+            .unwrap_or(Instant::from_elapsed(Duration::MAX));
+        tokio::select! {
+            r = io.read(&mut buf) => match r {
+                Ok(0) => s.handle_eof(ctx.clock.now()),
+                Ok(n) => s.handle_input(ctx.clock.now(), buf.get(..n).unwrap_or_default()),
+                Err(_) => s.close(ctx.clock.now(), CloseReason::IoError),
+            },
+            () = ctx.clock.sleep_until(deadline) => s.handle_timeout(ctx.clock.now()),
+        }
+    }
+}
+
+/// A sink running on its own thread and tokio runtime; stops when dropped.
+pub struct RunningSink {
+    addrs: Addrs,
+    store: Arc<Store>,
+    cert_der: Vec<u8>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSink")
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a sink on its own thread (for synchronous callers: the runner, the emulator's tests).
+pub fn spawn(config: SinkConfig) -> Result<RunningSink, Error> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("smtp-sink".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(Error::Runtime(e)));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                match Sink::bind(config).await {
+                    Ok(sink) => {
+                        let info = (sink.addrs, sink.store(), sink.cert_der.clone());
+                        let _ = ready_tx.send(Ok(info));
+                        let _ = sink
+                            .run(async {
+                                let _ = stop_rx.await;
+                            })
+                            .await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        })
+        .map_err(Error::Runtime)?;
+    match ready_rx.recv() {
+        Ok(Ok((addrs, store, cert_der))) => Ok(RunningSink {
+            addrs,
+            store,
+            cert_der,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = thread.join();
+            Err(Error::Runtime(std::io::Error::other("sink thread ended")))
+        }
+    }
+}
+
+impl RunningSink {
+    /// Plain SMTP address (`None` if disabled).
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.addrs.smtp
+    }
+
+    /// Implicit-TLS (SMTPS) address (`None` if disabled).
+    pub fn smtps_addr(&self) -> Option<SocketAddr> {
+        self.addrs.smtps
+    }
+
+    /// HTTP API address (`None` if disabled).
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.addrs.api
+    }
+
+    /// The server certificate (DER), to trust it in a client; empty when TLS is off.
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// The store shared with the server.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// All accepted messages, oldest first.
+    pub fn messages(&self) -> Vec<StoredMessage> {
+        self.store.messages()
+    }
+
+    /// Transcripts of finished connections.
+    pub fn transcripts(&self) -> Vec<Transcript> {
+        self.store.transcripts()
+    }
+
+    /// Forgets messages and transcripts.
+    pub fn clear(&self) {
+        self.store.clear()
+    }
+
+    /// Waits until `n` messages arrived or `timeout` passed; returns what is there.
+    pub fn wait_for_messages(&self, n: usize, timeout: Duration) -> Vec<StoredMessage> {
+        self.store.wait_for_messages(n, timeout)
+    }
+
+    /// Waits until `n` connections finished or `timeout` passed; returns their transcripts.
+    pub fn wait_for_transcripts(&self, n: usize, timeout: Duration) -> Vec<Transcript> {
+        self.store.wait_for_transcripts(n, timeout)
+    }
+
+    /// Stops the sink and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RunningSink {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
