@@ -1,2 +1,36 @@
 //! Replays scenarios against devices or the emulator and judges them byte-exactly.
+//!
+//! Data flow: a scenario (`at-scenario`) becomes a [`Plan`] per profile; [`execute`] drives a
+//! [`Target`] (serial port, PTY, TCP, the in-process emulator, a scripted fake) step by step,
+//! records a byte-exact [`Transcript`] and returns a [`Verdict`]; [`report`] renders verdicts
+//! for terminals, JSON and JUnit.
+//!
+//! ```
+//! use std::sync::atomic::AtomicBool;
+//! use at_runner::{execute, Frame, Location, Plan, Step, Verdict};
+//! use at_runner::target::{Script, ScriptedTarget};
+//!
+//! let mut plan = Plan::new("at", "ec2x");
+//! plan.steps.push(Step::command(Location::default(), b"AT", vec![Frame::line(b"OK")]));
+//! let mut device = ScriptedTarget::new(vec![
+//!     Script::Expect(b"AT\r".to_vec()),
+//!     Script::Send(b"AT\r\r\nOK\n".to_vec()), // LF alone: a framing failure (000 §2.1.2)
+//! ]);
+//! let run = execute(&plan, &mut device, &AtomicBool::new(false));
+//! let Verdict::Fail(f) = run.verdict else { panic!("must fail") };
+//! assert_eq!(f.offset, Some(7)); // the step's output is `AT\r` (echo) + `\r\nOK\n`
+//! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod escape;
+pub mod judge;
+pub mod plan;
+pub mod target;
+pub mod transcript;
+
+pub use escape::{escape, escape_lines};
+pub use judge::{Execution, Failure, FailureKind, Verdict, execute};
+pub use plan::{Action, Frame, LineMatch, Location, Plan, Segment, Step};
+pub use target::Target;
+pub use transcript::{Direction, Transcript};
