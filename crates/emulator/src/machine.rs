@@ -481,6 +481,15 @@ impl Emulator {
                     rest = rest.get(consumed..).unwrap_or_default();
                     if let Some(line) = line {
                         self.lf_echo = self.echo;
+                        // An LF already here with its CR is echoed before the response, as a
+                        // UART would (ERRATA W2).
+                        if rest.first() == Some(&b'\n') {
+                            let _ = self.asm.feed(b"\n");
+                            if self.echo {
+                                self.out.push(b'\n');
+                            }
+                            rest = rest.get(1..).unwrap_or_default();
+                        }
                         self.run_line(now, line);
                     }
                 }

@@ -1,0 +1,69 @@
+//! Core-level faults (issue "Fault injection"); network faults are forwarded in the job.
+
+use core::time::Duration;
+
+use at_emulator::{Action, Fault, QuirkSet};
+use at_mailer::NetFault;
+
+use crate::util::{Bench, s};
+
+#[test]
+fn sim_not_ready() {
+    // 000 §4.1, ERRATA E25
+    let mut b = Bench::with("ec25", QuirkSet::NONE, &[Fault::SimNotReady]);
+    b.send(b"ATE0\r");
+    assert_eq!(b.cmd("AT+CPIN?"), "\r\n+CME ERROR: 10\r\n");
+    assert_eq!(b.cmd("AT+QSMTPDST=1,1,\"a@b.c\""), "\r\nERROR\r\n");
+    assert_eq!(b.cmd("AT+QSMTPCFG=?"), "\r\nERROR\r\n");
+    assert_eq!(b.cmd("AT+QIACT=1"), "\r\nERROR\r\n");
+    assert_eq!(b.cmd("AT+CGREG?"), "\r\n+CGREG: 0,0\r\n\r\nOK\r\n");
+    assert_eq!(b.cmd("AT"), "\r\nOK\r\n");
+}
+
+#[test]
+fn pdp_activation_fails() {
+    let mut b = Bench::with("ec25", QuirkSet::NONE, &[Fault::PdpActivationFails]);
+    b.send(b"ATE0\r");
+    assert_eq!(b.cmd("AT+QIACT=1"), "\r\nERROR\r\n");
+    assert_eq!(b.cmd("AT+QIACT?"), "\r\nOK\r\n");
+}
+
+#[test]
+fn pdp_deactivated_by_the_network_mid_send() {
+    let at = Duration::from_secs(30);
+    let mut b = Bench::with("ec25", QuirkSet::NONE, &[Fault::PdpDeactivate { at }]);
+    b.send(b"ATE0\r");
+    b.ready_mail();
+    b.cmd("AT+QSMTPPUT=300");
+    let (id, _, _) = b.deliver();
+    assert_eq!(
+        b.emu.poll_timeout(),
+        Some(at_wire::Instant::from_duration(at))
+    );
+    assert_eq!(
+        s(&b.advance(Duration::from_secs(30))),
+        "\r\n+QIURC: \"pdpdeact\",1\r\n\r\n+QSMTPPUT: 657,0\r\n"
+    );
+    assert_eq!(b.emu.poll_action(), Some(Action::Cancel { id }));
+    assert_eq!(b.cmd("AT+QIACT?"), "\r\nOK\r\n");
+    // Reactivating recovers (000 §4.4).
+    assert_eq!(b.cmd("AT+QIACT=1"), "\r\nOK\r\n");
+    assert_eq!(b.cmd("AT+QSMTPPUT=300"), "\r\nOK\r\n");
+    assert!(matches!(b.emu.poll_action(), Some(Action::Deliver { .. })));
+}
+
+#[test]
+fn network_faults_are_forwarded_to_the_mailer() {
+    let faults = [
+        Fault::Net(NetFault::Dns),
+        "reset-mid-data".parse().unwrap(),
+        "stall".parse().unwrap(),
+    ];
+    let mut b = Bench::with("ec25", QuirkSet::NONE, &faults);
+    b.send(b"ATE0\r");
+    b.ready_mail();
+    b.cmd("AT+QSMTPPUT=60");
+    let (_, job, _) = b.deliver();
+    assert_eq!(job.faults.len(), 3);
+    assert_eq!(job.faults[0], NetFault::Dns);
+}

@@ -1,0 +1,131 @@
+//! A virtual-time driver for the core (quinn-proto `tests/util.rs` style).
+
+use core::time::Duration;
+
+use at_emulator::{Action, DeliveryId, Emulator, EmulatorConfig, Fault, QuirkSet};
+use at_mailer::{Failure, MailJob, Outcome, Stage, Transcript};
+use at_wire::Instant;
+
+/// The emulator plus a virtual clock.
+pub struct Bench {
+    pub emu: Emulator,
+    pub now: Instant,
+}
+
+impl Bench {
+    pub fn new(profile: &str) -> Bench {
+        Self::with(profile, QuirkSet::NONE, &[])
+    }
+
+    pub fn with(profile: &str, quirks: QuirkSet, faults: &[Fault]) -> Bench {
+        let mut cfg = EmulatorConfig::builtin(profile)
+            .unwrap()
+            .with_quirks(quirks);
+        cfg.faults = faults.to_vec();
+        Bench {
+            emu: Emulator::new(cfg, Instant::ZERO),
+            now: Instant::ZERO,
+        }
+    }
+
+    /// A bench with echo turned off (the echo of `ATE0` itself is drained).
+    pub fn quiet(profile: &str, quirks: QuirkSet) -> Bench {
+        let mut b = Self::with(profile, quirks, &[]);
+        b.send(b"ATE0\r");
+        b
+    }
+
+    pub fn drain(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.emu.poll_output(&mut out);
+        out
+    }
+
+    /// Feeds bytes at the current instant; returns the module's output.
+    pub fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.emu.handle_input(self.now, bytes);
+        self.drain()
+    }
+
+    /// Sends a command line (CR appended); returns the output as text.
+    pub fn cmd(&mut self, line: &str) -> String {
+        let out = self.send(format!("{line}\r").as_bytes());
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Advances virtual time by `d`, firing every timer on the way; returns the output.
+    pub fn advance(&mut self, d: Duration) -> Vec<u8> {
+        let target = self.now + d;
+        while let Some(t) = self.emu.poll_timeout() {
+            if t > target {
+                break;
+            }
+            self.now = self.now.max(t);
+            self.emu.handle_timeout(self.now);
+        }
+        self.now = target;
+        self.drain()
+    }
+
+    pub fn advance_ms(&mut self, ms: u64) -> Vec<u8> {
+        self.advance(Duration::from_millis(ms))
+    }
+
+    /// The next `Deliver` action (panics otherwise).
+    pub fn deliver(&mut self) -> (DeliveryId, MailJob, Instant) {
+        match self.emu.poll_action() {
+            Some(Action::Deliver { id, job, deadline }) => (id, job, deadline),
+            other => panic!("expected Deliver, got {other:?}"),
+        }
+    }
+
+    pub fn finish(&mut self, id: DeliveryId, result: Result<(), Failure>) -> String {
+        self.emu.handle_delivery(
+            self.now,
+            id,
+            Outcome {
+                result,
+                transcript: Transcript::default(),
+            },
+        );
+        String::from_utf8(self.drain()).unwrap()
+    }
+
+    /// Configures a sendable mail: PDP up, server, one recipient, a 5-byte body.
+    pub fn ready_mail(&mut self) {
+        for l in [
+            "AT+QIACT=1",
+            "AT+QSMTPCFG=\"smtpserver\",\"smtp.163.com\",25",
+            "AT+QSMTPCFG=\"account\",\"user\",\"pw\"",
+            "AT+QSMTPCFG=\"sender\",\"Me\",\"me@163.com\"",
+            "AT+QSMTPDST=1,1,\"to@x.com\"",
+            "AT+QSMTPSUB=0,\"Hi\"",
+        ] {
+            assert_eq!(self.cmd(l), "\r\nOK\r\n", "{l}");
+        }
+        self.body(b"hello");
+    }
+
+    /// Sets the body with exactly `data.len()` bytes.
+    pub fn body(&mut self, data: &[u8]) {
+        let out = self.cmd(&format!("AT+QSMTPBODY=0,{}", data.len()));
+        assert_eq!(out, "\r\nCONNECT\r\n");
+        let out = self.send(data);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("\r\n+QSMTPBODY: {}\r\n\r\nOK\r\n", data.len())
+        );
+    }
+}
+
+pub fn auth_failure() -> Failure {
+    Failure::Protocol {
+        stage: Stage::Auth,
+        code: 535,
+        text: "Error: authentication failed".into(),
+    }
+}
+
+pub fn s(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
