@@ -327,7 +327,8 @@ pub enum TlsMode {
     Starttls,
 }
 
-/// Emulator-only setup; a scenario with one runs only against the built-in emulator.
+/// Emulator setup. `@fault` and `@quirk` make a scenario emulator-only; `@resolve` is applied by
+/// the emulator and ignored on other targets (there the real DNS answers for the configured host).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum EmulatorAction {
@@ -359,6 +360,33 @@ pub enum Fault {
     PdpDeactivated,
     /// `tcp-connect-fails`: TCP connection to the server cannot be established (000 §5 error 654).
     TcpConnectFails,
+    /// `pdp-deactivate@30s`: the network deactivates the PDP contexts at this virtual time since
+    /// power-on (`+QIURC: "pdpdeact",<id>`, ERRATA E19 → `+QSMTPPUT: 657,0`).
+    PdpDeactivateAt(Duration),
+}
+
+impl Fault {
+    /// The fault in `at_emulator::faults::Fault` `FromStr` syntax.
+    pub fn spec(&self) -> String {
+        match self {
+            Fault::SimNotReady => "sim-not-ready".into(),
+            Fault::PdpActivationFails => "pdp-activation-fails".into(),
+            Fault::PdpDeactivated => "pdp-deactivate@0s".into(),
+            Fault::TcpConnectFails => "refused".into(),
+            Fault::PdpDeactivateAt(d) => format!("pdp-deactivate@{}s", d.as_secs()),
+        }
+    }
+}
+
+impl EmulatorAction {
+    /// For `@fault` lines, the fault in `at_emulator::faults::Fault` `FromStr` syntax.
+    pub fn fault_spec(&self) -> Option<String> {
+        match self {
+            EmulatorAction::Fault(f) => Some(f.spec()),
+            EmulatorAction::Net(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// The DNS answer of a `@resolve` override.
@@ -412,6 +440,22 @@ pub enum SmtpStage {
     Data,
     /// `message`: reply after the terminating `.`.
     Message,
+}
+
+impl SmtpStage {
+    /// The name `smtp_sink::fault::Point` uses for this stage (`mail`, `rcpt`, `data-end`, ...).
+    pub const fn sink_point(self) -> &'static str {
+        match self {
+            SmtpStage::Greeting => "greeting",
+            SmtpStage::Ehlo => "ehlo",
+            SmtpStage::Starttls => "starttls",
+            SmtpStage::Auth => "auth",
+            SmtpStage::MailFrom => "mail",
+            SmtpStage::RcptTo => "rcpt",
+            SmtpStage::Data => "data",
+            SmtpStage::Message => "data-end",
+        }
+    }
 }
 
 /// A line of text: literal bytes, `${VAR}` references and (in expectations) patterns.

@@ -11,6 +11,21 @@ use crate::profile::ProfileSet;
 
 /// Longest duration a file may write (a day): bounds arithmetic on virtual time.
 const MAX_DURATION: Duration = Duration::from_secs(86_400);
+/// Network fault names of `at_mailer::NetFault` (besides `reset@STAGE`, `stall@STAGE`).
+const NET_FAULTS: [&str; 4] = ["dns", "refused", "reset-mid-data", "stall"];
+/// SMTP stages accepted after `reset@` / `stall@`.
+const SMTP_STAGES: [&str; 10] = [
+    "connect",
+    "greeting",
+    "ehlo",
+    "starttls",
+    "auth",
+    "mail-from",
+    "rcpt-to",
+    "data",
+    "body",
+    "quit",
+];
 /// Largest generated payload (16 MiB).
 const MAX_PAYLOAD: usize = 16 << 20;
 
@@ -710,10 +725,23 @@ impl<'a> Parser<'a> {
                     "pdp-deactivated" => EmulatorAction::Fault(Fault::PdpDeactivated),
                     "tcp-connect-fails" => EmulatorAction::Fault(Fault::TcpConnectFails),
                     "net" if !rest.s.is_empty() => EmulatorAction::Net(rest.s.to_owned()),
+                    n if n.starts_with("pdp-deactivate@") => {
+                        let at = w.from("pdp-deactivate@".len());
+                        let d = self.duration(at)?;
+                        EmulatorAction::Fault(Fault::PdpDeactivateAt(d))
+                    }
+                    n if NET_FAULTS.contains(&n)
+                        || n.strip_prefix("reset@")
+                            .or_else(|| n.strip_prefix("stall@"))
+                            .is_some_and(|st| SMTP_STAGES.contains(&st)) =>
+                    {
+                        EmulatorAction::Net(n.to_owned())
+                    }
                     _ => {
                         return Err(self
                             .err(ErrorKind::BadValue, if w.s.is_empty() { line } else { w }, format!("unknown fault `{}`", w.s))
-                            .with_help("faults: sim-not-ready, pdp-activation-fails, pdp-deactivated, tcp-connect-fails, net SPEC"));
+                            .with_help("faults: sim-not-ready, pdp-activation-fails, pdp-deactivate@DURATION, tcp-connect-fails, \
+                                        dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE, net SPEC"));
                     }
                 };
                 if !rest.s.is_empty() && !matches!(action, EmulatorAction::Net(_)) {
@@ -971,7 +999,7 @@ impl<'a> Parser<'a> {
             "mail" => SmtpStage::MailFrom,
             "rcpt" => SmtpStage::RcptTo,
             "data" => SmtpStage::Data,
-            "message" => SmtpStage::Message,
+            "message" | "data-end" => SmtpStage::Message,
             _ => {
                 return Err(self
                     .err(

@@ -87,11 +87,16 @@ impl Scenario {
         self.steps.iter().filter(move |s| s.applies_to(profile))
     }
 
-    /// Whether the scenario needs the built-in emulator (it has `@fault`, `@quirk` or `@resolve`).
+    /// Whether the scenario needs the built-in emulator (it has a `@fault` or `@quirk`).
     pub fn needs_emulator(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| matches!(s.kind, StepKind::Emulator(_)))
+        self.steps.iter().any(|s| {
+            matches!(
+                s.kind,
+                StepKind::Emulator(
+                    EmulatorAction::Fault(_) | EmulatorAction::Net(_) | EmulatorAction::Quirk(_)
+                )
+            )
+        })
     }
 
     /// Whether the scenario needs a capture SMTP server (`@mail`, `@smtp` or `@sink`, or a

@@ -1,0 +1,35 @@
+//! Every file of `scenarios/` loads, cites its sources, and binds with its defaults.
+
+use std::path::PathBuf;
+
+use at_scenario::{Bindings, Profile, StepKind, load_dir};
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+}
+
+#[test]
+fn every_corpus_file_loads() {
+    let scenarios = match load_dir(corpus_dir()) {
+        Ok(s) => s,
+        Err(e) => {
+            let msgs: Vec<String> = e.0.iter().map(ToString::to_string).collect();
+            panic!("corpus failed to load:\n{}", msgs.join("\n"));
+        }
+    };
+    assert!(scenarios.len() >= 60, "only {} scenarios", scenarios.len());
+    for sc in &scenarios {
+        assert!(!sc.meta.sources.is_empty(), "{}", sc.name);
+        assert!(!sc.meta.profiles.is_empty(), "{}", sc.name);
+        // Every variable has a default: the corpus runs against the emulator without setup.
+        let b = Bindings::for_scenario(sc, |_| None)
+            .unwrap_or_else(|e| panic!("{}: {e}", sc.name));
+        // Every send line renders to exact bytes.
+        for step in &sc.steps {
+            if let StepKind::Send(s) = &step.kind {
+                b.render(&s.text)
+                    .unwrap_or_else(|e| panic!("{}:{}: {e}", sc.name, step.span.line));
+            }
+        }
+    }
+}
