@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use at_scenario::{Bindings, Profile, StepKind, load_dir};
+use at_scenario::{Bindings, StepKind, load_dir};
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
@@ -22,8 +22,7 @@ fn every_corpus_file_loads() {
         assert!(!sc.meta.sources.is_empty(), "{}", sc.name);
         assert!(!sc.meta.profiles.is_empty(), "{}", sc.name);
         // Every variable has a default: the corpus runs against the emulator without setup.
-        let b = Bindings::for_scenario(sc, |_| None)
-            .unwrap_or_else(|e| panic!("{}: {e}", sc.name));
+        let b = Bindings::for_scenario(sc, |_| None).unwrap_or_else(|e| panic!("{}: {e}", sc.name));
         // Every send line renders to exact bytes.
         for step in &sc.steps {
             if let StepKind::Send(s) = &step.kind {
