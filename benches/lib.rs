@@ -468,6 +468,11 @@ pub fn text_body(len: usize, seed: u64) -> Vec<u8> {
         if col + word.len() + 1 > 76 {
             out.extend_from_slice(b"\r\n");
             col = 0;
+            if rng.random_range(0..20u8) == 0 {
+                // A line starting with a dot (a signature, an ellipsis): #PUTMAIL stuffs it.
+                out.push(b'.');
+                col += 1;
+            }
         } else if col > 0 {
             out.push(b' ');
             col += 1;
@@ -476,6 +481,19 @@ pub fn text_body(len: usize, seed: u64) -> Vec<u8> {
         col += word.len();
     }
     out.truncate(len);
+    out
+}
+
+/// A MIME attachment part's content as a mail body carries it: `len` random bytes in base64,
+/// 76-column lines ended by `\r\n` (RFC 2045 §6.8), deterministic.
+pub fn base64_attachment(len: usize, seed: u64) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode(binary_attachment(len, seed));
+    let mut out = Vec::with_capacity(text.len() + text.len() / 38 + 2);
+    for line in text.as_bytes().chunks(76) {
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
     out
 }
 
@@ -562,6 +580,43 @@ pub fn assemble_and_parse(commands: &[u8], read_size: usize) -> CommandCounts {
         }
     }
     counts
+}
+
+/// Runs the Quectel data-mode framer (`AT+QSMTPBODY`, `AT+QFUPL`, 000 §2.2.4) over `payload`
+/// declared at its exact length, in reads of `read_size` bytes arriving 1 ms apart (no `+++`
+/// escape can form: the guard is 1 s). Returns the framed session.
+pub fn quectel_frame(payload: &[u8], read_size: usize) -> Option<at_wire::Framed> {
+    use at_wire::{FramerConfig, Instant, QuectelFramer};
+    let cfg = FramerConfig::new(payload.len(), std::time::Duration::from_secs(3600));
+    let mut framer = QuectelFramer::new(cfg, Instant::ZERO);
+    for (k, chunk) in payload.chunks(read_size.max(1)).enumerate() {
+        framer.push(Instant::from_millis(1 + k as u64), chunk);
+    }
+    framer.take_result()
+}
+
+/// Runs the Multi-Tech `#PUTMAIL` framer (002) over dot-stuffed `wire` bytes in reads of
+/// `read_size`; returns the unstuffed body once the terminator was seen.
+pub fn multitech_frame(wire: &[u8], read_size: usize) -> Option<Vec<u8>> {
+    let mut framer = at_wire::MultiTechFramer::new(wire.len());
+    for chunk in wire.chunks(read_size.max(1)) {
+        framer.push(chunk);
+    }
+    framer.take_body()?.ok()
+}
+
+/// The framers' floor: a bare `memchr` scan visiting every `needle` (the byte a framer must
+/// stop at: `+` for the Quectel escape, CR for the `#PUTMAIL` terminator).
+pub fn byte_scan(bytes: &[u8], needle: u8) -> usize {
+    memchr::memchr_iter(needle, bytes).fold(0, |n, _| n + 1)
+}
+
+/// [`byte_scan`] called once per read of `read_size` bytes: the floor for a framer fed reads.
+pub fn byte_scan_in_reads(bytes: &[u8], needle: u8, read_size: usize) -> usize {
+    bytes
+        .chunks(read_size.max(1))
+        .map(|chunk| byte_scan(chunk, needle))
+        .sum()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -852,6 +907,34 @@ mod tests {
                 assert_eq!(got.parsed + got.rejected, got.lines);
             }
         }
+    }
+
+    #[test]
+    fn framers_return_the_payload_for_every_read_size() {
+        let body = text_body(10240, 1);
+        let attachment = binary_attachment(300_000, 2);
+        assert!(attachment.contains(&b'+'));
+        for read_size in [1, 16, 1000, usize::MAX] {
+            for payload in [&body, &attachment] {
+                let framed = quectel_frame(payload, read_size).unwrap();
+                assert_eq!(framed.end, at_wire::EndReason::Length);
+                assert_eq!(&framed.payload, payload);
+                assert!(framed.leftover.is_empty());
+            }
+            // Bodies end in CRLF so that unstuffing gives back exactly the input.
+            let mut text = body.clone();
+            text.extend_from_slice(b"\r\n");
+            for payload in [&text, &base64_attachment(30_000, 3)] {
+                let wire = at_wire::dot_stuff(payload);
+                assert_eq!(
+                    multitech_frame(&wire, read_size).as_ref(),
+                    Some(payload),
+                    "reads of {read_size}"
+                );
+            }
+        }
+        // Dot-leading lines are present, so the stuffing path is exercised.
+        assert!(memchr::memmem::find(&body, b"\r\n.").is_some());
     }
 
     #[test]

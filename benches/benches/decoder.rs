@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use atconform_benches::{AtatDriver, Mix, Stream, crlf_lines};
+use atconform_benches::{AtatDriver, Mix, Stream, crlf_lines, crlf_lines_in_reads};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn decoder(c: &mut Criterion) {
@@ -35,6 +35,11 @@ fn decoder(c: &mut Criterion) {
             BenchmarkId::from_parameter("floor_memchr"),
             &stream,
             |b, s| b.iter(|| crlf_lines(black_box(&s.bytes))),
+        );
+        group.bench_with_input(
+            BenchmarkId::from_parameter("floor_memchr_16b_reads"),
+            &stream,
+            |b, s| b.iter(|| crlf_lines_in_reads(black_box(&s.bytes), 16)),
         );
         group.bench_with_input(
             BenchmarkId::from_parameter("atat_ingress_1k"),
