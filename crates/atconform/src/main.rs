@@ -22,6 +22,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     // Subcommands are added here, one per module in `cmd/`.
+    /// Run the capture SMTP sink (plain/STARTTLS/implicit TLS, provider profiles, faults, API).
+    Sink(cmd::sink::Args),
 }
 
 /// Exit code for usage errors and unreadable inputs (scenario files, flags).
@@ -29,7 +31,9 @@ pub const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: miette::Result<ExitCode> = match cli.command {};
+    let result: miette::Result<ExitCode> = match cli.command {
+        Command::Sink(args) => cmd::sink::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(report) => {

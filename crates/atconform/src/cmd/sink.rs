@@ -1,0 +1,231 @@
+//! `atconform sink`: run the capture SMTP sink stand-alone until Ctrl-C.
+//!
+//! Prints one line when listening and one summary line per accepted message on stdout
+//! (`[sink] #3 from=<a@b> to=<c@d> 1234 bytes tls=yes auth=user subject="TEST SMTP"`).
+//! Passwords are never printed.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use miette::{IntoDiagnostic, WrapErr, miette};
+use smtp_sink::{Account, AuthPolicy, FaultScript, Profile, SinkConfig};
+
+/// Capture SMTP server: plain SMTP (+STARTTLS) and implicit TLS, provider profiles, faults, HTTP API.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Plain SMTP listener (STARTTLS offered unless --no-starttls); "none" to disable.
+    #[arg(long, default_value = "127.0.0.1:2525", value_name = "ADDR")]
+    listen: String,
+    /// Implicit-TLS (SMTPS) listener, e.g. 127.0.0.1:2465 (Tencent SES uses 465).
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Option<SocketAddr>,
+    /// JSON/HTTP query API listener, e.g. 127.0.0.1:8025.
+    #[arg(long, value_name = "ADDR")]
+    api: Option<SocketAddr>,
+    /// Provider profile: permissive, rfc5321 or tencent-ses.
+    #[arg(long, default_value = "permissive", value_parser = parse_profile)]
+    profile: Profile,
+    /// Also write messages (<id>.eml + <id>.json) and transcripts under this directory.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// Accepted account `user:pass` (repeatable); without any, all credentials are accepted.
+    #[arg(long, value_name = "USER:PASS")]
+    auth: Vec<String>,
+    /// Require AUTH before MAIL (always on under tencent-ses).
+    #[arg(long)]
+    require_auth: bool,
+    /// Do not offer STARTTLS on the plain listener.
+    #[arg(long)]
+    no_starttls: bool,
+    /// Certificate chain (PEM) instead of a generated self-signed one; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM) for --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Fault script file (see the README's fault-script section).
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
+    /// One fault directive, e.g. `rcpt=550` or `delay=mail:2s` (repeatable, after --faults).
+    #[arg(long, value_name = "DIRECTIVE")]
+    fault: Vec<String>,
+    /// Seed for SES request ids.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Name used in the greeting and EHLO reply.
+    #[arg(long, default_value = "sink.atconform.test")]
+    hostname: String,
+    /// Most simultaneous connections.
+    #[arg(long, default_value_t = 64)]
+    max_connections: usize,
+    /// Close a connection that sends no complete line for this long (e.g. 300s, 2m).
+    #[arg(long, value_parser = parse_duration)]
+    idle_timeout: Option<Duration>,
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    s.parse()
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    smtp_sink::parse_duration(s).ok_or_else(|| format!("bad duration `{s}` (e.g. 300s, 2m)"))
+}
+
+/// Resolves the flags into a sink configuration (reads the fault file).
+fn resolve(args: &Args) -> miette::Result<SinkConfig> {
+    let listen = match args.listen.as_str() {
+        "none" | "" => None,
+        a => Some(
+            a.parse::<SocketAddr>()
+                .map_err(|e| miette!("--listen `{a}`: {e}"))?,
+        ),
+    };
+    let mut cfg = SinkConfig::new(args.profile)
+        .hostname(args.hostname.clone())
+        .listen(listen)
+        .tls_listen(args.tls_listen)
+        .api(args.api)
+        .starttls(!args.no_starttls)
+        .seed(args.seed)
+        .max_connections(args.max_connections);
+    if args.require_auth {
+        cfg = cfg.require_auth(true);
+    }
+    if let (Some(c), Some(k)) = (&args.cert, &args.key) {
+        cfg = cfg.tls_pem(c, k);
+    }
+    if let Some(dir) = &args.store {
+        cfg = cfg.store_dir(dir);
+    }
+    let mut accounts = Vec::new();
+    for spec in &args.auth {
+        // The message names the user only: never echo a password.
+        let user = spec.split(':').next().unwrap_or_default();
+        accounts.push(
+            Account::parse(spec)
+                .ok_or_else(|| miette!("--auth for `{user}`: expected USER:PASS"))?,
+        );
+    }
+    if !accounts.is_empty() {
+        cfg = cfg.auth(AuthPolicy::Accounts(accounts));
+    }
+    let mut script = FaultScript::new();
+    if let Some(path) = &args.faults {
+        let text = std::fs::read_to_string(path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("reading fault script {}", path.display()))?;
+        script = script.extend_from_text(&text).into_diagnostic()?;
+    }
+    for d in &args.fault {
+        script = script.extend_from_text(d).into_diagnostic()?;
+    }
+    cfg = cfg.faults(script);
+    if let Some(t) = args.idle_timeout {
+        let mut limits = args.profile.default_limits();
+        limits.idle_timeout = t;
+        cfg = cfg.limits(limits);
+    }
+    Ok(cfg)
+}
+
+fn say(line: &str) {
+    // A closed stdout (e.g. `| head`) must not kill the sink.
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Runs the sink until Ctrl-C.
+pub fn run(args: Args) -> miette::Result<ExitCode> {
+    let users: Vec<String> = args
+        .auth
+        .iter()
+        .map(|s| s.split(':').next().unwrap_or_default().to_string())
+        .collect();
+    let cfg = resolve(&args)?.on_message(|m| say(&format!("[sink] {}", m.summary_line())));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    rt.block_on(async move {
+        let sink = smtp_sink::Sink::bind(cfg).await.into_diagnostic()?;
+        let show = |a: Option<SocketAddr>| a.map_or("-".to_string(), |a| a.to_string());
+        say(&format!(
+            "[sink] listening smtp={} smtps={} api={} profile={} auth={} store={}",
+            show(sink.smtp_addr()),
+            show(sink.smtps_addr()),
+            show(sink.api_addr()),
+            args.profile,
+            if users.is_empty() {
+                "any".to_string()
+            } else {
+                users.join(",")
+            },
+            args.store
+                .as_ref()
+                .map_or("-".to_string(), |p| p.display().to_string()),
+        ));
+        sink.run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .into_diagnostic()
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(argv: &[&str]) -> Args {
+        Wrap::try_parse_from(std::iter::once("sink").chain(argv.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn resolves_the_issue_example() {
+        let a = parse(&[
+            "--listen",
+            "127.0.0.1:2525",
+            "--tls-listen",
+            "127.0.0.1:2465",
+            "--profile",
+            "tencent-ses",
+            "--auth",
+            "user:pa:ss",
+            "--api",
+            "127.0.0.1:8025",
+            "--fault",
+            "rcpt=550",
+            "--idle-timeout",
+            "2m",
+        ]);
+        assert_eq!(a.profile, Profile::TencentSes);
+        let cfg = resolve(&a).unwrap();
+        let dbg = format!("{cfg:?}");
+        assert!(dbg.contains("smtps: Some(127.0.0.1:2465)"), "{dbg}");
+        assert!(dbg.contains("profile: TencentSes"), "{dbg}");
+        assert!(!dbg.contains("pa:ss"), "password leaked: {dbg}");
+    }
+
+    #[test]
+    fn rejects_bad_values_without_echoing_passwords() {
+        assert!(Wrap::try_parse_from(["sink", "--profile", "gmail"]).is_err());
+        let err = resolve(&parse(&["--auth", "nopassword"])).unwrap_err();
+        assert!(format!("{err:?}").contains("nopassword"));
+        let err = resolve(&parse(&["--fault", "rcpt=250"])).unwrap_err();
+        assert!(format!("{err:?}").contains("400-599"), "{err:?}");
+        assert!(resolve(&parse(&["--listen", "none", "--tls-listen", "127.0.0.1:0"])).is_ok());
+    }
+}
