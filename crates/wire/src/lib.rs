@@ -9,6 +9,9 @@
 //!   [`LineAssembler`] that cuts a byte stream into lines (ERRATA W2).
 //! - [`param`]: the parameter grammar shared by set commands and information responses,
 //!   including quoted strings (no escapes, ERRATA W3), hex integers and `(1-16)` lists.
+//! - [`decoder`]: the response stream module → host — [`Decoder`] turns arbitrary chunks into
+//!   [`Event`]s (echo, information response, URC, final result code, `CONNECT`, prompt, …),
+//!   telling responses from URCs by the [`Pending`] command.
 //! - [`quectel`]: Quectel data mode (`AT+QSMTPBODY`, `AT+QFUPL`, 000 §1.3): [`QuectelFramer`]
 //!   ends the payload on length, input time, DTR or a guarded `+++`; [`quectel::escape_schedule`]
 //!   is the host side.
@@ -42,6 +45,7 @@ extern crate alloc;
 
 pub mod assembler;
 pub mod command;
+pub mod decoder;
 pub mod error;
 pub mod multitech;
 pub mod param;
@@ -50,6 +54,9 @@ pub mod time;
 
 pub use assembler::{Feed, LineAssembler, LineEvent};
 pub use command::{Command, CommandLine, Form, Prefix, SRegOp, parse_command_line, strip_line_end};
+pub use decoder::{
+    CmeCode, Decoder, DecoderConfig, Echo, Event, Final, Kind, OwnedEvent, Pending, Terminator,
+};
 pub use error::{ErrorKind, ParseError};
 pub use multitech::{BodyOverflow, MultiTechFramer, dot_stuff};
 pub use param::{

@@ -2,6 +2,7 @@
 
 mod assembler;
 mod commands;
+mod decoder;
 mod multitech;
 mod quectel;
 mod strategies;

@@ -1,0 +1,832 @@
+//! Response stream, module → host: an incremental, bounded decoder of lines into events.
+//!
+//! # Lines
+//! A line ends at LF, with any CRs right before it counted in its [`Terminator`] (`\r\n`,
+//! `\n`, `\r\r\n` after an echoed CR, …), or at a run of CRs followed by another byte (V0 result
+//! codes end with a bare CR). A CR run at the end of the input is held until the next byte shows
+//! which it is ([`Decoder::flush`] ends it). NULs at the start of a line are skipped and counted.
+//! With a prompt pending, `> ` at the start of a line is a prompt with no terminator.
+//!
+//! # Events
+//! Each line becomes one [`Event`] (borrowing the decoder's buffer; [`Event::to_owned`] copies):
+//! [`Kind::Echo`], [`Kind::Blank`], [`Kind::Final`] (`OK`, `ERROR`, `+CME ERROR: …`, …),
+//! [`Kind::Connect`], [`Kind::Prompt`], [`Kind::WaitingForData`] (Multi-Tech),
+//! [`Kind::Info`]/[`Kind::Text`] (responses to the pending command), [`Kind::Urc`], or
+//! [`Kind::Overflow`] for a line longer than the maximum (discarded up to the next LF).
+//!
+//! # Response or URC
+//! A `+NAME:`/`#NAME:` line is an information response iff a command is pending (between
+//! [`Decoder::expect`] and its final result code) and `NAME` is one of the pending command's
+//! info prefixes; otherwise it is a URC. [`Pending::infer`] derives the prefixes from the command
+//! line: each extended command's own name, except that a name listed in
+//! [`DecoderConfig::urc_prefixes`] (default `+QSMTPPUT`, 000 §2.2.7) counts only for its test and
+//! read forms. An unprefixed line is [`Kind::Text`] while a command is pending, else a URC.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::command::{Command, Form, parse_command_line};
+use crate::error::ParseError;
+use crate::param::{Param, parse_params};
+
+/// Default maximum line length (content plus CRs before the LF).
+pub const DEFAULT_MAX_LINE: usize = 4096;
+
+/// Whether the module echoes command lines (ERRATA W2; `ATE0`/`ATE1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Echo {
+    /// Echo expected: the first line after [`Decoder::expect`] that equals the command line or
+    /// starts with `AT` (any case) is the echo.
+    On,
+    /// No echo: a line equal to the command line is an ordinary line.
+    Off,
+    /// The first line after `expect` is the echo iff it equals the command line exactly.
+    #[default]
+    Infer,
+}
+
+/// Decoder settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecoderConfig {
+    /// Maximum line length; longer lines become [`Kind::Overflow`].
+    pub max_line: usize,
+    /// Echo handling.
+    pub echo: Echo,
+    /// Map digit-only lines `0`–`4`, `6`–`8` to V.250 numeric result codes (`ATV0`) even when
+    /// terminated by CR LF; a digit line ended by a bare CR is always mapped.
+    pub numeric_codes: bool,
+    /// Prefixes that are URCs after a set/execute command of the same name
+    /// (default `+QSMTPPUT`, 000 §2.2.7).
+    pub urc_prefixes: Vec<Vec<u8>>,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            max_line: DEFAULT_MAX_LINE,
+            echo: Echo::Infer,
+            numeric_codes: false,
+            urc_prefixes: alloc::vec![b"+QSMTPPUT".to_vec()],
+        }
+    }
+}
+
+/// The command the host has sent and awaits a final result code for.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Pending {
+    /// The command line as sent, without CR (compared with the echo).
+    pub command: Vec<u8>,
+    /// Prefixes (`+QSMTPDST`, `#PUTMAIL`; matched case-insensitively) of information responses.
+    pub info_prefixes: Vec<Vec<u8>>,
+    /// Whether the command answers with a `> ` prompt.
+    pub expects_prompt: bool,
+    /// Whether the command enters data mode (`CONNECT`, `OK_Info_WaitingForData`).
+    pub enters_data_mode: bool,
+}
+
+impl Pending {
+    /// Infers the pending state from a command line (see the module doc for the rule).
+    ///
+    /// ```
+    /// use at_wire::decoder::{DecoderConfig, Pending};
+    /// let cfg = DecoderConfig::default();
+    /// let put = Pending::infer(b"AT+QSMTPPUT=300", &cfg);
+    /// assert!(put.info_prefixes.is_empty()); // `+QSMTPPUT: 0,0` will be a URC
+    /// let test = Pending::infer(b"AT+QSMTPPUT=?", &cfg);
+    /// assert_eq!(test.info_prefixes, [b"+QSMTPPUT".to_vec()]);
+    /// ```
+    pub fn infer(command: &[u8], cfg: &DecoderConfig) -> Pending {
+        let mut p = Pending {
+            command: command.to_vec(),
+            ..Pending::default()
+        };
+        if let Ok(line) = parse_command_line(command) {
+            for cmd in &line.commands {
+                if let Command::Extended { sigil, name, form } = cmd {
+                    let mut prefix = Vec::with_capacity(name.len() + 1);
+                    prefix.push(*sigil);
+                    prefix.extend_from_slice(name.as_bytes());
+                    let urc_like = cfg
+                        .urc_prefixes
+                        .iter()
+                        .any(|u| u.eq_ignore_ascii_case(&prefix));
+                    if !urc_like || matches!(form, Form::Test | Form::Read) {
+                        p.info_prefixes.push(prefix);
+                    }
+                    let data = matches!(form, Form::Set(_))
+                        && (name.eq_ignore_ascii_case("QSMTPBODY")
+                            || name.eq_ignore_ascii_case("QFUPL"))
+                        || (matches!(form, Form::Execute) && name.eq_ignore_ascii_case("PUTMAIL"));
+                    p.enters_data_mode |= data;
+                }
+            }
+        }
+        p
+    }
+}
+
+/// How a line ended: `crs` CRs, then an LF or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Terminator {
+    /// Number of CRs.
+    pub crs: u32,
+    /// Whether an LF followed them.
+    pub lf: bool,
+}
+
+impl Terminator {
+    /// `\r\n`
+    pub const CRLF: Terminator = Terminator { crs: 1, lf: true };
+    /// Number of bytes.
+    pub fn len(self) -> usize {
+        self.crs as usize + usize::from(self.lf)
+    }
+    /// Whether there were no terminator bytes (a prompt, or a flushed line).
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+    /// Appends the terminator's bytes.
+    pub fn encode(self, out: &mut Vec<u8>) {
+        out.extend(core::iter::repeat_n(b'\r', self.crs as usize));
+        if self.lf {
+            out.push(b'\n');
+        }
+    }
+}
+
+/// A `+CME ERROR`/`+CMS ERROR` argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmeCode {
+    /// Numeric (`AT+CMEE=1`), e.g. `+CME ERROR: 664`.
+    Numeric(u16),
+    /// Verbose text (`AT+CMEE=2`); see [`Event::error_text`].
+    Text,
+}
+
+/// Final result codes (V.250 §5.7, 000 §2.2, 002).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Final {
+    /// `OK` / `0`
+    Ok,
+    /// `ERROR` / `4`
+    Error,
+    /// `+CME ERROR: <err>`
+    CmeError(CmeCode),
+    /// `+CMS ERROR: <err>`
+    CmsError(CmeCode),
+    /// `NO CARRIER` / `3`
+    NoCarrier,
+    /// `BUSY` / `7`
+    Busy,
+    /// `NO ANSWER` / `8`
+    NoAnswer,
+    /// `NO DIALTONE` / `6`
+    NoDialtone,
+    /// Multi-Tech `#CME ERROR: <value>` (002, e.g. 38027).
+    MultiTechCme(u32),
+    /// Multi-Tech `#CME ERROR: <text>` with a non-numeric value.
+    MultiTechCmeText,
+}
+
+/// What a line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The echo of the pending command line.
+    Echo,
+    /// An empty line (framing, ERRATA W1).
+    Blank,
+    /// Information response `+NAME: …` to the pending command.
+    Info,
+    /// Unprefixed information text while a command is pending (`ATI`, E5's stray `SMTP`).
+    Text,
+    /// Unsolicited result code: a `+NAME: …` line not answering the pending command, `RING`, or
+    /// any text while nothing is pending.
+    Urc,
+    /// A final result code; the pending command is done.
+    Final(Final),
+    /// `CONNECT` or `CONNECT <text>` (V0 `1`); see [`Event::connect_text`].
+    Connect,
+    /// The `> ` prompt.
+    Prompt,
+    /// Multi-Tech `OK_Info_WaitingForData` (002).
+    WaitingForData,
+    /// A line longer than the maximum, discarded up to its LF.
+    Overflow {
+        /// Discarded bytes (NULs, content, CRs and the LF).
+        len: u64,
+    },
+}
+
+/// One decoded line, borrowing the decoder.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Event<'a> {
+    /// What the line is.
+    pub kind: Kind,
+    /// The line without leading NULs and terminator (empty for `Overflow`).
+    pub line: &'a [u8],
+    /// Stream offset of the line's first byte (leading NULs included).
+    pub offset: u64,
+    /// Leading NULs skipped.
+    pub leading_nul: u32,
+    /// How the line ended.
+    pub term: Terminator,
+}
+
+impl fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("kind", &self.kind)
+            .field("line", &format_args!("\"{}\"", self.line.escape_ascii()))
+            .field("offset", &self.offset)
+            .field("leading_nul", &self.leading_nul)
+            .field("term", &self.term)
+            .finish()
+    }
+}
+
+/// An [`Event`] that owns its line.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OwnedEvent {
+    /// What the line is.
+    pub kind: Kind,
+    /// The line without leading NULs and terminator.
+    pub line: Vec<u8>,
+    /// Stream offset of the line's first byte.
+    pub offset: u64,
+    /// Leading NULs skipped.
+    pub leading_nul: u32,
+    /// How the line ended.
+    pub term: Terminator,
+}
+
+impl OwnedEvent {
+    /// Borrows as an [`Event`] (for the accessors).
+    pub fn as_event(&self) -> Event<'_> {
+        Event {
+            kind: self.kind,
+            line: &self.line,
+            offset: self.offset,
+            leading_nul: self.leading_nul,
+            term: self.term,
+        }
+    }
+}
+
+impl<'a> Event<'a> {
+    /// Copies into an [`OwnedEvent`].
+    pub fn to_owned(&self) -> OwnedEvent {
+        OwnedEvent {
+            kind: self.kind,
+            line: self.line.to_vec(),
+            offset: self.offset,
+            leading_nul: self.leading_nul,
+            term: self.term,
+        }
+    }
+
+    /// Raw length on the wire: NULs, line and terminator (the discarded length for `Overflow`).
+    pub fn raw_len(&self) -> u64 {
+        match self.kind {
+            Kind::Overflow { len } => len,
+            _ => u64::from(self.leading_nul) + self.line.len() as u64 + self.term.len() as u64,
+        }
+    }
+
+    /// Appends the exact bytes the event came from (not for `Overflow`).
+    pub fn encode_raw(&self, out: &mut Vec<u8>) {
+        out.extend(core::iter::repeat_n(0u8, self.leading_nul as usize));
+        out.extend_from_slice(self.line);
+        self.term.encode(out);
+    }
+
+    /// The `+NAME`/`#NAME` prefix of an `Info`/`Urc` line.
+    pub fn prefix(&self) -> Option<&'a [u8]> {
+        split_prefixed(self.line).map(|(p, _)| p)
+    }
+
+    /// The text after `+NAME: ` of a prefixed line.
+    pub fn payload(&self) -> Option<&'a [u8]> {
+        split_prefixed(self.line).map(|(_, rest)| rest)
+    }
+
+    /// The parameters after `+NAME: ` (allocates; parse lazily, only when needed).
+    pub fn params(&self) -> Option<Result<Vec<Param>, ParseError>> {
+        let (p, rest) = split_prefixed(self.line)?;
+        let base = self.line.len() - rest.len();
+        debug_assert!(base > p.len());
+        Some(parse_params(rest).map_err(|e| ParseError {
+            offset: e.offset + base,
+            kind: e.kind,
+        }))
+    }
+
+    /// Whether the line's prefix equals `name` (case-insensitive; with or without sigil).
+    pub fn prefix_eq(&self, name: &str) -> bool {
+        let n = name.as_bytes();
+        self.prefix().is_some_and(|p| {
+            p.eq_ignore_ascii_case(n) || p.get(1..).is_some_and(|q| q.eq_ignore_ascii_case(n))
+        })
+    }
+
+    /// The text after `+CME ERROR: ` / `+CMS ERROR: ` / `#CME ERROR: `.
+    pub fn error_text(&self) -> Option<&'a [u8]> {
+        match self.kind {
+            Kind::Final(
+                Final::CmeError(_)
+                | Final::CmsError(_)
+                | Final::MultiTechCme(_)
+                | Final::MultiTechCmeText,
+            ) => error_arg(self.line),
+            _ => None,
+        }
+    }
+
+    /// The text after `CONNECT ` (empty when none).
+    pub fn connect_text(&self) -> Option<&'a [u8]> {
+        match self.kind {
+            Kind::Connect => Some(
+                self.line
+                    .strip_prefix(b"CONNECT")
+                    .map(|r| r.strip_prefix(b" ").unwrap_or(r))
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn split_prefixed(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    match line.first() {
+        Some(b'+' | b'#') => {}
+        _ => return None,
+    }
+    let colon = memchr::memchr(b':', line)?;
+    let prefix = line.get(..colon)?;
+    if prefix.len() < 2
+        || !prefix.get(1..).unwrap_or_default().iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'!' | b'%' | b'-' | b'.' | b'/' | b'_')
+        })
+    {
+        return None;
+    }
+    let rest = line.get(colon + 1..).unwrap_or_default();
+    Some((prefix, rest.strip_prefix(b" ").unwrap_or(rest)))
+}
+
+fn error_arg(line: &[u8]) -> Option<&[u8]> {
+    let rest = line
+        .strip_prefix(b"+CME ERROR:")
+        .or_else(|| line.strip_prefix(b"+CMS ERROR:"))
+        .or_else(|| line.strip_prefix(b"#CME ERROR:"))?;
+    Some(rest.strip_prefix(b" ").unwrap_or(rest))
+}
+
+fn digits_u32(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 9 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u32, |v, &d| v * 10 + u32::from(d - b'0')))
+}
+
+fn cme_code(arg: &[u8]) -> CmeCode {
+    match digits_u32(arg).and_then(|n| u16::try_from(n).ok()) {
+        Some(n) => CmeCode::Numeric(n),
+        None => CmeCode::Text,
+    }
+}
+
+/// Classifies a result-code line, if it is one (not `Echo`/`Info`/`Text`/`Urc`).
+fn result_code(line: &[u8], numeric: bool) -> Option<Kind> {
+    Some(match line {
+        b"OK" => Kind::Final(Final::Ok),
+        b"ERROR" => Kind::Final(Final::Error),
+        b"NO CARRIER" => Kind::Final(Final::NoCarrier),
+        b"BUSY" => Kind::Final(Final::Busy),
+        b"NO ANSWER" => Kind::Final(Final::NoAnswer),
+        b"NO DIALTONE" => Kind::Final(Final::NoDialtone),
+        b"OK_Info_WaitingForData" => Kind::WaitingForData,
+        b"RING" => Kind::Urc,
+        [d] if numeric => match d {
+            b'0' => Kind::Final(Final::Ok),
+            b'1' => Kind::Connect,
+            b'2' => Kind::Urc,
+            b'3' => Kind::Final(Final::NoCarrier),
+            b'4' => Kind::Final(Final::Error),
+            b'6' => Kind::Final(Final::NoDialtone),
+            b'7' => Kind::Final(Final::Busy),
+            b'8' => Kind::Final(Final::NoAnswer),
+            _ => return None,
+        },
+        _ if line == b"CONNECT" || line.starts_with(b"CONNECT ") => Kind::Connect,
+        _ => {
+            if let Some(arg) = line.strip_prefix(b"+CME ERROR:") {
+                Kind::Final(Final::CmeError(cme_code(
+                    arg.strip_prefix(b" ").unwrap_or(arg),
+                )))
+            } else if let Some(arg) = line.strip_prefix(b"+CMS ERROR:") {
+                Kind::Final(Final::CmsError(cme_code(
+                    arg.strip_prefix(b" ").unwrap_or(arg),
+                )))
+            } else if let Some(arg) = line.strip_prefix(b"#CME ERROR:") {
+                match digits_u32(arg.strip_prefix(b" ").unwrap_or(arg)) {
+                    Some(n) => Kind::Final(Final::MultiTechCme(n)),
+                    None => Kind::Final(Final::MultiTechCmeText),
+                }
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+/// Incremental response-stream decoder (host side). Sans-IO and bounded.
+///
+/// - mutators: [`expect`](Self::expect) / [`expect_line`](Self::expect_line) before sending a
+///   command line, [`pending_done`](Self::pending_done), [`set_echo`](Self::set_echo)
+/// - `handle_*`: [`push`](Self::push) (returns how many bytes it took), [`flush`](Self::flush)
+/// - `poll_*`: [`poll_event`](Self::poll_event) until `None`, then push more.
+///
+/// The buffer is allocated once (`max_line + 2` bytes); decoding a line allocates nothing.
+/// [`expect`](Self::expect) stores the pending command (one allocation per command), and
+/// [`Event::params`] allocates the parameter list when called.
+///
+/// ```
+/// use at_wire::decoder::{Decoder, DecoderConfig, Final, Kind};
+/// let mut dec = Decoder::new(DecoderConfig::default());
+/// dec.expect_line(b"AT+QSMTPPUT=300");
+/// let stream = b"AT+QSMTPPUT=300\r\r\nOK\r\n\r\n+QSMTPPUT: 0,0\r\n"; // 000 §2.2.7
+/// let mut kinds = Vec::new();
+/// dec.decode_all(stream, |ev| kinds.push(ev.kind));
+/// assert_eq!(kinds, [Kind::Echo, Kind::Final(Final::Ok), Kind::Blank, Kind::Urc]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Decoder {
+    cfg: DecoderConfig,
+    buf: Vec<u8>,
+    cap: usize,
+    /// Unprocessed bytes are `buf[start..]`.
+    start: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// Bytes of `buf[start..]` already scanned and holding no CR or LF.
+    scanned: usize,
+    /// Stream offset and NUL count of the current line.
+    line_offset: u64,
+    nuls: u32,
+    /// Discarding an over-long line: bytes discarded so far (the line starts at `line_offset`).
+    discarding: Option<u64>,
+    /// A finished overflow to report: (line offset, discarded length).
+    overflow_done: Option<(u64, u64)>,
+    /// The event handed out ends at `buf[consume_to]`; released on the next call.
+    consume_to: usize,
+    flush_requested: bool,
+    pending: Option<Pending>,
+    echo_pending: bool,
+    data_mode: bool,
+}
+
+impl Decoder {
+    /// A decoder with the given settings.
+    pub fn new(cfg: DecoderConfig) -> Self {
+        let cap = cfg.max_line.saturating_add(2);
+        Decoder {
+            buf: Vec::with_capacity(cap),
+            cap,
+            cfg,
+            start: 0,
+            base: 0,
+            scanned: 0,
+            line_offset: 0,
+            nuls: 0,
+            discarding: None,
+            overflow_done: None,
+            consume_to: 0,
+            flush_requested: false,
+            pending: None,
+            echo_pending: false,
+            data_mode: false,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &DecoderConfig {
+        &self.cfg
+    }
+
+    /// The pending command, if any.
+    pub fn pending(&self) -> Option<&Pending> {
+        self.pending.as_ref()
+    }
+
+    /// Whether a `CONNECT`/`OK_Info_WaitingForData` for a data-mode command was seen and its final
+    /// result code is still to come.
+    pub fn in_data_mode(&self) -> bool {
+        self.data_mode
+    }
+
+    /// Stream offset of the next byte to be pushed.
+    pub fn offset(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+
+    /// Changes echo handling (after `ATE0`/`ATE1`).
+    pub fn set_echo(&mut self, echo: Echo) {
+        self.cfg.echo = echo;
+    }
+
+    /// Declares the command now being sent.
+    pub fn expect(&mut self, pending: Pending) {
+        self.echo_pending = self.cfg.echo != Echo::Off && !pending.command.is_empty();
+        self.pending = Some(pending);
+        self.data_mode = false;
+    }
+
+    /// [`expect`](Self::expect) with [`Pending::infer`].
+    pub fn expect_line(&mut self, command: &[u8]) {
+        let p = Pending::infer(command, &self.cfg);
+        self.expect(p);
+    }
+
+    /// Forgets the pending command (e.g. after a timeout).
+    pub fn pending_done(&mut self) {
+        self.pending = None;
+        self.echo_pending = false;
+        self.data_mode = false;
+    }
+
+    /// Takes as many bytes as fit in the buffer; returns how many. Call
+    /// [`poll_event`](Self::poll_event) until `None` before pushing the rest.
+    pub fn push(&mut self, bytes: &[u8]) -> usize {
+        self.release();
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.base += self.start as u64;
+            self.consume_to = self.consume_to.saturating_sub(self.start);
+            self.start = 0;
+        }
+        let mut taken = 0;
+        // Discarding an over-long line (the buffer is empty): skip to its LF without buffering.
+        if let Some(n) = self.discarding {
+            match memchr::memchr(b'\n', bytes) {
+                Some(p) => {
+                    self.discarding = None;
+                    self.overflow_done = Some((self.line_offset, n + p as u64 + 1));
+                    taken = p + 1;
+                }
+                None => {
+                    self.discarding = Some(n + bytes.len() as u64);
+                    taken = bytes.len();
+                }
+            }
+            self.base += taken as u64;
+            if self.discarding.is_some() {
+                return taken;
+            }
+        }
+        let rest = bytes.get(taken..).unwrap_or_default();
+        let room = self.cap.saturating_sub(self.buf.len());
+        let n = rest.len().min(room);
+        self.buf
+            .extend_from_slice(rest.get(..n).unwrap_or_default());
+        taken + n
+    }
+
+    /// Ends a held line at the end of the input (a trailing CR run or a partial line), e.g. when
+    /// the caller decides the module has gone quiet. The next [`poll_event`](Self::poll_event)
+    /// returns it.
+    pub fn flush(&mut self) {
+        self.flush_requested = true;
+    }
+
+    /// Pushes all of `bytes`, calling `f` for every event (a convenience loop).
+    pub fn decode_all(&mut self, mut bytes: &[u8], mut f: impl FnMut(Event<'_>)) {
+        loop {
+            let n = self.push(bytes);
+            bytes = bytes.get(n..).unwrap_or_default();
+            while let Some(ev) = self.poll_event() {
+                f(ev);
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+    }
+
+    fn release(&mut self) {
+        if self.consume_to > self.start {
+            self.start = self.consume_to;
+            self.scanned = 0;
+        }
+    }
+
+    /// The next event, if a complete line is buffered.
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        self.release();
+        if let Some((offset, len)) = self.overflow_done.take() {
+            self.line_offset = self.base + self.start as u64;
+            self.nuls = 0;
+            self.scanned = 0;
+            return Some(Event {
+                kind: Kind::Overflow { len },
+                line: &[],
+                offset,
+                leading_nul: 0,
+                term: Terminator::default(),
+            });
+        }
+        if let Some(n) = self.discarding {
+            if self.flush_requested {
+                // The caller says the input has ended: report the over-long line so far.
+                self.flush_requested = false;
+                self.discarding = None;
+                self.overflow_done = Some((self.line_offset, n));
+                return self.poll_event();
+            }
+            return None;
+        }
+        // Leading NULs.
+        while self.buf.get(self.start) == Some(&0) {
+            if self.nuls == 0 {
+                self.line_offset = self.base + self.start as u64;
+            }
+            self.nuls = self.nuls.saturating_add(1);
+            self.start += 1;
+        }
+        let avail_len = self.buf.len() - self.start;
+        if avail_len == 0 {
+            self.flush_requested = false;
+            return None;
+        }
+        if self.nuls == 0 {
+            self.line_offset = self.base + self.start as u64;
+        }
+        let avail = self.buf.get(self.start..).unwrap_or_default();
+        let prompt = self.pending.as_ref().is_some_and(|p| p.expects_prompt);
+        if prompt && avail.first() == Some(&b'>') {
+            match avail.get(1) {
+                Some(b' ') => return Some(self.emit(Kind::Prompt, 2, 2, Terminator::default())),
+                None if !self.flush_requested => return None,
+                _ => {}
+            }
+        }
+        // Find the end of the line.
+        let hay = avail.get(self.scanned..).unwrap_or_default();
+        let Some(p) = memchr::memchr2(b'\r', b'\n', hay).map(|p| p + self.scanned) else {
+            self.scanned = avail_len;
+            if self.flush_requested {
+                self.flush_requested = false;
+                return self.finish_line(avail_len, 0, false, avail_len);
+            }
+            return self.check_partial(avail_len);
+        };
+        if avail.get(p) == Some(&b'\n') {
+            // No CR right before: a CR would have been found first.
+            return self.finish_line(p, 0, true, p + 1);
+        }
+        let run = avail
+            .get(p..)
+            .unwrap_or_default()
+            .iter()
+            .position(|&b| b != b'\r');
+        match run {
+            None => {
+                // The CR run reaches the end of the input: wait for the next byte (or flush).
+                self.scanned = p;
+                if self.flush_requested {
+                    self.flush_requested = false;
+                    return self.finish_line(p, avail_len - p, false, avail_len);
+                }
+                self.check_partial(avail_len)
+            }
+            Some(crs) => {
+                let q = p + crs;
+                let lf = avail.get(q) == Some(&b'\n');
+                self.finish_line(p, crs, lf, q + usize::from(lf))
+            }
+        }
+    }
+
+    /// No line end yet among `len` buffered bytes: over-long already?
+    fn check_partial(&mut self, len: usize) -> Option<Event<'_>> {
+        if len > self.cfg.max_line {
+            return self.start_discard(len);
+        }
+        None
+    }
+
+    /// Drops the current line's first `upto` bytes and everything up to the next LF.
+    fn start_discard(&mut self, upto: usize) -> Option<Event<'_>> {
+        let discarded = u64::from(self.nuls) + upto as u64;
+        self.start += upto;
+        self.scanned = 0;
+        let avail = self.buf.get(self.start..).unwrap_or_default();
+        match memchr::memchr(b'\n', avail) {
+            Some(p) => {
+                self.start += p + 1;
+                self.overflow_done = Some((self.line_offset, discarded + p as u64 + 1));
+                self.poll_event()
+            }
+            None => {
+                let n = avail.len();
+                self.start += n;
+                self.discarding = Some(discarded + n as u64);
+                None
+            }
+        }
+    }
+
+    /// A line of `content` bytes (after NULs) followed by `crs` CRs and maybe an LF; `next` is
+    /// the index (relative to `start`) after the terminator.
+    fn finish_line(
+        &mut self,
+        content: usize,
+        crs: usize,
+        lf: bool,
+        next: usize,
+    ) -> Option<Event<'_>> {
+        if content + crs > self.cfg.max_line {
+            if lf {
+                self.overflow_done = Some((self.line_offset, u64::from(self.nuls) + next as u64));
+                self.start += next;
+                return self.poll_event();
+            }
+            return self.start_discard(next);
+        }
+        let term = Terminator {
+            crs: u32::try_from(crs).unwrap_or(u32::MAX),
+            lf,
+        };
+        let line = self
+            .buf
+            .get(self.start..self.start + content)
+            .unwrap_or_default();
+        let kind = self.classify(line, term);
+        Some(self.emit(kind, content, next, term))
+    }
+
+    fn classify(&self, line: &[u8], term: Terminator) -> Kind {
+        if line.is_empty() {
+            return Kind::Blank;
+        }
+        let lone_cr = !term.lf && term.crs > 0;
+        if self.echo_pending
+            && let Some(p) = &self.pending
+        {
+            let is_echo = line == p.command.as_slice()
+                || (self.cfg.echo == Echo::On
+                    && line.get(..2).is_some_and(|a| a.eq_ignore_ascii_case(b"AT")));
+            if is_echo {
+                return Kind::Echo;
+            }
+        }
+        if let Some(k) = result_code(line, self.cfg.numeric_codes || lone_cr) {
+            return k;
+        }
+        match (split_prefixed(line), &self.pending) {
+            (Some((prefix, _)), Some(p)) => {
+                if p.info_prefixes
+                    .iter()
+                    .any(|q| q.eq_ignore_ascii_case(prefix))
+                {
+                    Kind::Info
+                } else {
+                    Kind::Urc
+                }
+            }
+            (Some(_), None) => Kind::Urc,
+            (None, Some(_)) => Kind::Text,
+            (None, None) => Kind::Urc,
+        }
+    }
+
+    fn emit(&mut self, kind: Kind, content: usize, next: usize, term: Terminator) -> Event<'_> {
+        match kind {
+            Kind::Echo => self.echo_pending = false,
+            Kind::Blank | Kind::Urc | Kind::Overflow { .. } => {}
+            Kind::Final(_) => {
+                self.pending = None;
+                self.echo_pending = false;
+                self.data_mode = false;
+            }
+            Kind::Connect | Kind::WaitingForData => {
+                self.echo_pending = false;
+                self.data_mode = self.pending.as_ref().is_some_and(|p| p.enters_data_mode);
+            }
+            Kind::Info | Kind::Text | Kind::Prompt => self.echo_pending = false,
+        }
+        let offset = self.line_offset;
+        let leading_nul = self.nuls;
+        let begin = self.start;
+        self.consume_to = self.start + next;
+        self.line_offset = self.base + self.consume_to as u64;
+        self.nuls = 0;
+        self.scanned = 0;
+        Event {
+            kind,
+            line: self.buf.get(begin..begin + content).unwrap_or_default(),
+            offset,
+            leading_nul,
+            term,
+        }
+    }
+}
