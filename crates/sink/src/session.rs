@@ -338,7 +338,13 @@ impl Session {
             s.queue_close(CloseReason::FaultDrop);
         } else if let Some((code, text)) = d.reply {
             s.reply(code, &text);
-            s.phase = Phase::Refused;
+            if code == 421 {
+                // RFC 5321 §3.1 / §4.2.3: 421 closes the channel.
+                s.queue_close(CloseReason::Refused);
+            } else {
+                // RFC 5321 §3.1: after 554 the server waits for QUIT.
+                s.phase = Phase::Refused;
+            }
         } else {
             let host = s.cfg.hostname.clone();
             s.reply(220, &format!("{host} ESMTP atconform smtp-sink"));

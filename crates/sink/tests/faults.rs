@@ -90,6 +90,19 @@ fn refused_greeting_then_only_quit_is_served() {
 }
 
 #[test]
+fn greeting_421_closes_the_connection() {
+    let h = H::with_faults(
+        Profile::Permissive,
+        "greeting=421 4.3.2 System not accepting network messages",
+    );
+    assert_eq!(
+        h.all_out,
+        b"421 4.3.2 System not accepting network messages\r\n"
+    );
+    assert_eq!(h.closed, Some(CloseReason::Refused));
+}
+
+#[test]
 fn drop_before_greeting_sends_nothing() {
     let h = H::with_faults(Profile::Permissive, "drop=before-greeting");
     assert_eq!(h.all_out, b"");

@@ -160,7 +160,14 @@ proptest! {
             }
             h.advance(std::time::Duration::from_secs(step));
         }
+        let closed_before_eof = h.closed.is_some();
         h.eof();
+        // The transcript is byte-exact: what the sink sent, and (if the client ended the
+        // session) everything the client sent.
+        prop_assert_eq!(h.s.transcript().server_bytes(), h.all_out.clone());
+        if !closed_before_eof {
+            prop_assert_eq!(h.s.transcript().client_bytes(), chunks.concat());
+        }
         let out = String::from_utf8(h.all_out.clone()).expect("replies are UTF-8");
         if !out.is_empty() {
             prop_assert!(out.ends_with("\r\n"));
@@ -176,5 +183,31 @@ proptest! {
             prop_assert!(m.raw.len() <= 256);
         }
         prop_assert!(h.s.is_closed());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Round trip of the DATA reader: any message, dot-stuffed by the client (RFC 5321 §4.5.2)
+    /// and fed in arbitrary pieces, is stored exactly.
+    #[test]
+    fn dot_stuffed_message_round_trips(
+        lines in prop::collection::vec("[.a-z \\x00-\\x09\\x0b\\x0c\\x0e-\\x7f]{0,20}", 0..20),
+        cut in 1usize..50,
+    ) {
+        let original: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
+        let stuffed: String = lines
+            .iter()
+            .map(|l| if l.starts_with('.') { format!(".{l}\r\n") } else { format!("{l}\r\n") })
+            .collect();
+        let mut h = H::new(config(Profile::Rfc5321));
+        h.send("EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+        let wire = format!("{stuffed}.\r\n");
+        for piece in wire.as_bytes().chunks(cut) {
+            h.send(piece);
+        }
+        prop_assert_eq!(h.accepted.len(), 1);
+        prop_assert_eq!(&h.accepted[0].raw, original.as_bytes());
     }
 }

@@ -167,6 +167,10 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 .as_ref()
                 .map_or("-".to_string(), |p| p.display().to_string()),
         ));
+        if args.profile == Profile::TencentSes && sink.smtps_addr().is_none() {
+            // ERRATA S1: the plain listener closes every connection under tencent-ses.
+            say("[sink] note: tencent-ses serves only implicit TLS; add --tls-listen ADDR");
+        }
         sink.run(async {
             let _ = tokio::signal::ctrl_c().await;
         })
