@@ -1,175 +1,122 @@
-//! Data-mode collectors: the Quectel body/upload collector with the `+++` escape and its guard
-//! times (000 §1.3), and the Multi-Tech body collector ended by `<CR><LF>.<CR><LF>` (002).
+//! Data mode through at-wire's framers: [`at_wire::quectel::QuectelFramer`] for
+//! `AT+QSMTPBODY`/`AT+QFUPL` (length, `<input_time>`, guarded `+++`, DTR; 000 §1.3) and
+//! [`at_wire::multitech::MultiTechFramer`] for the `#PUTMAIL` body (002). The emulator only adds
+//! its quirk hooks and the Multi-Tech inactivity clock.
 
 use core::time::Duration;
 
 use at_wire::Instant;
+use at_wire::multitech::MultiTechFramer;
+use at_wire::quectel::{FramerConfig, QuectelFramer};
 
-/// Why a Quectel data mode ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum End {
-    /// `<body_length>`/`<file_size>` bytes arrived.
-    Length,
-    /// `+++` with its guard times.
-    Escape,
-    /// `<input_time>`/`<timeout>` passed.
-    Timeout,
-    /// DTR dropped (with `AT&D1`/`AT&D2`).
-    Dtr,
-}
-
-/// Quectel data-mode collector.
+/// A Quectel data-mode session.
 #[derive(Clone, Debug)]
 pub(crate) struct Collector {
-    pub(crate) buf: Vec<u8>,
-    limit: usize,
-    escape: bool,
-    guard: Duration,
-    /// Quirk guard-time-ignored: `+++` needs no silence before it.
-    no_guard_before: bool,
-    /// Quirk escape-needs-no-silence-after.
-    no_guard_after: bool,
-    pending_plus: usize,
-    plus_started: Instant,
-    last_rx: Instant,
-    escape_at: Option<Instant>,
-    deadline: Option<Instant>,
+    f: QuectelFramer,
+    /// Quirk escape-needs-no-silence-after: the third `+` ends data mode at once.
+    quick_escape: bool,
+    /// The payload when the quick escape fired.
+    early: Option<Vec<u8>>,
 }
 
 impl Collector {
-    #[allow(clippy::too_many_arguments)]
+    /// A session started at `now` (`CONNECT`); `input_time = None` never times out.
     pub(crate) fn new(
         now: Instant,
-        limit: usize,
-        deadline: Option<Instant>,
-        escape: bool,
+        declared_len: usize,
+        input_time: Option<Duration>,
         guard: Duration,
-        no_guard_before: bool,
-        no_guard_after: bool,
+        quick_escape: bool,
     ) -> Self {
-        Collector {
-            buf: Vec::new(),
-            limit,
-            escape,
+        // "Never" is a deadline no test or serving session reaches (~136 years).
+        let input_time = input_time.unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
+        let cfg = FramerConfig {
+            declared_len,
+            input_time,
             guard,
-            no_guard_before,
-            no_guard_after,
-            pending_plus: 0,
-            plus_started: now,
-            last_rx: now,
-            escape_at: None,
-            deadline,
+        };
+        Collector {
+            f: QuectelFramer::new(cfg, now),
+            quick_escape,
+            early: None,
         }
     }
 
-    fn flush_plus(&mut self) -> bool {
-        let n = self
-            .pending_plus
-            .min(self.limit.saturating_sub(self.buf.len()));
-        self.buf.extend(core::iter::repeat_n(b'+', n));
-        self.pending_plus = 0;
-        self.escape_at = None;
-        self.buf.len() >= self.limit
+    /// Confirmed payload length so far.
+    pub(crate) fn len(&self) -> usize {
+        self.f.payload().len()
     }
 
-    /// Feeds bytes; returns how many were consumed and whether data mode ended.
-    pub(crate) fn feed(&mut self, now: Instant, bytes: &[u8]) -> (usize, Option<End>) {
-        for (i, &b) in bytes.iter().enumerate() {
-            if self.escape_at.is_some() && self.flush_plus() {
-                // Three pluses turned out to be data and completed the length.
-                return (i, Some(End::Length));
+    fn finished(&self) -> bool {
+        self.early.is_some() || self.f.is_finished()
+    }
+
+    /// Feeds bytes at `now`; returns how many were consumed and whether data mode ended.
+    pub(crate) fn feed(&mut self, now: Instant, bytes: &[u8]) -> (usize, bool) {
+        if !self.quick_escape {
+            let n = self.f.push(now, bytes);
+            return (n, self.f.is_finished());
+        }
+        for (i, b) in bytes.iter().enumerate() {
+            let n = self.f.push(now, core::slice::from_ref(b));
+            if n == 0 || self.f.is_finished() {
+                return (i + n, true);
             }
-            if self.escape && b == b'+' {
-                let quiet = now.saturating_duration_since(self.last_rx) >= self.guard;
-                if self.pending_plus == 0 {
-                    if quiet || self.no_guard_before {
-                        self.pending_plus = 1;
-                        self.plus_started = now;
-                    } else {
-                        self.buf.push(b);
-                    }
-                } else if now.saturating_duration_since(self.plus_started) <= self.guard {
-                    self.pending_plus += 1;
-                } else {
-                    // Too slow: the earlier pluses and this one are data.
-                    self.flush_plus();
-                    self.buf.push(b);
-                }
-                self.last_rx = now;
-                if self.buf.len() + self.pending_plus >= self.limit {
-                    self.flush_plus();
-                    return (i + 1, Some(End::Length));
-                }
-                if self.pending_plus == 3 {
-                    if self.no_guard_after {
-                        self.pending_plus = 0;
-                        return (i + 1, Some(End::Escape));
-                    }
-                    self.escape_at = Some(now + self.guard);
-                }
-                continue;
-            }
-            if self.pending_plus > 0 && self.flush_plus() {
-                return (i, Some(End::Length));
-            }
-            self.buf.push(b);
-            self.last_rx = now;
-            if self.buf.len() >= self.limit {
-                return (i + 1, Some(End::Length));
+            if self.f.held_plus() == 3 {
+                self.early = Some(self.f.payload().to_vec());
+                return (i + 1, true);
             }
         }
-        (bytes.len(), None)
+        (bytes.len(), self.finished())
     }
 
-    /// The next instant at which [`Collector::on_timeout`] has something to do.
+    /// When [`Collector::on_timeout`] has work.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        match (self.escape_at, self.deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        if self.finished() {
+            return None;
+        }
+        self.f.poll_timeout()
+    }
+
+    /// Time reached `now`; whether data mode ended.
+    pub(crate) fn on_timeout(&mut self, now: Instant) -> bool {
+        if self.early.is_none() {
+            self.f.handle_timeout(now);
+        }
+        self.finished()
+    }
+
+    /// DTR dropped at `now` (with `AT&D1`/`AT&D2`): data mode ends.
+    pub(crate) fn on_dtr(&mut self, now: Instant) {
+        if self.early.is_none() {
+            self.f.dtr(now);
         }
     }
 
-    /// Handles time passing.
-    pub(crate) fn on_timeout(&mut self, now: Instant) -> Option<End> {
-        if self.escape_at.is_some_and(|t| t <= now) {
-            self.pending_plus = 0;
-            self.escape_at = None;
-            return Some(End::Escape);
+    /// The payload and any bytes that belong to command mode again.
+    pub(crate) fn finish(mut self) -> (Vec<u8>, Vec<u8>) {
+        if let Some(p) = self.early.take() {
+            return (p, Vec::new());
         }
-        if self.deadline.is_some_and(|t| t <= now) {
-            self.flush_plus();
-            return Some(End::Timeout);
-        }
-        None
-    }
-
-    /// DTR dropped: pending pluses count as data.
-    pub(crate) fn on_dtr(&mut self) -> End {
-        self.flush_plus();
-        End::Dtr
+        self.f
+            .take_result()
+            .map(|r| (r.payload, r.leftover))
+            .unwrap_or_default()
     }
 }
 
-/// Multi-Tech body collector: ends at `<CR><LF>.<CR><LF>` (or `.<CR><LF>` as the first line),
-/// dot-unstuffed (002), bounded to `max` bytes.
+/// A Multi-Tech `#PUTMAIL` body session.
 #[derive(Clone, Debug)]
 pub(crate) struct MtCollector {
-    raw: Vec<u8>,
-    max: usize,
-    overflow: bool,
-    /// Last bytes seen, for the terminator across the bound.
-    tail: [u8; 5],
+    f: MultiTechFramer,
+    /// Last byte received (002: 50 s of inactivity aborts).
     pub(crate) last_rx: Instant,
 }
 
 impl MtCollector {
     pub(crate) fn new(now: Instant, max: usize) -> Self {
         MtCollector {
-            raw: Vec::new(),
-            max,
-            overflow: false,
-            // As if a line had just ended: `.<CR><LF>` first ends an empty body.
-            tail: [0, 0, 0, b'\r', b'\n'],
+            f: MultiTechFramer::new(max),
             last_rx: now,
         }
     }
@@ -179,44 +126,13 @@ impl MtCollector {
         if !bytes.is_empty() {
             self.last_rx = now;
         }
-        for (i, &b) in bytes.iter().enumerate() {
-            self.tail.rotate_left(1);
-            self.tail[4] = b;
-            if self.raw.len() < self.max {
-                self.raw.push(b);
-            } else {
-                self.overflow = true;
-            }
-            if self.tail == *b"\r\n.\r\n" {
-                return (i + 1, true);
-            }
-        }
-        (bytes.len(), false)
+        let n = self.f.push(bytes);
+        (n, self.f.is_finished())
     }
 
-    /// The body (terminator removed, dot-unstuffed) or `None` if it exceeded the bound.
-    pub(crate) fn finish(self) -> Option<Vec<u8>> {
-        if self.overflow {
-            return None;
-        }
-        // Drop ".\r\n" and keep the CRLF that ended the last line.
-        let body = self
-            .raw
-            .get(..self.raw.len().saturating_sub(3))
-            .unwrap_or_default();
-        let mut out = Vec::with_capacity(body.len());
-        let mut at_line_start = true;
-        let mut i = 0;
-        while let Some(&b) = body.get(i) {
-            if at_line_start && b == b'.' && body.get(i + 1) == Some(&b'.') {
-                i += 1; // RFC 5321 §4.5.2 transparency, undone
-            }
-            let b = body.get(i).copied().unwrap_or(b);
-            out.push(b);
-            at_line_start = b == b'\n';
-            i += 1;
-        }
-        Some(out)
+    /// The unstuffed body, or `None` if it exceeded the bound (ERRATA E23).
+    pub(crate) fn finish(mut self) -> Option<Vec<u8>> {
+        self.f.take_body().and_then(Result::ok)
     }
 }
 
@@ -231,40 +147,33 @@ mod tests {
 
     #[test]
     fn length_ends_and_rest_is_not_consumed() {
-        let mut c = Collector::new(t(0), 3, None, true, G, false, false);
-        assert_eq!(c.feed(t(1), b"abcdef"), (3, Some(End::Length)));
-        assert_eq!(c.buf, b"abc");
+        let mut c = Collector::new(t(0), 3, None, G, false);
+        assert_eq!(c.feed(t(1), b"abcdef"), (3, true));
+        assert_eq!(c.finish().0, b"abc");
     }
 
     #[test]
     fn escape_with_guards() {
-        let mut c = Collector::new(t(0), 100, Some(t(120_000)), true, G, false, false);
-        assert_eq!(c.feed(t(10), b"hello"), (5, None));
-        assert_eq!(c.feed(t(1500), b"+++"), (3, None));
+        let mut c = Collector::new(t(0), 100, Some(Duration::from_secs(120)), G, false);
+        assert_eq!(c.feed(t(10), b"hello"), (5, false));
+        assert_eq!(c.feed(t(1500), b"+++"), (3, false));
         assert_eq!(c.poll_timeout(), Some(t(2500)));
-        assert_eq!(c.on_timeout(t(2500)), Some(End::Escape));
-        assert_eq!(c.buf, b"hello");
+        assert!(c.on_timeout(t(2500)));
+        assert_eq!(c.finish().0, b"hello");
     }
 
     #[test]
-    fn plus_without_silence_is_data() {
-        let mut c = Collector::new(t(0), 100, None, true, G, false, false);
-        c.feed(t(10), b"a+++");
-        assert_eq!(c.buf, b"a+++");
-        // Pluses after silence, then a byte within the guard: data.
-        c.feed(t(2000), b"+++");
-        c.feed(t(2100), b"x");
-        assert_eq!(c.buf, b"a++++++x");
+    fn quick_escape_stops_at_the_third_plus() {
+        let mut c = Collector::new(t(0), 100, None, G, true);
+        assert_eq!(c.feed(t(1500), b"+++AT\r"), (3, true));
         assert_eq!(c.poll_timeout(), None);
+        assert_eq!(c.finish().0, b"");
     }
 
     #[test]
-    fn timeout_keeps_data() {
-        let mut c = Collector::new(t(0), 100, Some(t(120_000)), true, G, false, false);
-        c.feed(t(5), b"x".repeat(90).as_slice());
-        assert_eq!(c.on_timeout(t(119_999)), None);
-        assert_eq!(c.on_timeout(t(120_000)), Some(End::Timeout));
-        assert_eq!(c.buf.len(), 90);
+    fn never_timing_out_is_far_away() {
+        let c = Collector::new(t(0), 100, None, G, false);
+        assert!(c.poll_timeout().unwrap() > t(100 * 365 * 86_400_000));
     }
 
     #[test]
@@ -274,9 +183,6 @@ mod tests {
         assert!(done);
         assert_eq!(n, 14);
         assert_eq!(m.finish().unwrap(), b"hi\r\n.dot\r\n");
-        let mut m = MtCollector::new(t(0), 1000);
-        assert_eq!(m.feed(t(1), b".\r\n"), (3, true));
-        assert_eq!(m.finish().unwrap(), b"");
         let mut m = MtCollector::new(t(0), 4);
         assert!(m.feed(t(1), b"123456\r\n.\r\n").1);
         assert_eq!(m.finish(), None);

@@ -43,6 +43,8 @@ impl Fault {
         "sim-not-ready",
         "pdp-deactivate@<secs>s",
         "pdp-activation-fails",
+        "pdp-deactivated",
+        "tcp-connect-fails",
         "dns",
         "refused",
         "reset-mid-data",
@@ -74,6 +76,9 @@ impl FromStr for Fault {
         match s {
             "sim-not-ready" => return Ok(Fault::SimNotReady),
             "pdp-activation-fails" => return Ok(Fault::PdpActivationFails),
+            // Aliases used by scenario files.
+            "pdp-deactivated" => return Ok(Fault::PdpDeactivate { at: Duration::ZERO }),
+            "tcp-connect-fails" => return Ok(Fault::Net(NetFault::Refused)),
             _ => {}
         }
         if let Some(t) = s.strip_prefix("pdp-deactivate@") {
@@ -124,6 +129,14 @@ mod tests {
         assert!("pdp-deactivate@xs".parse::<Fault>().is_err());
         assert!("pdp-deactivate@-1s".parse::<Fault>().is_err());
         assert!("bogus".parse::<Fault>().is_err());
+        assert_eq!(
+            "tcp-connect-fails".parse::<Fault>().unwrap(),
+            Fault::Net(NetFault::Refused)
+        );
+        assert_eq!(
+            "pdp-deactivated".parse::<Fault>().unwrap(),
+            Fault::PdpDeactivate { at: Duration::ZERO }
+        );
         assert_eq!("dns".parse::<Fault>().unwrap().net(), Some(NetFault::Dns));
     }
 }

@@ -14,7 +14,7 @@ use at_wire::{
     parse_command_line,
 };
 
-use crate::datamode::{Collector, End, MtCollector};
+use crate::datamode::{Collector, MtCollector};
 use crate::faults::Fault;
 use crate::fs::{self, Drive, Fs};
 use crate::mail::{multitech_error, outcome_codes, rfc5322_date};
@@ -142,7 +142,7 @@ enum Final {
 enum Step {
     Done,
     Stop(Final),
-    Enter(Mode, &'static str),
+    Enter(Box<Mode>, &'static str),
 }
 
 /// A validated parameter.
@@ -514,24 +514,24 @@ impl Emulator {
     fn feed_data(&mut self, now: Instant, bytes: &[u8]) -> usize {
         match &mut self.mode {
             Mode::Body { c, .. } => {
-                let (n, end) = c.feed(now, bytes);
-                if let Some(end) = end {
-                    self.finish_data(end);
+                let (n, done) = c.feed(now, bytes);
+                if done {
+                    self.finish_data(now);
                 }
                 n
             }
             Mode::Upload { c, ack, .. } => {
-                let before = c.buf.len();
-                let (n, end) = c.feed(now, bytes);
-                let after = c.buf.len();
-                if *ack && end.is_none() {
+                let before = c.len();
+                let (n, done) = c.feed(now, bytes);
+                let after = c.len();
+                if *ack && !done {
                     // FILE note [4] ACK mode: an `A` after every 1024 bytes.
                     for _ in before / 1024..after / 1024 {
                         self.out.push(b'A');
                     }
                 }
-                if let Some(end) = end {
-                    self.finish_data(end);
+                if done {
+                    self.finish_data(now);
                 }
                 n
             }
@@ -553,15 +553,14 @@ impl Emulator {
         if !dropped {
             return;
         }
-        let _ = now;
         match &mut self.mode {
             Mode::Wedged => {
                 self.mode = Mode::Command;
                 self.flush_urcs();
             }
             Mode::Body { c, .. } | Mode::Upload { c, .. } if self.and_d >= 1 => {
-                let end = c.on_dtr();
-                self.finish_data(end);
+                c.on_dtr(now);
+                self.finish_data(now);
             }
             _ => {}
         }
@@ -571,8 +570,8 @@ impl Emulator {
     pub fn handle_timeout(&mut self, now: Instant) {
         match &mut self.mode {
             Mode::Body { c, .. } | Mode::Upload { c, .. } => {
-                if let Some(end) = c.on_timeout(now) {
-                    self.finish_data(end);
+                if c.on_timeout(now) {
+                    self.finish_data(now);
                 }
             }
             Mode::MtBody { c } => {
@@ -634,6 +633,35 @@ impl Emulator {
         if s.held_ok {
             self.emit_final(Final::Ok);
         }
+    }
+
+    /// Injects a fault at `now` (a scenario's `@fault` step): `SimNotReady` takes the SIM away,
+    /// `PdpDeactivate` deactivates every active context now (its `at` is ignored), the others
+    /// apply to later commands and deliveries.
+    pub fn inject_fault(&mut self, now: Instant, fault: Fault) {
+        let _ = now;
+        match fault {
+            Fault::SimNotReady => self.sim_ready = false,
+            Fault::PdpDeactivate { .. } => {
+                for id in 1..=16u8 {
+                    if self.ctx(id).is_some_and(|c| c.active) {
+                        self.deactivate(id, true);
+                    }
+                }
+                return;
+            }
+            _ => {}
+        }
+        if !self.cfg.faults.contains(&fault) {
+            self.cfg.faults.push(fault);
+        }
+    }
+
+    /// Removes every injected fault (the SIM becomes ready again).
+    pub fn clear_faults(&mut self) {
+        self.cfg.faults.clear();
+        self.sim_ready = true;
+        self.pdp_fault_at = None;
     }
 
     // ---- output ----
@@ -744,7 +772,7 @@ impl Emulator {
                     if !banner.is_empty() {
                         self.push_resp(&cat(&[b"\r\n", banner.as_bytes(), b"\r\n"]));
                     }
-                    self.mode = mode;
+                    self.mode = *mode;
                     self.swallow_lf = true;
                     return;
                 }
@@ -1133,22 +1161,15 @@ impl Emulator {
             return Step::Stop(Final::Cme(403));
         }
         let timeout = Duration::from_secs(a[2].int().unwrap_or(5) as u64);
-        let c = Collector::new(
-            now,
-            size,
-            Some(now + timeout),
-            false,
-            self.guard(),
-            false,
-            false,
-        );
+        // 000 §1.3: the port's data mode, `+++` and DTR included (ERRATA E18).
+        let c = Collector::new(now, size, Some(timeout), self.guard(), false);
         Step::Enter(
-            Mode::Upload {
+            Box::new(Mode::Upload {
                 c,
                 drive,
                 name,
                 ack: a[3].int() == Some(1),
-            },
+            }),
             "CONNECT",
         )
     }
@@ -1406,15 +1427,19 @@ impl Emulator {
         let secs = a[2]
             .int()
             .unwrap_or(i64::from(self.cfg.profile.limits.default_input_time));
-        let deadline =
-            (!self.q(Quirk::InputTimeIgnored)).then(|| now + Duration::from_secs(secs as u64));
+        let input_time =
+            (!self.q(Quirk::InputTimeIgnored)).then(|| Duration::from_secs(secs as u64));
+        // Quirk guard-time-ignored: a zero guard accepts `+++` amid data.
+        let guard = if self.q(Quirk::GuardTimeIgnored) {
+            Duration::ZERO
+        } else {
+            self.guard()
+        };
         let c = Collector::new(
             now,
             len,
-            deadline,
-            true,
-            self.guard(),
-            self.q(Quirk::GuardTimeIgnored),
+            input_time,
+            guard,
             self.q(Quirk::EscapeNeedsNoSilenceAfter),
         );
         let banner = if self.q(Quirk::ConnectMissing) {
@@ -1422,7 +1447,7 @@ impl Emulator {
         } else {
             "CONNECT"
         };
-        Step::Enter(Mode::Body { c, charset }, banner)
+        Step::Enter(Box::new(Mode::Body { c, charset }), banner)
     }
 
     fn cmd_qsmtpatt(&mut self, f: Form, params: &[WParam], spec: &catalog::Command) -> Step {
@@ -1630,27 +1655,31 @@ impl Emulator {
         Duration::from_millis(self.cfg.profile.limits.guard_time_ms)
     }
 
-    fn finish_data(&mut self, end: End) {
-        let _ = end;
+    fn finish_data(&mut self, now: Instant) {
         let mode = std::mem::replace(&mut self.mode, Mode::Command);
         self.swallow_lf = false;
+        let mut leftover = Vec::new();
         match mode {
             Mode::Body { c, charset } => {
-                let n = c.buf.len() + usize::from(self.q(Quirk::BodyLengthOffByOne));
-                self.mail.body = Some((charset, c.buf));
+                let (payload, rest) = c.finish();
+                leftover = rest;
+                let n = payload.len() + usize::from(self.q(Quirk::BodyLengthOffByOne));
+                self.mail.body = Some((charset, payload));
                 self.emit_info(&[format!("+QSMTPBODY: {n}").into_bytes()]);
                 if !self.q(Quirk::NoOkAfterDataMode) {
                     self.emit_final(Final::Ok);
                 }
             }
             Mode::Upload { c, drive, name, .. } => {
+                let (payload, rest) = c.finish();
+                leftover = rest;
                 let cks = if self.q(Quirk::QfuplChecksumZero) {
                     0
                 } else {
-                    fs::checksum(&c.buf)
+                    fs::checksum(&payload)
                 };
-                let n = c.buf.len();
-                self.fs.put(drive, name, c.buf);
+                let n = payload.len();
+                self.fs.put(drive, name, payload);
                 // ERRATA E12: the checksum is printed in hex.
                 self.emit_info(&[format!("+QFUPL: {n},{cks:x}").into_bytes()]);
                 self.emit_final(Final::Ok);
@@ -1658,6 +1687,10 @@ impl Emulator {
             other => self.mode = other,
         }
         self.flush_urcs();
+        // `+` held as a possible escape that turned out to exceed the length: command bytes.
+        if !leftover.is_empty() {
+            self.handle_input(now, &leftover);
+        }
     }
 
     // ---- Multi-Tech (002) ----
@@ -1744,7 +1777,7 @@ impl Emulator {
             return Step::Stop(Final::MtCme(errors.dns));
         }
         let c = MtCollector::new(now, self.cfg.profile.limits.max_body);
-        Step::Enter(Mode::MtBody { c }, "OK_Info_WaitingForData")
+        Step::Enter(Box::new(Mode::MtBody { c }), "OK_Info_WaitingForData")
     }
 
     fn finish_mt_body(&mut self, now: Instant) {

@@ -67,3 +67,23 @@ fn network_faults_are_forwarded_to_the_mailer() {
     assert_eq!(job.faults.len(), 3);
     assert_eq!(job.faults[0], NetFault::Dns);
 }
+
+#[test]
+fn faults_injected_at_run_time() {
+    let mut b = Bench::quiet("ec25", QuirkSet::NONE);
+    b.ready_mail();
+    b.emu
+        .inject_fault(b.now, "pdp-deactivated".parse().unwrap());
+    assert_eq!(s(&b.drain()), "\r\n+QIURC: \"pdpdeact\",1\r\n");
+    b.emu.inject_fault(b.now, Fault::SimNotReady);
+    assert_eq!(b.cmd("AT+CPIN?"), "\r\n+CME ERROR: 10\r\n");
+    b.emu.inject_fault(b.now, Fault::PdpActivationFails);
+    b.emu.clear_faults();
+    assert_eq!(b.cmd("AT+CPIN?"), "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+    b.emu
+        .inject_fault(b.now, "tcp-connect-fails".parse().unwrap());
+    assert_eq!(b.cmd("AT+QIACT=1"), "\r\nOK\r\n");
+    b.cmd("AT+QSMTPPUT=60");
+    let (_, job, _) = b.deliver();
+    assert_eq!(job.faults, [NetFault::Refused]);
+}
