@@ -47,6 +47,8 @@ pub mod assembler;
 pub mod command;
 pub mod decoder;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod multitech;
 pub mod param;
 pub mod quectel;
