@@ -425,16 +425,19 @@ impl Sink {
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                r = accept(self.smtp.as_ref()) => {
-                    if let Ok((tcp, peer)) = r {
+                r = accept(self.smtp.as_ref()) => match r {
+                    Ok((tcp, peer)) => {
                         tasks.spawn(connection(Arc::clone(&self.ctx), tcp, peer, false));
                     }
-                }
-                r = accept(self.smtps.as_ref()) => {
-                    if let Ok((tcp, peer)) = r {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
+                },
+                r = accept(self.smtps.as_ref()) => match r {
+                    Ok((tcp, peer)) => {
                         tasks.spawn(connection(Arc::clone(&self.ctx), tcp, peer, true));
                     }
-                }
+                    Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
+                },
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
@@ -451,6 +454,7 @@ async fn accept(l: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAd
 }
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implicit: bool) {
     let _ = tcp.set_nodelay(true);

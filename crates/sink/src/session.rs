@@ -626,12 +626,14 @@ impl Session {
             None => (input, false),
         };
         if self.line_overflow {
-            self.record_in(chunk, None);
+            let secret = self.in_auth().then(|| 0..chunk.len());
+            self.record_in(chunk, secret);
         } else if self.line.len() + chunk.len() > max {
             // Overlong: record what came and discard until LF (bounded memory).
             let pending = std::mem::take(&mut self.line);
-            self.record_in(&pending, None);
-            self.record_in(chunk, None);
+            self.flush_line_bytes(&pending);
+            let secret = self.in_auth().then(|| 0..chunk.len());
+            self.record_in(chunk, secret);
             self.line_overflow = true;
         } else {
             self.line.extend_from_slice(chunk);
@@ -642,10 +644,7 @@ impl Session {
                 self.line_overflow = false;
                 // 004: "500 ... (This may include errors such as command line too long)".
                 self.reply(500, "5.5.2 Error: line too long");
-                if matches!(
-                    self.phase,
-                    Phase::AuthLoginUser | Phase::AuthLoginPass { .. } | Phase::AuthPlain
-                ) {
+                if self.in_auth() {
                     self.phase = Phase::Command;
                 }
             } else {
@@ -660,10 +659,27 @@ impl Session {
         chunk.len()
     }
 
+    fn in_auth(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::AuthLoginUser | Phase::AuthLoginPass { .. } | Phase::AuthPlain
+        )
+    }
+
+    /// Records bytes of an unfinished line, redacting what may be a credential.
+    fn flush_line_bytes(&mut self, bytes: &[u8]) {
+        let secret = if self.in_auth() {
+            (!bytes.is_empty()).then(|| 0..bytes.len())
+        } else {
+            auth_secret_range(bytes, bytes.len())
+        };
+        self.record_in(bytes, secret);
+    }
+
     fn flush_partial_line(&mut self) {
         if !self.line.is_empty() {
             let pending = std::mem::take(&mut self.line);
-            self.record_in(&pending, None);
+            self.flush_line_bytes(&pending);
         }
         if self.phase == Phase::Data {
             self.data = DataState::default();
@@ -675,10 +691,7 @@ impl Session {
             .strip_suffix(b"\r\n")
             .or_else(|| line.strip_suffix(b"\n"))
             .map_or(line.len(), <[u8]>::len);
-        let in_auth = matches!(
-            self.phase,
-            Phase::AuthLoginUser | Phase::AuthLoginPass { .. } | Phase::AuthPlain
-        );
+        let in_auth = self.in_auth();
         let secret = if in_auth {
             (body_end > 0).then_some(0..body_end)
         } else {

@@ -297,3 +297,17 @@ fn null_sender_is_accepted() {
     h.send("RCPT TO:<c@d>\r\nDATA\r\nx\r\n.\r\n");
     assert_eq!(h.accepted[0].envelope.mail_from, "");
 }
+
+#[test]
+fn unfinished_or_overlong_credentials_are_redacted_too() {
+    let mut h = with_account();
+    h.send("AUTH LOGIN\r\n");
+    h.send(format!("{}\r\n", b64("user@example.com")));
+    h.send(format!("{}{}\r\n", b64("s3cret"), "A".repeat(5000)));
+    h.send("AUTH PLAIN c2VjcmV0cGFydA");
+    h.eof();
+    let shown = h.s.transcript().render();
+    assert!(!shown.contains(&b64("s3cret")), "{shown}");
+    assert!(!shown.contains("c2VjcmV0cGFydA"), "{shown}");
+    assert!(shown.contains("AUTH PLAIN <redacted>"), "{shown}");
+}
