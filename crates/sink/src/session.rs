@@ -626,13 +626,13 @@ impl Session {
             None => (input, false),
         };
         if self.line_overflow {
-            let secret = self.in_auth().then(|| 0..chunk.len());
+            let secret = self.in_auth().then_some(0..chunk.len());
             self.record_in(chunk, secret);
         } else if self.line.len() + chunk.len() > max {
             // Overlong: record what came and discard until LF (bounded memory).
             let pending = std::mem::take(&mut self.line);
             self.flush_line_bytes(&pending);
-            let secret = self.in_auth().then(|| 0..chunk.len());
+            let secret = self.in_auth().then_some(0..chunk.len());
             self.record_in(chunk, secret);
             self.line_overflow = true;
         } else {
@@ -669,7 +669,7 @@ impl Session {
     /// Records bytes of an unfinished line, redacting what may be a credential.
     fn flush_line_bytes(&mut self, bytes: &[u8]) {
         let secret = if self.in_auth() {
-            (!bytes.is_empty()).then(|| 0..bytes.len())
+            (!bytes.is_empty()).then_some(0..bytes.len())
         } else {
             auth_secret_range(bytes, bytes.len())
         };
