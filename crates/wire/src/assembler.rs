@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 /// Default maximum command-line length in bytes (CR excluded).
 pub const DEFAULT_MAX_COMMAND_LINE: usize = 1024;
 
-/// Collects command-mode bytes from the host into lines ended by CR (000 §2.1.2: "输入<CR>将终止命令行").
+/// Collects command-mode bytes from the host into lines ended by CR (000 §2.1.2: "输入`<CR>`将终止命令行").
 ///
 /// Rules (ERRATA W2):
 /// - a line ends at CR; the line handed out excludes it;
