@@ -764,7 +764,7 @@ impl Emulator {
                     return;
                 }
                 Step::Enter(mode, banner) => {
-                    if i + 1 != n {
+                    if i + 1 != n || self.put_plan.take().is_some() {
                         // Data mode must end the line.
                         self.emit_final(Final::Error);
                         return;

@@ -63,6 +63,11 @@ fn an_error_in_a_concatenated_line_stops_it() {
         b.cmd("AT+QSMTPDST?"),
         "\r\n+QSMTPDST: 1,\"a@x.com\"\r\n\r\nOK\r\n"
     );
+    // Data mode must end the line, and cannot follow a send on the same line.
+    assert_eq!(b.cmd("AT+QSMTPBODY=0,5;+QSMTPCLR"), "\r\nERROR\r\n");
+    assert_eq!(b.cmd("AT+QSMTPPUT=60;+QSMTPBODY=0,5"), "\r\nERROR\r\n");
+    assert!(b.emu.poll_action().is_none());
+    assert_eq!(b.cmd("AT"), "\r\nOK\r\n");
     assert_eq!(
         b.cmd("ATE0I"),
         "\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A03M4G\r\n\r\nOK\r\n"
