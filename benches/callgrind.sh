@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Instructions per byte of each contender under callgrind:
 #   (Ir(contender) - Ir(baseline)) / bytes, where baseline only builds the same input.
-# Usage: benches/callgrind.sh [mix ...]   (mixes: small large tiny; default: large small)
+# Usage: benches/callgrind.sh [input ...]
+#   inputs: small large tiny (response decoders), body attachment (framers); default: large small body attachment
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mixes=("$@")
-[ ${#mixes[@]} -gt 0 ] || mixes=(large small)
-contenders=(floor atat)
+[ ${#mixes[@]} -gt 0 ] || mixes=(large small body attachment)
 cargo build -q -p atconform-benches --profile bench --example pass
 bin="${CARGO_TARGET_DIR:-target}/release/examples/pass"
 out=$(mktemp -d)
@@ -21,10 +21,14 @@ ir() { # contender mix -> prints "Ir bytes"
 }
 printf '| mix | contender | Ir | bytes | instructions/byte |\n| --- | --- | ---: | ---: | ---: |\n'
 for mix in "${mixes[@]}"; do
+  case "$mix" in
+    body | attachment) contenders=(quectel_scan quectel quectel16 multitech_scan multitech multitech16) ;;
+    *) contenders=(floor floor16 atat ours ours16 ours_infer) ;;
+  esac
   read -r base bytes < <(ir baseline "$mix")
   for c in "${contenders[@]}"; do
-    read -r total _ < <(ir "$c" "$mix")
-    awk -v m="$mix" -v c="$c" -v t="$total" -v b="$base" -v n="$bytes" \
+    read -r total cbytes < <(ir "$c" "$mix")
+    awk -v m="$mix" -v c="$c" -v t="$total" -v b="$base" -v n="$cbytes" \
       'BEGIN { printf "| %s | %s | %d | %d | %.1f |\n", m, c, t - b, n, (t - b) / n }'
   done
 done

@@ -619,6 +619,81 @@ pub fn byte_scan_in_reads(bytes: &[u8], needle: u8, read_size: usize) -> usize {
         .sum()
 }
 
+/// The decoder settings for the generated streams: echo off (the streams hold none), the rest
+/// default (`+QSMTPPUT` is a URC after `AT+QSMTPPUT=<timeout>`, 000 §2.2.7).
+pub fn decoder_config() -> at_wire::DecoderConfig {
+    at_wire::DecoderConfig {
+        echo: at_wire::Echo::Off,
+        ..at_wire::DecoderConfig::default()
+    }
+}
+
+/// The [`at_wire::Pending`] state of each command line of `stream`, in order (what a host
+/// declares with `Decoder::expect` before sending each line).
+pub fn pendings(stream: &Stream) -> Vec<at_wire::Pending> {
+    let cfg = decoder_config();
+    command_lines(&stream.commands)
+        .map(|line| at_wire::Pending::infer(line, &cfg))
+        .collect()
+}
+
+/// Drives [`at_wire::Decoder`] over `bytes` as a host does: the first command is declared
+/// before any byte, each next one as soon as the previous one's final result code is decoded;
+/// bytes go in reads of `read_size` (`usize::MAX`: all at once, the decoder taking what fits
+/// its buffer per call). `on_event` sees every event.
+pub fn decode_with(
+    bytes: &[u8],
+    pendings: impl IntoIterator<Item = at_wire::Pending>,
+    read_size: usize,
+    mut on_event: impl FnMut(&at_wire::Event<'_>),
+) {
+    let mut pendings = pendings.into_iter();
+    let mut dec = at_wire::Decoder::new(decoder_config());
+    if let Some(first) = pendings.next() {
+        dec.expect(first);
+    }
+    for mut read in bytes.chunks(read_size.max(1)) {
+        loop {
+            let n = dec.push(read);
+            read = read.get(n..).unwrap_or_default();
+            while let Some(ev) = dec.poll_event() {
+                on_event(&ev);
+                if matches!(ev.kind, at_wire::Kind::Final(_))
+                    && let Some(next) = pendings.next()
+                {
+                    dec.expect(next);
+                }
+            }
+            if read.is_empty() {
+                break;
+            }
+        }
+    }
+}
+
+/// [`decode_with`], counting the events the way [`Counts`] counts the stream.
+pub fn decode_counts(
+    bytes: &[u8],
+    pendings: impl IntoIterator<Item = at_wire::Pending>,
+    read_size: usize,
+) -> Counts {
+    use at_wire::{Final, Kind};
+    let mut c = Counts::default();
+    decode_with(bytes, pendings, read_size, |ev| {
+        c.crlf_lines += usize::from(ev.term == at_wire::Terminator::CRLF);
+        match ev.kind {
+            Kind::Final(Final::Ok) => c.ok += 1,
+            Kind::Final(Final::Error) => c.error += 1,
+            Kind::Final(Final::CmeError(_)) => c.cme_error += 1,
+            Kind::Connect => c.connect += 1,
+            Kind::Info => c.info_lines += 1,
+            Kind::Urc => c.urcs += 1,
+            _ => {}
+        }
+    });
+    c
+}
+
 // ---------------------------------------------------------------------------------------------
 // atat 0.25, driven as atat::Ingress drives it
 // ---------------------------------------------------------------------------------------------
@@ -935,6 +1010,40 @@ mod tests {
         }
         // Dot-leading lines are present, so the stuffing path is exercised.
         assert!(memchr::memmem::find(&body, b"\r\n.").is_some());
+    }
+
+    #[test]
+    fn our_decoder_counts_exactly() {
+        for mix in Mix::ALL {
+            let s = Stream::generate(mix);
+            for read_size in [usize::MAX, 16] {
+                let got = decode_counts(&s.bytes, pendings(&s), read_size);
+                assert_eq!(got, s.expected, "{mix:?}, reads of {read_size}");
+            }
+        }
+    }
+
+    #[test]
+    fn our_decoder_output_is_identical_for_read_sizes_1_to_64() {
+        let s = Stream::generate(Mix::Small);
+        let events = |read_size| {
+            let mut out = Vec::new();
+            decode_with(&s.bytes, pendings(&s), read_size, |ev| {
+                out.push(ev.to_owned())
+            });
+            out
+        };
+        let one_shot = events(usize::MAX);
+        assert_eq!(one_shot.len(), s.expected.crlf_lines);
+        // The events give back the stream byte for byte.
+        let mut raw = Vec::new();
+        for ev in &one_shot {
+            ev.as_event().encode_raw(&mut raw);
+        }
+        assert_eq!(raw, s.bytes);
+        for read_size in 1..=64 {
+            assert_eq!(events(read_size), one_shot, "reads of {read_size}");
+        }
     }
 
     #[test]
