@@ -1,0 +1,309 @@
+//! What the loader builds from each line kind, and that it never panics.
+
+use std::time::Duration;
+
+use at_scenario::*;
+use proptest::prelude::*;
+
+const HEAD: &str = "title: t\nsource: 000 §2.2.4\nprofiles: quectel, !ag35\n";
+
+fn load(body: &str) -> Scenario {
+    load_str("l.scn", &format!("{HEAD}{body}")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn headers_and_defaults() {
+    let sc = load("> AT\n< OK\n");
+    assert_eq!(sc.meta.title, "t");
+    assert_eq!(sc.meta.sources, ["000 §2.2.4"]);
+    assert_eq!(sc.meta.profiles.len(), 9);
+    assert!(!sc.applies_to(Profile::Ag35));
+    assert_eq!(sc.meta.max_response, Duration::from_millis(300));
+    assert_eq!(sc.meta.timeout, DEFAULT_TIMEOUT);
+    assert_eq!(sc.meta.verdict, Verdict::Pass);
+    let sc = load_str(
+        "h.scn",
+        "title: x\nsource: 000 §3.1, 001 p.20\nerrata: W1, E2\nprofiles: ec25\ntags: a, b\n\
+         timeout: 2min\nmax-response: 1.5s\nverdict: fail\n> AT\n< OK\n",
+    )
+    .unwrap();
+    assert_eq!(sc.meta.sources, ["000 §3.1", "001 p.20"]);
+    assert_eq!(sc.meta.errata, ["W1", "E2"]);
+    assert_eq!(sc.meta.tags, ["a", "b"]);
+    assert_eq!(sc.meta.timeout, Duration::from_secs(120));
+    assert_eq!(sc.meta.max_response, Duration::from_millis(1500));
+    assert_eq!(sc.meta.verdict, Verdict::Fail);
+}
+
+#[test]
+fn sends_comments_and_terminators() {
+    let sc = load(
+        "> AT+QSMTPDST=1,1,\"a@b.c\"    // 添加所有收件人。\n< OK\n\
+         >> +++\n>> AT\\r\\n\n> AT+X=\"http:\\/\\/x\"\n< OK\n",
+    );
+    let sends: Vec<_> = sc
+        .steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Send(x) => Some((x.text.as_literal().unwrap(), x.terminator)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sends,
+        [
+            (b"AT+QSMTPDST=1,1,\"a@b.c\"".to_vec(), Terminator::Cr),
+            (b"+++".to_vec(), Terminator::None),
+            (b"AT\r\n".to_vec(), Terminator::None),
+            (b"AT+X=\"http://x\"".to_vec(), Terminator::Cr),
+        ]
+    );
+    // `//` without whitespace before it is not a comment
+    let sc = load("> AT+X=\"a//b\"\n< OK\n");
+    let StepKind::Send(s) = &sc.steps[0].kind else {
+        panic!()
+    };
+    assert_eq!(s.text.as_literal().unwrap(), b"AT+X=\"a//b\"");
+}
+
+#[test]
+fn groups_urcs_and_within() {
+    let sc = load(
+        "> AT+QSMTPPUT=300\n< OK\n@within 300s\n~ +QSMTPPUT: 0,0\n\
+         > AT+QSMTPBODY=0,100,120\n< CONNECT\n@data 90\n@within 121s\n< +QSMTPBODY: 90\n\n# c\n< OK\n",
+    );
+    let kinds: Vec<&StepKind> = sc.steps.iter().map(|s| &s.kind).collect();
+    assert!(matches!(kinds[1], StepKind::Expect(e) if e.within.is_none() && e.lines.len() == 1));
+    assert!(
+        matches!(kinds[2], StepKind::Urc(u) if u.within == Some(Duration::from_secs(300)) && u.line.frame == FrameKind::Urc)
+    );
+    assert!(matches!(kinds[5], StepKind::Data(d) if d.payload == Payload::Text { len: 90 }));
+    match kinds[6] {
+        StepKind::Expect(e) => {
+            assert_eq!(e.within, Some(Duration::from_secs(121)));
+            assert_eq!(e.lines.len(), 2);
+            assert_eq!(e.lines[0].frame, FrameKind::Info);
+            assert_eq!(e.lines[1].frame, FrameKind::Final);
+            assert_eq!(e.lines[1].span.line, 15);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sc.steps.len(), 7);
+}
+
+#[test]
+fn data_escape_and_setup_directives() {
+    let sc = load(
+        "@fault dns\n@fault pdp-deactivate@30s\n@quirk urc-before-ok\n@resolve smtp.163.com sink\n\
+         @sink tls implicit\n@sink reply auth 535 5.7.8 Authentication failed\n@sink drop data\n\
+         > AT+QSMTPBODY=0,100,120\n< CONNECT\n\
+         @data 100 binary seed=7 name=att chunk=10 pace=5ms\n@data \"\\r\\n.\\r\\n\"\n\
+         @escape before=2s after=1s seq=\"+++\"\n@escape\n@wait 120s\n@dtr off\n@echo off\n\
+         @allow-urc +QIURC: \"pdpdeact\",{int}\n< OK\n",
+    );
+    let k: Vec<&StepKind> = sc.steps.iter().map(|s| &s.kind).collect();
+    assert_eq!(k[0], &StepKind::Emulator(EmulatorAction::Net("dns".into())));
+    assert_eq!(
+        k[1],
+        &StepKind::Emulator(EmulatorAction::Fault(Fault::PdpDeactivateAt(
+            Duration::from_secs(30)
+        )))
+    );
+    assert_eq!(
+        k[1].clone(),
+        StepKind::Emulator(EmulatorAction::Fault(Fault::PdpDeactivateAt(
+            Duration::from_secs(30)
+        )))
+    );
+    if let StepKind::Emulator(a) = k[1] {
+        assert_eq!(a.fault_spec().as_deref(), Some("pdp-deactivate@30s"));
+    }
+    assert_eq!(
+        k[2],
+        &StepKind::Emulator(EmulatorAction::Quirk("urc-before-ok".into()))
+    );
+    assert_eq!(
+        k[3],
+        &StepKind::Emulator(EmulatorAction::Resolve {
+            host: "smtp.163.com".into(),
+            to: ResolveTo::Sink
+        })
+    );
+    assert_eq!(k[4], &StepKind::Sink(SinkAction::Tls(TlsMode::Implicit)));
+    assert_eq!(
+        k[5],
+        &StepKind::Sink(SinkAction::Reply {
+            stage: SmtpStage::Auth,
+            code: 535,
+            text: Some("5.7.8 Authentication failed".into())
+        })
+    );
+    assert_eq!(k[6], &StepKind::Sink(SinkAction::Drop(SmtpStage::Data)));
+    assert_eq!(
+        k[9],
+        &StepKind::Data(Data {
+            payload: Payload::Binary { len: 100, seed: 7 },
+            name: Some("att".into()),
+            chunk: Some(10),
+            pace: Some(Duration::from_millis(5)),
+        })
+    );
+    let StepKind::Data(d) = k[10] else { panic!() };
+    assert_eq!(d.payload.bytes(&Bindings::new()).unwrap(), b"\r\n.\r\n");
+    assert_eq!(
+        k[11],
+        &StepKind::Escape(Escape {
+            guard_before: Duration::from_secs(2),
+            guard_after: Duration::from_secs(1),
+            sequence: b"+++".to_vec()
+        })
+    );
+    assert_eq!(
+        k[12],
+        &StepKind::Escape(Escape {
+            guard_before: DEFAULT_GUARD_BEFORE,
+            guard_after: DEFAULT_GUARD_AFTER,
+            sequence: b"+++".to_vec()
+        })
+    );
+    assert_eq!(k[13], &StepKind::Wait(Duration::from_secs(120)));
+    assert_eq!(k[14], &StepKind::Dtr(false));
+    assert_eq!(k[15], &StepKind::Echo(false));
+    assert!(matches!(k[16], StepKind::AllowUrc(t) if t.has_pattern()));
+    assert!(sc.needs_emulator());
+    assert!(sc.needs_sink());
+}
+
+#[test]
+fn mail_and_smtp_blocks() {
+    let sc = load(
+        "> AT\n< OK\n@data 3 name=body\n@mail\n    mail-from: a@b.c\n    rcpt-to: x@y.z, {str}@q.r\n\
+         \x20   header: From: {any}a@b.c{any}\n    no-header: Bcc\n    subject: TEST SMTP\n\
+         \x20   body: abc\\r\\n\n    body-payload: body\n    attachments: 1\n\
+         \x20   attachment: smtp1.txt size=100 sha256=ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789 payload=body\n\
+         @smtp\n    tls: starttls\n    sent: STARTTLS\n    not-sent: HELO {any}\n    replied: 250\n\
+         @mail none\n",
+    );
+    let StepKind::Mail(m) = &sc.steps[3].kind else {
+        panic!("{:?}", sc.steps[3])
+    };
+    assert_eq!(m.checks.len(), 9);
+    assert!(matches!(&m.checks[1].0, MailCheck::RcptTo(v) if v.len() == 2 && v[1].has_pattern()));
+    assert!(matches!(&m.checks[2].0, MailCheck::Header { name, .. } if name == "From"));
+    assert_eq!(m.checks[3].0, MailCheck::NoHeader("Bcc".into()));
+    assert_eq!(m.checks[6].0, MailCheck::BodyPayload("body".into()));
+    assert_eq!(
+        m.checks[8].0,
+        MailCheck::Attachment(AttachmentExpect {
+            name: "smtp1.txt".into(),
+            size: Some(100),
+            sha256: Some("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789".into()),
+            payload: Some("body".into()),
+        })
+    );
+    assert_eq!(m.checks[8].1.line, 16);
+    let StepKind::Smtp(s) = &sc.steps[4].kind else {
+        panic!()
+    };
+    assert_eq!(s.checks[0].0, SmtpCheck::Tls(TlsMode::Starttls));
+    assert_eq!(s.checks[3].0, SmtpCheck::Replied(250));
+    assert_eq!(sc.steps[5].kind, StepKind::NoMail);
+}
+
+#[test]
+fn profile_prefixes() {
+    let sc = load("[ag35] > AT+A\n< OK\n> AT\n[!ag35] < +X: 1\n< OK\n");
+    assert!(sc.steps[0].applies_to(Profile::Ag35));
+    assert!(!sc.steps[0].applies_to(Profile::Ec25));
+    assert_eq!(sc.steps_for(Profile::Ec25).count(), 3);
+    let StepKind::Expect(e) = &sc.steps[3].kind else {
+        panic!()
+    };
+    assert_eq!(e.lines_for(Profile::Ag35).count(), 1);
+    assert_eq!(e.lines_for(Profile::Eg95).count(), 2);
+    assert_eq!(ProfileSet::parse_list("ec2x").unwrap().len(), 9);
+    assert_eq!(Profile::from_name("EC20-R2.1"), Some(Profile::Ec20R21));
+    assert_eq!(Profile::from_name("EC25"), Some(Profile::Ec25));
+}
+
+#[test]
+fn payload_generators_are_fixed() {
+    assert_eq!(text_payload(0), b"");
+    assert_eq!(&text_payload(64)[..], &TEXT_UNIT[..]);
+    assert_eq!(text_payload(10240).len(), 10240);
+    assert!(!text_payload(10240).windows(5).any(|w| w == b"\r\n.\r\n"));
+    assert_eq!(binary_payload(16, 7), binary_payload(16, 7));
+    assert_ne!(binary_payload(16, 7), binary_payload(16, 8));
+    // SplitMix64 first output for seed 0 is 0xE220A8397B1DCDAF (little-endian bytes)
+    assert_eq!(binary_payload(8, 0), 0xE220_A839_7B1D_CDAFu64.to_le_bytes());
+    assert_eq!(binary_payload(3, 0), binary_payload(8, 0)[..3]);
+}
+
+#[test]
+fn load_error_positions() {
+    let e = load_str(
+        "p.scn",
+        "title: t\nsource: s\nprofiles: ec25\n> AT\n< {bogus}\n",
+    )
+    .unwrap_err();
+    assert_eq!((e.line(), e.col(), e.kind()), (5, 3, ErrorKind::BadPattern));
+    assert_eq!(e.to_string(), "p.scn:5:3: unknown pattern `{bogus}`");
+    // columns count characters, not bytes
+    let e = load_str(
+        "p.scn",
+        "title: 标题\nsource: s\nprofiles: ec25\n> 测试 \\q\n",
+    )
+    .unwrap_err();
+    assert_eq!((e.line(), e.col()), (4, 6));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Arbitrary text never panics the loader.
+    #[test]
+    fn loader_never_panics_on_arbitrary_text(s in "\\PC*") {
+        let _ = load_str("fuzz.scn", &s);
+    }
+
+    /// Line-structured inputs built from the grammar's own pieces never panic either, and an
+    /// error always points inside the file.
+    #[test]
+    fn loader_never_panics_on_grammar_soup(
+        lines in proptest::collection::vec(
+            prop_oneof![
+                Just("title: t".to_owned()),
+                Just("source: 000 §2.2.2".to_owned()),
+                Just("profiles: quectel".to_owned()),
+                Just("@within 1s".to_owned()),
+                Just("@mail".to_owned()),
+                Just("    subject: {str}".to_owned()),
+                Just("@data 3 name=x".to_owned()),
+                "[<>~@\\[\\]{}$\\\\:=\" a-z0-9!.,/-]{0,30}",
+            ],
+            0..20,
+        )
+    ) {
+        let text = lines.join("\n");
+        if let Err(e) = load_str("soup.scn", &text) {
+            let total = u32::try_from(text.lines().count()).unwrap_or(u32::MAX) + 1;
+            prop_assert!(e.line() <= total, "{e}");
+        }
+    }
+
+    /// Whatever an expected line is, its matcher accepts its own literal expansion.
+    #[test]
+    fn literal_lines_match_their_expansion(line in "[ -~]{1,40}") {
+        let escaped = line.replace('\\', "\\\\").replace('{', "\\{").replace('}', "\\}").replace('$', "\\$").replace('/', "\\/").replace('#', "\\#");
+        let text = format!("title: t\nsource: s\nprofiles: ec25\n> AT\n< {escaped}\n");
+        if let Ok(sc) = load_str("lit.scn", &text)
+            && let Some(StepKind::Expect(e)) = sc.steps.get(1).map(|s| &s.kind)
+        {
+            let b = Bindings::new();
+            let bytes = expected_bytes(&e.lines, &b).unwrap();
+            let m = Matcher::new(&e.lines, &b).unwrap();
+            prop_assert!(m.matches(&bytes).is_some());
+            prop_assert!(bytes.starts_with(b"\r\n") && bytes.ends_with(b"\r\n"));
+        }
+    }
+}
