@@ -18,6 +18,7 @@
 //! assert_eq!(custom.quirks, ["urc-before-ok"]);
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -150,6 +151,10 @@ pub struct Profile {
     /// Names of firmware quirks this profile ships with (the emulator's quirk registry).
     #[serde(default)]
     pub quirks: Vec<String>,
+    /// Test-command responses that differ from the catalog, by command name (`"+QSMTPCFG"`):
+    /// the exact lines before `OK`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub test_responses: BTreeMap<String, Vec<String>>,
 }
 
 /// Multi-Tech `#PUTMAIL` settings (002; ERRATA E21–E23).
@@ -235,12 +240,20 @@ impl Profile {
         ]
     }
 
-    /// The test-command response lines of `cmd` for this module (AG35 has no `bodyoriginal`).
-    pub fn test_response(&self, cmd: &Command) -> Vec<&'static str> {
+    /// The test-command response lines of `cmd` for this module: the profile's override if it
+    /// has one, else the catalog's (without `bodyoriginal` where unsupported, as on the AG35).
+    pub fn test_response(&self, cmd: &Command) -> Vec<String> {
+        if let Some((_, lines)) = self
+            .test_responses
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(cmd.name))
+        {
+            return lines.clone();
+        }
         cmd.test_response
             .iter()
-            .copied()
             .filter(|l| self.supports_bodyoriginal || !l.contains("\"bodyoriginal\""))
+            .map(|l| (*l).to_owned())
             .collect()
     }
 
@@ -437,6 +450,18 @@ mod tests {
         assert_eq!(p.limits.max_attachments, 10);
         assert_eq!(p.quirks, ["ate0-ignored"]);
         assert_eq!(p.model, "EC25");
+    }
+
+    #[test]
+    fn test_response_override_is_data() {
+        let p = Profile::from_toml_str(
+            "base = \"ec25\"\n[test_responses]\n\"+QSMTPPUT\" = [\"+QSMTPPUT: (60-3600)\"]\n",
+        )
+        .unwrap();
+        let put = crate::command("+QSMTPPUT").unwrap();
+        assert_eq!(p.test_response(put), ["+QSMTPPUT: (60-3600)"]);
+        let dst = crate::command("+QSMTPDST").unwrap();
+        assert_eq!(p.test_response(dst), ["+QSMTPDST: (0,1),(1-3),<emailaddr>"]);
     }
 
     #[test]

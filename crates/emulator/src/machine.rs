@@ -872,7 +872,7 @@ impl Emulator {
                     if self.q(Quirk::TestRangeContextid0To15) && l.contains("\"contextid\"") {
                         l.replace("(1-16)", "(0-15)").into_bytes()
                     } else {
-                        l.as_bytes().to_vec()
+                        l.into_bytes()
                     }
                 })
                 .collect();
