@@ -316,3 +316,104 @@ proptest! {
         prop_assert_eq!((r.end, &r.payload), (EndReason::Escape, &data));
     }
 }
+
+/// An independent, look-ahead model of 000 §1.3 over a whole timed input, to check the
+/// streaming framer against.
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    Byte(u8),
+    Dtr,
+}
+
+fn model(
+    declared: usize,
+    input_time: u64,
+    guard: u64,
+    evs: &[(u64, Ev)],
+) -> (Vec<u8>, EndReason, u64, Vec<u8>) {
+    let deadline = input_time;
+    if declared == 0 {
+        return (vec![], EndReason::Length, 0, vec![]);
+    }
+    let mut payload = Vec::new();
+    let mut last_rx = 0u64;
+    let mut i = 0;
+    while let Some(&(t, e)) = evs.get(i) {
+        if t >= deadline {
+            break;
+        }
+        match e {
+            Ev::Dtr => return (payload, EndReason::Dtr, t, vec![]),
+            Ev::Byte(b'+') if t - last_rx >= guard => {
+                let mut k = 1;
+                while k < 3
+                    && matches!(evs.get(i + k), Some(&(tj, Ev::Byte(b'+'))) if tj - t <= guard && tj < deadline)
+                {
+                    k += 1;
+                }
+                let t_last = evs[i + k - 1].0;
+                let next = evs.get(i + k).map(|e| e.0);
+                if k == 3 && t_last + guard <= deadline && next.is_none_or(|n| n >= t_last + guard)
+                {
+                    return (payload, EndReason::Escape, t_last + guard, vec![]);
+                }
+                let flush_at = next.filter(|&n| n < deadline).unwrap_or(deadline);
+                for m in 0..k {
+                    payload.push(b'+');
+                    if payload.len() == declared {
+                        return (payload, EndReason::Length, flush_at, vec![b'+'; k - m - 1]);
+                    }
+                }
+                last_rx = t_last;
+                i += k;
+            }
+            Ev::Byte(b) => {
+                payload.push(b);
+                last_rx = t;
+                if payload.len() == declared {
+                    return (payload, EndReason::Length, t, vec![]);
+                }
+                i += 1;
+            }
+        }
+    }
+    (payload, EndReason::InputTime, deadline, vec![])
+}
+
+fn timed_events() -> impl Strategy<Value = Vec<(u64, Ev)>> {
+    // Steps of 250 ms hit the 1 s guard boundaries exactly.
+    proptest::collection::vec(
+        (
+            prop_oneof![3 => Just(0u64), 3 => Just(250), 2 => Just(500), 2 => Just(1000), 1 => Just(1250), 1 => Just(2000)],
+            prop_oneof![12 => prop_oneof![Just(b'+'), Just(b'+'), Just(b'a')].prop_map(Ev::Byte), 1 => Just(Ev::Dtr)],
+        ),
+        0..24,
+    )
+    .prop_map(|steps| {
+        let mut t = 0;
+        steps.into_iter().map(|(d, e)| { t += d; (t, e) }).collect()
+    })
+}
+
+proptest! {
+    /// The streaming framer agrees with the look-ahead model on payload, end, instant, leftover.
+    #[test]
+    fn agrees_with_model(evs in timed_events(), declared in 0usize..10, input_s in 1u64..12) {
+        let cfg = FramerConfig::new(declared, Duration::from_secs(input_s));
+        let mut f = QuectelFramer::new(cfg, Instant::ZERO);
+        for &(t, e) in &evs {
+            while let Some(d) = f.poll_timeout() {
+                if d > ms(t) { break; }
+                f.handle_timeout(d);
+            }
+            match e {
+                Ev::Byte(b) => { f.push(ms(t), &[b]); }
+                Ev::Dtr => f.dtr(ms(t)),
+            }
+        }
+        f.handle_timeout(ms(1_000_000));
+        let r = f.take_result().unwrap();
+        let (payload, end, at, leftover) = model(declared, input_s * 1000, 1000, &evs);
+        prop_assert_eq!((r.payload, r.end, r.at, r.leftover), (payload, end, ms(at), leftover));
+    }
+}
