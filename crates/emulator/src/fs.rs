@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+/// Capacity of the UFS: and SD: drives (ERRATA E18), bounding the emulator's memory.
+pub(crate) const FLASH_DRIVE_BYTES: usize = 16 * 1024 * 1024;
+
 /// A drive of the module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Drive {
@@ -48,17 +51,35 @@ fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
     head.eq_ignore_ascii_case(p).then(|| &s[p.len()..])
 }
 
-/// `*` and `?` glob match.
+/// `*` and `?` glob match, iterative (O(pattern × name), no backtracking blow-up).
 fn glob(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.split_first(), name.split_first()) {
-        (None, None) => true,
-        (Some((b'*', rest)), _) => {
-            glob(rest, name) || (!name.is_empty() && glob(pattern, &name[1..]))
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || Some(&c) == name.get(n) => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    p = sp + 1;
+                    n = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
         }
-        (Some((b'?', rest)), Some((_, n))) => glob(rest, n),
-        (Some((p, rest)), Some((c, n))) => p == c && glob(rest, n),
-        _ => false,
     }
+    pattern
+        .get(p..)
+        .unwrap_or_default()
+        .iter()
+        .all(|&c| c == b'*')
 }
 
 /// The files.
@@ -150,6 +171,10 @@ mod tests {
         );
         assert_eq!(fs.list(b"*").unwrap(), [("c.txt".to_owned(), 7)]);
         assert_eq!(fs.list(b"RAM:?.txt").unwrap().len(), 1);
+        assert!(glob(b"a*b*c", b"aXbYc") && !glob(b"a*b*c", b"aXbY"));
+        assert!(glob(b"*", b"") && glob(b"**", b"x") && !glob(b"?", b""));
+        let hard = [b'*', b'a'].repeat(30);
+        assert!(!glob(&hard, &[b'a'; 29])); // linear, not exponential
         assert_eq!(fs.delete(b"RAM:*.txt"), Some(1));
         assert_eq!(fs.used(Drive::Ram), 0);
     }

@@ -1155,9 +1155,11 @@ impl Emulator {
             return Step::Stop(Final::Cme(407));
         }
         let size = a[1].int().unwrap_or(10240) as usize;
-        if drive == Drive::Ram
-            && self.fs.used(Drive::Ram) + size > self.cfg.profile.limits.ram_drive_bytes
-        {
+        let capacity = match drive {
+            Drive::Ram => self.cfg.profile.limits.ram_drive_bytes,
+            Drive::Ufs | Drive::Sd => fs::FLASH_DRIVE_BYTES,
+        };
+        if self.fs.used(drive) + size > capacity {
             return Step::Stop(Final::Cme(403));
         }
         let timeout = Duration::from_secs(a[2].int().unwrap_or(5) as u64);

@@ -7,6 +7,8 @@ mod util;
 
 #[path = "core/bad_input.rs"]
 mod bad_input;
+#[path = "core/catalog.rs"]
+mod catalog;
 #[path = "core/faults.rs"]
 mod faults;
 #[path = "core/manual.rs"]
