@@ -356,7 +356,8 @@ pub enum Fault {
     SimNotReady,
     /// `pdp-activation-fails`: `AT+QIACT` fails (000 §4.2).
     PdpActivationFails,
-    /// `pdp-deactivated`: the network deactivates the PDP context (000 §5 error 657).
+    /// `pdp-deactivated`: the network deactivates the PDP contexts at this step
+    /// (`+QIURC: "pdpdeact",<id>`; a send in progress ends with 657, 000 §5, ERRATA E19).
     PdpDeactivated,
     /// `tcp-connect-fails`: TCP connection to the server cannot be established (000 §5 error 654).
     TcpConnectFails,
@@ -371,7 +372,7 @@ impl Fault {
         match self {
             Fault::SimNotReady => "sim-not-ready".into(),
             Fault::PdpActivationFails => "pdp-activation-fails".into(),
-            Fault::PdpDeactivated => "pdp-deactivate@0s".into(),
+            Fault::PdpDeactivated => "pdp-deactivated".into(),
             Fault::TcpConnectFails => "refused".into(),
             Fault::PdpDeactivateAt(d) => format!("pdp-deactivate@{}s", d.as_secs()),
         }
