@@ -50,6 +50,8 @@
 
 pub mod api;
 mod fault;
+#[doc(hidden)]
+pub mod fuzzing;
 mod message;
 mod profile;
 mod server;

@@ -211,3 +211,17 @@ proptest! {
         prop_assert_eq!(&h.accepted[0].raw, original.as_bytes());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The fuzzing entry point (what a `cargo fuzz` target calls) over arbitrary operation lists.
+    #[test]
+    fn fuzz_entry_point_holds_its_invariants(data in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let mut u = arbitrary::Unstructured::new(&data);
+        let profile: u8 = u.arbitrary().unwrap_or(0);
+        let tls: bool = u.arbitrary().unwrap_or(false);
+        let ops: Vec<smtp_sink::fuzzing::Op> = u.arbitrary().unwrap_or_default();
+        smtp_sink::fuzzing::run(profile, tls, &ops);
+    }
+}
