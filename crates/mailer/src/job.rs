@@ -251,7 +251,6 @@ impl FromStr for NetFault {
 
 /// Client-side misbehaviours a module firmware might have (for emulator quirks).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub struct ClientQuirks {
     /// Write a `Bcc:` header listing the blind-copy recipients.
     pub leak_bcc_header: bool,

@@ -17,10 +17,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod client;
+mod compose;
+mod driver;
 mod job;
 mod outcome;
 mod resolve;
 
+pub use client::{Event, MAX_REPLY_LINE, MAX_REPLY_LINES, SmtpClient, frame_data};
+pub use compose::compose;
+pub use driver::{DeliverOptions, StallMode, deliver, deliver_blocking, deliver_with};
 pub use job::{
     Attachment, Body, Charset, ClientQuirks, Credentials, MailJob, NetFault, RecipientKind, Secret,
     SslType, Subject, UnknownFault,

@@ -129,6 +129,9 @@ pub enum Failure {
     /// The server offers no AUTH mechanism this client supports, or `STARTTLS` is not offered.
     #[error("authentication type not supported by the server")]
     AuthUnsupported,
+    /// The job has no recipient.
+    #[error("no recipient")]
+    NoRecipient,
     /// The server sent something that is not an SMTP reply.
     #[error("malformed server reply during {stage}: {reason}")]
     Malformed {
@@ -160,6 +163,7 @@ impl Failure {
             Failure::Timeout { .. } | Failure::Stalled { .. } => (658, 0),
             Failure::Tls(_) => (665, 0),
             Failure::AuthUnsupported => (655, 0),
+            Failure::NoRecipient => (659, 0),
             Failure::Malformed { .. } => (651, 0),
             Failure::Io { .. } => (654, 0),
             Failure::Protocol { code, .. } => {
@@ -231,13 +235,24 @@ impl TranscriptEntry {
         self.secret
     }
 
-    /// The bytes with credentials replaced by `<redacted>\r\n`.
-    pub fn redacted_bytes(&self) -> &[u8] {
-        if self.secret {
-            b"<redacted>\r\n"
-        } else {
-            &self.bytes
+    /// The bytes with credentials replaced by `<redacted>` (an `AUTH <mechanism> ` prefix is
+    /// kept).
+    pub fn redacted_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        if !self.secret {
+            return std::borrow::Cow::Borrowed(&self.bytes);
         }
+        let mut out = Vec::new();
+        if self.bytes.starts_with(b"AUTH ") {
+            let mech_end = self
+                .bytes
+                .iter()
+                .skip(5)
+                .position(|&b| b == b' ')
+                .map_or(self.bytes.len(), |p| p + 6);
+            out.extend_from_slice(self.bytes.get(..mech_end).unwrap_or_default());
+        }
+        out.extend_from_slice(b"<redacted>\r\n");
+        std::borrow::Cow::Owned(out)
     }
 }
 
@@ -246,7 +261,7 @@ impl fmt::Debug for TranscriptEntry {
         f.debug_struct("TranscriptEntry")
             .field("at", &self.at)
             .field("dir", &self.dir)
-            .field("bytes", &String::from_utf8_lossy(self.redacted_bytes()))
+            .field("bytes", &String::from_utf8_lossy(&self.redacted_bytes()))
             .finish()
     }
 }
@@ -306,7 +321,8 @@ impl Transcript {
                 Direction::Sent => "C: ",
                 Direction::Received => "S: ",
             };
-            let text = String::from_utf8_lossy(entry.redacted_bytes());
+            let redacted = entry.redacted_bytes();
+            let text = String::from_utf8_lossy(&redacted);
             for line in text.split_inclusive("\r\n") {
                 out.push_str(prefix);
                 out.push_str(line.strip_suffix("\r\n").unwrap_or(line));

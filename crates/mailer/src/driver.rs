@@ -1,0 +1,327 @@
+//! The tokio driver: sockets, TLS and fault injection around [`SmtpClient`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::client::{Event, SmtpClient};
+use crate::{Failure, MailJob, NetFault, Outcome, ResolveMap, SslType, Stage, Transcript};
+
+/// What an injected [`NetFault::Stall`] does to the delivery future.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StallMode {
+    /// Never complete, like a silent server; the caller's deadline or cancellation ends it
+    /// (real-time front ends).
+    #[default]
+    Pend,
+    /// Complete at once with [`Failure::Stalled`], so a virtual-time caller can let its own
+    /// deadline fire without waiting.
+    Report,
+}
+
+/// Driver settings that are not part of the job.
+#[derive(Clone, Debug, Default)]
+pub struct DeliverOptions {
+    /// Behaviour of injected stalls.
+    pub stall: StallMode,
+    /// Trust anchors for `tls_verify` jobs; `None` = the Mozilla roots (webpki-roots).
+    pub roots: Option<Arc<RootCertStore>>,
+}
+
+/// Delivers `job` with default options (stalls pend forever).
+pub async fn deliver(job: MailJob, resolve: &ResolveMap) -> Outcome {
+    deliver_with(job, resolve, &DeliverOptions::default()).await
+}
+
+/// Delivers `job` on a private current-thread runtime, blocking the calling thread.
+pub fn deliver_blocking(job: MailJob, resolve: &ResolveMap, options: &DeliverOptions) -> Outcome {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(deliver_with(job, resolve, options)),
+        Err(e) => Outcome {
+            result: Err(Failure::Io {
+                stage: Stage::Connect,
+                message: format!("cannot start runtime: {e}"),
+            }),
+            transcript: Transcript::default(),
+        },
+    }
+}
+
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf).await,
+            Conn::Tls(s) => s.read(buf).await,
+        }
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+            Conn::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let _ = match self {
+            Conn::Plain(s) => s.shutdown().await,
+            Conn::Tls(s) => s.shutdown().await,
+        };
+    }
+}
+
+/// Delivers `job`: resolves (with `resolve`'s overrides), connects, runs the SMTP session and
+/// returns the result with the transcript. Never panics; every failure is an [`Outcome`].
+pub async fn deliver_with(job: MailJob, resolve: &ResolveMap, options: &DeliverOptions) -> Outcome {
+    let started = Instant::now();
+    let mut client = SmtpClient::new(&job);
+    let result = run(&job, resolve, options, &mut client, started).await;
+    let result = match result {
+        Ok(()) => Ok(()),
+        Err(Abort::Failure(f)) => Err(f),
+        Err(Abort::Stall(stage)) => match options.stall {
+            StallMode::Report => Err(Failure::Stalled { stage }),
+            StallMode::Pend => std::future::pending().await,
+        },
+    };
+    Outcome {
+        result,
+        transcript: client.take_transcript(),
+    }
+}
+
+enum Abort {
+    Failure(Failure),
+    Stall(Stage),
+}
+
+impl From<Failure> for Abort {
+    fn from(f: Failure) -> Self {
+        Abort::Failure(f)
+    }
+}
+
+/// The injected fault that applies when the session enters `stage`.
+fn fault_at(job: &MailJob, stage: Stage) -> Result<(), Abort> {
+    for fault in &job.faults {
+        match *fault {
+            NetFault::Reset { stage: s } if s == stage => {
+                return Err(Failure::Reset { stage }.into());
+            }
+            NetFault::Stall { stage: s } if s == stage => return Err(Abort::Stall(stage)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn run(
+    job: &MailJob,
+    resolve: &ResolveMap,
+    options: &DeliverOptions,
+    client: &mut SmtpClient,
+    started: Instant,
+) -> Result<(), Abort> {
+    if job.faults.contains(&NetFault::Dns) {
+        return Err(Failure::Dns.into());
+    }
+    let addrs = resolve.resolve(&job.server, job.port).await?;
+    if job.faults.contains(&NetFault::Refused) {
+        return Err(Failure::Refused.into());
+    }
+    fault_at(job, Stage::Connect)?;
+    let mut tcp = None;
+    for addr in addrs {
+        if let Ok(s) = TcpStream::connect(addr).await {
+            tcp = Some(s);
+            break;
+        }
+    }
+    let tcp = tcp.ok_or(Failure::Refused)?;
+    let _ = tcp.set_nodelay(true);
+    let tls = if job.ssl == SslType::Plain {
+        None
+    } else {
+        Some(connector(job, options)?)
+    };
+    let mut conn = match (&tls, job.ssl) {
+        (Some((connector, name)), SslType::Implicit) => {
+            let stream = connector
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| tls_failure(&e, Stage::Connect))?;
+            client.tls_established(started.elapsed());
+            Conn::Tls(Box::new(stream))
+        }
+        _ => Conn::Plain(tcp),
+    };
+
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut entered = None;
+    loop {
+        let stage = client.stage();
+        if entered != Some(stage) {
+            entered = Some(stage);
+            if let Err(abort) = fault_at(job, stage) {
+                conn.shutdown().await;
+                return Err(abort);
+            }
+        }
+        while let Some(bytes) = client.poll_transmit(started.elapsed()) {
+            if conn.write_all(&bytes).await.is_err() {
+                client.handle_close(started.elapsed());
+                break;
+            }
+        }
+        let mut upgrade = false;
+        while let Some(event) = client.poll_event() {
+            match event {
+                Event::Done(result) => {
+                    conn.shutdown().await;
+                    return result.map_err(Abort::Failure);
+                }
+                Event::UpgradeTls => upgrade = true,
+            }
+        }
+        if upgrade {
+            let Some((connector, name)) = &tls else {
+                return Err(Failure::Tls("STARTTLS without a TLS configuration".into()).into());
+            };
+            let Conn::Plain(tcp) = conn else {
+                return Err(Failure::Tls("STARTTLS inside TLS".into()).into());
+            };
+            let stream = connector
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| tls_failure(&e, Stage::StartTls))?;
+            conn = Conn::Tls(Box::new(stream));
+            client.tls_established(started.elapsed());
+            continue;
+        }
+        if client.stage() != stage {
+            continue; // check faults for the new stage before reading
+        }
+        match conn.read(&mut buf).await {
+            Ok(0) | Err(_) => client.handle_close(started.elapsed()),
+            Ok(n) => client.handle_input(started.elapsed(), buf.get(..n).unwrap_or_default()),
+        }
+    }
+}
+
+fn tls_failure(e: &std::io::Error, stage: Stage) -> Failure {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::ConnectionAborted => {
+            if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+                Failure::Tls(e.to_string())
+            } else {
+                Failure::Reset { stage }
+            }
+        }
+        _ => Failure::Tls(e.to_string()),
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+fn connector(
+    job: &MailJob,
+    options: &DeliverOptions,
+) -> Result<(TlsConnector, ServerName<'static>), Failure> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::Tls(e.to_string()))?;
+    let config = if job.tls_verify {
+        let roots = options.roots.clone().unwrap_or_else(|| {
+            Arc::new(RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            })
+        });
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+            .with_no_client_auth()
+    };
+    let host = job.server.trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|_| Failure::Tls(format!("invalid TLS server name {host:?}")))?;
+    Ok((TlsConnector::from(Arc::new(config)), name))
+}
+
+/// `seclevel` 0 (000 §3.2: "不需要 SSL CA 证书"): any certificate is accepted; handshake
+/// signatures are still checked, so the peer must hold the certificate's key.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
