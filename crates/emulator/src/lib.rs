@@ -54,3 +54,24 @@ pub use crate::machine::{
 };
 pub use crate::mail::{failure_codes, outcome_codes};
 pub use crate::quirks::{Quirk, QuirkSet};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emulator_is_send_and_debug_hides_secrets() {
+        fn is_send<T: Send>() {}
+        is_send::<Emulator>();
+        let mut emu = Emulator::new(
+            EmulatorConfig::builtin("ec25").unwrap(),
+            at_wire::Instant::ZERO,
+        );
+        emu.handle_input(
+            at_wire::Instant::ZERO,
+            b"AT+QSMTPCFG=\"account\",\"u\",\"hunter2\"\r",
+        );
+        let dbg = format!("{emu:?}");
+        assert!(dbg.contains("ec25") && !dbg.contains("hunter2"), "{dbg}");
+    }
+}

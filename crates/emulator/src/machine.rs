@@ -288,7 +288,6 @@ struct Sending {
 ///     b"ATE0\r\r\nOK\r\n\r\nOK\r\n\r\n+QSMTPDST: 1,\"a@b.c\"\r\n\r\nOK\r\n"
 /// );
 /// ```
-#[derive(Debug)]
 pub struct Emulator {
     cfg: EmulatorConfig,
     out: Vec<u8>,
@@ -315,6 +314,29 @@ pub struct Emulator {
     pending_urcs: Vec<Vec<u8>>,
     pdp_fault_at: Option<Instant>,
     last_was_info: bool,
+}
+
+/// Secrets (account and PDP passwords, `SMTPPW`) stay out of `Debug`.
+impl core::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mode = match self.mode {
+            Mode::Command => "command",
+            Mode::Body { .. } => "body",
+            Mode::Upload { .. } => "upload",
+            Mode::MtBody { .. } => "multitech-body",
+            Mode::Wedged => "wedged",
+        };
+        f.debug_struct("Emulator")
+            .field("profile", &self.cfg.profile.name)
+            .field("quirks", &self.cfg.quirks)
+            .field("faults", &self.cfg.faults)
+            .field("mode", &mode)
+            .field("echo", &self.echo)
+            .field("sending", &self.sending.map(|s| s.id))
+            .field("recipients", &self.mail.recipients.len())
+            .field("pending_output", &self.out.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Emulator {
