@@ -1,6 +1,9 @@
 //! Module side, command mode: assembles host bytes into command lines.
 
 use alloc::vec::Vec;
+use core::fmt;
+
+use crate::redact::Redacted;
 
 /// Default maximum command-line length in bytes (CR excluded).
 pub const DEFAULT_MAX_COMMAND_LINE: usize = 1024;
@@ -30,7 +33,7 @@ pub const DEFAULT_MAX_COMMAND_LINE: usize = 1024;
 /// let feed = asm.feed(&input[13..]);
 /// assert_eq!(feed.event, Some(LineEvent::Line { line: b"ATI", start: 14 }));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LineAssembler {
     buf: Vec<u8>,
     max_line: usize,
@@ -64,8 +67,8 @@ pub struct Feed<'a> {
     pub event: Option<LineEvent<'a>>,
 }
 
-/// A completed command line, or an over-long one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A completed command line, or an over-long one (`Debug` redacts credentials).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum LineEvent<'a> {
     /// A line, without its CR; `start` is the stream offset of its first byte.
     Line {
@@ -81,6 +84,23 @@ pub enum LineEvent<'a> {
         /// Length of the discarded line (CR excluded).
         len: u64,
     },
+}
+
+impl fmt::Debug for LineEvent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineEvent::Line { line, start } => f
+                .debug_struct("Line")
+                .field("line", &Redacted(line))
+                .field("start", start)
+                .finish(),
+            LineEvent::Overflow { start, len } => f
+                .debug_struct("Overflow")
+                .field("start", start)
+                .field("len", len)
+                .finish(),
+        }
+    }
 }
 
 impl LineAssembler {
@@ -201,6 +221,17 @@ impl LineAssembler {
             consumed: bytes.len(),
             event: None,
         }
+    }
+}
+
+impl fmt::Debug for LineAssembler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LineAssembler")
+            .field("buffered", &self.buf.len())
+            .field("max_line", &self.max_line)
+            .field("offset", &self.offset)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
     }
 }
 

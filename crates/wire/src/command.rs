@@ -18,9 +18,11 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
 
 use crate::error::{ErrorKind, ParseError};
 use crate::param::{Ctx, Param, encode_params, parse_params_ctx, push_u64};
+use crate::redact::Redacted;
 
 /// The `AT` prefix exactly as typed (000 §2.1.2: "前缀 AT 或 at").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -59,7 +61,9 @@ impl Prefix {
 }
 
 /// A whole command line: prefix and zero or more commands (`AT` alone has none).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+///
+/// `Debug` shows the encoded line with credentials redacted ([`crate::redact`]).
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct CommandLine {
     /// The prefix as typed.
     pub prefix: Prefix,
@@ -68,7 +72,9 @@ pub struct CommandLine {
 }
 
 /// One command of a command line.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// `Debug` shows the encoded command with credentials redacted ([`crate::redact`]).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Command {
     /// Basic command: `E0`, `E1`, `&D1`, `O`, `I`, `V0`, `V1`, `Z`, `&F`, …
     Basic {
@@ -250,6 +256,20 @@ impl CommandLine {
             [c] => Some(c),
             _ => None,
         }
+    }
+}
+
+impl fmt::Debug for CommandLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CommandLine({:?})", Redacted(&self.to_bytes()))
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut bytes = Vec::new();
+        self.encode(&mut bytes);
+        write!(f, "Command({:?})", Redacted(&bytes))
     }
 }
 

@@ -28,6 +28,7 @@ use core::fmt;
 use crate::command::{Command, Form, parse_command_line};
 use crate::error::ParseError;
 use crate::param::{Param, parse_params};
+use crate::redact::Redacted;
 
 /// Default maximum line length (content plus CRs before the LF).
 pub const DEFAULT_MAX_LINE: usize = 4096;
@@ -71,8 +72,8 @@ impl Default for DecoderConfig {
     }
 }
 
-/// The command the host has sent and awaits a final result code for.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+/// The command the host has sent and awaits a final result code for (`Debug` redacts).
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Pending {
     /// The command line as sent, without CR (compared with the echo).
     pub command: Vec<u8>,
@@ -82,6 +83,18 @@ pub struct Pending {
     pub expects_prompt: bool,
     /// Whether the command enters data mode (`CONNECT`, `OK_Info_WaitingForData`).
     pub enters_data_mode: bool,
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefixes: Vec<Redacted<'_>> = self.info_prefixes.iter().map(|p| Redacted(p)).collect();
+        f.debug_struct("Pending")
+            .field("command", &Redacted(&self.command))
+            .field("info_prefixes", &prefixes)
+            .field("expects_prompt", &self.expects_prompt)
+            .field("enters_data_mode", &self.enters_data_mode)
+            .finish()
+    }
 }
 
 impl Pending {
@@ -217,7 +230,7 @@ pub enum Kind {
     },
 }
 
-/// One decoded line, borrowing the decoder.
+/// One decoded line, borrowing the decoder. `Debug` redacts credentials ([`crate::redact`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Event<'a> {
     /// What the line is.
@@ -236,7 +249,7 @@ impl fmt::Debug for Event<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
             .field("kind", &self.kind)
-            .field("line", &format_args!("\"{}\"", self.line.escape_ascii()))
+            .field("line", &Redacted(self.line))
             .field("offset", &self.offset)
             .field("leading_nul", &self.leading_nul)
             .field("term", &self.term)
@@ -244,8 +257,8 @@ impl fmt::Debug for Event<'_> {
     }
 }
 
-/// An [`Event`] that owns its line.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// An [`Event`] that owns its line (`Debug` redacts credentials like [`Event`]'s).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct OwnedEvent {
     /// What the line is.
     pub kind: Kind,
@@ -257,6 +270,12 @@ pub struct OwnedEvent {
     pub leading_nul: u32,
     /// How the line ended.
     pub term: Terminator,
+}
+
+impl fmt::Debug for OwnedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_event().fmt(f)
+    }
 }
 
 impl OwnedEvent {
@@ -446,7 +465,8 @@ fn result_code(line: &[u8], numeric: bool) -> Option<Kind> {
 /// - `handle_*`: [`push`](Self::push) (returns how many bytes it took), [`flush`](Self::flush)
 /// - `poll_*`: [`poll_event`](Self::poll_event) until `None`, then push more.
 ///
-/// The buffer is allocated once (`max_line + 2` bytes); decoding a line allocates nothing.
+/// The buffer is allocated once (`max_line + 2` bytes, up to 64 KiB; beyond that it grows on
+/// demand up to the bound); decoding a line allocates nothing.
 /// [`expect`](Self::expect) stores the pending command (one allocation per command), and
 /// [`Event::params`] allocates the parameter list when called.
 ///
@@ -459,7 +479,7 @@ fn result_code(line: &[u8], numeric: bool) -> Option<Kind> {
 /// dec.decode_all(stream, |ev| kinds.push(ev.kind));
 /// assert_eq!(kinds, [Kind::Echo, Kind::Final(Final::Ok), Kind::Blank, Kind::Urc]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Decoder {
     cfg: DecoderConfig,
     buf: Vec<u8>,
@@ -485,12 +505,27 @@ pub struct Decoder {
     data_mode: bool,
 }
 
+impl fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("cfg", &self.cfg)
+            .field(
+                "buffered",
+                &(self.buf.len() - self.start.min(self.buf.len())),
+            )
+            .field("offset", &self.offset())
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Decoder {
     /// A decoder with the given settings.
     pub fn new(cfg: DecoderConfig) -> Self {
         let cap = cfg.max_line.saturating_add(2);
         Decoder {
-            buf: Vec::with_capacity(cap),
+            // Reserve up front (no growth while decoding) unless the bound is huge.
+            buf: Vec::with_capacity(cap.min(1 << 16)),
             cap,
             cfg,
             start: 0,

@@ -12,6 +12,8 @@
 //! - [`decoder`]: the response stream module → host — [`Decoder`] turns arbitrary chunks into
 //!   [`Event`]s (echo, information response, URC, final result code, `CONNECT`, prompt, …),
 //!   telling responses from URCs by the [`Pending`] command.
+//! - [`redact`]: credentials (`AT+QSMTPCFG="account",…`, Multi-Tech `SMTPPW`) never reach
+//!   `Debug` output; [`redact::Redacted`] does the same for callers' logs and reports.
 //! - [`quectel`]: Quectel data mode (`AT+QSMTPBODY`, `AT+QFUPL`, 000 §1.3): [`QuectelFramer`]
 //!   ends the payload on length, input time, DTR or a guarded `+++`; [`quectel::escape_schedule`]
 //!   is the host side.
@@ -52,6 +54,7 @@ pub mod fuzzing;
 pub mod multitech;
 pub mod param;
 pub mod quectel;
+pub mod redact;
 pub mod time;
 
 pub use assembler::{Feed, LineAssembler, LineEvent};

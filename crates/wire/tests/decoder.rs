@@ -771,6 +771,16 @@ fn overflow_recovers() {
 }
 
 #[test]
+fn huge_bound_does_not_preallocate() {
+    let cfg = DecoderConfig {
+        max_line: usize::MAX,
+        ..off()
+    };
+    let ev = decode(cfg, None, b"+QSMTPPUT: 0,0\r\n");
+    assert_eq!(ev[0].kind, Kind::Urc);
+}
+
+#[test]
 fn accessors() {
     let ev = decode(
         off(),

@@ -6,4 +6,5 @@ mod decoder;
 mod fuzzing;
 mod multitech;
 mod quectel;
+mod redact;
 mod strategies;
