@@ -21,8 +21,8 @@ pub const DEFAULT_GUARD_BEFORE: Duration = Duration::from_millis(1500);
 /// Default silence after `+++` (000 §1.3 asks for at least 1 s; 0.5 s of margin).
 pub const DEFAULT_GUARD_AFTER: Duration = Duration::from_millis(1500);
 
-/// A loaded scenario file.
-#[derive(Clone, Debug, PartialEq)]
+/// A loaded scenario file. `Debug` omits the source text and redacts secret defaults.
+#[derive(Clone, PartialEq)]
 pub struct Scenario {
     /// The name the file was loaded under (its path as given, or the `load_str` name).
     pub name: String,
@@ -36,6 +36,34 @@ pub struct Scenario {
     pub vars: Vec<VarDecl>,
     /// The steps, in file order.
     pub steps: Vec<Step>,
+}
+
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scenario")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("source", &format_args!("<{} bytes>", self.source.len()))
+            .field("meta", &self.meta)
+            .field("vars", &self.vars)
+            .field("steps", &self.steps)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for VarDecl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let default: Option<&str> = match &self.default {
+            Some(_) if self.secret => Some(crate::REDACTED),
+            d => d.as_deref(),
+        };
+        f.debug_struct("VarDecl")
+            .field("name", &self.name)
+            .field("default", &default)
+            .field("secret", &self.secret)
+            .field("span", &self.span)
+            .finish()
+    }
 }
 
 /// Header fields of a scenario (`key: value` lines before the first step).
@@ -68,8 +96,9 @@ pub enum Verdict {
     Fail,
 }
 
-/// A declared variable: `@var NAME = default` or `@secret NAME = default`.
-#[derive(Clone, Debug, PartialEq)]
+/// A declared variable: `@var NAME = default` or `@secret NAME = default`. `Debug` redacts a
+/// secret's default.
+#[derive(Clone, PartialEq)]
 pub struct VarDecl {
     /// Variable name (`[A-Za-z_][A-Za-z0-9_]*`).
     pub name: String,

@@ -210,7 +210,20 @@ impl<'a> Parser<'a> {
     }
 
     fn err(&self, kind: ErrorKind, at: Src<'_>, msg: impl Into<String>) -> LoadError {
-        LoadError::new(kind, self.name, self.src, at.off, at.s.len(), msg)
+        LoadError::new(kind, self.name, &self.masked_src(), at.off, at.s.len(), msg)
+    }
+
+    /// The source with the defaults of secrets declared so far blanked out (`*` per byte, so
+    /// offsets stay valid): a diagnostic never shows a secret.
+    fn masked_src(&self) -> String {
+        let mut out = self.src.to_owned();
+        for v in self.vars.iter().filter(|v| v.secret) {
+            let Some(d) = v.default.as_deref().filter(|d| !d.is_empty()) else {
+                continue;
+            };
+            out = out.replace(d, &"*".repeat(d.len()));
+        }
+        out
     }
 
     fn span(&self, at: Src<'_>) -> Span {

@@ -307,3 +307,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn secrets_never_in_debug_or_diagnostics() {
+    let text = format!("{HEAD}@secret PW = wq664551\n> AT+X=\"${{PW}}\"\n< OK\n");
+    let sc = load_str("s.scn", &text).unwrap();
+    let dbg = format!("{sc:?}");
+    assert!(!dbg.contains("wq664551"), "{dbg}");
+    assert!(dbg.contains("<redacted>"));
+    // an error on a later line: the rendered source around it shows no secret
+    let text = format!("{HEAD}@secret PW = wq664551\n> AT+X=\"wq664551\" \\q\n");
+    let err = load_str("s.scn", &text).unwrap_err();
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .render_report(&mut out, &err)
+        .unwrap();
+    assert!(out.contains("unknown escape"), "{out}");
+    assert!(!out.contains("wq664551"), "{out}");
+    assert!(!format!("{err:?}").contains("wq664551"));
+}
