@@ -258,3 +258,84 @@ fn store_dir_keeps_exact_bytes_and_envelope() {
     assert!(transcript.contains("AUTH PLAIN <redacted>"), "{transcript}");
     assert!(!transcript.contains("AHUAcA=="));
 }
+
+#[test]
+fn given_pem_certificate_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let sink = smtp_sink::spawn(SinkConfig::new(Profile::Permissive).tls_pem(&cert, &key)).unwrap();
+    assert_eq!(sink.certificate_der(), ck.cert.der().as_ref());
+    transport(
+        sink.smtps_addr().unwrap().port(),
+        Tls::Wrapper(tls_params()),
+    )
+    .send(&email("pem"))
+    .expect("send over implicit TLS with the given certificate");
+    assert!(sink.wait_for_messages(1, WAIT)[0].envelope.tls);
+    let missing = SinkConfig::new(Profile::Permissive).tls_pem(dir.path().join("nope.pem"), &key);
+    let err = smtp_sink::spawn(missing).unwrap_err();
+    assert!(err.to_string().contains("nope.pem"), "{err}");
+}
+
+#[test]
+fn fault_scripts_over_tcp() {
+    let faults = smtp_sink::FaultScript::parse("rcpt#1=550 5.1.1 No such user here").unwrap();
+    let sink = smtp_sink::spawn(SinkConfig::new(Profile::Permissive).faults(faults)).unwrap();
+    let port = sink.smtp_addr().unwrap().port();
+    let err = transport(port, Tls::None).send(&email("x")).unwrap_err();
+    assert!(err.to_string().contains("No such user here"), "{err}");
+    assert!(sink.messages().is_empty());
+
+    let faults = smtp_sink::FaultScript::parse("drop=mid-data").unwrap();
+    let sink = smtp_sink::spawn(SinkConfig::new(Profile::Permissive).faults(faults)).unwrap();
+    let port = sink.smtp_addr().unwrap().port();
+    assert!(transport(port, Tls::None).send(&email("x")).is_err());
+    let ts = sink.wait_for_transcripts(1, WAIT);
+    assert_eq!(ts[0].end.map(|e| e.reason), Some(CloseReason::FaultDrop));
+    assert!(sink.messages().is_empty());
+}
+
+#[test]
+fn delays_follow_the_manual_clock_over_tcp() {
+    let manual = smtp_sink::ManualClock::new();
+    let faults = smtp_sink::FaultScript::parse("delay=mail:60s").unwrap();
+    let sink = smtp_sink::spawn(
+        SinkConfig::new(Profile::Permissive)
+            .clock(smtp_sink::Clock::manual(&manual))
+            .faults(faults),
+    )
+    .unwrap();
+    let tcp = TcpStream::connect(sink.smtp_addr().unwrap()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut r = BufReader::new(tcp.try_clone().unwrap());
+    let mut w = tcp;
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    w.write_all(b"HELO x\r\n").unwrap();
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "250 sink.atconform.test\r\n");
+    w.write_all(b"MAIL FROM:<a@b>\r\n").unwrap();
+    // The reply comes only when virtual time moves (at most two steps, whenever MAIL was read).
+    line.clear();
+    let mut steps = 0;
+    while r.read_line(&mut line).is_err() || line.is_empty() {
+        line.clear();
+        manual.advance(Duration::from_secs(60));
+        steps += 1;
+        assert!(steps <= 50, "no reply to MAIL");
+    }
+    assert_eq!(line, "250 2.1.0 Ok\r\n");
+    assert!(steps >= 1, "the reply came before virtual time moved");
+    w.write_all(b"QUIT\r\n").unwrap();
+    let t = &sink.wait_for_transcripts(1, WAIT)[0];
+    let at = |b: &[u8]| t.entries.iter().find(|e| e.bytes == b).unwrap().at;
+    assert_eq!(
+        at(b"250 2.1.0 Ok\r\n") - at(b"MAIL FROM:<a@b>\r\n"),
+        Duration::from_secs(60)
+    );
+}
