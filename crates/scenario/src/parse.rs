@@ -454,11 +454,10 @@ impl<'a> Parser<'a> {
                 }
                 let items = self.list(value, "errata")?;
                 for it in &items {
-                    let ok = it.len() >= 2
-                        && (it.starts_with('W') || it.starts_with('E'))
-                        && it
-                            .get(1..)
-                            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
+                    let letters = it.bytes().take_while(u8::is_ascii_uppercase).count();
+                    let ok = (1..=2).contains(&letters)
+                        && it.len() > letters
+                        && it.bytes().skip(letters).all(|b| b.is_ascii_digit());
                     if !ok {
                         let pos = value.s.find(it.as_str()).unwrap_or(0);
                         return Err(self
@@ -467,7 +466,7 @@ impl<'a> Parser<'a> {
                                 value.slice(pos, pos + it.len()),
                                 format!("`{it}` is not an ERRATA entry"),
                             )
-                            .with_help("write entries as in ERRATA.md: W1, E2, ..."));
+                            .with_help("write entries as in ERRATA.md: W1, E2, M1, S3, ..."));
                     }
                 }
                 self.errata = Some(items);
