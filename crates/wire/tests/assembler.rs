@@ -105,6 +105,13 @@ proptest! {
         cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
     ) {
         let whole = all(max, &bytes);
+        for split in 0..=bytes.len() {
+            let mut asm = LineAssembler::new(max);
+            let (mut out, mut echo) = (vec![], vec![]);
+            run(&mut asm, &bytes[..split], &mut out, &mut echo);
+            run(&mut asm, &bytes[split..], &mut out, &mut echo);
+            prop_assert_eq!(&out, &whole, "split at {}", split);
+        }
         let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
         points.sort_unstable();
         let mut asm = LineAssembler::new(max);

@@ -908,3 +908,86 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+/// 000 §3.1 end to end, as the emulator frames it (W1 blocks, W2 echo): one `expect` per command,
+/// the `+QSMTPPUT` URC after `OK`, the stray `SMTP` line (E5) as text.
+#[test]
+fn doc000_s3_1_whole_transcript() {
+    let ok = &["OK"][..];
+    let exchanges: &[(&str, &[&str], &[&str])] = &[
+        (r#"AT+QICSGP=1,1,"UNINET","",1"#, &[], ok),
+        ("AT+QIACT=1", &[], ok),
+        ("AT+QIACT?", &[r#"+QIACT: 1,1,1,"10.7.157.1""#], ok),
+        (r#"AT+QSMTPCFG="contextid",1"#, &[], ok),
+        (r#"AT+QSMTPCFG="ssltype",0"#, &[], ok),
+        (
+            r#"AT+QSMTPCFG="smtpserver","smtp.163.com",25"#,
+            &["SMTP"],
+            ok,
+        ),
+        (
+            r#"AT+QSMTPCFG="account","sishen664551","wq664551""#,
+            &[],
+            ok,
+        ),
+        (
+            r#"AT+QSMTPCFG="sender","sishen664551","sishen664551@163.com""#,
+            &[],
+            ok,
+        ),
+        (r#"AT+QSMTPDST=1,1,"quectel_test@163.com""#, &[], ok),
+        (r#"AT+QSMTPDST=1,2,"quectel_test@21cn.com""#, &[], ok),
+        (
+            "AT+QSMTPDST?",
+            &[
+                r#"+QSMTPDST: 1,"quectel_test@163.com""#,
+                r#"+QSMTPDST: 2,"quectel_test@21cn.com""#,
+            ],
+            ok,
+        ),
+        (r#"AT+QSMTPSUB=0,"TEST SMTP""#, &[], ok),
+        ("AT+QSMTPSUB?", &[r#"+QSMTPSUB: 0,"TEST SMTP""#], ok),
+        (
+            r#"AT+QFLST="RAM:*""#,
+            &[r#"+QFLST: "RAM:smtp1.txt",100"#],
+            ok,
+        ),
+        (r#"AT+QSMTPATT=1,1,"RAM:smtp1.txt""#, &[], ok),
+        ("AT+QSMTPATT?", &[r#"+QSMTPATT: 1,"RAM:smtp1.txt",100"#], ok),
+        ("AT+QSMTPPUT=300", &[], &["OK", "+QSMTPPUT: 0,0"]),
+        ("AT+QSMTPCLR", &[], ok),
+        (r#"AT+QFDEL="RAM:smtp1.txt""#, &[], ok),
+        ("AT+QIDEACT=1", &[], ok),
+    ];
+    let mut dec = Decoder::new(DecoderConfig::default());
+    for (cmd, info, finals) in exchanges {
+        let mut stream = format!("{cmd}\r");
+        if !info.is_empty() {
+            stream += &format!("\r\n{}\r\n", info.join("\r\n"));
+        }
+        for f in *finals {
+            stream += &format!("\r\n{f}\r\n");
+        }
+        dec.expect_line(cmd.as_bytes());
+        let mut got = Vec::new();
+        dec.decode_all(stream.as_bytes(), |e| {
+            if e.kind != Kind::Blank {
+                got.push(e.kind);
+            }
+        });
+        let mut want = vec![Kind::Echo];
+        want.extend(info.iter().map(|l| {
+            if l.starts_with('+') {
+                Kind::Info
+            } else {
+                Kind::Text
+            }
+        }));
+        want.push(F_OK);
+        if finals.len() == 2 {
+            want.push(Kind::Urc);
+        }
+        assert_eq!(got, want, "{cmd}");
+        assert!(dec.pending().is_none(), "{cmd}");
+    }
+}
