@@ -32,3 +32,28 @@ fn every_corpus_file_loads() {
         }
     }
 }
+
+/// Every ERRATA entry a scenario cites exists, and every source is one of the seed documents.
+#[test]
+fn corpus_citations_exist() {
+    let errata = std::fs::read_to_string(corpus_dir().join("../ERRATA.md")).unwrap();
+    let scenarios = load_dir(corpus_dir()).unwrap_or_else(|e| panic!("{e}"));
+    for sc in &scenarios {
+        for id in &sc.meta.errata {
+            assert!(
+                errata.contains(&format!("**{id}.")),
+                "{}: ERRATA {id} not in ERRATA.md",
+                sc.name
+            );
+        }
+        for src in &sc.meta.sources {
+            assert!(
+                ["000 ", "001 ", "002 ", "003 ", "004 "]
+                    .iter()
+                    .any(|d| src.starts_with(d)),
+                "{}: source `{src}` does not name a seed document",
+                sc.name
+            );
+        }
+    }
+}
