@@ -24,8 +24,12 @@ pub struct Store {
 struct Inner {
     messages: Vec<StoredMessage>,
     transcripts: VecDeque<Transcript>,
+    transcript_bytes: usize,
     write_errors: Vec<String>,
 }
+
+/// Bytes of transcripts kept in memory across connections (the files keep everything).
+const TRANSCRIPT_BUDGET: usize = 64 * 1024 * 1024;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -120,9 +124,15 @@ impl Store {
             }
         }
         let mut g = self.lock();
+        g.transcript_bytes += t.kept_bytes();
         g.transcripts.push_back(t);
-        while g.transcripts.len() > self.max_transcripts {
-            g.transcripts.pop_front();
+        // Bounded memory: at most `max_transcripts` and TRANSCRIPT_BUDGET bytes, oldest dropped.
+        while g.transcripts.len() > self.max_transcripts
+            || (g.transcript_bytes > TRANSCRIPT_BUDGET && g.transcripts.len() > 1)
+        {
+            if let Some(old) = g.transcripts.pop_front() {
+                g.transcript_bytes -= old.kept_bytes();
+            }
         }
         drop(g);
         self.changed.notify_all();
@@ -138,7 +148,8 @@ impl Store {
         self.lock().messages.iter().find(|m| m.id == id).cloned()
     }
 
-    /// Transcripts of finished connections, oldest first (the most recent `max_transcripts`).
+    /// Transcripts of finished connections, oldest first (the most recent ones, within
+    /// `max_transcripts` and 64 MiB).
     pub fn transcripts(&self) -> Vec<Transcript> {
         self.lock().transcripts.iter().cloned().collect()
     }
@@ -153,6 +164,7 @@ impl Store {
         let mut g = self.lock();
         g.messages.clear();
         g.transcripts.clear();
+        g.transcript_bytes = 0;
     }
 
     /// Blocks until at least `n` messages are held or `timeout` passes; returns the messages.

@@ -248,6 +248,11 @@ impl Transcript {
         });
     }
 
+    /// Bytes recorded (both directions).
+    pub fn kept_bytes(&self) -> usize {
+        self.kept
+    }
+
     /// All bytes the client sent, exactly (credentials included).
     pub fn client_bytes(&self) -> Vec<u8> {
         self.bytes_of(Direction::ClientToServer)
