@@ -134,3 +134,15 @@ proptest! {
         prop_assert_eq!(b.advance(Duration::ZERO), Vec::<u8>::new());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The fuzzing entry point (structure-aware operations) on random bytes.
+    #[test]
+    fn fuzz_entry_point_holds(profile in any::<u8>(), seed in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let mut u = arbitrary::Unstructured::new(&seed);
+        let ops: Vec<at_emulator::fuzzing::Op> = u.arbitrary().unwrap_or_default();
+        at_emulator::fuzzing::run(profile, &ops);
+    }
+}
