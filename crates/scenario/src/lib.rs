@@ -38,7 +38,7 @@ mod profile;
 
 pub use bind::{BindError, Bindings, Captures, REDACTED, escape_bytes};
 pub use error::{ErrorKind, LoadError, LoadErrors};
-pub use matcher::{MatchStatus, Matcher, expected_bytes, frame_w1};
+pub use matcher::{MatchStatus, Matcher, expected_bytes, frame_w1, match_text};
 pub use model::*;
 pub use parse::{load_dir, load_file, load_str};
 pub use payload::{PayloadError, TEXT_UNIT, binary_payload, text_payload};

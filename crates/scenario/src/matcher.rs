@@ -57,6 +57,35 @@ pub fn expected_bytes<'a>(
     Ok(frame_w1(rendered.iter().map(|(k, t)| (*k, t.as_slice()))))
 }
 
+/// Whether `value` (one line, no framing) fully matches `text`: literal bytes exactly, patterns
+/// as in expected lines. For `@mail` and `@smtp` values (subject, header, envelope, command).
+///
+/// ```
+/// use at_scenario::{match_text, Bindings, Piece, Text};
+/// let t = Text(vec![Piece::Lit(b"AUTH ".to_vec())]);
+/// assert!(match_text(&t, &Bindings::new(), b"AUTH ").unwrap().is_some());
+/// assert!(match_text(&t, &Bindings::new(), b"AUTH LOGIN").unwrap().is_none());
+/// ```
+pub fn match_text(
+    text: &Text,
+    bindings: &Bindings,
+    value: &[u8],
+) -> Result<Option<Captures>, BindError> {
+    if !text.has_pattern() {
+        return Ok((bindings.render(text)? == value).then(Captures::default));
+    }
+    let (re, names) = line_regex(text, bindings)?;
+    Ok(re.captures(value).map(|c| {
+        let mut caps = Captures::default();
+        for n in &names {
+            if let Some(m) = c.name(n) {
+                caps.0.insert(n.clone(), m.as_bytes().to_vec());
+            }
+        }
+        caps
+    }))
+}
+
 /// One unit of a compiled expectation.
 #[derive(Clone, Debug)]
 enum Token {
@@ -159,6 +188,17 @@ impl Matcher {
             tokens,
             display: display_lines.join("\n"),
         })
+    }
+
+    /// A matcher for one URC line framed alone (W1), e.g. an `@allow-urc` text.
+    pub fn urc(text: &Text, bindings: &Bindings) -> Result<Matcher, BindError> {
+        let line = ExpectedLine {
+            frame: FrameKind::Urc,
+            text: text.clone(),
+            only: None,
+            span: crate::model::Span::default(),
+        };
+        Matcher::new([&line], bindings)
     }
 
     /// The expected lines for people (secrets redacted, patterns as `{kind}`), one per line.

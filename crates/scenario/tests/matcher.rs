@@ -286,3 +286,29 @@ fn per_profile_lines() {
     );
     assert_eq!(ag35, b"\r\n+QSMTPCFG: \"ssltype\",(0-2)\r\n\r\nOK\r\n");
 }
+
+#[test]
+fn match_text_and_urc_matcher() {
+    let sc = load_str(
+        "t.scn",
+        &format!("{HEAD}> AT\n< OK\n@allow-urc +QIURC: \"pdpdeact\",{{int:ctx}}\n"),
+    )
+    .unwrap();
+    let StepKind::AllowUrc(t) = &sc.steps[2].kind else {
+        panic!()
+    };
+    let b = Bindings::new();
+    let m = Matcher::urc(t, &b).unwrap();
+    let caps = m.matches(b"\r\n+QIURC: \"pdpdeact\",1\r\n").unwrap();
+    assert_eq!(caps.get("ctx"), Some(&b"1"[..]));
+    // the value itself, unframed
+    let caps = at_scenario::match_text(t, &b, b"+QIURC: \"pdpdeact\",3")
+        .unwrap()
+        .unwrap();
+    assert_eq!(caps.get("ctx"), Some(&b"3"[..]));
+    assert!(
+        at_scenario::match_text(t, &b, b"+QIURC: \"pdpdeact\",x")
+            .unwrap()
+            .is_none()
+    );
+}
