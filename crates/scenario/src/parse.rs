@@ -301,7 +301,7 @@ impl<'a> Parser<'a> {
 
     fn line(&mut self, line: Src<'a>) -> R<()> {
         let t = line.trim();
-        if t.s.is_empty() || t.s.starts_with('#') {
+        if t.s.is_empty() || t.s.starts_with('#') || t.s.starts_with("//") {
             return Ok(());
         }
         let indented = line.s.starts_with([' ', '\t']);

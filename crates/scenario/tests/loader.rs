@@ -326,3 +326,10 @@ fn secrets_never_in_debug_or_diagnostics() {
     assert!(!out.contains("wq664551"), "{out}");
     assert!(!format!("{err:?}").contains("wq664551"));
 }
+
+#[test]
+fn manual_comment_lines_are_comments() {
+    // 000 §2.2.2 prints `//新增收件人` on a line of its own
+    let sc = load("//新增收件人\n> AT+QSMTPDST=0\n< OK\n  // indented too\n");
+    assert_eq!(sc.steps.len(), 2);
+}
