@@ -770,6 +770,21 @@ fn overflow_recovers() {
     assert_eq!(got, events);
 }
 
+/// Guards the proptest regression: an over-long line with no LF before the input ends is reported
+/// on `flush`, so no byte goes unaccounted.
+#[test]
+fn overflow_without_lf_is_reported_on_flush() {
+    let mut dec = Decoder::new(DecoderConfig { max_line: 4, ..off() });
+    let mut got = vec![];
+    dec.decode_all(b"AT+QSMTPDST?\r", |e| got.push(e.to_owned()));
+    assert!(got.is_empty());
+    dec.flush();
+    while let Some(e) = dec.poll_event() {
+        got.push(e.to_owned());
+    }
+    assert_eq!((got[0].kind, got[0].offset), (Kind::Overflow { len: 13 }, 0));
+}
+
 #[test]
 fn huge_bound_does_not_preallocate() {
     let cfg = DecoderConfig {
