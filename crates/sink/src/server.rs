@@ -537,6 +537,7 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     s: &mut Session,
 ) -> Outcome {
     let mut buf = vec![0u8; 16 * 1024];
+    let mut eof = false;
     loop {
         let (mut close, mut starttls) = (false, false);
         // Events first: a message is stored before its 250 is written.
@@ -568,10 +569,16 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
             .poll_timeout()
             .unwrap_or(Instant::from_elapsed(Duration::MAX));
         tokio::select! {
-            r = io.read(&mut buf) => match r {
-                Ok(0) => s.handle_eof(ctx.clock.now()),
+            r = io.read(&mut buf), if !eof => match r {
+                Ok(0) => {
+                    eof = true;
+                    s.handle_eof(ctx.clock.now());
+                }
                 Ok(n) => s.handle_input(ctx.clock.now(), buf.get(..n).unwrap_or_default()),
-                Err(_) => s.close(ctx.clock.now(), CloseReason::IoError),
+                Err(_) => {
+                    eof = true;
+                    s.close(ctx.clock.now(), CloseReason::IoError);
+                }
             },
             () = ctx.clock.sleep_until(deadline) => s.handle_timeout(ctx.clock.now()),
         }

@@ -413,9 +413,10 @@ impl Session {
     /// The client closed its side at `now`. A message in progress is discarded.
     pub fn handle_eof(&mut self, now: Instant) {
         self.now = now;
-        if self.phase == Phase::Closed {
+        if self.phase == Phase::Closed && self.delayed.is_empty() {
             return;
         }
+        // A close still waiting behind a delayed reply happens now: nobody is left to read it.
         let reason = if self.phase == Phase::Data {
             CloseReason::ClientClosedMidData
         } else {

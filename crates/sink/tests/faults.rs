@@ -212,3 +212,14 @@ fn probability_is_seeded_and_deterministic() {
             .all(|r| r.starts_with("550"))
     );
 }
+
+#[test]
+fn client_leaving_during_a_delayed_quit_ends_the_session_at_once() {
+    let mut h = H::with_faults(Profile::Permissive, "delay=quit:10s");
+    assert_eq!(h.send("QUIT\r\n"), "");
+    assert!(h.s.is_closed());
+    h.eof();
+    assert_eq!(h.closed, Some(CloseReason::ClientClosed));
+    assert_eq!(h.s.poll_timeout(), None);
+    assert_eq!(h.advance(Duration::from_secs(20)), "");
+}
