@@ -4,7 +4,7 @@
 //! exact lines of its test-command response and its maximum response time, with the section of
 //! the manual it comes from. Supporting commands that the SMTP note only uses in examples (000 §3)
 //! take their details from the Quectel AT, TCP/IP, FILE and SSL manuals the note cites
-//! (references [3]–[8], not among our sources; ERRATA E14).
+//! (references \[3\]–\[8\], not among our sources; ERRATA E14).
 
 /// The vendor dialect a command belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
@@ -261,7 +261,7 @@ pub static QSMTPCFG_SETTINGS: [Setting; 7] = [
     },
 ];
 
-/// `AT+QSSLCFG` sub-settings used by 000 §3.2/§3.3 (SSL manual [8]; ERRATA E3).
+/// `AT+QSSLCFG` sub-settings used by 000 §3.2/§3.3 (SSL manual \[8\]; ERRATA E3).
 pub static QSSLCFG_SETTINGS: [Setting; 3] = [
     Setting {
         name: "ciphersuite",

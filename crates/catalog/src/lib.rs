@@ -5,7 +5,7 @@
 //!   times, as compile-checked static data.
 //! - [`errors`]: `<err>` 651–682 (000 §5) and `<protocol_error>` 421–554 (000 §6), and the
 //!   table-order mapping between them (666 ↔ 421 … 682 ↔ 554).
-//! - [`profile`]: module profiles as TOML data with `base` inheritance, so a new firmware
+//! - [`mod@profile`]: module profiles as TOML data with `base` inheritance, so a new firmware
 //!   revision is a file, not code.
 //!
 //! Where the manuals contradict themselves the catalog follows `ERRATA.md` (cited as `E<n>`).

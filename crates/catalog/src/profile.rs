@@ -108,7 +108,7 @@ pub struct Limits {
     pub guard_time_ms: u64,
     /// Active PDP contexts at once (000 §4.2 item 5: 3).
     pub max_active_contexts: usize,
-    /// Total bytes the RAM: drive holds (FILE note [4]).
+    /// Total bytes the RAM: drive holds (FILE note \[4\]).
     pub ram_drive_bytes: usize,
 }
 

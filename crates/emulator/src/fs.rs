@@ -1,5 +1,5 @@
 //! The module's virtual file system: `RAM:`, `UFS:` (the default drive) and `SD:` (000 §2.2.5,
-//! FILE note [4]; ERRATA E18).
+//! FILE note \[4\]; ERRATA E18).
 
 use std::collections::BTreeMap;
 
