@@ -774,7 +774,10 @@ fn overflow_recovers() {
 /// on `flush`, so no byte goes unaccounted.
 #[test]
 fn overflow_without_lf_is_reported_on_flush() {
-    let mut dec = Decoder::new(DecoderConfig { max_line: 4, ..off() });
+    let mut dec = Decoder::new(DecoderConfig {
+        max_line: 4,
+        ..off()
+    });
     let mut got = vec![];
     dec.decode_all(b"AT+QSMTPDST?\r", |e| got.push(e.to_owned()));
     assert!(got.is_empty());
@@ -782,7 +785,10 @@ fn overflow_without_lf_is_reported_on_flush() {
     while let Some(e) = dec.poll_event() {
         got.push(e.to_owned());
     }
-    assert_eq!((got[0].kind, got[0].offset), (Kind::Overflow { len: 13 }, 0));
+    assert_eq!(
+        (got[0].kind, got[0].offset),
+        (Kind::Overflow { len: 13 }, 0)
+    );
 }
 
 #[test]
