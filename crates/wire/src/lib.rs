@@ -39,6 +39,27 @@
 //! assert_eq!(built, line_of(b"AT+QSMTPPUT=300"));
 //! # fn line_of(b: &[u8]) -> at_wire::CommandLine { parse_command_line(b).unwrap() }
 //! ```
+//!
+//! The response stream: the same `+QSMTPPUT:` prefix answers `AT+QSMTPPUT=?` but is a URC after
+//! `AT+QSMTPPUT=300` (000 §2.2.7); chunk boundaries do not matter.
+//!
+//! ```
+//! use at_wire::{Decoder, DecoderConfig, Final, Kind};
+//!
+//! let mut dec = Decoder::new(DecoderConfig::default());
+//! let mut seen = Vec::new();
+//! dec.expect_line(b"AT+QSMTPPUT=?");
+//! for chunk in [&b"AT+QSMTPPUT=?\r\r\n+QSMTP"[..], b"PUT: (60-65535)\r\n\r\nOK\r\n"] {
+//!     dec.decode_all(chunk, |ev| seen.push(ev.kind));
+//! }
+//! dec.expect_line(b"AT+QSMTPPUT=300");
+//! dec.decode_all(b"AT+QSMTPPUT=300\r\r\nOK\r\n\r\n+QSMTPPUT: 0,0\r\n", |ev| seen.push(ev.kind));
+//! let ok = Kind::Final(Final::Ok);
+//! assert_eq!(seen, [Kind::Echo, Kind::Info, Kind::Blank, ok, Kind::Echo, ok, Kind::Blank, Kind::Urc]);
+//! ```
+//!
+//! `no_std` + `alloc`; errors implement `core::error::Error` (the `std` feature adds nothing
+//! else and exists for the conventional shape).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
