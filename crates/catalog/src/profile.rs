@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::commands::{Command, Dialect};
 
-/// Built-in profiles: (name, TOML source). The first three entries are bases, not modules.
+/// Built-in profiles: (name, TOML source). `quectel-lte` is an abstract base, not a module.
 static EMBEDDED: &[(&str, &str)] = &[
     ("quectel-lte", include_str!("../profiles/quectel-lte.toml")),
     ("ec21", include_str!("../profiles/ec21.toml")),
