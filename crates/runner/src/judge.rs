@@ -13,7 +13,7 @@ use at_wire::Instant;
 use serde::Serialize;
 
 use crate::escape::{escape, escaped_width};
-use crate::plan::{Action, Captures, Frame, LineMatch, Location, Plan, Segment, Step};
+use crate::plan::{Action, Captures, Frame, Location, Plan, Segment, Step};
 use crate::target::{ReadOutcome, Target, TargetError};
 use crate::transcript::{Direction, Transcript, secrets_in_command};
 
@@ -125,6 +125,9 @@ impl Failure {
         if !self.sent.is_empty() {
             s.push_str(&format!("  sent:     {}\n", self.sent));
         }
+        if self.expected.is_empty() && self.actual.is_empty() {
+            return s;
+        }
         s.push_str(&format!("  expected: {}\n", self.expected));
         s.push_str(&format!("  actual:   {}\n", self.actual));
         if let Some(col) = self.column {
@@ -211,30 +214,33 @@ fn match_frame(frame: &Frame, buf: &[u8], start: usize, caps: &mut Captures) -> 
                     None => return Match::Incomplete,
                 }
             }
+            Segment::Group(m) => {
+                let have = buf.get(pos..).unwrap_or_default();
+                match m.match_prefix(have) {
+                    at_scenario::MatchStatus::Complete { len, captures } => {
+                        local.extend(captures.0);
+                        pos += len;
+                    }
+                    at_scenario::MatchStatus::Partial => return Match::Incomplete,
+                    at_scenario::MatchStatus::Mismatch { offset } => {
+                        return Match::Mismatch(pos + offset);
+                    }
+                }
+            }
         }
     }
     caps.extend(local);
     Match::Complete(pos)
 }
 
-/// A URC frame `\r\n<line>\r\n` at `start` accepted by one of `urcs`.
-fn match_urc(urcs: &[std::sync::Arc<dyn LineMatch>], buf: &[u8], start: usize) -> Match {
-    if urcs.is_empty() {
-        return Match::Mismatch(start);
-    }
+/// A URC frame at `start` accepted by one of `urcs` (each a whole frame, `\r\n<line>\r\n`).
+fn match_urc(urcs: &[Frame], buf: &[u8], start: usize) -> Match {
     let mut best = Match::Mismatch(start);
-    for m in urcs {
-        let f = Frame {
-            segments: vec![
-                Segment::Literal(b"\r\n".to_vec()),
-                Segment::Line(m.clone()),
-                Segment::Literal(b"\r\n".to_vec()),
-            ],
-        };
-        match match_frame(&f, buf, start, &mut Captures::new()) {
-            Match::Complete(end) => return Match::Complete(end),
+    for f in urcs {
+        match match_frame(f, buf, start, &mut Captures::new()) {
+            Match::Complete(end) if end > start => return Match::Complete(end),
             Match::Incomplete => best = Match::Incomplete,
-            Match::Mismatch(_) => {}
+            _ => {}
         }
     }
     best
@@ -278,72 +284,136 @@ pub fn echo_after(line: &[u8], echo: bool) -> bool {
 /// Runs `plan` on `target`, stopping at the first failure, at Ctrl-C (`cancel`), or when the
 /// device disappears. Every read has a deadline, so this always returns.
 pub fn execute(plan: &Plan, target: &mut dyn Target, cancel: &AtomicBool) -> Execution {
-    let mut run = Run {
-        target,
-        transcript: Transcript::new(),
-        rx: Vec::new(),
-        cursor: 0,
-        echo: plan.echo,
-        captures: Captures::new(),
-        last_rx: Instant::ZERO,
-    };
-    let start = run.target.now();
-    run.last_rx = start;
-    run.transcript.note(
-        start,
-        format!(
-            "{} [{}] on {}",
-            plan.name,
-            plan.profile,
-            run.target.describe()
-        ),
-    );
-    let mut steps_passed = 0;
+    let mut run = Session::new(target, &format!("{} [{}]", plan.name, plan.profile));
+    run.echo = plan.echo;
     let mut verdict = Verdict::Pass;
     for (i, step) in plan.steps.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             verdict = Verdict::Interrupted;
             break;
         }
-        match run.step(i, step, plan, cancel) {
-            Ok(()) => steps_passed += 1,
-            Err(v) => {
-                verdict = v;
-                break;
-            }
+        if let Err(v) = run.step(i, step, &plan.interleave, cancel) {
+            verdict = v;
+            break;
         }
     }
     if verdict.is_pass()
-        && let Err(v) = run.trailing(plan, cancel)
+        && let Err(v) = run.trailing(
+            plan.quiet_after,
+            &plan.interleave,
+            plan.steps.last(),
+            cancel,
+        )
     {
         verdict = v;
     }
-    let end = run.target.now();
-    match &verdict {
-        Verdict::Pass => run.transcript.note(end, "pass"),
-        Verdict::Fail(f) => run.transcript.note(end, format!("FAIL {}", f.summary())),
-        Verdict::Interrupted => run.transcript.note(end, "interrupted"),
-    }
-    Execution {
-        verdict,
-        steps_passed,
-        transcript: run.transcript,
-        elapsed: end - start,
-        captures: run.captures,
-    }
+    run.finish(verdict)
 }
 
-struct Run<'t> {
+/// One run on one target: the received buffer, the cursor, the echo state and the transcript.
+///
+/// [`execute`] drives it from a [`Plan`]; the scenario interpreter drives it step by step,
+/// building each [`Step`] once earlier captures are known.
+pub struct Session<'t> {
     target: &'t mut dyn Target,
     transcript: Transcript,
     rx: Vec<u8>,
     cursor: usize,
-    echo: bool,
+    /// Whether the device currently echoes command-mode bytes (ERRATA W2).
+    pub echo: bool,
     captures: Captures,
     last_rx: Instant,
+    /// End of the previous step (the reference of a `Wait` step's deadline).
+    step_end: Instant,
+    start: Instant,
+    steps_passed: usize,
+    /// No read waits past this instant (the scenario's overall timeout).
+    pub hard_deadline: Option<Instant>,
 }
 
-impl Run<'_> {
+impl<'t> Session<'t> {
+    /// Starts recording on `target`; echo is on (ERRATA W2 default).
+    pub fn new(target: &'t mut dyn Target, title: &str) -> Self {
+        let start = target.now();
+        let mut transcript = Transcript::new();
+        transcript.note(start, format!("{title} on {}", target.describe()));
+        Session {
+            target,
+            transcript,
+            rx: Vec::new(),
+            cursor: 0,
+            echo: true,
+            captures: Captures::new(),
+            last_rx: start,
+            step_end: start,
+            start,
+            steps_passed: 0,
+            hard_deadline: None,
+        }
+    }
+
+    /// The target's clock.
+    pub fn now(&self) -> Instant {
+        self.target.now()
+    }
+
+    /// When the session started (target clock).
+    pub fn started(&self) -> Instant {
+        self.start
+    }
+
+    /// Whether the target runs on virtual time.
+    pub fn is_virtual(&self) -> bool {
+        self.target.is_virtual()
+    }
+
+    /// Values captured so far.
+    pub fn captures(&self) -> &Captures {
+        &self.captures
+    }
+
+    /// Marks `secret` for redaction everywhere.
+    pub fn add_secret(&mut self, secret: &[u8]) {
+        self.transcript.add_secret(secret);
+    }
+
+    /// Adds an annotation to the transcript.
+    pub fn note(&mut self, text: impl Into<String>) {
+        let now = self.target.now();
+        self.transcript.note(now, text);
+    }
+
+    /// Ends the session with `verdict`.
+    pub fn finish(mut self, verdict: Verdict) -> Execution {
+        let end = self.target.now();
+        match &verdict {
+            Verdict::Pass => self.transcript.note(end, "pass"),
+            Verdict::Fail(f) => self.transcript.note(end, format!("FAIL {}", f.summary())),
+            Verdict::Interrupted => self.transcript.note(end, "interrupted"),
+        }
+        Execution {
+            verdict,
+            steps_passed: self.steps_passed,
+            transcript: self.transcript,
+            elapsed: end - self.start,
+            captures: self.captures,
+        }
+    }
+
+    /// A failure of step `step` that is not about received bytes (mail checks, setup).
+    pub fn failure(&self, step: usize, location: Location, kind: FailureKind) -> Verdict {
+        Verdict::Fail(Box::new(Failure {
+            location,
+            step,
+            sent: String::new(),
+            kind,
+            expected: String::new(),
+            actual: String::new(),
+            offset: None,
+            column: None,
+        }))
+    }
+
     fn fail(
         &self,
         step: usize,
@@ -404,16 +474,19 @@ impl Run<'_> {
         }
     }
 
-    fn step(
+    /// Performs `step` (index `i`) and judges what the device sends; `interleave` are the URC
+    /// frames accepted between frames.
+    pub fn step(
         &mut self,
         i: usize,
         step: &Step,
-        plan: &Plan,
+        interleave: &[Frame],
         cancel: &AtomicBool,
     ) -> Result<(), Verdict> {
         let now = self.target.now();
-        self.transcript
-            .note(now, format!("step {} ({})", i + 1, step.location));
+        if step.action != Action::Wait {
+            self.transcript.note(now, format!("{}", step.location));
+        }
         let mut frames: Vec<Frame> = Vec::with_capacity(step.expect.len() + 1);
         match &step.action {
             Action::Command(line) => {
@@ -449,10 +522,16 @@ impl Run<'_> {
             }
             Action::Wait => {}
         }
-        let sent_at = self.target.now();
+        let sent_at = match step.action {
+            Action::Wait => self.step_end,
+            _ => self.target.now(),
+        };
         let from = self.cursor;
         frames.extend(step.expect.iter().cloned());
-        let deadline = sent_at + step.timeout.max(step.max_response.unwrap_or_default());
+        let mut deadline = sent_at + step.timeout.max(step.max_response.unwrap_or_default());
+        if let Some(hard) = self.hard_deadline {
+            deadline = deadline.min(hard);
+        }
         let mut idx = 0;
         while idx < frames.len() {
             let frame = frames
@@ -466,13 +545,12 @@ impl Run<'_> {
                     continue;
                 }
                 Match::Incomplete => {
-                    if let Match::Complete(end) = match_urc(&plan.interleave, &self.rx, self.cursor)
-                    {
+                    if let Match::Complete(end) = match_urc(interleave, &self.rx, self.cursor) {
                         self.note_urc(end);
                         continue;
                     }
                 }
-                Match::Mismatch(at) => match match_urc(&plan.interleave, &self.rx, self.cursor) {
+                Match::Mismatch(at) => match match_urc(interleave, &self.rx, self.cursor) {
                     Match::Complete(end) => {
                         self.note_urc(end);
                         continue;
@@ -540,12 +618,17 @@ impl Run<'_> {
                     i,
                     Some(step),
                     FailureKind::TooSlow { limit, took },
-                    &[],
-                    self.cursor,
+                    &frames,
+                    from,
                     None,
                 ));
             }
         }
+        self.step_end = match step.action {
+            Action::Command(_) | Action::Data(_) if step.expect.is_empty() => sent_at,
+            _ => self.target.now(),
+        };
+        self.steps_passed += 1;
         Ok(())
     }
 
@@ -577,18 +660,24 @@ impl Run<'_> {
     }
 
     /// After the last step: anything but declared URCs within `quiet_after` is a failure.
-    fn trailing(&mut self, plan: &Plan, cancel: &AtomicBool) -> Result<(), Verdict> {
-        let deadline = self.target.now() + plan.quiet_after;
-        let last = plan.steps.len().saturating_sub(1);
+    pub fn trailing(
+        &mut self,
+        quiet: Duration,
+        interleave: &[Frame],
+        last_step: Option<&Step>,
+        cancel: &AtomicBool,
+    ) -> Result<(), Verdict> {
+        let deadline = self.target.now() + quiet;
+        let last = self.steps_passed.saturating_sub(1);
         loop {
             while self.cursor < self.rx.len() {
-                match match_urc(&plan.interleave, &self.rx, self.cursor) {
+                match match_urc(interleave, &self.rx, self.cursor) {
                     Match::Complete(end) => self.note_urc(end),
                     Match::Incomplete => break,
                     Match::Mismatch(at) => {
                         return Err(self.fail(
                             last,
-                            plan.steps.last(),
+                            last_step,
                             FailureKind::Trailing,
                             &[],
                             self.cursor,
@@ -605,7 +694,7 @@ impl Run<'_> {
                 Ok(false) if self.cursor < self.rx.len() => {
                     return Err(self.fail(
                         last,
-                        plan.steps.last(),
+                        last_step,
                         FailureKind::Trailing,
                         &[],
                         self.cursor,
@@ -618,7 +707,7 @@ impl Run<'_> {
                     // device must stay available.
                     return Err(self.fail(
                         last,
-                        plan.steps.last(),
+                        last_step,
                         FailureKind::Gone {
                             reason: e.to_string(),
                         },
@@ -637,7 +726,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::plan::LinePrefix;
+    use crate::plan::{LineMatch, LinePrefix};
     use crate::target::{Script, ScriptedTarget};
 
     fn loc(line: u32) -> Location {
@@ -779,7 +868,7 @@ mod tests {
         let e = run(&plan, script.clone());
         assert_eq!(failure(&e).kind, FailureKind::Mismatch);
         plan.interleave
-            .push(Arc::new(LinePrefix(b"+QIURC: ".to_vec())));
+            .push(Frame::urc(Arc::new(LinePrefix(b"+QIURC: ".to_vec()))));
         let e = run(&plan, script);
         assert_eq!(e.verdict, Verdict::Pass, "{:?}", e.verdict);
         let notes = e.transcript.render(false);

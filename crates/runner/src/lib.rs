@@ -23,14 +23,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod case;
+pub mod corpus;
 mod escape;
 pub mod judge;
 pub mod plan;
+pub mod report;
+pub mod run;
+pub mod scenario;
 pub mod target;
 pub mod transcript;
 
+pub use case::{CaseResult, Status, run_case_emulated, run_case_on};
 pub use escape::{escape, escape_lines};
 pub use judge::{Execution, Failure, FailureKind, Verdict, execute};
 pub use plan::{Action, Frame, LineMatch, Location, Plan, Segment, Step};
+pub use report::{RunReport, corpus_name};
+pub use run::{RunConfig, TargetSpec};
 pub use target::Target;
 pub use transcript::{Direction, Transcript};

@@ -42,6 +42,8 @@ pub enum Segment {
     Literal(Vec<u8>),
     /// One line's text (up to, not including, the next CR or LF) accepted by a matcher.
     Line(Arc<dyn LineMatch>),
+    /// A compiled group of scenario lines (W1 framing and patterns included).
+    Group(Arc<at_scenario::Matcher>),
 }
 
 /// A unit of device output: an echo, an information block, a result code, `CONNECT`, a URC.
@@ -58,6 +60,17 @@ impl Frame {
     pub fn literal(bytes: impl Into<Vec<u8>>) -> Self {
         Frame {
             segments: vec![Segment::Literal(bytes.into())],
+        }
+    }
+
+    /// `\r\n<line>\r\n` where `line` is accepted by `m` (a URC that may interleave).
+    pub fn urc(m: Arc<dyn LineMatch>) -> Self {
+        Frame {
+            segments: vec![
+                Segment::Literal(b"\r\n".to_vec()),
+                Segment::Line(m),
+                Segment::Literal(b"\r\n".to_vec()),
+            ],
         }
     }
 
@@ -81,9 +94,22 @@ impl Frame {
                     s.push_str(&m.source());
                     s.push('}');
                 }
+                Segment::Group(m) => s.push_str(&group_display(m)),
             }
         }
         s
+    }
+}
+
+/// A scenario group as framed text: each line of its display between `\r\n`s.
+fn group_display(m: &at_scenario::Matcher) -> String {
+    match m.literal() {
+        Some(b) => crate::escape(b),
+        None => m
+            .display()
+            .lines()
+            .map(|l| format!("\\r\\n{l}\\r\\n"))
+            .collect(),
     }
 }
 
@@ -159,8 +185,8 @@ pub struct Plan {
     pub profile: String,
     /// The steps in order.
     pub steps: Vec<Step>,
-    /// URCs that may arrive between any two frames of any step.
-    pub interleave: Vec<Arc<dyn LineMatch>>,
+    /// URC frames that may arrive between any two frames of any step.
+    pub interleave: Vec<Frame>,
     /// Whether the device echoes at the start (ERRATA W2: modules echo by default).
     pub echo: bool,
     /// How long to keep listening after the last step for bytes nobody expected.

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use at_wire::Instant;
 
+mod emulator;
 mod scripted;
 mod serial;
 mod tcp;
 
+pub use emulator::{Deliver, EmulatorTarget};
 pub use scripted::{Script, ScriptedTarget};
 pub use serial::SerialTarget;
 pub use tcp::TcpTarget;

@@ -1,0 +1,277 @@
+//! One scenario × profile on one target: sets up the emulator and the sink, runs, and
+//! classifies the outcome.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use at_emulator::{EmulatorConfig, Fault, QuirkSet};
+use at_mailer::{
+    DeliverOptions, Failure as MailFailure, MailJob, Outcome, ResolveMap, SslType, StallMode,
+};
+use at_scenario::{Profile, ResolveTo, Scenario, TlsMode};
+use serde::Serialize;
+
+use crate::judge::{Failure, Verdict};
+use crate::scenario::{MailSource, SinkSetup, run_scenario, setup_for};
+use crate::target::{EmulatorTarget, Target};
+use crate::transcript::Transcript;
+
+/// How one case ended, after applying the scenario's expected verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "lowercase")]
+pub enum Status {
+    /// As the scenario expects (for `verdict: fail`, a deviation was found).
+    Pass,
+    /// Not as expected.
+    Fail,
+    /// Not run on this target (e.g. `@fault` on real hardware).
+    Skip(String),
+    /// The scenario could not be run (unbound variable, bad sink setup).
+    Error(String),
+    /// Stopped by Ctrl-C.
+    Interrupted,
+}
+
+/// The result of one scenario × profile.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    /// Scenario name (its corpus path).
+    pub scenario: String,
+    /// Scenario title.
+    pub title: String,
+    /// Profile.
+    pub profile: String,
+    /// What it ran on.
+    pub target: String,
+    /// The classification.
+    #[serde(flatten)]
+    pub status: Status,
+    /// `verdict: fail` scenarios: the run had to fail.
+    pub expect_failure: bool,
+    /// The first failure, if the run failed (also for expected failures).
+    pub failure: Option<Failure>,
+    /// Steps that passed.
+    pub steps_passed: usize,
+    /// Target-clock duration (virtual on the emulator), seconds.
+    #[serde(serialize_with = "secs")]
+    pub elapsed: Duration,
+    /// Byte-exact AT transcript (rendered redacted when serialised).
+    #[serde(skip)]
+    pub transcript: Transcript,
+    /// SMTP sessions the sink recorded, rendered (secrets redacted).
+    #[serde(skip)]
+    pub smtp: Vec<String>,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl CaseResult {
+    /// `scenario [profile]`.
+    pub fn id(&self) -> String {
+        format!("{} [{}]", self.scenario, self.profile)
+    }
+
+    fn new(sc: &Scenario, profile: Profile, target: String, status: Status) -> Self {
+        CaseResult {
+            scenario: sc.name.clone(),
+            title: sc.meta.title.clone(),
+            profile: profile.to_string(),
+            target,
+            status,
+            expect_failure: sc.meta.verdict == at_scenario::Verdict::Fail,
+            failure: None,
+            steps_passed: 0,
+            elapsed: Duration::ZERO,
+            transcript: Transcript::new(),
+            smtp: Vec::new(),
+        }
+    }
+}
+
+/// Runs `sc` for `profile` on `target` and classifies the result.
+pub fn run_case_on(
+    sc: &Scenario,
+    profile: Profile,
+    target: &mut dyn Target,
+    mail: Option<&dyn MailSource>,
+    cancel: &AtomicBool,
+) -> CaseResult {
+    let name = target.describe();
+    if !target.is_virtual() && sc.needs_emulator() {
+        return CaseResult::new(
+            sc,
+            profile,
+            name,
+            Status::Skip("needs the emulator (@fault/@quirk)".into()),
+        );
+    }
+    let exec = match run_scenario(sc, profile, target, mail, cancel) {
+        Ok(e) => e,
+        Err(e) => return CaseResult::new(sc, profile, name, Status::Error(e)),
+    };
+    let expect_failure = sc.meta.verdict == at_scenario::Verdict::Fail;
+    let (status, failure) = match exec.verdict {
+        Verdict::Pass if expect_failure => (Status::Fail, None),
+        Verdict::Pass => (Status::Pass, None),
+        Verdict::Fail(f) if expect_failure => (Status::Pass, Some(*f)),
+        Verdict::Fail(f) => (Status::Fail, Some(*f)),
+        Verdict::Interrupted => (Status::Interrupted, None),
+    };
+    let mut r = CaseResult::new(sc, profile, name, status);
+    r.failure = failure;
+    r.steps_passed = exec.steps_passed;
+    r.elapsed = exec.elapsed;
+    r.transcript = exec.transcript;
+    if let Some(m) = mail {
+        r.smtp = m.transcripts().iter().map(|t| t.render()).collect();
+    }
+    r
+}
+
+/// The emulator's sink: the runner knows how many SMTP connections were made to it, so it
+/// waits (bounded, wall time) until the sink has recorded each session before judging.
+struct Counted<'a> {
+    sink: &'a smtp_sink::RunningSink,
+    connections: Arc<AtomicUsize>,
+}
+
+impl MailSource for Counted<'_> {
+    fn messages(&self) -> Vec<smtp_sink::StoredMessage> {
+        self.sink.messages()
+    }
+    fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
+        let want = self.connections.load(Ordering::SeqCst);
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let ts = self.sink.transcripts();
+            let done = ts.len() >= want && ts.iter().all(|t| t.end.is_some());
+            if done || std::time::Instant::now() >= until {
+                return ts;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Builds the capture sink a scenario asks for.
+pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
+    let profile = match &setup.profile {
+        Some(p) => p
+            .parse::<smtp_sink::Profile>()
+            .map_err(|e| format!("sink profile {p}: {e}"))?,
+        None => smtp_sink::Profile::default(),
+    };
+    let mut cfg = smtp_sink::SinkConfig::new(profile);
+    if setup.tls == Some(TlsMode::None) {
+        cfg = cfg.starttls(false);
+    }
+    if !setup.faults.is_empty() {
+        let script: smtp_sink::FaultScript = setup
+            .faults
+            .join("\n")
+            .parse()
+            .map_err(|e| format!("sink faults: {e}"))?;
+        cfg = cfg.faults(script);
+    }
+    smtp_sink::spawn(cfg).map_err(|e| format!("cannot start the capture sink: {e}"))
+}
+
+/// Runs `sc` for `profile` on a fresh in-process emulator (virtual time) with a fresh capture
+/// sink when the scenario needs one; `extra_quirks` are added to the scenario's own.
+pub fn run_case_emulated(
+    sc: &Scenario,
+    profile: Profile,
+    extra_quirks: &[String],
+    cancel: &AtomicBool,
+) -> CaseResult {
+    let (emu, sink_setup) = setup_for(sc, profile);
+    let label = format!("emulator {profile}");
+    let err = |e: String| CaseResult::new(sc, profile, label.clone(), Status::Error(e));
+    let mut config = match EmulatorConfig::builtin(&profile.to_string()) {
+        Ok(c) => c,
+        Err(e) => return err(format!("emulator profile {profile}: {e}")),
+    };
+    let quirks = emu
+        .quirks
+        .iter()
+        .chain(extra_quirks)
+        .cloned()
+        .collect::<Vec<_>>();
+    match QuirkSet::from_names(&quirks) {
+        Ok(q) => config = config.with_quirks(q),
+        Err(e) => return err(format!("quirk: {e}")),
+    }
+    for f in &emu.faults {
+        match f.parse::<Fault>() {
+            Ok(f) => config = config.with_fault(f),
+            Err(e) => return err(format!("fault {f}: {e}")),
+        }
+    }
+    let sink = if sc.needs_sink() {
+        match spawn_sink(&sink_setup) {
+            Ok(s) => Some(s),
+            Err(e) => return err(e),
+        }
+    } else {
+        None
+    };
+    let smtp = sink.as_ref().and_then(|s| s.smtp_addr());
+    let smtps = sink.as_ref().and_then(|s| s.smtps_addr());
+    let resolve = emu.resolve.clone();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    let deliver = Box::new(move |job: &MailJob| -> Option<Outcome> {
+        let mut map = ResolveMap::new();
+        let mut to_sink = false;
+        for (host, to) in &resolve {
+            if !host.eq_ignore_ascii_case(&job.server) {
+                continue;
+            }
+            match to {
+                ResolveTo::Sink => {
+                    let addr = if job.ssl == SslType::Implicit {
+                        smtps
+                    } else {
+                        smtp
+                    };
+                    if let Some(a) = addr {
+                        map.insert(host, job.port, a);
+                        to_sink = true;
+                    }
+                }
+                ResolveTo::Fail => {
+                    return Some(Outcome {
+                        result: Err(MailFailure::Dns),
+                        transcript: Default::default(),
+                    });
+                }
+                ResolveTo::Addr(ip) => {
+                    if let Ok(ip) = ip.parse::<std::net::IpAddr>() {
+                        map.insert(host, job.port, std::net::SocketAddr::new(ip, job.port));
+                    }
+                }
+            }
+        }
+        let opts = DeliverOptions {
+            stall: StallMode::Report,
+            roots: None,
+        };
+        let outcome = at_mailer::deliver_blocking(job.clone(), &map, &opts);
+        if to_sink && !matches!(outcome.result, Err(MailFailure::Dns | MailFailure::Refused)) {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        match outcome.result {
+            Err(MailFailure::Stalled { .. }) => None,
+            _ => Some(outcome),
+        }
+    });
+    let mut target = EmulatorTarget::new(config, deliver);
+    let counted = sink.as_ref().map(|sink| Counted { sink, connections });
+    let mail = counted.as_ref().map(|s| s as &dyn MailSource);
+    let mut r = run_case_on(sc, profile, &mut target, mail, cancel);
+    r.target = label;
+    r
+}

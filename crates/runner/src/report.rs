@@ -1,0 +1,316 @@
+//! Reports: the terminal view, `--report json:PATH`, `--report junit:PATH`, transcript files.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::case::{CaseResult, Status};
+
+/// A whole run: every case, how long it took, whether it was interrupted.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// The cases, in run order.
+    pub cases: Vec<CaseResult>,
+    /// Wall time of the run, seconds.
+    #[serde(serialize_with = "secs")]
+    pub wall: Duration,
+    /// Whether Ctrl-C stopped the run (the report is partial).
+    pub interrupted: bool,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Counts per status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Passed.
+    pub pass: usize,
+    /// Failed.
+    pub fail: usize,
+    /// Skipped.
+    pub skip: usize,
+    /// Errors.
+    pub error: usize,
+    /// Interrupted.
+    pub interrupted: usize,
+}
+
+impl RunReport {
+    /// Counts per status.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for r in &self.cases {
+            match r.status {
+                Status::Pass => c.pass += 1,
+                Status::Fail => c.fail += 1,
+                Status::Skip(_) => c.skip += 1,
+                Status::Error(_) => c.error += 1,
+                Status::Interrupted => c.interrupted += 1,
+            }
+        }
+        c
+    }
+
+    /// Process exit code: 0 all passed (skips allowed), 1 any failure, 2 scenario errors.
+    pub fn exit_code(&self) -> u8 {
+        let c = self.counts();
+        if c.error > 0 {
+            2
+        } else if c.fail > 0 || c.interrupted > 0 || self.interrupted {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// The JSON report.
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            counts: Counts,
+            #[serde(flatten)]
+            report: &'a RunReport,
+        }
+        serde_json::to_string_pretty(&Json {
+            counts: self.counts(),
+            report: self,
+        })
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The JUnit XML report: one suite per profile, one test case per scenario.
+    pub fn to_junit(&self) -> String {
+        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+        let mut report = Report::new("atconform");
+        report.set_time(self.wall);
+        let mut suites: std::collections::BTreeMap<String, TestSuite> = Default::default();
+        for r in &self.cases {
+            let status = match &r.status {
+                Status::Pass => TestCaseStatus::success(),
+                Status::Fail | Status::Interrupted => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(summary(r));
+                    s.set_description(describe(r));
+                    s
+                }
+                Status::Error(e) => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_message(e.clone());
+                    s
+                }
+                Status::Skip(why) => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(why.clone());
+                    s
+                }
+            };
+            let mut tc = TestCase::new(r.scenario.clone(), status);
+            tc.set_classname(format!("atconform.{}", r.profile));
+            tc.set_time(r.elapsed);
+            tc.set_system_out(r.transcript.render(true));
+            suites
+                .entry(r.profile.clone())
+                .or_insert_with(|| TestSuite::new(r.profile.clone()))
+                .add_test_case(tc);
+        }
+        report.add_test_suites(suites.into_values());
+        report
+            .to_string()
+            .unwrap_or_else(|e| format!("<!-- junit serialisation failed: {e} -->"))
+    }
+
+    /// Writes one transcript per case under `dir`: `<scenario>.<profile>.txt` (AT side, with
+    /// timestamps, secrets redacted) and `.smtp.txt` when a sink was attached.
+    pub fn write_transcripts(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for r in &self.cases {
+            if r.transcript.entries().is_empty() {
+                continue;
+            }
+            let stem = format!("{}.{}", r.scenario.replace(['/', '\\'], "__"), r.profile);
+            std::fs::write(dir.join(format!("{stem}.txt")), r.transcript.render(true))?;
+            if !r.smtp.is_empty() {
+                std::fs::write(dir.join(format!("{stem}.smtp.txt")), r.smtp.join("\n"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `--report KIND:PATH`.
+    pub fn write(&self, spec: &ReportSpec) -> std::io::Result<()> {
+        let text = match spec.kind {
+            ReportKind::Json => self.to_json(),
+            ReportKind::Junit => self.to_junit(),
+        };
+        if let Some(parent) = spec.path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut f = std::fs::File::create(&spec.path)?;
+        f.write_all(text.as_bytes())
+    }
+
+    /// The closing summary for the terminal.
+    pub fn summary_text(&self) -> String {
+        let c = self.counts();
+        let mut s = String::new();
+        for r in &self.cases {
+            if matches!(r.status, Status::Fail | Status::Error(_)) {
+                s.push_str(&format!(
+                    "\n{} {}\n{}",
+                    r.id(),
+                    status_word(&r.status),
+                    describe(r)
+                ));
+            }
+        }
+        s.push_str(&format!(
+            "\n{} cases: {} passed, {} failed, {} skipped, {} errors{} in {:.3} s\n",
+            self.cases.len(),
+            c.pass,
+            c.fail,
+            c.skip,
+            c.error,
+            if self.interrupted {
+                ", INTERRUPTED"
+            } else {
+                ""
+            },
+            self.wall.as_secs_f64()
+        ));
+        s
+    }
+}
+
+/// `PASS`, `FAIL`, `SKIP`, `ERROR`, `INTERRUPTED`.
+pub fn status_word(s: &Status) -> &'static str {
+    match s {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::Skip(_) => "SKIP",
+        Status::Error(_) => "ERROR",
+        Status::Interrupted => "INTERRUPTED",
+    }
+}
+
+/// One line: why a case did not pass.
+pub fn summary(r: &CaseResult) -> String {
+    match (&r.status, &r.failure) {
+        (Status::Fail, None) if r.expect_failure => {
+            "verdict: fail scenario, but every step passed (the deviation was not found)".into()
+        }
+        (_, Some(f)) => f.summary(),
+        (Status::Error(e), _) | (Status::Skip(e), _) => e.clone(),
+        (s, None) => status_word(s).into(),
+    }
+}
+
+/// Summary plus the byte diff.
+pub fn describe(r: &CaseResult) -> String {
+    let mut s = summary(r);
+    s.push('\n');
+    if let Some(f) = &r.failure {
+        s.push_str(&f.diff());
+    }
+    s
+}
+
+/// Which report format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportKind {
+    /// JSON.
+    Json,
+    /// JUnit XML.
+    Junit,
+}
+
+/// A parsed `--report KIND:PATH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportSpec {
+    /// Format.
+    pub kind: ReportKind,
+    /// Output file.
+    pub path: std::path::PathBuf,
+}
+
+impl std::str::FromStr for ReportSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kind, path) = s.split_once(':').ok_or_else(|| {
+            format!("expected KIND:PATH (json:out.json, junit:out.xml), got {s:?}")
+        })?;
+        let kind = match kind {
+            "json" => ReportKind::Json,
+            "junit" => ReportKind::Junit,
+            k => return Err(format!("unknown report kind {k:?} (json, junit)")),
+        };
+        if path.is_empty() {
+            return Err("empty report path".into());
+        }
+        Ok(ReportSpec {
+            kind,
+            path: path.into(),
+        })
+    }
+}
+
+/// The scenario's path from the corpus root (`quectel/3.1-send-plain.scn`).
+pub fn corpus_name(name: &str) -> &str {
+    match name.rfind("scenarios/") {
+        Some(i) => name.get(i + "scenarios/".len()..).unwrap_or(name),
+        None => name,
+    }
+}
+
+/// Terminal progress for long runs: a bar on stderr (hidden when not a terminal or `quiet`),
+/// one line per case, the diff of each failure as it happens.
+#[derive(Debug)]
+pub struct Progress {
+    pb: indicatif::ProgressBar,
+}
+
+impl Progress {
+    /// A progress display for `total` cases.
+    pub fn new(total: usize, quiet: bool) -> Self {
+        let pb = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let pb = indicatif::ProgressBar::new(total as u64);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            pb
+        };
+        Progress { pb }
+    }
+
+    /// Records one finished case.
+    pub fn case(&self, r: &CaseResult) {
+        self.pb.inc(1);
+        self.pb.set_message(r.id());
+        match r.status {
+            Status::Fail | Status::Error(_) => {
+                self.pb.println(format!(
+                    "{} {}\n{}",
+                    status_word(&r.status),
+                    r.id(),
+                    describe(r)
+                ));
+            }
+            _ => self
+                .pb
+                .println(format!("{:<5} {}", status_word(&r.status), r.id())),
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.pb.finish_and_clear();
+    }
+}

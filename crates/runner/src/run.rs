@@ -1,0 +1,165 @@
+//! A whole run: which cases, on which target, with progress and Ctrl-C.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use at_scenario::{Profile, Scenario};
+
+use crate::case::{CaseResult, Status, run_case_emulated, run_case_on};
+use crate::report::{RunReport, corpus_name};
+use crate::scenario::MailSource;
+use crate::target::{SerialTarget, Target, TcpTarget};
+
+/// Where the cases run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// A fresh in-process emulator per case (virtual time).
+    Emulator,
+    /// A serial port or PTY, `--port PATH --baud N`.
+    Serial {
+        /// Device path.
+        path: String,
+        /// Baud rate.
+        baud: u32,
+    },
+    /// A TCP stream, `--tcp HOST:PORT`.
+    Tcp {
+        /// Address.
+        addr: String,
+    },
+}
+
+/// What to run and how.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The target.
+    pub target: TargetSpec,
+    /// Only these profiles (required for real targets: the module's profile).
+    pub profiles: Vec<Profile>,
+    /// Only scenarios whose corpus path contains one of these.
+    pub filters: Vec<String>,
+    /// Extra emulator quirks.
+    pub quirks: Vec<String>,
+    /// Listen address of the capture sink for real targets (the device must reach it).
+    pub sink_listen: Option<std::net::SocketAddr>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            target: TargetSpec::Emulator,
+            profiles: Vec::new(),
+            filters: Vec::new(),
+            quirks: Vec::new(),
+            sink_listen: None,
+        }
+    }
+}
+
+/// The scenario × profile pairs `cfg` selects, in corpus order.
+pub fn select(scenarios: Vec<Scenario>, cfg: &RunConfig) -> Vec<(Arc<Scenario>, Profile)> {
+    let mut out = Vec::new();
+    for sc in scenarios {
+        let name = corpus_name(&sc.name).to_string();
+        if !cfg.filters.is_empty() && !cfg.filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let sc = Arc::new(sc);
+        for p in sc.meta.profiles.iter() {
+            if cfg.profiles.is_empty() || cfg.profiles.contains(&p) {
+                out.push((sc.clone(), p));
+            }
+        }
+    }
+    out
+}
+
+/// A shared sink seen from one case: only what arrived after the case started.
+struct Since<'a> {
+    sink: &'a smtp_sink::RunningSink,
+    messages: usize,
+    transcripts: usize,
+}
+
+impl MailSource for Since<'_> {
+    fn messages(&self) -> Vec<smtp_sink::StoredMessage> {
+        self.sink
+            .messages()
+            .into_iter()
+            .skip(self.messages)
+            .collect()
+    }
+    fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
+        MailSource::transcripts(self.sink)
+            .into_iter()
+            .skip(self.transcripts)
+            .collect()
+    }
+}
+
+/// Runs `cases`; `on_case` sees each result as it lands (progress). Stops early, with a
+/// partial report, when `cancel` is set. Fails only if a real target cannot be opened.
+pub fn run(
+    cases: &[(Arc<Scenario>, Profile)],
+    cfg: &RunConfig,
+    cancel: &AtomicBool,
+    mut on_case: impl FnMut(&CaseResult),
+) -> Result<RunReport, String> {
+    let wall = std::time::Instant::now();
+    let mut results = Vec::with_capacity(cases.len());
+    let mut device: Option<Box<dyn Target>> = match &cfg.target {
+        TargetSpec::Emulator => None,
+        TargetSpec::Serial { path, baud } => Some(Box::new(
+            SerialTarget::open(path, *baud).map_err(|e| e.to_string())?,
+        )),
+        TargetSpec::Tcp { addr } => Some(Box::new(
+            TcpTarget::connect(addr, Duration::from_secs(5)).map_err(|e| e.to_string())?,
+        )),
+    };
+    let sink = match (&device, cfg.sink_listen) {
+        (Some(_), listen) => {
+            let mut c = smtp_sink::SinkConfig::new(smtp_sink::Profile::default());
+            if let Some(addr) = listen {
+                c = c.listen(Some(addr));
+            }
+            Some(smtp_sink::spawn(c).map_err(|e| format!("cannot start the capture sink: {e}"))?)
+        }
+        _ => None,
+    };
+    for (sc, profile) in cases {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let r = match device.as_mut() {
+            None => run_case_emulated(sc, *profile, &cfg.quirks, cancel),
+            Some(t) => {
+                let since = sink.as_ref().map(|s| Since {
+                    sink: s,
+                    messages: s.messages().len(),
+                    transcripts: s.transcripts().len(),
+                });
+                run_case_on(
+                    sc,
+                    *profile,
+                    t.as_mut(),
+                    since.as_ref().map(|s| s as &dyn MailSource),
+                    cancel,
+                )
+            }
+        };
+        let mut r = r;
+        r.scenario = corpus_name(&r.scenario).to_string();
+        on_case(&r);
+        let stop = r.status == Status::Interrupted;
+        results.push(r);
+        if stop {
+            break;
+        }
+    }
+    Ok(RunReport {
+        cases: results,
+        wall: wall.elapsed(),
+        interrupted: cancel.load(Ordering::Relaxed),
+    })
+}

@@ -1,0 +1,581 @@
+//! Runs an `at-scenario` [`Scenario`] for one profile: each scenario step becomes a runner
+//! [`Step`] once earlier captures are bound, mail checks read the capture sink.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use at_scenario::{
+    Bindings, EmulatorAction, ExpectedLine, FrameKind, MailCheck, Matcher, Profile, ResolveTo,
+    Scenario, SinkAction, SmtpCheck, StepKind, Terminator, Text, TlsMode,
+};
+
+use crate::judge::{Execution, FailureKind, Session, Verdict};
+use crate::plan::{Action, Frame, Location, Segment, Step};
+use crate::target::Target;
+
+/// Extra wait granted after a documented deadline on real-time targets, so a late answer is
+/// reported as too slow with its bytes rather than as silence.
+const REAL_TIME_GRACE: Duration = Duration::from_secs(2);
+/// How long to listen for unexpected bytes after the last step.
+const QUIET_AFTER: Duration = Duration::from_millis(100);
+
+/// What the runner needs from the capture sink during a scenario.
+pub trait MailSource {
+    /// Messages received so far, in order.
+    fn messages(&self) -> Vec<smtp_sink::StoredMessage>;
+    /// SMTP sessions recorded so far, in order.
+    fn transcripts(&self) -> Vec<smtp_sink::Transcript>;
+}
+
+impl MailSource for smtp_sink::RunningSink {
+    fn messages(&self) -> Vec<smtp_sink::StoredMessage> {
+        smtp_sink::RunningSink::messages(self)
+    }
+    fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
+        // A session is recorded when its connection closes, just after the client's last
+        // byte: give loopback a moment (wall time, bounded) for the close to land.
+        let until = std::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            let ts = smtp_sink::RunningSink::transcripts(self);
+            let open = ts.iter().any(|t| t.end.is_none());
+            let unrecorded = ts.is_empty() && !smtp_sink::RunningSink::messages(self).is_empty();
+            let settled = !open && !unrecorded;
+            if settled || std::time::Instant::now() >= until {
+                return ts;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// Emulator-side setup a scenario asks for (`@quirk`, `@fault`, `@resolve`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EmulatorSetup {
+    /// Quirk names.
+    pub quirks: Vec<String>,
+    /// Fault specs in `at_emulator::Fault` syntax.
+    pub faults: Vec<String>,
+    /// DNS overrides.
+    pub resolve: Vec<(String, ResolveTo)>,
+}
+
+/// Sink-side setup a scenario asks for (`@sink`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SinkSetup {
+    /// Provider profile name.
+    pub profile: Option<String>,
+    /// How the session is secured.
+    pub tls: Option<TlsMode>,
+    /// Fault script lines (`smtp_sink::FaultScript` syntax).
+    pub faults: Vec<String>,
+}
+
+/// Collects the `@quirk`/`@fault`/`@resolve` and `@sink` directives that apply to `profile`.
+pub fn setup_for(sc: &Scenario, profile: Profile) -> (EmulatorSetup, SinkSetup) {
+    let mut emu = EmulatorSetup::default();
+    let mut sink = SinkSetup::default();
+    for step in sc.steps_for(profile) {
+        match &step.kind {
+            StepKind::Emulator(EmulatorAction::Quirk(q)) => emu.quirks.push(q.clone()),
+            StepKind::Emulator(EmulatorAction::Resolve { host, to }) => {
+                emu.resolve.push((host.clone(), to.clone()));
+            }
+            StepKind::Emulator(a) => emu.faults.extend(a.fault_spec()),
+            StepKind::Sink(SinkAction::Profile(p)) => sink.profile = Some(p.clone()),
+            StepKind::Sink(SinkAction::Tls(t)) => sink.tls = Some(*t),
+            StepKind::Sink(SinkAction::Reply { stage, code, text }) => {
+                let text = text.clone().unwrap_or_else(|| "Injected fault".into());
+                sink.faults
+                    .push(format!("{}={code} {text}", stage.sink_point()));
+            }
+            StepKind::Sink(SinkAction::Drop(stage)) => {
+                let at = match stage {
+                    at_scenario::SmtpStage::Greeting => "before-greeting",
+                    s => s.sink_point(),
+                };
+                sink.faults.push(format!("drop={at}"));
+            }
+            _ => {}
+        }
+    }
+    (emu, sink)
+}
+
+fn location(sc: &Scenario, line: u32) -> Location {
+    Location {
+        file: sc.name.clone(),
+        line,
+    }
+}
+
+/// Splits a group into W1 frames: a run of information lines is one frame, every other line
+/// its own. Each frame is compiled with the current bindings.
+fn frames_of<'a>(
+    lines: impl IntoIterator<Item = &'a ExpectedLine>,
+    bindings: &Bindings,
+) -> Result<(Vec<Frame>, Vec<u32>), String> {
+    let mut groups: Vec<Vec<&ExpectedLine>> = Vec::new();
+    for line in lines {
+        let join = line.frame == FrameKind::Info
+            && groups
+                .last()
+                .and_then(|g| g.last())
+                .is_some_and(|l| l.frame == FrameKind::Info);
+        match groups.last_mut() {
+            Some(g) if join => g.push(line),
+            _ => groups.push(vec![line]),
+        }
+    }
+    let mut frames = Vec::new();
+    let mut lines = Vec::new();
+    for g in groups {
+        let m = Matcher::new(g.iter().copied(), bindings).map_err(|e| e.to_string())?;
+        lines.push(g.first().map_or(0, |l| l.span.line));
+        frames.push(Frame {
+            segments: vec![Segment::Group(Arc::new(m))],
+        });
+    }
+    Ok((frames, lines))
+}
+
+/// Whether `value` matches `text` entirely (patterns and variables allowed).
+fn text_matches(text: &Text, value: &[u8], bindings: &Bindings) -> bool {
+    // A pattern hole runs to a CR: terminate the value with one, which must be left over.
+    let line = ExpectedLine {
+        frame: FrameKind::Raw,
+        text: text.clone(),
+        only: None,
+        span: Default::default(),
+    };
+    let mut v = value.to_vec();
+    v.push(b'\r');
+    Matcher::new([&line], bindings).is_ok_and(|m| {
+        matches!(m.match_prefix(&v), at_scenario::MatchStatus::Complete { len, .. } if len == value.len())
+    })
+}
+
+/// Unfolded raw header values named `name` (case-insensitive) from a message.
+fn header_values(raw: &[u8], name: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    let mut fields: Vec<String> = Vec::new();
+    for line in head.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = fields.last_mut() {
+                last.push_str(line);
+            }
+        } else {
+            fields.push(line.to_string());
+        }
+    }
+    fields
+        .iter()
+        .filter_map(|f| {
+            let (n, v) = f.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// State of one scenario run beyond the byte session.
+struct Interp<'s> {
+    sc: &'s Scenario,
+    bindings: Bindings,
+    payloads: BTreeMap<String, Vec<u8>>,
+    mails_checked: usize,
+}
+
+impl Interp<'_> {
+    fn check_mail(
+        &mut self,
+        checks: &[(MailCheck, at_scenario::Span)],
+        mail: Option<&dyn MailSource>,
+    ) -> Result<(), (u32, String)> {
+        let first = checks.first().map_or(0, |(_, s)| s.line.saturating_sub(1));
+        let Some(mail) = mail else {
+            return Err((first, "no capture sink attached to this target".into()));
+        };
+        let msgs = mail.messages();
+        let Some(msg) = msgs.get(self.mails_checked) else {
+            return Err((
+                first,
+                format!(
+                    "expected mail #{}, the sink received {}",
+                    self.mails_checked + 1,
+                    msgs.len()
+                ),
+            ));
+        };
+        self.mails_checked += 1;
+        let parsed = msg.parsed();
+        let b = &self.bindings;
+        for (check, span) in checks {
+            let fail = |what: String| Err((span.line, b.redact(&what)));
+            match check {
+                MailCheck::MailFrom(t) => {
+                    if !text_matches(t, msg.envelope.mail_from.as_bytes(), b) {
+                        return fail(format!(
+                            "MAIL FROM was {:?}, expected {}",
+                            msg.envelope.mail_from,
+                            b.display(t)
+                        ));
+                    }
+                }
+                MailCheck::RcptTo(list) => {
+                    let mut want: Vec<String> = list
+                        .iter()
+                        .map(|t| String::from_utf8_lossy(&b.render(t).unwrap_or_default()).into())
+                        .collect();
+                    let mut got = msg.envelope.rcpt_to.clone();
+                    want.sort();
+                    got.sort();
+                    if want != got {
+                        return fail(format!("RCPT TO were {got:?}, expected {want:?}"));
+                    }
+                }
+                MailCheck::Header { name, value } => {
+                    let vals = header_values(&msg.raw, name);
+                    if !vals.iter().any(|v| text_matches(value, v.as_bytes(), b)) {
+                        return fail(format!(
+                            "header {name} was {vals:?}, expected {}",
+                            b.display(value)
+                        ));
+                    }
+                }
+                MailCheck::NoHeader(name) => {
+                    let vals = header_values(&msg.raw, name);
+                    if !vals.is_empty() {
+                        return fail(format!("header {name} present: {vals:?}"));
+                    }
+                }
+                MailCheck::Subject(t) => {
+                    let got = parsed.subject.clone().unwrap_or_default();
+                    if !text_matches(t, got.as_bytes(), b) {
+                        return fail(format!("subject was {got:?}, expected {}", b.display(t)));
+                    }
+                }
+                MailCheck::Body(t) => {
+                    let got = parsed.text_body.clone().unwrap_or_default();
+                    if !text_matches(t, got.as_bytes(), b) {
+                        return fail(format!(
+                            "body was {}, expected {}",
+                            crate::escape(got.as_bytes()),
+                            b.display(t)
+                        ));
+                    }
+                }
+                MailCheck::BodyPayload(name) => {
+                    let want = self.payloads.get(name).cloned().unwrap_or_default();
+                    let got = parsed.text_body.clone().unwrap_or_default();
+                    // DATA ends the body with CRLF (RFC 5321 §4.1.1.4): a payload without
+                    // one arrives with one.
+                    let got_b = got.as_bytes();
+                    let same = got_b == want.as_slice()
+                        || (!want.ends_with(b"\r\n")
+                            && got_b.strip_suffix(b"\r\n") == Some(want.as_slice()));
+                    if !same {
+                        return fail(format!(
+                            "body ({} bytes) differs from payload {name} ({} bytes): {}",
+                            got.len(),
+                            want.len(),
+                            crate::escape(
+                                got.as_bytes().get(..80.min(got.len())).unwrap_or_default()
+                            )
+                        ));
+                    }
+                }
+                MailCheck::AttachmentCount(n) => {
+                    if parsed.attachments.len() != *n {
+                        return fail(format!(
+                            "{} attachments, expected {n}",
+                            parsed.attachments.len()
+                        ));
+                    }
+                }
+                MailCheck::Attachment(a) => {
+                    let Some(att) = parsed
+                        .attachments
+                        .iter()
+                        .find(|x| x.name.as_deref() == Some(a.name.as_str()))
+                    else {
+                        let names: Vec<_> =
+                            parsed.attachments.iter().map(|x| x.name.clone()).collect();
+                        return fail(format!("no attachment {}, got {names:?}", a.name));
+                    };
+                    if let Some(size) = a.size
+                        && att.bytes.len() as u64 != size
+                    {
+                        return fail(format!(
+                            "attachment {} has {} bytes, expected {size}",
+                            a.name,
+                            att.bytes.len()
+                        ));
+                    }
+                    if let Some(sha) = &a.sha256 {
+                        use sha2::Digest;
+                        let got = hex(&sha2::Sha256::digest(&att.bytes));
+                        if !got.eq_ignore_ascii_case(sha) {
+                            return fail(format!(
+                                "attachment {} sha256 {got}, expected {sha}",
+                                a.name
+                            ));
+                        }
+                    }
+                    if let Some(p) = &a.payload
+                        && self.payloads.get(p).map(Vec::as_slice) != Some(att.bytes.as_slice())
+                    {
+                        return fail(format!("attachment {} differs from payload {p}", a.name));
+                    }
+                }
+                other => return fail(format!("unsupported mail check {other:?}")),
+            }
+        }
+        Ok(())
+    }
+
+    fn check_smtp(
+        &self,
+        checks: &[(SmtpCheck, at_scenario::Span)],
+        mail: Option<&dyn MailSource>,
+    ) -> Result<(), (u32, String)> {
+        let first = checks.first().map_or(0, |(_, s)| s.line.saturating_sub(1));
+        let Some(mail) = mail else {
+            return Err((first, "no capture sink attached to this target".into()));
+        };
+        let ts = mail.transcripts();
+        let Some(t) = ts.last() else {
+            return Err((first, "the sink recorded no SMTP session".into()));
+        };
+        let client = t.client_bytes();
+        let lines: Vec<&[u8]> = client
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let server = String::from_utf8_lossy(&t.server_bytes()).into_owned();
+        let b = &self.bindings;
+        for (check, span) in checks {
+            let fail = |what: String| Err((span.line, b.redact(&what)));
+            match check {
+                SmtpCheck::Sent(text) => {
+                    if !lines.iter().any(|l| text_matches(text, l, b)) {
+                        return fail(format!("the client never sent {}", b.display(text)));
+                    }
+                }
+                SmtpCheck::NotSent(text) => {
+                    if let Some(l) = lines.iter().find(|l| text_matches(text, l, b)) {
+                        return fail(format!(
+                            "the client sent {}",
+                            crate::escape(&b.redact_bytes(l))
+                        ));
+                    }
+                }
+                SmtpCheck::Replied(code) => {
+                    let prefix = code.to_string();
+                    if !server.lines().any(|l| l.starts_with(&prefix)) {
+                        return fail(format!("the sink never replied {code}"));
+                    }
+                }
+                SmtpCheck::Tls(mode) => {
+                    let got = if t.implicit_tls {
+                        TlsMode::Implicit
+                    } else if !t.tls_upgrades.is_empty() {
+                        TlsMode::Starttls
+                    } else {
+                        TlsMode::None
+                    };
+                    if got != *mode {
+                        return fail(format!("session security was {got:?}, expected {mode:?}"));
+                    }
+                }
+                other => return fail(format!("unsupported SMTP check {other:?}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `sc` for `profile` on `target`; `mail` is the sink the device delivers to, if any.
+///
+/// Returns the raw execution: a scenario whose header says `verdict: fail` is judged by the
+/// caller ([`crate::case::run_case_on`]).
+pub fn run_scenario(
+    sc: &Scenario,
+    profile: Profile,
+    target: &mut dyn Target,
+    mail: Option<&dyn MailSource>,
+    cancel: &AtomicBool,
+) -> Result<Execution, String> {
+    let bindings = sc
+        .bindings(|name| std::env::var(name).ok())
+        .map_err(|e| format!("{}: {e}", sc.name))?;
+    let mut session = Session::new(target, &format!("{} [{profile}]", sc.name));
+    for v in sc.vars.iter().filter(|v| v.secret) {
+        if let Some(val) = bindings.get(&v.name) {
+            let val = val.to_vec();
+            session.add_secret(&val);
+        }
+    }
+    session.hard_deadline = Some(session.started() + sc.meta.timeout);
+    let grace = if session.is_virtual() {
+        Duration::ZERO
+    } else {
+        REAL_TIME_GRACE
+    };
+    let mut it = Interp {
+        sc,
+        bindings,
+        payloads: BTreeMap::new(),
+        mails_checked: 0,
+    };
+    let mut interleave: Vec<Frame> = Vec::new();
+    let mut last: Option<Step> = None;
+    let verdict = 'run: {
+        for (i, step) in sc.steps_for(profile).enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                break 'run Verdict::Interrupted;
+            }
+            let loc = location(sc, step.span.line);
+            let mk = |action: Action, expect: Vec<Frame>, timeout: Duration| Step {
+                location: loc.clone(),
+                action,
+                expect,
+                expect_locations: Vec::new(),
+                max_response: None,
+                timeout,
+            };
+            let mut steps: Vec<Step> = Vec::new();
+            match &step.kind {
+                StepKind::Send(s) => {
+                    let mut bytes = it
+                        .bindings
+                        .render(&s.text)
+                        .map_err(|e| format!("{loc}: {e}"))?;
+                    if s.terminator == Terminator::Cr {
+                        bytes.push(b'\r');
+                    }
+                    steps.push(mk(
+                        Action::Command(bytes),
+                        Vec::new(),
+                        sc.meta.max_response + REAL_TIME_GRACE,
+                    ));
+                }
+                StepKind::Expect(e) => {
+                    let (frames, lines) = frames_of(e.lines_for(profile), &it.bindings)
+                        .map_err(|e| format!("{loc}: {e}"))?;
+                    let within = e.within.unwrap_or(sc.meta.max_response);
+                    let mut s = mk(Action::Wait, frames, within + grace);
+                    s.max_response = Some(within);
+                    s.expect_locations = lines.into_iter().map(|l| location(sc, l)).collect();
+                    steps.push(s);
+                }
+                StepKind::Urc(u) => {
+                    let (frames, _) =
+                        frames_of([&u.line], &it.bindings).map_err(|e| format!("{loc}: {e}"))?;
+                    let mut s = mk(Action::Wait, frames, sc.meta.timeout);
+                    if let Some(w) = u.within {
+                        s.max_response = Some(w);
+                        s.timeout = w + grace;
+                    }
+                    steps.push(s);
+                }
+                StepKind::Data(d) => {
+                    let bytes = d
+                        .payload
+                        .bytes(&it.bindings)
+                        .map_err(|e| format!("{loc}: {e}"))?;
+                    if let Some(name) = &d.name {
+                        it.payloads.insert(name.clone(), bytes.clone());
+                    }
+                    let chunk = d.chunk.unwrap_or(bytes.len()).max(1);
+                    for (k, c) in bytes.chunks(chunk).enumerate() {
+                        if k > 0
+                            && let Some(p) = d.pace
+                        {
+                            steps.push(mk(Action::Sleep(p), Vec::new(), Duration::ZERO));
+                        }
+                        steps.push(mk(Action::Data(c.to_vec()), Vec::new(), Duration::ZERO));
+                    }
+                }
+                StepKind::Escape(e) => {
+                    steps.push(mk(
+                        Action::Sleep(e.guard_before),
+                        Vec::new(),
+                        Duration::ZERO,
+                    ));
+                    steps.push(mk(
+                        Action::Data(e.sequence.clone()),
+                        Vec::new(),
+                        Duration::ZERO,
+                    ));
+                    steps.push(mk(Action::Sleep(e.guard_after), Vec::new(), Duration::ZERO));
+                }
+                StepKind::Wait(d) => steps.push(mk(Action::Sleep(*d), Vec::new(), Duration::ZERO)),
+                StepKind::Dtr(on) => steps.push(mk(Action::Dtr(*on), Vec::new(), Duration::ZERO)),
+                StepKind::Echo(on) => session.echo = *on,
+                StepKind::AllowUrc(text) => {
+                    let line = ExpectedLine {
+                        frame: FrameKind::Urc,
+                        text: text.clone(),
+                        only: None,
+                        span: step.span,
+                    };
+                    let (frames, _) =
+                        frames_of([&line], &it.bindings).map_err(|e| format!("{loc}: {e}"))?;
+                    interleave.extend(frames);
+                }
+                StepKind::Mail(m) => {
+                    if let Err((line, detail)) = it.check_mail(&m.checks, mail) {
+                        break 'run session.failure(
+                            i,
+                            location(sc, line),
+                            FailureKind::Mail { detail },
+                        );
+                    }
+                    session.note(format!("mail #{} checked", it.mails_checked));
+                }
+                StepKind::NoMail => {
+                    let n = mail.map_or(0, |m| m.messages().len());
+                    if n > it.mails_checked {
+                        let detail =
+                            format!("{} unexpected mail(s) received", n - it.mails_checked);
+                        break 'run session.failure(i, loc, FailureKind::Mail { detail });
+                    }
+                }
+                StepKind::Smtp(s) => {
+                    if let Err((line, detail)) = it.check_smtp(&s.checks, mail) {
+                        break 'run session.failure(
+                            i,
+                            location(sc, line),
+                            FailureKind::Mail { detail },
+                        );
+                    }
+                }
+                _ => {}
+            }
+            for s in steps {
+                if let Err(v) = session.step(i, &s, &interleave, cancel) {
+                    break 'run v;
+                }
+                last = Some(s);
+            }
+            // Captures become `${name}` for later lines.
+            let caps = at_scenario::Captures(session.captures().clone());
+            it.bindings.extend(&caps);
+        }
+        match session.trailing(QUIET_AFTER, &interleave, last.as_ref(), cancel) {
+            Ok(()) => Verdict::Pass,
+            Err(v) => v,
+        }
+    };
+    let _ = &it.sc;
+    Ok(session.finish(verdict))
+}
