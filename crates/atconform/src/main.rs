@@ -24,6 +24,8 @@ enum Command {
     // Subcommands are added here, one per module in `cmd/`.
     /// Run the capture SMTP sink (plain/STARTTLS/implicit TLS, provider profiles, faults, API).
     Sink(cmd::sink::Args),
+    /// Emulate a module on a PTY or TCP port (reference behaviour, real SMTP delivery).
+    Emulate(cmd::emulate::Args),
     /// Replay scenarios against a device or the built-in emulator and judge every byte.
     Run(cmd::run::Args),
 }
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: miette::Result<ExitCode> = match cli.command {
         Command::Sink(args) => cmd::sink::run(args),
+        Command::Emulate(args) => cmd::emulate::run(args),
         Command::Run(args) => cmd::run::run(args),
     };
     match result {

@@ -46,9 +46,11 @@ pub mod faults;
 mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod harness;
 mod machine;
 mod mail;
 pub mod quirks;
+pub mod serve;
 
 pub use crate::faults::Fault;
 pub use crate::machine::{

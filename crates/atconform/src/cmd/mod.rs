@@ -1,3 +1,4 @@
 //! One module per subcommand.
 pub mod sink;
+pub mod emulate;
 pub mod run;

@@ -1,0 +1,139 @@
+//! `atconform emulate`: serve the reference emulator on a PTY or a TCP port until killed.
+//!
+//! Prints one startup line on stdout (`emulating EC25 on /tmp/ttyEC25 -> /dev/pts/7`), then
+//! serves until SIGINT/SIGTERM, removing the PTY link on the way out.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use at_emulator::serve::{Pty, ResolveMap, ServeOptions, serve_tcp};
+use at_emulator::{EmulatorConfig, Fault, QuirkSet};
+use miette::{IntoDiagnostic, WrapErr, miette};
+
+/// Emulate a module (reference behaviour, real SMTP delivery) on a PTY or a TCP port.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Module profile: a built-in name (see --list-profiles) or a profile file.
+    #[arg(long, default_value = "ec25", value_name = "NAME|FILE")]
+    profile: String,
+    /// Make PATH a symlink to the PTY slave (open it like a serial port).
+    #[arg(long, value_name = "PATH", conflicts_with = "listen")]
+    pty_link: Option<PathBuf>,
+    /// Serve over TCP on ADDR (one connection at a time, each a fresh power-on).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Point HOST:PORT at IP:PORT for deliveries, like curl's (repeatable),
+    /// e.g. smtp.163.com:25=127.0.0.1:2525.
+    #[arg(long, value_name = "HOST:PORT=IP:PORT")]
+    resolve: Vec<String>,
+    /// Enable a firmware quirk (repeatable; see --list-quirks).
+    #[arg(long, value_name = "NAME")]
+    quirk: Vec<String>,
+    /// Inject a fault (repeatable): sim-not-ready, pdp-deactivate@30s, pdp-activation-fails,
+    /// dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE.
+    #[arg(long, value_name = "NAME")]
+    fault: Vec<String>,
+    /// List the quirks and exit.
+    #[arg(long)]
+    list_quirks: bool,
+    /// List the built-in profiles and exit.
+    #[arg(long)]
+    list_profiles: bool,
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> miette::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    if args.list_quirks {
+        for q in at_emulator::quirks::QUIRKS {
+            let _ = writeln!(stdout, "{:<30} {}", q.name, q.description);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.list_profiles {
+        for p in at_catalog::profiles() {
+            let _ = writeln!(stdout, "{:<10} {}", p.name, p.description);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let profile = if Path::new(&args.profile).is_file() {
+        at_catalog::Profile::load_file(&args.profile)
+    } else {
+        at_catalog::Profile::builtin(&args.profile)
+    }
+    .map_err(|e| miette!("{e}"))?;
+    let mut config = EmulatorConfig::new(profile).map_err(|e| miette!("{e}"))?;
+    let quirks =
+        QuirkSet::from_names(&args.quirk).map_err(|e| miette!("{e} (see --list-quirks)"))?;
+    config = config.with_quirks(quirks);
+    for name in &args.fault {
+        let fault: Fault = name.parse().map_err(|e| miette!("{e}"))?;
+        config = config.with_fault(fault);
+    }
+    let mut resolve = ResolveMap::new();
+    for entry in &args.resolve {
+        resolve.add(entry).map_err(|e| miette!("{e}"))?;
+    }
+    let model = config.profile.model.clone();
+    let options = ServeOptions::new(config, resolve);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    let result = match (&args.pty_link, args.listen) {
+        (Some(link), None) => {
+            let pty = Pty::open(Some(link))
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot create PTY link {}", link.display()))?;
+            let _ = writeln!(
+                stdout,
+                "emulating {model} on {} -> {}",
+                link.display(),
+                pty.slave_path().display()
+            );
+            let _ = stdout.flush();
+            let r = rt.block_on(pty.serve(&options, stop_signal()));
+            drop(pty); // removes the link
+            r
+        }
+        (None, Some(addr)) => rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
+            })?;
+            let local = listener.local_addr()?;
+            let _ = writeln!(stdout, "emulating {model} on tcp {local}");
+            let _ = stdout.flush();
+            serve_tcp(listener, &options, stop_signal()).await
+        }),
+        _ => {
+            return Err(miette!(
+                "give exactly one of --pty-link PATH or --listen ADDR"
+            ));
+        }
+    };
+    // A PTY read may still be parked on the blocking pool: do not wait for it.
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result.into_diagnostic()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

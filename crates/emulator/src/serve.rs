@@ -1,0 +1,228 @@
+//! Real-time front ends: the emulator behind a PTY (a serial port host software can open) or a
+//! TCP listener, with deliveries running concurrently and the host's bytes stamped with real
+//! instants.
+//!
+//! One [`Emulator`] serves one byte stream: a PTY keeps its module for its whole life (like a
+//! real serial port), a TCP listener powers a fresh module on for each connection and serves
+//! connections one at a time.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use at_mailer::ResolveMap;
+use at_mailer::{DeliverOptions, Outcome, StallMode};
+use at_wire::Instant;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::{Action, DeliveryId, Emulator, EmulatorConfig};
+
+/// What every served module is made of.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Profile, quirks and faults of the module.
+    pub config: EmulatorConfig,
+    /// `--resolve` overrides for deliveries.
+    pub resolve: Arc<ResolveMap>,
+    /// Delivery options (stalls pend until the module's `<timeout>`).
+    pub deliver: DeliverOptions,
+}
+
+impl ServeOptions {
+    /// Options for `config` with `resolve`, stalls pending in real time.
+    pub fn new(config: EmulatorConfig, resolve: ResolveMap) -> Self {
+        ServeOptions {
+            config,
+            resolve: Arc::new(resolve),
+            deliver: DeliverOptions {
+                stall: StallMode::Pend,
+                roots: None,
+            },
+        }
+    }
+}
+
+/// Serves one module on a byte stream until the host closes it (EOF) or `shutdown` completes.
+///
+/// Host bytes are stamped with the real time since the call; timers sleep in real time;
+/// deliveries run as tasks and are aborted when the core cancels them.
+pub async fn serve_io<R, W>(
+    mut reader: R,
+    mut writer: W,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let origin = std::time::Instant::now();
+    let now = || Instant::from_duration(origin.elapsed());
+    let mut emu = Emulator::new(options.config.clone(), now());
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(DeliveryId, Outcome)>();
+    let mut tasks: HashMap<DeliveryId, JoinHandle<()>> = HashMap::new();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    tokio::pin!(shutdown);
+    let result = loop {
+        // Carry out what the core asked for, then flush its output.
+        while let Some(action) = emu.poll_action() {
+            match action {
+                Action::Deliver { id, job, .. } => {
+                    let tx = done_tx.clone();
+                    let resolve = options.resolve.clone();
+                    let deliver = options.deliver.clone();
+                    let task = tokio::spawn(async move {
+                        let outcome = at_mailer::deliver_with(job, &resolve, &deliver).await;
+                        let _ = tx.send((id, outcome));
+                    });
+                    tasks.insert(id, task);
+                }
+                Action::Cancel { id } => {
+                    if let Some(task) = tasks.remove(&id) {
+                        task.abort();
+                    }
+                }
+            }
+        }
+        out.clear();
+        emu.poll_output(&mut out);
+        if !out.is_empty() {
+            if let Err(e) = writer.write_all(&out).await {
+                break Err(e);
+            }
+            if let Err(e) = writer.flush().await {
+                break Err(e);
+            }
+        }
+        let wake = emu.poll_timeout().map(|t| {
+            let wait = t.saturating_duration_since(now());
+            tokio::time::Instant::now() + wait
+        });
+        tokio::select! {
+            () = &mut shutdown => break Ok(()),
+            read = reader.read(&mut buf) => match read {
+                Ok(0) => break Ok(()),
+                Ok(n) => emu.handle_input(now(), buf.get(..n).unwrap_or_default()),
+                Err(e) => break Err(e),
+            },
+            Some((id, outcome)) = done_rx.recv() => {
+                tasks.remove(&id);
+                emu.handle_delivery(now(), id, outcome);
+            }
+            () = sleep_until(wake) => emu.handle_timeout(now()),
+        }
+    };
+    for (_, task) in tasks {
+        task.abort();
+    }
+    result
+}
+
+async fn sleep_until(wake: Option<tokio::time::Instant>) {
+    match wake {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves TCP connections on `listener`, one at a time, each with a freshly powered-on module,
+/// until `shutdown` completes.
+pub async fn serve_tcp(
+    listener: TcpListener,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => accepted?.0,
+        };
+        let _ = stream.set_nodelay(true);
+        let (r, w) = stream.into_split();
+        // A connection's I/O error ends that connection, not the listener.
+        let _ = serve_io(r, w, options, &mut shutdown).await;
+    }
+}
+
+/// A pseudo-terminal whose slave side stands in for the module's serial port.
+///
+/// The slave is put in raw mode (no echo, no line editing, no CR/LF translation) so bytes pass
+/// unchanged; the slave stays open here as well, so a host may close and reopen it. With a
+/// link path, a symlink to the slave device is created and removed again on drop.
+#[derive(Debug)]
+pub struct Pty {
+    master: OwnedFd,
+    _slave: OwnedFd,
+    slave_path: PathBuf,
+    link: Option<PathBuf>,
+}
+
+impl Pty {
+    /// Opens a PTY pair, sets the slave raw, and links `link` (replacing a stale symlink) to it.
+    pub fn open(link: Option<&Path>) -> io::Result<Pty> {
+        use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+        let pair = nix::pty::openpty(None, None).map_err(io::Error::from)?;
+        let mut termios = tcgetattr(&pair.slave).map_err(io::Error::from)?;
+        cfmakeraw(&mut termios);
+        tcsetattr(&pair.slave, SetArg::TCSANOW, &termios).map_err(io::Error::from)?;
+        let slave_path = nix::unistd::ttyname(&pair.slave).map_err(io::Error::from)?;
+        let link = match link {
+            Some(path) => {
+                if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    std::fs::remove_file(path)?;
+                }
+                std::os::unix::fs::symlink(&slave_path, path)?;
+                Some(path.to_path_buf())
+            }
+            None => None,
+        };
+        Ok(Pty {
+            master: pair.master,
+            _slave: pair.slave,
+            slave_path,
+            link,
+        })
+    }
+
+    /// The slave device (e.g. `/dev/pts/7`).
+    pub fn slave_path(&self) -> &Path {
+        &self.slave_path
+    }
+
+    /// The symlink to the slave, if one was asked for.
+    pub fn link(&self) -> Option<&Path> {
+        self.link.as_deref()
+    }
+
+    /// Serves one module on this PTY until `shutdown` completes.
+    pub async fn serve(
+        &self,
+        options: &ServeOptions,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        // Two handles on the master so a pending read never holds up a write; tokio runs the
+        // blocking reads on its blocking pool (shut the runtime down with a timeout afterwards).
+        let reader = tokio::fs::File::from_std(std::fs::File::from(self.master.try_clone()?));
+        let writer = tokio::fs::File::from_std(std::fs::File::from(self.master.try_clone()?));
+        serve_io(reader, writer, options, shutdown).await
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        if let Some(link) = &self.link {
+            // Only remove the link if it still points at our slave.
+            if std::fs::read_link(link).is_ok_and(|target| target == self.slave_path) {
+                let _ = std::fs::remove_file(link);
+            }
+        }
+    }
+}
