@@ -1,13 +1,13 @@
 //! Fault scripts: make the sink misbehave on purpose, deterministically.
 //!
-//! The text form has one directive per line (or separated by `;`); blank lines and lines starting
-//! with `#` are ignored:
+//! The text form has one directive per line (or separated by `;`); a `#` at the start of a line or
+//! after whitespace starts a comment:
 //!
 //! ```text
 //! rcpt=550                              # every RCPT answered "550 5.0.0 Injected fault"
 //! rcpt#2=452 4.5.3 Too many recipients  # only the 2nd RCPT of each connection, with this text
 //! data-end=554 5.0.0 Error: transaction failed
-//! greeting=421 4.3.2 Try later           # greeting refused (RFC 5321 §3.1)
+//! greeting=421 4.3.2 Try later           # greeting refused, then closed (RFC 5321 §3.1)
 //! drop=before-greeting                  # close before sending anything
 //! drop=mid-data                         # close when the first message bytes arrive
 //! drop=mail                             # close when MAIL arrives, without a reply
@@ -37,7 +37,7 @@ pub enum Point {
     Ehlo,
     /// `HELO`.
     Helo,
-    /// `AUTH` (the reply that ends the exchange).
+    /// `AUTH` (the command itself: answered at once, before any `334`).
     Auth,
     /// `MAIL FROM`.
     Mail,
@@ -263,9 +263,10 @@ impl FaultScript {
     /// Appends the directives of `text` (see the module docs) to this script.
     pub fn extend_from_text(mut self, text: &str) -> Result<Self, FaultScriptError> {
         let directives = text
-            .split(['\n', ';'])
+            .lines()
+            .flat_map(|l| strip_comment(l).split(';'))
             .map(str::trim)
-            .filter(|d| !d.is_empty() && !d.starts_with('#'));
+            .filter(|d| !d.is_empty());
         for (i, directive) in directives.enumerate() {
             let err = |message: String| FaultScriptError {
                 index: i + 1,
@@ -368,6 +369,25 @@ impl FaultScript {
     }
 }
 
+/// Cuts a comment: `#` at the start or after whitespace (`rcpt#2` is not a comment).
+fn strip_comment(line: &str) -> &str {
+    let line = line.trim();
+    if line.starts_with('#') {
+        return "";
+    }
+    let cut = line
+        .char_indices()
+        .find(|&(i, c)| {
+            c == '#'
+                && line
+                    .get(..i)
+                    .and_then(|h| h.chars().last())
+                    .is_some_and(char::is_whitespace)
+        })
+        .map_or(line.len(), |(i, _)| i);
+    line.get(..cut).unwrap_or(line).trim()
+}
+
 impl FromStr for FaultScript {
     type Err = FaultScriptError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -398,6 +418,32 @@ mod tests {
             .seed(7)
             .reply(Point::DataEnd, 554, "5.0.0 no");
         assert_eq!(s, expected);
+    }
+
+    #[test]
+    fn trailing_comments_are_ignored_but_occurrences_are_not_comments() {
+        let s = FaultScript::parse("rcpt#2=550 5.1.1 gone   # the second RCPT\n  # whole line")
+            .unwrap();
+        assert_eq!(
+            s,
+            FaultScript::new().reply_nth(Point::Rcpt, 2, 550, "5.1.1 gone")
+        );
+    }
+
+    #[test]
+    fn the_module_documentation_example_parses() {
+        let doc = include_str!("fault.rs");
+        let block: String = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```text"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!")))
+            .collect();
+        let s = FaultScript::parse(&block).unwrap();
+        assert_eq!(s.rules.len(), 8);
+        assert_eq!(s.greylist, Some(Duration::from_secs(30)));
+        assert_eq!((s.probability, s.seed), (Some(0.1), 7));
     }
 
     #[test]

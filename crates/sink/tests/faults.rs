@@ -223,3 +223,22 @@ fn client_leaving_during_a_delayed_quit_ends_the_session_at_once() {
     assert_eq!(h.s.poll_timeout(), None);
     assert_eq!(h.advance(Duration::from_secs(20)), "");
 }
+
+#[test]
+fn the_readme_fault_script_example_parses() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md at the workspace root");
+    let block: String = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("**Fault scripts**"))
+        .skip_while(|l| !l.starts_with("```text"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(block.contains("greylist"), "README block not found");
+    let s = FaultScript::parse(&block).expect("README fault script");
+    assert_eq!(s.rules.len(), 5);
+    assert_eq!(s.greylist, Some(Duration::from_secs(30)));
+    assert_eq!((s.probability, s.seed), (Some(0.1), 7));
+}
