@@ -53,11 +53,25 @@ impl ServeOptions {
 /// Host bytes are stamped with the real time since the call; timers sleep in real time;
 /// deliveries run as tasks and are aborted when the core cancels them.
 pub async fn serve_io<R, W>(
+    reader: R,
+    writer: W,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    session(reader, writer, options, shutdown).await.map(|_| ())
+}
+
+/// [`serve_io`], returning whether it ended because `shutdown` completed.
+async fn session<R, W>(
     mut reader: R,
     mut writer: W,
     options: &ServeOptions,
     shutdown: impl Future<Output = ()>,
-) -> io::Result<()>
+) -> io::Result<bool>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -106,9 +120,9 @@ where
             tokio::time::Instant::now() + wait
         });
         tokio::select! {
-            () = &mut shutdown => break Ok(()),
+            () = &mut shutdown => break Ok(true),
             read = reader.read(&mut buf) => match read {
-                Ok(0) => break Ok(()),
+                Ok(0) => break Ok(false),
                 Ok(n) => emu.handle_input(now(), buf.get(..n).unwrap_or_default()),
                 Err(e) => break Err(e),
             },
@@ -148,7 +162,9 @@ pub async fn serve_tcp(
         let _ = stream.set_nodelay(true);
         let (r, w) = stream.into_split();
         // A connection's I/O error ends that connection, not the listener.
-        let _ = serve_io(r, w, options, &mut shutdown).await;
+        if let Ok(true) = session(r, w, options, &mut shutdown).await {
+            return Ok(());
+        }
     }
 }
 

@@ -226,6 +226,11 @@ impl SmtpClient {
         }
     }
 
+    /// Length of the next chunk [`poll_transmit`](Self::poll_transmit) would return.
+    pub fn pending_transmit_len(&self) -> Option<usize> {
+        self.tx.front().map(|(b, _)| b.len())
+    }
+
     /// The conversation so far.
     pub fn transcript(&self) -> &Transcript {
         &self.transcript
@@ -297,6 +302,19 @@ impl SmtpClient {
     /// The next bytes to send, recorded in the transcript at `now`.
     pub fn poll_transmit(&mut self, now: Duration) -> Option<Vec<u8>> {
         let (bytes, secret) = self.tx.pop_front()?;
+        self.transcript
+            .push(now, crate::Direction::Sent, &bytes, secret);
+        Some(bytes)
+    }
+
+    /// Like [`poll_transmit`](Self::poll_transmit) but at most `max` bytes; the rest stays
+    /// queued (used to cut a connection in the middle of the message).
+    pub fn poll_transmit_at_most(&mut self, now: Duration, max: usize) -> Option<Vec<u8>> {
+        let (mut bytes, secret) = self.tx.pop_front()?;
+        if bytes.len() > max {
+            let rest = bytes.split_off(max);
+            self.tx.push_front((rest, secret));
+        }
         self.transcript
             .push(now, crate::Direction::Sent, &bytes, secret);
         Some(bytes)

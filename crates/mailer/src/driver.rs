@@ -185,6 +185,14 @@ async fn run(
         if entered != Some(stage) {
             entered = Some(stage);
             if let Err(abort) = fault_at(job, stage) {
+                if stage == Stage::Body
+                    && let Some(len) = client.pending_transmit_len()
+                {
+                    // Reset mid-DATA: half of the message goes out, then the connection drops.
+                    if let Some(part) = client.poll_transmit_at_most(started.elapsed(), len / 2) {
+                        let _ = conn.write_all(&part).await;
+                    }
+                }
                 conn.shutdown().await;
                 return Err(abort);
             }

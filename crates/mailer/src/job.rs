@@ -176,8 +176,8 @@ pub enum NetFault {
     Dns,
     /// The TCP connection is refused (→ `654,0`).
     Refused,
-    /// The connection is reset by the peer just before the client sends the given stage's
-    /// command (`Stage::Body` = mid-DATA) (→ `656,0`).
+    /// The connection is cut just before the client sends the given stage's command; at
+    /// `Stage::Body` ("reset-mid-data") after half of the message went out (→ `656,0`).
     Reset {
         /// Where the reset happens.
         stage: Stage,

@@ -237,3 +237,80 @@ pub fn put(m: &mut InProcess) -> String {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
+
+/// The emulator served on a PTY by `at_emulator::serve` (the code behind
+/// `atconform emulate --pty-link`) on a background thread; stopped on drop.
+pub struct PtyServer {
+    pub link: PathBuf,
+    pub slave: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl PtyServer {
+    pub fn start(resolve: ResolveMap) -> PtyServer {
+        use at_emulator::serve::{Pty, ServeOptions};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let link = dir.path().join("ttyEC25");
+        let pty = Pty::open(Some(&link)).expect("open pty");
+        let slave = pty.slave_path().to_path_buf();
+        let options = ServeOptions::new(EmulatorConfig::builtin("ec25").expect("ec25"), resolve);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            let r = rt.block_on(pty.serve(&options, async {
+                let _ = rx.await;
+            }));
+            rt.shutdown_timeout(std::time::Duration::from_millis(100));
+            drop(pty);
+            r.expect("serve");
+        });
+        PtyServer {
+            link,
+            slave,
+            stop: Some(tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    /// Stops serving and waits; the link is gone afterwards.
+    pub fn stop(mut self) -> PathBuf {
+        self.shutdown();
+        self.link.clone()
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().expect("serve thread");
+        }
+    }
+}
+
+impl Drop for PtyServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Reads from `r` until the bytes read end with `end` (or 10 s pass, so a broken build fails
+/// instead of hanging); returns everything read.
+pub fn read_until(r: &mut dyn std::io::Read, end: &[u8]) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.ends_with(end) && std::time::Instant::now() < deadline {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    got
+}

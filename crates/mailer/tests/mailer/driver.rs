@@ -289,7 +289,22 @@ async fn reset_mid_data_is_656() {
     assert_eq!(outcome.quectel_codes(), (656, 0));
     let seen = server.task.await.expect("server");
     assert!(seen.commands.iter().any(|c| c == "DATA"));
-    assert!(seen.data.is_empty(), "no message reached the server");
+    assert!(
+        seen.data.is_empty(),
+        "no complete message reached the server"
+    );
+    let sent = outcome.transcript.raw_sent();
+    let after_data = sent
+        .windows(6)
+        .position(|w| w == b"DATA\r\n")
+        .expect("DATA")
+        + 6;
+    let full = at_mailer::frame_data(&at_mailer::compose(&job_for(SslType::Plain)), true);
+    assert_eq!(
+        sent.len() - after_data,
+        full.len() / 2,
+        "half of the message went out"
+    );
 }
 
 #[tokio::test]

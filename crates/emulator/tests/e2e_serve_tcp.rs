@@ -1,0 +1,53 @@
+//! The TCP front end (`atconform emulate --listen ADDR`): each connection is a fresh module.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use at_emulator::EmulatorConfig;
+use at_emulator::serve::{ResolveMap, ServeOptions, serve_tcp};
+
+fn read_until(s: &mut std::net::TcpStream, end: &[u8]) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.ends_with(end) {
+        let n = s.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+#[test]
+fn tcp_clients_each_get_a_fresh_module() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let options = ServeOptions::new(
+        EmulatorConfig::builtin("ec25").expect("ec25"),
+        ResolveMap::new(),
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(async move {
+        serve_tcp(listener, &options, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+
+    for _ in 0..2 {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        // A fresh module echoes (ERRATA W2) even after the previous client sent ATE0.
+        s.write_all(b"AT\r").expect("write");
+        assert_eq!(read_until(&mut s, b"OK\r\n"), b"AT\r\r\nOK\r\n");
+        s.write_all(b"ATE0\r").expect("write");
+        assert_eq!(read_until(&mut s, b"OK\r\n"), b"ATE0\r\r\nOK\r\n");
+    }
+    let _ = tx.send(());
+    rt.block_on(server).expect("join").expect("serve_tcp");
+}
