@@ -449,6 +449,9 @@ pub enum SinkAction {
     },
     /// `@sink drop STAGE`: close the connection at `stage` without replying.
     Drop(SmtpStage),
+    /// `@sink auth PLAIN[,LOGIN]`: the AUTH mechanisms the sink advertises in its EHLO reply,
+    /// upper case, in the order written.
+    AuthMechanisms(Vec<String>),
 }
 
 /// A point in an SMTP session, for sink faults.

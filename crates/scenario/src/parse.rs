@@ -996,9 +996,22 @@ impl<'a> Parser<'a> {
                 Ok(SinkAction::Reply { stage, code, text })
             }
             "drop" => Ok(SinkAction::Drop(self.stage(rest)?)),
+            "auth" => {
+                let mut mechs = Vec::new();
+                for m in rest.s.split(',').map(str::trim) {
+                    let up = m.to_ascii_uppercase();
+                    if up != "PLAIN" && up != "LOGIN" {
+                        return Err(self
+                            .err(ErrorKind::BadValue, if rest.s.is_empty() { line } else { rest }, format!("unknown AUTH mechanism `{m}`"))
+                            .with_help("mechanisms: PLAIN, LOGIN (000 §5 655 when none is usable)"));
+                    }
+                    mechs.push(up);
+                }
+                Ok(SinkAction::AuthMechanisms(mechs))
+            }
             _ => Err(self
                 .err(ErrorKind::BadValue, if w.s.is_empty() { line } else { w }, format!("unknown sink setting `{}`", w.s))
-                .with_help("`@sink profile NAME`, `@sink tls none|implicit|starttls`, `@sink reply STAGE CODE [text]`, `@sink drop STAGE`")),
+                .with_help("`@sink profile NAME`, `@sink tls none|implicit|starttls`, `@sink reply STAGE CODE [text]`, `@sink drop STAGE`, `@sink auth PLAIN,LOGIN`")),
         }
     }
 
