@@ -59,9 +59,10 @@ pub struct CaseResult {
     /// Byte-exact AT transcript (rendered redacted when serialised).
     #[serde(skip)]
     pub transcript: Transcript,
-    /// SMTP sessions the sink recorded, rendered (secrets redacted).
+    /// SMTP sessions the sink recorded (render with [`crate::snapshot`] or
+    /// `smtp_sink::Transcript::render`; both redact credentials).
     #[serde(skip)]
-    pub smtp: Vec<String>,
+    pub smtp: Vec<smtp_sink::Transcript>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -108,6 +109,14 @@ pub fn run_case_on(
             Status::Skip("needs the emulator (@fault/@quirk)".into()),
         );
     }
+    if !target.is_virtual() && setup_for(sc, profile).1 != SinkSetup::default() {
+        return CaseResult::new(
+            sc,
+            profile,
+            name,
+            Status::Skip("needs a scripted capture sink (@sink)".into()),
+        );
+    }
     let exec = match run_scenario(sc, profile, target, mail, cancel) {
         Ok(e) => e,
         Err(e) => return CaseResult::new(sc, profile, name, Status::Error(e)),
@@ -126,7 +135,7 @@ pub fn run_case_on(
     r.elapsed = exec.elapsed;
     r.transcript = exec.transcript;
     if let Some(m) = mail {
-        r.smtp = m.transcripts().iter().map(|t| t.render()).collect();
+        r.smtp = m.transcripts();
     }
     r
 }

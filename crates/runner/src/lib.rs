@@ -31,6 +31,7 @@ pub mod plan;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod snapshot;
 pub mod target;
 pub mod transcript;
 

@@ -134,7 +134,8 @@ impl RunReport {
             let stem = format!("{}.{}", r.scenario.replace(['/', '\\'], "__"), r.profile);
             std::fs::write(dir.join(format!("{stem}.txt")), r.transcript.render(true))?;
             if !r.smtp.is_empty() {
-                std::fs::write(dir.join(format!("{stem}.smtp.txt")), r.smtp.join("\n"))?;
+                let smtp: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
+                std::fs::write(dir.join(format!("{stem}.smtp.txt")), smtp.join("\n"))?;
             }
         }
         Ok(())
@@ -312,5 +313,126 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(&self) {
         self.pb.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::{Failure, FailureKind};
+    use crate::plan::Location;
+    use crate::transcript::Transcript;
+
+    fn case(status: Status, failure: Option<Failure>) -> CaseResult {
+        CaseResult {
+            scenario: "quectel/x.scn".into(),
+            title: "t".into(),
+            profile: "ec25".into(),
+            target: "emulator ec25".into(),
+            status,
+            expect_failure: false,
+            failure,
+            steps_passed: 1,
+            elapsed: Duration::from_secs(300),
+            transcript: Transcript::new(),
+            smtp: Vec::new(),
+        }
+    }
+
+    fn mismatch() -> Failure {
+        Failure {
+            location: Location {
+                file: "quectel/x.scn".into(),
+                line: 7,
+            },
+            step: 1,
+            sent: "AT\\r".into(),
+            kind: FailureKind::Mismatch,
+            expected: "AT\\r\\r\\nOK\\r\\n".into(),
+            actual: "AT\\r\\r\\nOK\\n".into(),
+            offset: Some(7),
+            column: Some(12),
+        }
+    }
+
+    fn report(cases: Vec<CaseResult>) -> RunReport {
+        RunReport {
+            cases,
+            wall: Duration::from_millis(5),
+            interrupted: false,
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(report(vec![case(Status::Pass, None)]).exit_code(), 0);
+        assert_eq!(
+            report(vec![
+                case(Status::Pass, None),
+                case(Status::Skip("x".into()), None)
+            ])
+            .exit_code(),
+            0
+        );
+        assert_eq!(
+            report(vec![
+                case(Status::Pass, None),
+                case(Status::Fail, Some(mismatch()))
+            ])
+            .exit_code(),
+            1
+        );
+        assert_eq!(
+            report(vec![
+                case(Status::Fail, None),
+                case(Status::Error("bad".into()), None)
+            ])
+            .exit_code(),
+            2
+        );
+        let mut r = report(vec![case(Status::Pass, None)]);
+        r.interrupted = true;
+        assert_eq!(r.exit_code(), 1);
+    }
+
+    #[test]
+    fn json_and_junit_carry_the_failure() {
+        let r = report(vec![
+            case(Status::Pass, None),
+            case(Status::Fail, Some(mismatch())),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["counts"]["fail"], 1);
+        assert_eq!(v["cases"][1]["status"], "fail");
+        assert_eq!(v["cases"][1]["failure"]["location"]["line"], 7);
+        assert_eq!(v["cases"][1]["failure"]["offset"], 7);
+        assert_eq!(v["cases"][0]["elapsed"], 300.0);
+        let x = r.to_junit();
+        assert!(
+            x.contains(r#"tests="2""#) && x.contains(r#"failures="1""#),
+            "{x}"
+        );
+        assert!(
+            x.contains("quectel/x.scn:7: unexpected bytes (first difference at byte 7)"),
+            "{x}"
+        );
+    }
+
+    #[test]
+    fn report_specs_parse() {
+        let s: ReportSpec = "junit:out/r.xml".parse().unwrap();
+        assert_eq!(
+            (s.kind, s.path.to_str()),
+            (ReportKind::Junit, Some("out/r.xml"))
+        );
+        assert!("xml:out".parse::<ReportSpec>().is_err());
+        assert!("json:".parse::<ReportSpec>().is_err());
+        assert!("json".parse::<ReportSpec>().is_err());
+    }
+
+    #[test]
+    fn corpus_names_are_relative() {
+        assert_eq!(corpus_name("/a/b/scenarios/edge/x.scn"), "edge/x.scn");
+        assert_eq!(corpus_name("edge/x.scn"), "edge/x.scn");
     }
 }

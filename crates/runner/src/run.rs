@@ -131,6 +131,16 @@ pub fn run(
         if cancel.load(Ordering::Relaxed) {
             break;
         }
+        if let TargetSpec::Tcp { addr } = &cfg.target
+            && !results.is_empty()
+        {
+            // A fresh connection per case: `atconform emulate --listen` powers a fresh module
+            // on per connection, and serial-over-TCP bridges start each session clean.
+            drop(device.take()); // close before reconnecting: one connection at a time
+            device = Some(Box::new(
+                TcpTarget::connect(addr, Duration::from_secs(5)).map_err(|e| e.to_string())?,
+            ));
+        }
         let r = match device.as_mut() {
             None => run_case_emulated(sc, *profile, &cfg.quirks, cancel),
             Some(t) => {
