@@ -30,6 +30,7 @@
 
 mod bind;
 mod error;
+mod explain;
 mod matcher;
 mod model;
 mod parse;
@@ -38,6 +39,7 @@ mod profile;
 
 pub use bind::{BindError, Bindings, Captures, REDACTED, escape_bytes};
 pub use error::{ErrorKind, LoadError, LoadErrors};
+pub use explain::explain;
 pub use matcher::{MatchStatus, Matcher, expected_bytes, frame_w1, match_text};
 pub use model::*;
 pub use parse::{load_dir, load_file, load_str};

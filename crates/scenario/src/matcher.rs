@@ -92,7 +92,11 @@ enum Token {
     /// Exact bytes (framing, literal lines).
     Bytes(Vec<u8>),
     /// The content of one line (up to, not including, the next `\r`) must fully match.
-    Line { re: Regex, names: Vec<String> },
+    Line {
+        re: Regex,
+        names: Vec<String>,
+        shown: String,
+    },
 }
 
 /// Outcome of matching received bytes against a [`Matcher`].
@@ -147,7 +151,11 @@ impl Matcher {
             display_lines.push(bindings.display(&line.text));
             let content = if line.text.has_pattern() {
                 let (re, names) = line_regex(&line.text, bindings)?;
-                Token::Line { re, names }
+                Token::Line {
+                    re,
+                    names,
+                    shown: bindings.display(&line.text),
+                }
             } else {
                 Token::Bytes(bindings.render(&line.text)?)
             };
@@ -206,6 +214,19 @@ impl Matcher {
         &self.display
     }
 
+    /// The expected bytes, escaped as in scenario files (`\r\n`), patterns as `{kind}`, secrets
+    /// redacted with `bindings` (the same ones the matcher was built with).
+    pub fn expected_display(&self, bindings: &Bindings) -> String {
+        let mut out = String::new();
+        for t in &self.tokens {
+            match t {
+                Token::Bytes(b) => out.push_str(&bindings.redact(&escape_bytes(b))),
+                Token::Line { shown, .. } => out.push_str(shown),
+            }
+        }
+        out
+    }
+
     /// The expected bytes if the group has no pattern.
     pub fn literal(&self) -> Option<&[u8]> {
         match self.tokens.as_slice() {
@@ -232,7 +253,7 @@ impl Matcher {
                     }
                     pos += lit.len();
                 }
-                Token::Line { re, names } => {
+                Token::Line { re, names, .. } => {
                     let Some(end) = memchr_cr(rest) else {
                         return match rest.iter().position(|&b| b == b'\n') {
                             Some(i) => MatchStatus::Mismatch { offset: pos + i },

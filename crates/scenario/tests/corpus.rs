@@ -57,3 +57,15 @@ fn corpus_citations_exist() {
         }
     }
 }
+
+/// One snapshot per corpus file: the exact bytes it sends and expects (W1 expanded) on its first
+/// profile, so a review sees what every scenario pins down.
+#[test]
+fn corpus_expansion_snapshots() {
+    insta::glob!("../../../scenarios", "**/*.scn", |path| {
+        let sc = at_scenario::load_file(path).unwrap_or_else(|e| panic!("{e}"));
+        let profile = sc.meta.profiles.iter().next().expect("a profile");
+        let b = Bindings::for_scenario(&sc, |_| None).unwrap();
+        insta::assert_snapshot!(at_scenario::explain(&sc, profile, &b));
+    });
+}
