@@ -97,7 +97,7 @@ pub fn explain(scenario: &Scenario, profile: Profile, bindings: &Bindings) -> St
 
 fn dur(d: std::time::Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
