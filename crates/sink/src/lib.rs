@@ -69,5 +69,5 @@ pub use session::{Account, AuthPolicy, Event, Session, SessionConfig, SharedStat
 pub use store::{MessageCallback, Store};
 pub use time::{Clock, Instant, ManualClock, parse_duration};
 pub use transcript::{
-    CloseReason, Direction, Entry, REDACTED, SessionEnd, TlsUpgrade, Transcript, escape,
+    CloseReason, Direction, Entry, REDACTED, SessionEnd, TlsInfo, TlsUpgrade, Transcript, escape,
 };

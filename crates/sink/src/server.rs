@@ -18,7 +18,7 @@ use crate::profile::{Limits, Profile, SesLimits};
 use crate::session::{Account, AuthPolicy, Event, Session, SessionConfig, SharedState};
 use crate::store::{MessageCallback, Store};
 use crate::time::{Clock, Instant};
-use crate::transcript::{CloseReason, SessionEnd, Transcript};
+use crate::transcript::{CloseReason, SessionEnd, TlsInfo, Transcript};
 
 /// Errors starting or running a sink.
 #[derive(Debug, thiserror::Error)]
@@ -484,6 +484,7 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
             Ok(Ok(mut tls)) => {
                 let mut s = new_session(&ctx, n, true, peer);
+                s.set_tls_info(tls_info(tls.get_ref().1));
                 drive(&ctx, &mut tls, &mut s).await;
                 ctx.store.push_transcript(s.into_transcript());
             }
@@ -504,12 +505,25 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
         match accepted {
             Ok(Ok(mut tls)) => {
                 s.tls_established(ctx.clock.now());
+                s.set_tls_info(tls_info(tls.get_ref().1));
                 drive(&ctx, &mut tls, &mut s).await;
             }
             _ => s.close(ctx.clock.now(), CloseReason::TlsFailed),
         }
     }
     ctx.store.push_transcript(s.into_transcript());
+}
+
+fn tls_info(conn: &rustls::ServerConnection) -> TlsInfo {
+    TlsInfo {
+        version: conn
+            .protocol_version()
+            .map_or_else(String::new, |v| format!("{v:?}")),
+        cipher: conn
+            .negotiated_cipher_suite()
+            .map_or_else(String::new, |c| format!("{:?}", c.suite())),
+        sni: conn.server_name().map(str::to_string),
+    }
 }
 
 fn new_session(ctx: &Ctx, n: u64, tls: bool, peer: SocketAddr) -> Session {

@@ -353,6 +353,11 @@ impl Session {
         s
     }
 
+    /// Records the negotiated TLS parameters in the transcript.
+    pub fn set_tls_info(&mut self, info: crate::transcript::TlsInfo) {
+        self.transcript.tls = Some(info);
+    }
+
     /// Records the client's address in the transcript.
     pub fn set_peer(&mut self, peer: impl Into<String>) {
         self.transcript.peer = Some(peer.into());

@@ -150,6 +150,17 @@ fn ser_at<S: serde::Serializer>(at: &Duration, s: S) -> Result<S::Ok, S::Error> 
     s.serialize_str(&format_at(*at))
 }
 
+/// What TLS was negotiated on a connection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TlsInfo {
+    /// Protocol version, e.g. `TLSv1_3`.
+    pub version: String,
+    /// Cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// Server name the client asked for (SNI), if any.
+    pub sni: Option<String>,
+}
+
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SessionEnd {
@@ -173,6 +184,8 @@ pub struct Transcript {
     pub entries: Vec<Entry>,
     /// TLS upgrades (STARTTLS); implicit TLS is not an upgrade.
     pub tls_upgrades: Vec<TlsUpgrade>,
+    /// The negotiated TLS parameters (implicit TLS or after STARTTLS).
+    pub tls: Option<TlsInfo>,
     /// Ids of the messages accepted on this connection.
     pub messages: Vec<u64>,
     /// How it ended (`None` while open).
@@ -194,6 +207,7 @@ impl Transcript {
             implicit_tls,
             entries: Vec::new(),
             tls_upgrades: Vec::new(),
+            tls: None,
             messages: Vec::new(),
             end: None,
             omitted_bytes: 0,

@@ -80,6 +80,10 @@ fn lettre_starttls() {
     let ts = sink.wait_for_transcripts(1, WAIT);
     assert_eq!(ts[0].tls_upgrades.len(), 1);
     assert!(!ts[0].implicit_tls);
+    let tls = ts[0].tls.as_ref().expect("TLS parameters recorded");
+    assert_eq!(tls.version, "TLSv1_3");
+    assert!(tls.cipher.starts_with("TLS13_"), "{}", tls.cipher);
+    assert_eq!(tls.sni.as_deref(), Some("localhost"));
 }
 
 #[test]

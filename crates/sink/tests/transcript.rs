@@ -86,6 +86,7 @@ fn lettre_starttls_session_snapshot_with_dates_and_ids_redacted() {
         ".entries[].at" => "[at]",
         ".tls_upgrades[].at" => "[at]",
         ".end.at" => "[at]",
+        ".tls.cipher" => "[cipher]",
     });
 }
 
