@@ -28,6 +28,10 @@ enum Command {
     Emulate(cmd::emulate::Args),
     /// Replay scenarios against a device or the built-in emulator and judge every byte.
     Run(cmd::run::Args),
+    /// Conformance matrix (HTML + JSON) over several targets or saved runs.
+    Report(cmd::report::Args),
+    /// Compare two saved runs: verdict changes and byte diffs (exit 0 same, 1 changed).
+    Diff(cmd::diff::Args),
 }
 
 /// Exit code for usage errors and unreadable inputs (scenario files, flags).
@@ -39,6 +43,8 @@ fn main() -> ExitCode {
         Command::Sink(args) => cmd::sink::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,3 +2,5 @@
 pub mod sink;
 pub mod emulate;
 pub mod run;
+pub mod report;
+pub mod diff;

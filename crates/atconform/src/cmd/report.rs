@@ -1,0 +1,104 @@
+//! `atconform report`: the conformance matrix (HTML + JSON) over several targets or saved runs.
+//!
+//! `atconform report matrix --target emulator:ec25 --target emulator:eg95 --target emulator:ag35
+//! --target emulator:ec25+body-length-off-by-one --out DIR` runs the corpus on every target in
+//! parallel (one run directory each under DIR) and writes `DIR/matrix.html` (one self-contained
+//! file) and `DIR/matrix.json`. Saved run directories (`atconform run --out D --report
+//! json:D/report.json`) can be given as paths instead of, or besides, targets.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use at_report::load::Run;
+use at_report::matrix::Matrix;
+use at_report::multi::TargetArg;
+use miette::miette;
+
+/// Reports over runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+enum What {
+    /// Targets as columns, scenarios by document section as rows: HTML + JSON.
+    Matrix(MatrixArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct MatrixArgs {
+    /// Saved run directories (or their report.json) to include as columns.
+    #[arg(value_name = "RUN")]
+    runs: Vec<PathBuf>,
+    /// Run the corpus on this target first (repeatable): emulator:PROFILE[+QUIRK...],
+    /// PROFILE=/dev/ttyUSB2, PROFILE=tcp:HOST:PORT, LABEL=emulator:PROFILE[+QUIRK...].
+    #[arg(long, value_name = "SPEC")]
+    target: Vec<TargetArg>,
+    /// Only scenarios whose corpus path contains this (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    filter: Vec<String>,
+    /// Scenario files or directories (default: the embedded corpus).
+    #[arg(long, value_name = "PATH")]
+    scenarios: Vec<PathBuf>,
+    /// Output directory (default: target/atconform/matrix/<unix-time>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Report title.
+    #[arg(long, default_value = "atconform conformance matrix")]
+    title: String,
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> miette::Result<ExitCode> {
+    match args.what {
+        What::Matrix(m) => matrix(m),
+    }
+}
+
+fn matrix(args: MatrixArgs) -> miette::Result<ExitCode> {
+    if args.runs.is_empty() && args.target.is_empty() {
+        return Err(miette!("give run directories and/or --target SPEC"));
+    }
+    let corpus = if args.scenarios.is_empty() {
+        at_runner::corpus::embedded()
+    } else {
+        at_runner::corpus::load_paths(&args.scenarios)
+    }
+    .map_err(|e| miette!("{e}"))?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        PathBuf::from(format!("target/atconform/matrix/{t}"))
+    });
+    std::fs::create_dir_all(&out).map_err(|e| miette!("{}: {e}", out.display()))?;
+    let mut runs = Vec::new();
+    for p in &args.runs {
+        runs.push(Run::load(p).map_err(|e| miette!("{e}"))?);
+    }
+    if !args.target.is_empty() {
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let cancel = cancel.clone();
+            let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::Relaxed));
+        }
+        runs.extend(
+            at_report::multi::run_all(&args.target, &corpus, &args.filter, &out, &cancel)
+                .map_err(|e| miette!("{e}"))?,
+        );
+    }
+    let m = Matrix::build(&runs, &corpus);
+    let html = out.join("matrix.html");
+    let json = out.join("matrix.json");
+    std::fs::write(&html, at_report::html::render(&m, &args.title))
+        .map_err(|e| miette!("{}: {e}", html.display()))?;
+    std::fs::write(&json, m.to_json()).map_err(|e| miette!("{}: {e}", json.display()))?;
+    print!("{}", m.summary_text());
+    println!("html: {}\njson: {}", html.display(), json.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,74 @@
+//! `atconform diff`: verdict changes and byte diffs between runs, varying values ignored.
+
+use at_report::diff::RunDiff;
+use at_report::load::{Run, Status};
+
+use crate::common::{corpus, runs};
+
+#[test]
+fn quirk_revision_changes_verdicts_and_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let filters = ["2.2.4-qsmtpbody-length", "2.2.3-qsmtpsub"];
+    let r = runs(
+        &["emulator:ec25", "emulator:ec25+body-length-off-by-one"],
+        &filters,
+        dir.path(),
+    );
+    // Through the files, as `atconform diff DIR_A DIR_B` does.
+    let a = Run::load(&dir.path().join("ec25")).unwrap();
+    let b = Run::load(&dir.path().join("ec25+body-length-off-by-one")).unwrap();
+    assert_eq!(a.cases.len(), r[0].cases.len());
+    let d = RunDiff::compare(&a, &b, &corpus());
+    assert!(d.is_changed());
+    assert_eq!(d.compared, 2);
+    assert_eq!(d.unchanged, 1, "the subject scenario does not use a body");
+    let c = &d.changed[0];
+    assert_eq!(c.scenario, "quectel/2.2.4-qsmtpbody-length.scn");
+    assert_eq!(c.status, (Status::Pass, Status::Fail));
+    // 000 §2.2.4: <input_length> is the actual input length; the revision reports one more.
+    let step = &c.steps[0];
+    assert!(
+        step.diff.contains("-+QSMTPBODY: 100\\r\\n"),
+        "{}",
+        step.diff
+    );
+    assert!(
+        step.diff.contains("++QSMTPBODY: 101\\r\\n"),
+        "{}",
+        step.diff
+    );
+    let text = d.to_text();
+    assert!(text.contains("pass -> fail"), "{text}");
+
+    // A run compared with itself: nothing changed.
+    let same = RunDiff::compare(&a, &a, &corpus());
+    assert!(!same.is_changed(), "{}", same.to_text());
+    assert_eq!(same.unchanged, 2);
+}
+
+#[test]
+fn varying_values_are_not_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    runs(&["emulator:ec25"], &["qfdel-wrong-name-e2"], dir.path());
+    let a = Run::load(&dir.path().join("ec25")).unwrap();
+    let t = a.cases[0].transcript.clone().unwrap();
+    // The upload checksum is `{hex}` in the scenario (000 §3.1): a different value is not a
+    // change, a different length is.
+    let i = t
+        .find("+QFUPL: 100,")
+        .expect("upload answer in the transcript")
+        + "+QFUPL: 100,".len();
+    let end = i + t[i..].find('\\').unwrap();
+    let mut b = a.clone();
+    b.label = "b".into();
+    b.cases[0].transcript = Some(format!("{}ffff{}", &t[..i], &t[end..]));
+    assert_ne!(b.cases[0].transcript, a.cases[0].transcript);
+    assert!(!RunDiff::compare(&a, &b, &corpus()).is_changed());
+    b.cases[0].transcript = Some(t.replacen("+QFUPL: 100,", "+QFUPL: 99,", 1));
+    let d = RunDiff::compare(&a, &b, &corpus());
+    assert!(d.is_changed());
+    // B's line no longer matches the pattern's literal parts, so it is shown as it came.
+    let diff = &d.changed[0].steps[0].diff;
+    assert!(diff.contains("-+QFUPL: 100,{hex}\\r\\n"), "{diff}");
+    assert!(diff.contains("++QFUPL: 99,"), "{diff}");
+}

@@ -1,0 +1,6 @@
+//! Integration tests: one binary (see STYLE.md), one module per concern.
+
+mod common;
+mod diff;
+mod html;
+mod render;
