@@ -78,11 +78,10 @@ impl ErrorKind {
     }
 }
 
-/// A scenario file could not be loaded. `Display` is `file:line:col: message`.
-#[derive(Debug)]
+/// A scenario file could not be loaded. `Display` is `file:line:col: message`; `Debug` is the
+/// full miette report (source excerpt, label, help), so `{:?}` prints what a person needs.
 pub struct LoadError(Box<Inner>);
 
-#[derive(Debug)]
 struct Inner {
     kind: ErrorKind,
     message: String,
@@ -218,9 +217,35 @@ impl Diagnostic for LoadError {
     }
 }
 
-/// Several files failed to load (`load_dir`); each error is a related diagnostic.
-#[derive(Debug)]
+/// Several files failed to load (`load_dir`); each error is a related diagnostic. `Debug` renders
+/// every report.
 pub struct LoadErrors(pub Vec<LoadError>);
+
+/// Renders a diagnostic as miette's graphical report without colours (deterministic).
+fn render(d: &dyn Diagnostic, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .render_report(&mut out, d)?;
+    f.write_str(out.trim_end())
+}
+
+impl fmt::Debug for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        render(self, f)
+    }
+}
+
+impl fmt::Debug for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n\n")?;
+            }
+            render(e, f)?;
+        }
+        Ok(())
+    }
+}
 
 impl fmt::Display for LoadErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

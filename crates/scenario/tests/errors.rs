@@ -78,3 +78,15 @@ fn unknown_keys_are_errors_not_ignored() {
         assert!(err.to_string().contains("colour"), "{err}");
     }
 }
+
+#[test]
+fn debug_is_the_rendered_report() {
+    let err = at_scenario::load_str("d.scn", "title: t\n@bogus\n").unwrap_err();
+    let dbg = format!("{err:?}");
+    assert!(
+        dbg.contains("d.scn:2:1: unknown directive `@bogus`"),
+        "{dbg}"
+    );
+    assert!(dbg.contains("help: directives:"), "{dbg}");
+    assert!(dbg.contains("2 │ @bogus"), "{dbg}");
+}
