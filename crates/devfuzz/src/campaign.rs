@@ -1,0 +1,445 @@
+//! A fuzzing campaign: cases one after the other on a device, findings shrunk and written as
+//! scenarios, a summary and JSON/JUnit reports; and the quirk table.
+
+use core::time::Duration;
+use std::path::{Path, PathBuf};
+
+use at_emulator::EmulatorConfig;
+use at_emulator::quirks::{QUIRKS, QuirkSet};
+use at_runner::target::Target;
+
+use crate::cases::{Caps, Generator};
+use crate::exec::{Executor, Run};
+use crate::model::{Case, Finding, FindingKind};
+use crate::scn::{self, ScenarioInfo};
+use crate::virt::VirtualModule;
+
+/// The device under test.
+pub enum Device {
+    /// The in-process emulator on virtual time: a fresh module per case.
+    Emulator(Box<EmulatorConfig>),
+    /// A real device (serial port or TCP); state carries over between cases.
+    Live(Box<dyn Target>),
+}
+
+impl core::fmt::Debug for Device {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Device::Emulator(c) => write!(f, "Emulator({})", c.profile.name),
+            Device::Live(t) => write!(f, "Live({})", t.describe()),
+        }
+    }
+}
+
+/// Campaign settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Campaign seed.
+    pub seed: u64,
+    /// First case number.
+    pub first: u64,
+    /// How many cases.
+    pub cases: u64,
+    /// Shrink findings.
+    pub shrink: bool,
+    /// Stop after this many findings (0 = never).
+    pub max_findings: usize,
+    /// Directory for the scenario files of findings.
+    pub out_dir: Option<PathBuf>,
+    /// Extra response time on real-time targets.
+    pub slack: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 0,
+            first: 0,
+            cases: 1000,
+            shrink: true,
+            max_findings: 0,
+            out_dir: None,
+            slack: Duration::from_millis(500),
+        }
+    }
+}
+
+/// One finding of a campaign, shrunk.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    /// Case number (replay with `--seed S --case N`).
+    pub case: u64,
+    /// The finding on the shrunk case.
+    pub finding: Finding,
+    /// Families and labels of the shrunk case's groups.
+    pub groups: Vec<String>,
+    /// Steps before and after shrinking.
+    pub steps: (usize, usize),
+    /// The scenario text.
+    pub scenario: String,
+    /// Where it was written.
+    pub path: Option<PathBuf>,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Summary {
+    /// Target description.
+    pub target: String,
+    /// Profile name.
+    pub profile: String,
+    /// Quirks on (emulator).
+    pub quirks: Vec<String>,
+    /// Seed.
+    pub seed: u64,
+    /// Cases run.
+    pub cases_run: u64,
+    /// Findings, in order.
+    pub findings: Vec<Report>,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Set when the device stopped answering for good.
+    pub aborted: Option<String>,
+}
+
+/// Progress of a campaign, for a progress bar.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Cases done.
+    pub done: u64,
+    /// Findings so far.
+    pub findings: usize,
+}
+
+/// Runs campaigns on one device.
+pub struct Fuzzer {
+    device: Device,
+    profile: at_catalog::Profile,
+    quirks: Vec<String>,
+    generator: Generator,
+    cfg: Config,
+    echo: bool,
+}
+
+impl core::fmt::Debug for Fuzzer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Fuzzer")
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+fn without_step(case: &Case, k: usize) -> Case {
+    let mut c = case.clone();
+    let mut i = 0;
+    for g in &mut c.groups {
+        if k < i + g.steps.len() {
+            g.steps.remove(k - i);
+            break;
+        }
+        i += g.steps.len();
+    }
+    c.groups.retain(|g| !g.steps.is_empty());
+    c
+}
+
+fn truncated(case: &Case, last: usize) -> Case {
+    let mut c = case.clone();
+    let mut i = 0;
+    for g in &mut c.groups {
+        let keep = (last + 1).saturating_sub(i).min(g.steps.len());
+        i += g.steps.len();
+        g.steps.truncate(keep);
+    }
+    c.groups.retain(|g| !g.steps.is_empty());
+    c
+}
+
+impl Fuzzer {
+    /// A fuzzer for `device` of `profile`.
+    pub fn new(device: Device, profile: at_catalog::Profile, cfg: Config) -> Self {
+        let (caps, quirks) = match &device {
+            Device::Emulator(c) => (
+                Caps {
+                    dtr: true,
+                    deliveries_succeed: true,
+                },
+                c.quirks.iter().map(|q| q.name().to_owned()).collect(),
+            ),
+            Device::Live(_) => (Caps::default(), Vec::new()),
+        };
+        let echo = profile.echo;
+        Fuzzer {
+            generator: Generator::new(profile.clone(), caps),
+            device,
+            profile,
+            quirks,
+            cfg,
+            echo,
+        }
+    }
+
+    /// The case generator.
+    pub fn generator(&self) -> &Generator {
+        &self.generator
+    }
+
+    /// Runs one case on the device (a fresh module on the emulator).
+    pub fn run_case(&mut self, case: &Case) -> Run {
+        match &mut self.device {
+            Device::Emulator(cfg) => {
+                let mut m = VirtualModule::new((**cfg).clone());
+                Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case)
+            }
+            Device::Live(t) => {
+                let r = Executor::new(t.as_mut(), self.echo, self.cfg.slack).run(case);
+                self.echo = r.echo;
+                r
+            }
+        }
+    }
+
+    /// Brings a live device back to command mode with echo on; `false` if it stays silent.
+    fn recover(&mut self) -> bool {
+        let Device::Live(t) = &mut self.device else {
+            return true;
+        };
+        let t = t.as_mut();
+        let _ = t.set_dtr(false);
+        t.sleep(Duration::from_millis(200));
+        let _ = t.set_dtr(true);
+        t.sleep(Duration::from_millis(1500));
+        let _ = t.write(b"+++");
+        t.sleep(Duration::from_millis(1500));
+        let _ = t.write(b"\rATE1\r");
+        t.sleep(Duration::from_millis(500));
+        let now = t.now();
+        let _ = t.read(now);
+        self.echo = true;
+        Executor::new(t, true, self.cfg.slack).liveness(0).is_ok()
+    }
+
+    /// Shrinks a failing case: drops what follows the finding, then every group and step whose
+    /// removal keeps the same finding (same kind, same message).
+    pub fn shrink(&mut self, case: &Case, finding: &Finding) -> (Case, Run) {
+        let same = |f: &Option<Finding>| {
+            f.as_ref()
+                .is_some_and(|g| g.kind == finding.kind && g.message == finding.message)
+        };
+        let same_kind = |f: &Option<Finding>| f.as_ref().is_some_and(|g| g.kind == finding.kind);
+        let mut best = case.clone();
+        let mut run = self.run_case(&best);
+        if !same_kind(&run.finding) {
+            // Not reproducible (a live device's state): keep the case as it was.
+            return (best, run);
+        }
+        if let Some(f) = &run.finding {
+            let total = best.steps().count();
+            if f.step + 1 < total {
+                let t = truncated(&best, f.step);
+                let r = self.run_case(&t);
+                if same_kind(&r.finding) {
+                    best = t;
+                    run = r;
+                }
+            }
+        }
+        // Groups, then steps, last first.
+        let mut gi = best.groups.len();
+        while gi > 0 && best.groups.len() > 1 {
+            gi -= 1;
+            let mut c = best.clone();
+            c.groups.remove(gi);
+            let r = self.run_case(&c);
+            if same_kind(&r.finding) {
+                best = c;
+                run = r;
+            }
+        }
+        let mut k = best.steps().count();
+        while k > 0 {
+            k -= 1;
+            let Some(f) = run.finding.clone() else { break };
+            if k == f.step {
+                continue;
+            }
+            let c = without_step(&best, k);
+            let r = self.run_case(&c);
+            let want_msg = f.message.clone();
+            if r.finding.as_ref().is_some_and(|g| {
+                g.kind == finding.kind && (g.message == want_msg || same(&Some(g.clone())))
+            }) {
+                best = c;
+                run = r;
+                k = k.min(best.steps().count());
+            }
+        }
+        (best, run)
+    }
+
+    /// Runs the campaign, calling `progress` after every case.
+    pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Summary {
+        let start = std::time::Instant::now();
+        let mut findings = Vec::new();
+        let mut aborted = None;
+        let mut done = 0;
+        for n in self.cfg.first..self.cfg.first.saturating_add(self.cfg.cases) {
+            let case = self.generator.case(self.cfg.seed, n);
+            let run = self.run_case(&case);
+            done += 1;
+            if let Some(f) = run.finding.clone() {
+                let live = matches!(self.device, Device::Live(_));
+                if live && !self.recover() {
+                    aborted = Some(format!("device unresponsive after case {n}"));
+                }
+                let (small, srun) = if self.cfg.shrink && aborted.is_none() {
+                    let r = self.shrink(&case, &f);
+                    if live {
+                        self.recover();
+                    }
+                    r
+                } else {
+                    (case.clone(), run.clone())
+                };
+                let sf = srun.finding.clone().unwrap_or(f);
+                findings.push(self.report(&case, &small, &sf, &srun));
+            }
+            progress(Progress {
+                done,
+                findings: findings.len(),
+            });
+            if aborted.is_some()
+                || (self.cfg.max_findings > 0 && findings.len() >= self.cfg.max_findings)
+            {
+                break;
+            }
+        }
+        Summary {
+            target: match &self.device {
+                Device::Emulator(c) => format!("emulator {}", c.profile.name),
+                Device::Live(t) => t.describe(),
+            },
+            profile: self.profile.name.clone(),
+            quirks: self.quirks.clone(),
+            seed: self.cfg.seed,
+            cases_run: done,
+            findings,
+            elapsed: start.elapsed(),
+            aborted,
+        }
+    }
+
+    fn report(&self, orig: &Case, small: &Case, f: &Finding, run: &Run) -> Report {
+        let quirks: Vec<&str> = self.quirks.iter().map(String::as_str).collect();
+        let scenario = scn::render(
+            small,
+            f,
+            &run.logs,
+            ScenarioInfo {
+                profile: &self.profile.name,
+                quirks: &quirks,
+                echo: self.profile.echo,
+            },
+        );
+        let path = self.cfg.out_dir.as_ref().and_then(|d| {
+            let p = d.join(format!(
+                "fuzz-{}-s{}-c{}-{}.scn",
+                self.profile.name,
+                small.seed,
+                small.number,
+                f.kind.name()
+            ));
+            std::fs::create_dir_all(d).ok()?;
+            std::fs::write(&p, &scenario).ok()?;
+            Some(p)
+        });
+        Report {
+            case: small.number,
+            finding: f.clone(),
+            groups: small
+                .groups
+                .iter()
+                .map(|g| format!("{}: {}", g.family.name(), g.label))
+                .collect(),
+            steps: (orig.steps().count(), small.steps().count()),
+            scenario,
+            path,
+        }
+    }
+}
+
+/// Writes the summary as JSON.
+pub fn write_json(s: &Summary, path: &Path) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(s).map_err(std::io::Error::other)?;
+    std::fs::write(path, text)
+}
+
+/// Writes the summary as JUnit XML: one failed test case per finding, one passed for the rest.
+pub fn write_junit(s: &Summary, path: &Path) -> std::io::Result<()> {
+    use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new(format!("atconform fuzz {}", s.target));
+    for f in &s.findings {
+        let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        st.set_message(f.finding.message.clone());
+        st.set_type(f.finding.kind.name());
+        let mut tc = TestCase::new(format!("seed {} case {}", s.seed, f.case), st);
+        tc.set_system_out(f.scenario.clone());
+        suite.add_test_case(tc);
+    }
+    let clean = s.cases_run.saturating_sub(s.findings.len() as u64);
+    suite.add_test_case(TestCase::new(
+        format!("{clean} cases without finding"),
+        TestCaseStatus::success(),
+    ));
+    let mut r = JReport::new("atconform-fuzz");
+    r.add_test_suite(suite);
+    let xml = r.to_string().map_err(std::io::Error::other)?;
+    std::fs::write(path, xml)
+}
+
+/// One row of the quirk table.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct QuirkRow {
+    /// Quirk name.
+    pub quirk: &'static str,
+    /// Cases run until the first finding (1-based), or `None` if not found within the budget.
+    pub cases_to_finding: Option<u64>,
+    /// Kind of the first finding.
+    pub kind: Option<FindingKind>,
+}
+
+/// For each emulator quirk: a clean start with only that quirk, cases until the first finding.
+pub fn quirk_table(profile: &str, seed: u64, budget: u64) -> Vec<QuirkRow> {
+    QUIRKS
+        .iter()
+        .map(|q| {
+            let Ok(cfg) = EmulatorConfig::builtin(profile) else {
+                return QuirkRow {
+                    quirk: q.name,
+                    cases_to_finding: None,
+                    kind: None,
+                };
+            };
+            let cfg = cfg.with_quirks(QuirkSet::NONE.with(q.quirk));
+            let prof = cfg.profile.clone();
+            let mut fz = Fuzzer::new(
+                Device::Emulator(Box::new(cfg)),
+                prof,
+                Config {
+                    seed,
+                    cases: budget,
+                    shrink: false,
+                    max_findings: 1,
+                    ..Config::default()
+                },
+            );
+            let s = fz.run(&mut |_| {});
+            let first = s.findings.first();
+            QuirkRow {
+                quirk: q.name,
+                cases_to_finding: first.map(|f| f.case - fz.cfg.first + 1),
+                kind: first.map(|f| f.finding.kind),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,939 @@
+//! Catalog-driven case generation: every case is a pure function of `(seed, case number)`.
+
+use core::time::Duration;
+
+use at_catalog::{
+    COMMANDS, Command, Dialect, Form, MULTITECH_PARAMS, MaxResponse, ParamKind, Profile,
+};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::{Case, Class, Expect, Family, Group, Info, Step};
+
+/// 000 §2.2.1–§2.2.6: "最大响应时间 300 毫秒".
+const MS300: Duration = Duration::from_millis(300);
+/// 000 §1.3: at least 1 s of silence each side of `+++`; the fuzzer keeps 1.5 s.
+const GUARD: Duration = Duration::from_millis(1500);
+/// The server name normal flows configure (resolved to the capture sink in scenarios).
+pub const SERVER: &str = "smtp.example.com";
+
+/// What the target can do, which decides some families.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// The target has a DTR line.
+    pub dtr: bool,
+    /// Deliveries succeed (the emulator with its virtual server): `+QSMTPPUT: 0,0` is due.
+    pub deliveries_succeed: bool,
+}
+
+/// Generates cases for one module profile.
+#[derive(Clone, Debug)]
+pub struct Generator {
+    profile: Profile,
+    caps: Caps,
+    families: Vec<Family>,
+}
+
+fn dur_of(cmd: &Command, params: &[i64]) -> Duration {
+    match cmd.max_response {
+        MaxResponse::Millis(ms) => Duration::from_millis(u64::from(ms)),
+        MaxResponse::Param(name) => {
+            let secs = cmd
+                .params
+                .iter()
+                .position(|p| p.name == name)
+                .and_then(|i| params.get(i).copied())
+                .or_else(|| cmd.param(name).and_then(|p| p.default))
+                .unwrap_or(300);
+            Duration::from_secs(u64::try_from(secs).unwrap_or(300)) + MS300
+        }
+    }
+}
+
+fn within(name: &str) -> Duration {
+    at_catalog::command(name).map_or(MS300, |c| dur_of(c, &[]))
+}
+
+/// A quoted string of `len` printable ASCII bytes (no `"`, no `\`).
+fn text(rng: &mut ChaCha8Rng, len: usize) -> String {
+    const A: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-_@";
+    (0..len)
+        .map(|_| char::from(*A.choose(rng).unwrap_or(&b'x')))
+        .collect()
+}
+
+fn email(rng: &mut ChaCha8Rng, i: usize) -> String {
+    format!("r{i}x{}@example.com", rng.random_range(0..1000u32))
+}
+
+/// 16-bit XOR of big-endian byte pairs, odd last byte padded with 0 (ERRATA E12).
+pub fn qfupl_checksum(data: &[u8]) -> u16 {
+    data.chunks(2).fold(0u16, |acc, c| {
+        acc ^ (u16::from(c[0]) << 8 | u16::from(c.get(1).copied().unwrap_or(0)))
+    })
+}
+
+/// Data-mode payload: printable text lines, sometimes with `+++` or a lone `.` inside.
+fn payload(rng: &mut ChaCha8Rng, len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        match rng.random_range(0..10) {
+            0 => v.extend_from_slice(b"+++"),
+            1 => v.extend_from_slice(b"\r\n.\r\n"),
+            2 => v.push(rng.random_range(0x80..=0xFFu8)),
+            _ => v.extend_from_slice(text(rng, 8).as_bytes()),
+        }
+    }
+    v.truncate(len);
+    v
+}
+
+fn send(line: impl Into<Vec<u8>>, expect: Expect) -> Step {
+    Step::Send {
+        bytes: line.into(),
+        cr: true,
+        expect,
+    }
+}
+
+fn any(within: Duration) -> Expect {
+    Expect::class(Class::Any, within)
+}
+
+fn ok() -> Expect {
+    Expect::class(Class::Ok, MS300)
+}
+
+fn ok_none() -> Expect {
+    Expect::class(Class::Ok, MS300).with_info(Info::None)
+}
+
+/// One value of a parameter kind, rendered as it goes on the line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pick {
+    Valid,
+    Boundary,
+    OutOfRange,
+    WrongType,
+}
+
+fn value(rng: &mut ChaCha8Rng, kind: ParamKind, pick: Pick, name: &str) -> (String, i64) {
+    match (kind, pick) {
+        (ParamKind::Int { min, max }, Pick::Valid) => {
+            let v = rng.random_range(min..=max);
+            (v.to_string(), v)
+        }
+        (ParamKind::Int { min, max }, Pick::Boundary) => {
+            let v = if rng.random_bool(0.5) { min } else { max };
+            (v.to_string(), v)
+        }
+        (ParamKind::Int { min, max }, Pick::OutOfRange) => {
+            let v = match rng.random_range(0..3) {
+                0 => min - 1,
+                1 => max + 1,
+                _ => max.saturating_mul(1000).saturating_add(7),
+            };
+            (v.to_string(), v)
+        }
+        (ParamKind::IntList(list), Pick::Valid | Pick::Boundary) => {
+            let v = list.choose(rng).copied().unwrap_or(0);
+            (v.to_string(), v)
+        }
+        (ParamKind::IntList(list), Pick::OutOfRange) => {
+            let v = if rng.random_bool(0.5) {
+                list.iter().max().copied().unwrap_or(0) + 1
+            } else {
+                -1
+            };
+            (v.to_string(), v)
+        }
+        (ParamKind::HexInt { max }, Pick::Valid | Pick::Boundary) => {
+            let v = if pick == Pick::Boundary {
+                max
+            } else {
+                rng.random_range(0..=max)
+            };
+            (format!("0x{v:04x}"), i64::from(v))
+        }
+        (ParamKind::HexInt { max }, Pick::OutOfRange) => {
+            (format!("0x{:x}", u64::from(max) + 1), i64::from(max) + 1)
+        }
+        (ParamKind::Str { max_len }, p) | (ParamKind::FileName { max_len }, p) => {
+            let file = matches!(kind, ParamKind::FileName { .. });
+            let len = match p {
+                Pick::Valid => rng.random_range(1..=max_len.min(20)),
+                Pick::Boundary => max_len,
+                Pick::OutOfRange => max_len + 1,
+                Pick::WrongType => return (rng.random_range(0..99).to_string(), 0),
+            };
+            let body = if file {
+                let mut s = String::from("RAM:");
+                s.push_str(&text(rng, len.saturating_sub(4).max(1)).replace(['@', ' '], "_"));
+                s
+            } else if name.contains("mail") || name == "emailaddr" {
+                let mut s = String::from("a@example.com");
+                while s.len() < len {
+                    s.insert(0, 'x');
+                }
+                s
+            } else {
+                text(rng, len)
+            };
+            (format!("\"{body}\""), 0)
+        }
+        (_, Pick::WrongType) => (format!("\"{}\"", rng.random_range(0..99)), 0),
+    }
+}
+
+/// Commands whose valid writes must answer `OK` whatever the state (configuration only).
+fn stateless_write(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "+QSMTPCFG" | "+QSSLCFG" | "+QICSGP" | "+CGREG" | "E" | "&D"
+    )
+}
+
+/// Commands whose writes the fuzzer may send with broken parameters (no data mode can start).
+fn writable(cmd: &Command) -> bool {
+    stateless_write(cmd)
+        || matches!(
+            cmd.name,
+            "+QSMTPDST"
+                | "+QSMTPSUB"
+                | "+QSMTPATT"
+                | "+QSMTPBODY"
+                | "+QSMTPPUT"
+                | "+QFUPL"
+                | "+QIACT"
+        )
+}
+
+impl Generator {
+    /// A generator for `profile` on a target with `caps`.
+    pub fn new(profile: Profile, caps: Caps) -> Self {
+        let families = if profile.dialect == Dialect::MultiTech {
+            vec![
+                Family::Valid,
+                Family::Boundary,
+                Family::OutOfRange,
+                Family::Overlong,
+                Family::BrokenQuoting,
+                Family::HighBytes,
+                Family::Normal,
+            ]
+        } else {
+            Family::ALL.to_vec()
+        };
+        Generator {
+            profile,
+            caps,
+            families,
+        }
+    }
+
+    /// The families this profile gets.
+    pub fn families(&self) -> &[Family] {
+        &self.families
+    }
+
+    /// Case `number` of the campaign with `seed`: the same pair always gives the same case.
+    pub fn case(&self, seed: u64, number: u64) -> Case {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(number);
+        let n = rng.random_range(1..=3);
+        let groups = (0..n)
+            .map(|_| {
+                let f = *self.families.choose(&mut rng).unwrap_or(&Family::Valid);
+                self.group(f, &mut rng)
+            })
+            .collect();
+        Case {
+            seed,
+            number,
+            groups,
+        }
+    }
+
+    fn multitech(&self) -> bool {
+        self.profile.dialect == Dialect::MultiTech
+    }
+
+    fn commands(&self) -> Vec<&'static Command> {
+        COMMANDS
+            .iter()
+            .filter(|c| c.dialect == Dialect::Common || c.dialect == self.profile.dialect)
+            .filter(|c| !matches!(c.name, "+CGATT" | "#PUTMAIL" | "+QIDEACT" | "+QFDEL"))
+            .collect()
+    }
+
+    /// A group of `family`.
+    pub fn group(&self, family: Family, rng: &mut ChaCha8Rng) -> Group {
+        let mut g = Group {
+            family,
+            label: String::new(),
+            steps: Vec::new(),
+            server: None,
+        };
+        if self.multitech() {
+            self.multitech_group(&mut g, rng);
+            return g;
+        }
+        match family {
+            Family::Valid => self.valid(&mut g, rng),
+            Family::Boundary => self.write_pick(&mut g, rng, Pick::Boundary),
+            Family::OutOfRange => self.write_pick(&mut g, rng, Pick::OutOfRange),
+            Family::WrongType => self.write_pick(&mut g, rng, Pick::WrongType),
+            Family::Overlong => self.overlong(&mut g, rng),
+            Family::BrokenQuoting => self.broken_quoting(&mut g, rng),
+            Family::HighBytes => self.high_bytes(&mut g, rng),
+            Family::OutOfSequence => self.out_of_sequence(&mut g, rng),
+            Family::DataMode => self.data_mode(&mut g, rng),
+            Family::Normal => self.normal(&mut g, rng),
+        }
+        g
+    }
+
+    /// A prefix for a line known to be valid: `AT`, sometimes `at` (000 §2.1.2: "AT 或 at").
+    fn prefix(rng: &mut ChaCha8Rng) -> &'static str {
+        if rng.random_bool(0.25) { "at" } else { "AT" }
+    }
+
+    fn valid(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        let cmds = self.commands();
+        let Some(cmd) = cmds.choose(rng).copied() else {
+            return;
+        };
+        let p = Self::prefix(rng);
+        let forms: Vec<Form> = cmd.forms.to_vec();
+        let form = forms.choose(rng).copied().unwrap_or(Form::Exec);
+        match form {
+            Form::Test => {
+                g.label = format!("test form of AT{}", cmd.name);
+                let lines = self.profile.test_response(cmd);
+                let expect = if lines.is_empty() {
+                    ok_none()
+                } else {
+                    Expect::ok_lines(lines, MS300)
+                };
+                g.steps.push(send(format!("{p}{}=?", cmd.name), expect));
+            }
+            Form::Read => {
+                g.label = format!("read form of AT{}", cmd.name);
+                let e = Expect::class(Class::Ok, dur_of(cmd, &[]).max(MS300));
+                g.steps.push(send(format!("{p}{}?", cmd.name), e));
+            }
+            Form::Exec => {
+                g.label = format!("AT{}", cmd.name);
+                let e = match cmd.name {
+                    "I" => Expect::ok_lines(self.profile.ati_lines().to_vec(), MS300),
+                    "O" => Expect::class(Class::Final("NO CARRIER".into()), MS300),
+                    "" | "+QSMTPCLR" => ok_none(),
+                    "E" => {
+                        // ATE = ATE0: echo off, then back on (ERRATA W2).
+                        g.steps.push(send(format!("{p}E"), ok()));
+                        ok()
+                    }
+                    _ => Expect::class(Class::Ok, MS300),
+                };
+                let line = if cmd.name == "E" {
+                    format!("{p}E1")
+                } else {
+                    format!("{p}{}", cmd.name)
+                };
+                g.steps.push(send(line, e));
+            }
+            Form::Write => {
+                if stateless_write(cmd) {
+                    self.write_pick_cmd(g, rng, cmd, Pick::Valid);
+                } else {
+                    self.subject(g, rng);
+                }
+            }
+        }
+    }
+
+    /// `AT+QSMTPSUB` set and read back (000 §2.2.3).
+    fn subject(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        g.label = "AT+QSMTPSUB set and read back".into();
+        let p = Self::prefix(rng);
+        let (cs, s) = if rng.random_bool(0.5) {
+            let n = rng.random_range(1..=self.profile.limits.max_subject_ascii);
+            (0, text(rng, n))
+        } else {
+            let bytes = rng.random_range(1..=self.profile.limits.max_subject_hex / 2);
+            let raw: Vec<u8> = (0..bytes).map(|_| rng.random::<u8>()).collect();
+            let hex: String = raw.iter().map(|b| format!("{b:02X}")).collect();
+            (rng.random_range(1..=3), hex)
+        };
+        g.steps
+            .push(send(format!("{p}+QSMTPSUB={cs},\"{s}\""), ok_none()));
+        g.steps.push(send(
+            format!("{p}+QSMTPSUB?"),
+            Expect::ok_lines(vec![format!("+QSMTPSUB: {cs},\"{s}\"")], MS300),
+        ));
+    }
+
+    fn write_pick(&self, g: &mut Group, rng: &mut ChaCha8Rng, pick: Pick) {
+        let cmds: Vec<&Command> = self
+            .commands()
+            .into_iter()
+            .filter(|c| writable(c) && c.supports(Form::Write))
+            .filter(|c| pick == Pick::Boundary || !c.params.is_empty() || !c.settings.is_empty())
+            .filter(|c| pick != Pick::Boundary || stateless_write(c))
+            .collect();
+        if let Some(cmd) = cmds.choose(rng).copied() {
+            self.write_pick_cmd(g, rng, cmd, pick);
+        }
+    }
+
+    /// A write of `cmd` with every parameter valid except one picked as `pick`.
+    fn write_pick_cmd(&self, g: &mut Group, rng: &mut ChaCha8Rng, cmd: &Command, pick: Pick) {
+        let setting = cmd.settings.choose(rng);
+        let params: Vec<at_catalog::Param> = match setting {
+            Some(s) => s.params.to_vec(),
+            None => cmd.params.to_vec(),
+        };
+        if params.is_empty() {
+            return;
+        }
+        let bad = rng.random_range(0..params.len());
+        let mut rendered = Vec::new();
+        let mut values = Vec::new();
+        for (i, p) in params.iter().enumerate() {
+            let k = if i == bad { pick } else { Pick::Valid };
+            let k = if k == Pick::WrongType && matches!(p.kind, ParamKind::HexInt { .. }) {
+                Pick::OutOfRange
+            } else {
+                k
+            };
+            let (s, v) = value(rng, p.kind, k, p.name);
+            rendered.push(s);
+            values.push(v);
+        }
+        let mut line = format!("AT{}=", cmd.name);
+        if let Some(s) = setting {
+            line.push_str(&format!("\"{}\",", s.name));
+        }
+        line.push_str(&rendered.join(","));
+        let deadline = dur_of(cmd, &values).max(MS300);
+        let quectel_smtp = cmd.name.starts_with("+QSMTP");
+        let bodyoriginal_missing = setting.is_some_and(|s| s.name == "bodyoriginal")
+            && !self.profile.supports_bodyoriginal;
+        let class = match pick {
+            Pick::Valid | Pick::Boundary if bodyoriginal_missing => Class::Cme(None),
+            Pick::Valid | Pick::Boundary => Class::Ok,
+            // 000 §2.2: the SMTP commands report errors as `+CME ERROR: <err>`.
+            _ if quectel_smtp => Class::Cme(None),
+            _ => Class::Error,
+        };
+        g.label = format!(
+            "{:?} parameter {} of AT{}",
+            pick, params[bad].name, cmd.name
+        );
+        g.steps.push(send(line, Expect::class(class, deadline)));
+    }
+
+    fn overlong(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        let n = rng.random_range(300..3000);
+        let s = text(rng, n);
+        let line = match rng.random_range(0..4) {
+            0 => format!("AT+QSMTPSUB=0,\"{s}\""),
+            1 => format!("AT+QSMTPCFG=\"account\",\"{s}\",\"p\""),
+            2 => format!("AT+QSMTPDST=1,1,\"{s}@example.com\""),
+            _ => format!("AT{}", "+QSMTPCLR;".repeat(n / 10)),
+        };
+        g.label = format!("overlong line of {} bytes", line.len());
+        // A run of valid commands has no documented length limit: judged on liveness only.
+        let class = if line.contains(';') {
+            Class::Any
+        } else {
+            Class::Error
+        };
+        g.steps.push(send(line, Expect::class(class, MS300)));
+    }
+
+    fn broken_quoting(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        let lines = [
+            "AT+QSMTPCFG=\"account,\"user\",\"pass\"",
+            "AT+QSMTPDST=1,1,\"a@example.com",
+            "AT+QSMTPSUB=0,\"Hi\"there\"",
+            "AT+QSMTPCFG=\"smtpserver\",smtp.example.com\",25",
+            "AT+QSMTPATT=1,1,\"RAM:a.txt\"\"",
+            "AT+QFLST=\"RAM: \"*\"",
+            "AT+QSMTPCFG=\"\"",
+            "AT+QSMTPDST=1,\"1\",a@example.com",
+        ];
+        let l = lines.choose(rng).copied().unwrap_or(lines[0]);
+        g.label = "broken quoting".into();
+        g.steps.push(send(l, Expect::class(Class::Error, MS300)));
+    }
+
+    fn high_bytes(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        let mut line = match rng.random_range(0..3) {
+            0 => b"AT+QSMTPSUB=0,\"".to_vec(),
+            1 => b"AT+QSMTPCFG=\"sender\",\"".to_vec(),
+            _ => b"AT".to_vec(),
+        };
+        for _ in 0..rng.random_range(1..40) {
+            line.push(rng.random_range(0x80..=0xFFu8));
+        }
+        if line.contains(&b'"') {
+            line.push(b'"');
+        }
+        g.label = "bytes above 0x7F".into();
+        g.steps.push(send(line, any(MS300)));
+    }
+
+    fn out_of_sequence(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        match rng.random_range(0..4) {
+            0 => {
+                g.label = "AT+QSMTPPUT before any configuration".into();
+                g.steps.push(send("AT+QSMTPCLR", any(MS300)));
+                g.steps.push(send("AT+QSMTPPUT=60", any(MS300)));
+                // Whatever the answer, the send (if any) must be over within its <timeout>.
+                g.steps.push(Step::Wait {
+                    time: Duration::from_secs(61),
+                    expect: None,
+                });
+            }
+            1 => {
+                g.label = "AT+QSMTPBODY sent inside body data mode is body".into();
+                let inner = b"AT+QSMTPBODY=0,10,5\r".to_vec();
+                let len = inner.len() + rng.random_range(1..50);
+                let rest = payload(rng, len - inner.len());
+                self.body_start(g, len, 30);
+                g.steps.push(Step::Data {
+                    bytes: inner,
+                    expect: None,
+                });
+                g.steps.push(Step::Data {
+                    bytes: rest,
+                    expect: Some(self.body_end(len)),
+                });
+            }
+            2 => {
+                g.label = "AT+QSMTPATT of a file that does not exist".into();
+                g.steps
+                    .push(send("AT+QFDEL=\"RAM:nofile.txt\"", any(MS300)));
+                // ERRATA E18 / 000 §5: 661 = file open failed.
+                g.steps.push(send(
+                    "AT+QSMTPATT=1,1,\"RAM:nofile.txt\"",
+                    Expect::class(Class::Cme(Some(661)), MS300),
+                ));
+            }
+            _ => {
+                g.label = "ATO without a connection".into();
+                g.steps.push(send(
+                    "ATO",
+                    Expect::class(Class::Final("NO CARRIER".into()), MS300),
+                ));
+            }
+        }
+    }
+
+    fn body_start(&self, g: &mut Group, len: usize, input_time: u32) {
+        g.steps.push(send(
+            format!("AT+QSMTPBODY=0,{len},{input_time}"),
+            Expect::class(Class::Connect, MS300),
+        ));
+    }
+
+    fn body_end(&self, n: usize) -> Expect {
+        // 000 §2.2.4: +QSMTPBODY: <input_length>, then OK.
+        Expect::ok_lines(vec![format!("+QSMTPBODY: {n}")], MS300)
+    }
+
+    fn data_mode(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        let len = rng.random_range(8..400usize);
+        let k = rng.random_range(1..len - 4);
+        let head = payload(rng, k);
+        let variant = rng.random_range(0..if self.caps.dtr { 6 } else { 5 });
+        match variant {
+            0 => {
+                g.label = format!("body of {len} bytes ended by its length");
+                self.body_start(g, len, 30);
+                let mut rest = payload(rng, len);
+                let tail = rest.split_off(k.min(len));
+                g.steps.push(Step::Data {
+                    bytes: rest,
+                    expect: None,
+                });
+                g.steps.push(Step::Data {
+                    bytes: tail,
+                    expect: Some(self.body_end(len)),
+                });
+            }
+            1 => {
+                g.label = "body ended by a guarded +++".into();
+                self.body_start(g, len, 30);
+                g.steps.push(Step::Data {
+                    bytes: head,
+                    expect: None,
+                });
+                g.steps.push(Step::Escape {
+                    before: GUARD,
+                    after: GUARD,
+                    expect: Some(self.body_end(k)),
+                });
+            }
+            2 => {
+                g.label = "+++ without silence before it is data (000 §1.3 rule 1)".into();
+                self.body_start(g, len, 30);
+                g.steps.push(Step::Data {
+                    bytes: head,
+                    expect: None,
+                });
+                g.steps.push(Step::Escape {
+                    before: Duration::from_millis(rng.random_range(0..800)),
+                    after: GUARD,
+                    expect: None,
+                });
+                let rest = payload(rng, len - k - 3);
+                g.steps.push(Step::Data {
+                    bytes: rest,
+                    expect: Some(self.body_end(len)),
+                });
+            }
+            3 => {
+                g.label = "input right after +++ cancels the escape (000 §1.3 rule 3)".into();
+                self.body_start(g, len, 30);
+                g.steps.push(Step::Data {
+                    bytes: head,
+                    expect: None,
+                });
+                g.steps.push(Step::Escape {
+                    before: GUARD,
+                    after: Duration::from_millis(rng.random_range(0..800)),
+                    expect: None,
+                });
+                let rest = payload(rng, len - k - 3);
+                g.steps.push(Step::Data {
+                    bytes: rest,
+                    expect: Some(self.body_end(len)),
+                });
+            }
+            4 => {
+                let t = rng.random_range(1..=5u32);
+                g.label = format!("body ended by <input_time> {t} s");
+                self.body_start(g, len, t);
+                g.steps.push(Step::Data {
+                    bytes: head,
+                    expect: None,
+                });
+                g.steps.push(Step::Wait {
+                    time: Duration::from_secs(u64::from(t)) + Duration::from_secs(1),
+                    expect: Some(self.body_end(k)),
+                });
+            }
+            _ => {
+                g.label = "body ended by DTR after AT&D1".into();
+                g.steps.push(send("AT&D1", ok()));
+                self.body_start(g, len, 30);
+                g.steps.push(Step::Data {
+                    bytes: head,
+                    expect: None,
+                });
+                g.steps.push(Step::Dtr {
+                    level: false,
+                    expect: Some(self.body_end(k)),
+                });
+                g.steps.push(Step::Dtr {
+                    level: true,
+                    expect: None,
+                });
+            }
+        }
+    }
+
+    fn upload(&self, g: &mut Group, rng: &mut ChaCha8Rng, name: &str) -> usize {
+        let size = rng.random_range(1..300usize);
+        let data = payload(rng, size);
+        g.steps
+            .push(send(format!("AT+QFDEL=\"{name}\""), any(MS300)));
+        g.steps.push(send(
+            format!("AT+QFUPL=\"{name}\",{size},10"),
+            Expect::class(Class::Connect, MS300),
+        ));
+        let sum = qfupl_checksum(&data);
+        g.steps.push(Step::Data {
+            bytes: data,
+            expect: Some(Expect::ok_lines(
+                vec![format!("+QFUPL: {size},{sum:x}")],
+                MS300,
+            )),
+        });
+        size
+    }
+
+    fn configure(&self, g: &mut Group) {
+        g.server = Some(SERVER.into());
+        g.steps.push(send("AT+QSMTPCLR", ok_none()));
+        g.steps.push(send("AT+QIACT=1", any(within("+QIACT"))));
+        g.steps.push(send("AT+QSMTPCFG=\"contextid\",1", ok_none()));
+        g.steps.push(send(
+            format!("AT+QSMTPCFG=\"smtpserver\",\"{SERVER}\",25"),
+            ok_none(),
+        ));
+        g.steps
+            .push(send("AT+QSMTPCFG=\"account\",\"fuzz\",\"fuzz\"", ok_none()));
+        g.steps.push(send(
+            "AT+QSMTPCFG=\"sender\",\"fuzz\",\"fuzz@example.com\"",
+            ok_none(),
+        ));
+    }
+
+    fn normal(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        match rng.random_range(0..7) {
+            0 | 1 => {
+                let busy = rng.random_bool(0.5);
+                g.label = if busy {
+                    "full send, then AT+QSMTPPUT while sending".into()
+                } else {
+                    "full send".into()
+                };
+                self.configure(g);
+                let rcpts: Vec<(u8, String)> = (0..rng.random_range(1..=3))
+                    .map(|i| (rng.random_range(1..=3u8), email(rng, i)))
+                    .collect();
+                for (t, a) in &rcpts {
+                    g.steps
+                        .push(send(format!("AT+QSMTPDST=1,{t},\"{a}\""), ok_none()));
+                }
+                let lines = rcpts
+                    .iter()
+                    .map(|(t, a)| format!("+QSMTPDST: {t},\"{a}\""))
+                    .collect();
+                g.steps
+                    .push(send("AT+QSMTPDST?", Expect::ok_lines(lines, MS300)));
+                self.subject(g, rng);
+                let len = rng.random_range(1..200usize);
+                self.body_start(g, len, 30);
+                let body = payload(rng, len);
+                g.steps.push(Step::Data {
+                    bytes: body,
+                    expect: Some(self.body_end(len)),
+                });
+                let urc = if self.caps.deliveries_succeed {
+                    "+QSMTPPUT: 0,0"
+                } else {
+                    "+QSMTPPUT: "
+                };
+                let t = Duration::from_secs(61);
+                if busy {
+                    g.steps.push(send("AT+QSMTPPUT=60", ok_none()));
+                    // 000 §5: 652 = SMTP server busy.
+                    g.steps.push(send(
+                        "AT+QSMTPPUT=60",
+                        Expect::class(Class::Cme(Some(652)), MS300).with_urc(urc, t),
+                    ));
+                } else {
+                    g.steps
+                        .push(send("AT+QSMTPPUT=60", ok_none().with_urc(urc, t)));
+                }
+            }
+            2 => {
+                let n = self.profile.limits.max_recipients;
+                g.label = format!("{n} recipients accepted, one more refused");
+                g.steps.push(send("AT+QSMTPCLR", ok_none()));
+                for i in 0..n {
+                    let t = rng.random_range(1..=3u8);
+                    g.steps.push(send(
+                        format!("AT+QSMTPDST=1,{t},\"{}\"", email(rng, i)),
+                        ok_none(),
+                    ));
+                }
+                // 000 §2.2.2 up to 20; edge/recipient-21st.scn: +CME ERROR: 664.
+                g.steps.push(send(
+                    format!("AT+QSMTPDST=1,1,\"{}\"", email(rng, n)),
+                    Expect::class(Class::Cme(Some(664)), MS300),
+                ));
+                g.steps.push(send("AT+QSMTPCLR", ok_none()));
+            }
+            3 => {
+                g.label = "recipients deleted with AT+QSMTPDST=0".into();
+                g.steps.push(send("AT+QSMTPCLR", ok_none()));
+                for i in 0..rng.random_range(1..=4) {
+                    let t = rng.random_range(1..=3u8);
+                    g.steps.push(send(
+                        format!("AT+QSMTPDST=1,{t},\"{}\"", email(rng, i)),
+                        ok_none(),
+                    ));
+                }
+                g.steps.push(send("AT+QSMTPDST=0", ok_none()));
+                g.steps.push(send("AT+QSMTPDST?", ok_none()));
+            }
+            4 => {
+                let name = format!("RAM:fz{}.txt", rng.random_range(0..100u32));
+                g.label = "upload, list, attach, clear".into();
+                g.steps.push(send("AT+QSMTPCLR", ok_none()));
+                let size = self.upload(g, rng, &name);
+                g.steps.push(send(
+                    format!("AT+QFLST=\"{name}\""),
+                    Expect::ok_lines(vec![format!("+QFLST: \"{name}\",{size}")], MS300),
+                ));
+                let max = self.profile.limits.max_attachments;
+                let n = if rng.random_bool(0.5) {
+                    max
+                } else {
+                    rng.random_range(1..=max)
+                };
+                let mut lines = Vec::new();
+                for i in 1..=n {
+                    g.steps
+                        .push(send(format!("AT+QSMTPATT=1,{i},\"{name}\""), ok_none()));
+                    lines.push(format!("+QSMTPATT: {i},\"{name}\",{size}"));
+                }
+                g.steps
+                    .push(send("AT+QSMTPATT?", Expect::ok_lines(lines, MS300)));
+                g.steps.push(send("AT+QSMTPCLR", ok_none()));
+                g.steps.push(send("AT+QSMTPATT?", ok_none()));
+                g.steps
+                    .push(send(format!("AT+QFDEL=\"{name}\""), ok_none()));
+            }
+            5 => {
+                g.label = "echo off and on again".into();
+                g.steps.push(send("ATE0", ok_none()));
+                g.steps.push(send("AT+QSMTPCLR", ok_none()));
+                g.steps.push(send("ATE1", ok_none()));
+            }
+            _ => {
+                g.label = "PDP context activation and query".into();
+                g.steps.push(send("AT+QIACT=1", any(within("+QIACT"))));
+                // 000 §3.1: +QIACT: 1,1,1,"10.7.157.1".
+                g.steps.push(send(
+                    "AT+QIACT?",
+                    Expect::class(Class::Ok, MS300).with_info(Info::Match(vec![(
+                        r#"\+QIACT: 1,1,1,"[0-9a-fA-F.:]+""#.into(),
+                        "+QIACT: 1,1,1,\"{ip}\"".into(),
+                    )])),
+                ));
+            }
+        }
+    }
+
+    fn multitech_group(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
+        let p = MULTITECH_PARAMS
+            .choose(rng)
+            .copied()
+            .unwrap_or(MULTITECH_PARAMS[0]);
+        match g.family {
+            Family::Valid | Family::Boundary => {
+                let pick = if g.family == Family::Valid {
+                    Pick::Valid
+                } else {
+                    Pick::Boundary
+                };
+                let (v, _) = value(rng, p.kind, pick, p.name);
+                g.label = format!("AT#{} set and read", p.name);
+                g.steps.push(send(format!("AT#{}={v}", p.name), ok_none()));
+                g.steps.push(send(format!("AT#{}?", p.name), ok()));
+            }
+            Family::OutOfRange => {
+                let (v, _) = value(rng, p.kind, Pick::OutOfRange, p.name);
+                g.label = format!("AT#{} out of range", p.name);
+                g.steps.push(send(
+                    format!("AT#{}={v}", p.name),
+                    Expect::class(Class::Error, MS300),
+                ));
+            }
+            Family::Overlong => {
+                let n = rng.random_range(300..2000);
+                let s = text(rng, n);
+                g.label = "overlong #SUBJ1".into();
+                g.steps.push(send(
+                    format!("AT#SUBJ1=\"{s}\""),
+                    Expect::class(Class::Error, MS300),
+                ));
+            }
+            Family::BrokenQuoting => {
+                g.label = "broken quoting".into();
+                g.steps.push(send(
+                    "AT#REC1=\"a@example.com",
+                    Expect::class(Class::Error, MS300),
+                ));
+            }
+            Family::HighBytes => {
+                let mut line = b"AT#SUBJ1=\"".to_vec();
+                for _ in 0..rng.random_range(1..40) {
+                    line.push(rng.random_range(0x80..=0xFFu8));
+                }
+                line.push(b'"');
+                g.label = "bytes above 0x7F".into();
+                g.steps.push(send(line, any(MS300)));
+            }
+            _ => {
+                g.label = "#PUTMAIL flow".into();
+                g.server = Some(SERVER.into());
+                for l in [
+                    format!("AT#SMTPSERV=\"{SERVER}\""),
+                    "AT#SMTPPORT=25".into(),
+                    "AT#SENDERADDR=\"fuzz@example.com\"".into(),
+                    format!("AT#REC1=\"{}\"", email(rng, 0)),
+                    format!("AT#SUBJ1=\"{}\"", text(rng, 20)),
+                ] {
+                    g.steps.push(send(l, ok_none()));
+                }
+                g.steps.push(send(
+                    "AT#PUTMAIL",
+                    Expect::class(
+                        Class::Final("OK_Info_WaitingForData".into()),
+                        within("#PUTMAIL"),
+                    ),
+                ));
+                let n = rng.random_range(1..200);
+                let mut body = text(rng, n).into_bytes();
+                body.extend_from_slice(b"\r\n.\r\n");
+                let done = if self.caps.deliveries_succeed {
+                    Class::Ok
+                } else {
+                    Class::Any
+                };
+                g.steps.push(Step::Data {
+                    bytes: body,
+                    expect: Some(Expect::class(done, within("#PUTMAIL"))),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_a_function_of_seed_and_number() {
+        let g = Generator::new(at_catalog::profile("ec25").unwrap(), Caps::default());
+        assert_eq!(g.case(7, 3), g.case(7, 3));
+        assert_ne!(g.case(7, 3), g.case(7, 4));
+        assert_ne!(g.case(7, 3), g.case(8, 3));
+    }
+
+    #[test]
+    fn every_family_generates_steps() {
+        for name in ["ec25", "ag35", "multitech"] {
+            let g = Generator::new(
+                at_catalog::profile(name).unwrap(),
+                Caps {
+                    dtr: true,
+                    deliveries_succeed: true,
+                },
+            );
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            for &f in g.families() {
+                for _ in 0..20 {
+                    let grp = g.group(f, &mut rng);
+                    assert!(!grp.steps.is_empty(), "{name} {f:?}");
+                    assert!(!grp.label.is_empty(), "{name} {f:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn checksum_follows_errata_e12() {
+        assert_eq!(qfupl_checksum(b""), 0);
+        assert_eq!(qfupl_checksum(b"\x12\x34\x56"), 0x1234 ^ 0x5600);
+    }
+}

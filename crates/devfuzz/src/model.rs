@@ -1,0 +1,277 @@
+//! What a fuzz case is made of: groups of steps, each step with the response it must get.
+
+use core::time::Duration;
+
+/// The class of final result a step must end with.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Class {
+    /// `OK` (or Multi-Tech `OK_Info_WaitingForData` where stated by [`Class::Final`]).
+    Ok,
+    /// Any error: `ERROR`, `+CME ERROR: <n>` or Multi-Tech `#CME ERROR: <n>`.
+    Error,
+    /// `+CME ERROR: <n>`; with `Some(n)`, exactly that `<err>` (000 §5).
+    Cme(Option<u32>),
+    /// `CONNECT`: data mode starts (000 §1.3).
+    Connect,
+    /// This exact final result line.
+    Final(String),
+    /// Any final result code: the catalog does not know the answer (state-dependent).
+    Any,
+}
+
+/// What the information lines before the final result must be.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Info {
+    /// Not judged.
+    Any,
+    /// No information lines at all.
+    None,
+    /// Exactly these lines.
+    Exact(Vec<String>),
+    /// One line per `(regex, scenario pattern)` (full match), in order.
+    Match(Vec<(String, String)>),
+}
+
+/// The response a step must get, and how soon.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Expect {
+    /// Final result class.
+    pub class: Class,
+    /// Information lines.
+    pub info: Info,
+    /// Deadline from the end of the step (the catalog's maximum response time).
+    pub within: Duration,
+    /// A URC that must follow the final result (prefix), within this time.
+    pub urc: Option<(String, Duration)>,
+}
+
+impl Expect {
+    /// `class` with any information, within `within`.
+    pub fn class(class: Class, within: Duration) -> Expect {
+        Expect {
+            class,
+            info: Info::Any,
+            within,
+            urc: None,
+        }
+    }
+
+    /// `OK` with exactly `lines` before it.
+    pub fn ok_lines(lines: Vec<String>, within: Duration) -> Expect {
+        Expect {
+            class: Class::Ok,
+            info: Info::Exact(lines),
+            within,
+            urc: None,
+        }
+    }
+
+    /// With this information check.
+    pub fn with_info(mut self, info: Info) -> Expect {
+        self.info = info;
+        self
+    }
+
+    /// With a URC (by prefix) expected after the final result within `within`.
+    pub fn with_urc(mut self, prefix: &str, within: Duration) -> Expect {
+        self.urc = Some((prefix.to_owned(), within));
+        self
+    }
+}
+
+/// One action of a case.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Step {
+    /// A command-mode line (echoed); `cr` appends the `<CR>` terminator.
+    Send {
+        /// The bytes, without terminator.
+        bytes: Vec<u8>,
+        /// Whether `<CR>` follows.
+        cr: bool,
+        /// The response it must get.
+        expect: Expect,
+    },
+    /// Data-mode bytes (never echoed); `expect` if they must end data mode.
+    Data {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The response, if these bytes must produce one.
+        expect: Option<Expect>,
+    },
+    /// `+++` with silence `before` and `after` it (000 §1.3 wants ≥ 1 s each).
+    Escape {
+        /// Silence before.
+        before: Duration,
+        /// Silence after.
+        after: Duration,
+        /// The response, if the escape must end data mode.
+        expect: Option<Expect>,
+    },
+    /// Silence; with `expect`, the response must come within `time`.
+    Wait {
+        /// How long.
+        time: Duration,
+        /// The response that must come meanwhile.
+        expect: Option<Expect>,
+    },
+    /// DTR level (only targets with a DTR line).
+    Dtr {
+        /// The level.
+        level: bool,
+        /// The response, if the change must produce one.
+        expect: Option<Expect>,
+    },
+}
+
+impl Step {
+    /// The response this step must get, if any.
+    pub fn expect(&self) -> Option<&Expect> {
+        match self {
+            Step::Send { expect, .. } => Some(expect),
+            Step::Data { expect, .. }
+            | Step::Escape { expect, .. }
+            | Step::Wait { expect, .. }
+            | Step::Dtr { expect, .. } => expect.as_ref(),
+        }
+    }
+}
+
+/// Case families (issue 8: what the device fuzzer generates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Family {
+    /// Valid commands (test, read, write) from the catalog.
+    Valid,
+    /// Parameters at the edges of their ranges and lengths.
+    Boundary,
+    /// Parameters just outside their ranges and lengths.
+    OutOfRange,
+    /// A string where an integer goes and vice versa.
+    WrongType,
+    /// Lines and strings far longer than any limit.
+    Overlong,
+    /// Unbalanced or misplaced quotes.
+    BrokenQuoting,
+    /// Bytes above 0x7F in commands and strings.
+    HighBytes,
+    /// Commands out of sequence (`AT+QSMTPPUT` before configuration, commands inside data mode).
+    OutOfSequence,
+    /// Data-mode abuse: escape timing, length lies, input time, DTR.
+    DataMode,
+    /// A normal flow (configure, body, send; upload and attach; read back).
+    Normal,
+}
+
+impl Family {
+    /// Every family.
+    pub const ALL: [Family; 10] = [
+        Family::Valid,
+        Family::Boundary,
+        Family::OutOfRange,
+        Family::WrongType,
+        Family::Overlong,
+        Family::BrokenQuoting,
+        Family::HighBytes,
+        Family::OutOfSequence,
+        Family::DataMode,
+        Family::Normal,
+    ];
+
+    /// Kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Valid => "valid",
+            Family::Boundary => "boundary",
+            Family::OutOfRange => "out-of-range",
+            Family::WrongType => "wrong-type",
+            Family::Overlong => "overlong",
+            Family::BrokenQuoting => "broken-quoting",
+            Family::HighBytes => "high-bytes",
+            Family::OutOfSequence => "out-of-sequence",
+            Family::DataMode => "data-mode",
+            Family::Normal => "normal-flow",
+        }
+    }
+}
+
+/// Self-contained steps: their expectations depend only on each other, so shrinking may drop a
+/// whole group without making the rest wrong.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Group {
+    /// Which family produced it.
+    pub family: Family,
+    /// One line saying what it does.
+    pub label: String,
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// Server name configured by the group (the scenario then resolves it to the sink).
+    pub server: Option<String>,
+}
+
+/// One generated case: a few groups, run on the device one after the other.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Case {
+    /// Seed of the campaign.
+    pub seed: u64,
+    /// Case number within the campaign.
+    pub number: u64,
+    /// The groups.
+    pub groups: Vec<Group>,
+}
+
+impl Case {
+    /// All steps, in order.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.groups.iter().flat_map(|g| g.steps.iter())
+    }
+}
+
+/// What kind of misbehaviour a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum FindingKind {
+    /// No final result within the maximum response time.
+    Timeout,
+    /// Output that is not W1-framed (bare LF, missing empty line, stray bytes).
+    Garbage,
+    /// Echo differs from the bytes sent (or is present after `ATE0`).
+    Echo,
+    /// The wrong class of final result (OK where an error is due, or the reverse).
+    WrongClass,
+    /// Information lines differ from what the catalog or the case's state says.
+    WrongInfo,
+    /// A URC before the final result, or a URC that never came.
+    Urc,
+    /// Output when none was due.
+    Unexpected,
+    /// The liveness check after the case failed: `AT` got no `OK`.
+    Wedged,
+    /// The module restarted (`RDY`) or the transport went away.
+    Reset,
+}
+
+impl FindingKind {
+    /// Kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::Timeout => "timeout",
+            FindingKind::Garbage => "garbage",
+            FindingKind::Echo => "echo",
+            FindingKind::WrongClass => "wrong-class",
+            FindingKind::WrongInfo => "wrong-info",
+            FindingKind::Urc => "urc",
+            FindingKind::Unexpected => "unexpected-output",
+            FindingKind::Wedged => "wedged",
+            FindingKind::Reset => "reset",
+        }
+    }
+}
+
+/// A misbehaviour the oracle saw.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// What kind.
+    pub kind: FindingKind,
+    /// Index of the step (in [`Case::steps`] order); the liveness check is `steps().count()`.
+    pub step: usize,
+    /// What was expected and what came.
+    pub message: String,
+}

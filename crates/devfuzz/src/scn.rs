@@ -1,0 +1,236 @@
+//! A finding written as a ready-to-run scenario file (`scenarios/README.md` format), so that it
+//! becomes a regression scenario: it passes on a module that behaves, fails on the one found.
+
+use core::fmt::Write as _;
+use core::time::Duration;
+
+use crate::exec::StepLog;
+use crate::frames::Frame;
+use crate::model::{Case, Class, Expect, Finding, FindingKind, Info, Step};
+
+/// Escapes bytes for a scenario text: printable ASCII as is, the rest and the characters the
+/// format gives a meaning (`\ " $ { } / #`) as escapes.
+pub fn escape(bytes: &[u8]) -> String {
+    escape_in(bytes, false)
+}
+
+/// [`escape`] for the inside of a quoted string (`@data "..."`), where `"` is escaped too.
+pub fn escape_quoted(bytes: &[u8]) -> String {
+    escape_in(bytes, true)
+}
+
+fn escape_in(bytes: &[u8], quoted: bool) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' if !quoted => s.push('"'),
+            b'\\' | b'"' | b'$' | b'{' | b'}' | b'/' | b'#' => {
+                s.push('\\');
+                s.push(char::from(b));
+            }
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b' ' if i + 1 == bytes.len() => s.push_str("\\x20"),
+            0x20..=0x7E => s.push(char::from(b)),
+            _ => {
+                let _ = write!(s, "\\x{b:02X}");
+            }
+        }
+    }
+    s
+}
+
+fn duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Expected-line text for a final result class (a pattern where the class is not one line).
+fn class_line(c: &Class, observed: Option<&str>) -> String {
+    match c {
+        Class::Ok => "OK".into(),
+        Class::Error => "{re:(ERROR|[+#]CME ERROR: [0-9]+)}".into(),
+        Class::Cme(None) => "+CME ERROR: {int}".into(),
+        Class::Cme(Some(n)) => format!("+CME ERROR: {n}"),
+        Class::Connect => "CONNECT".into(),
+        Class::Final(s) => escape(s.as_bytes()),
+        Class::Any => observed.map_or_else(|| "{any}".into(), |o| escape(o.as_bytes())),
+    }
+}
+
+/// The `<` lines for a step: what the expectation says where it is exact, otherwise what was
+/// observed (steps before the finding were judged correct).
+fn expect_lines(e: &Expect, log: Option<&StepLog>, out: &mut String) {
+    let observed_info: Vec<&String> = log
+        .map(|l| {
+            l.frames
+                .iter()
+                .filter_map(|f| match f {
+                    Frame::Info(v) => Some(v),
+                    Frame::Final(_) => None,
+                })
+                .flatten()
+                .collect()
+        })
+        .unwrap_or_default();
+    let observed_final = log.and_then(|l| {
+        l.frames.iter().find_map(|f| match f {
+            Frame::Final(s) => Some(s.as_str()),
+            Frame::Info(_) => None,
+        })
+    });
+    if e.within > Duration::from_millis(300) {
+        let _ = writeln!(out, "@within {}", duration(e.within));
+    }
+    match &e.info {
+        Info::Exact(lines) => {
+            for l in lines {
+                let _ = writeln!(out, "< {}", escape(l.as_bytes()));
+            }
+        }
+        Info::None => {}
+        Info::Match(res) => {
+            for (_, pattern) in res {
+                let _ = writeln!(out, "< {pattern}");
+            }
+        }
+        Info::Any => {
+            for l in observed_info {
+                let _ = writeln!(out, "< {}", escape(l.as_bytes()));
+            }
+        }
+    }
+    let _ = writeln!(out, "< {}", class_line(&e.class, observed_final));
+    if let Some((pfx, within)) = &e.urc {
+        let _ = writeln!(out, "@within {}", duration(*within));
+        let _ = writeln!(out, "~ {}{{any}}", escape(pfx.as_bytes()));
+    }
+}
+
+/// Everything needed to write a finding as a scenario.
+#[derive(Clone, Copy, Debug)]
+pub struct ScenarioInfo<'a> {
+    /// Module profile name.
+    pub profile: &'a str,
+    /// Emulator quirks the run had on (`@quirk` lines, `verdict: fail`).
+    pub quirks: &'a [&'a str],
+    /// The profile's initial echo.
+    pub echo: bool,
+}
+
+/// Renders `case` (shrunk) with its `finding` as a scenario file.
+pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioInfo<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Found by `atconform fuzz --seed {} --case {}` ({}): {}",
+        case.seed,
+        case.number,
+        finding.kind.name(),
+        finding.message.replace('\n', " ")
+    );
+    let labels: Vec<&str> = case.groups.iter().map(|g| g.label.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "title: fuzz finding {}: {}",
+        finding.kind.name(),
+        labels.join("; ")
+    );
+    let _ = writeln!(out, "source: 000 §1.3, 000 §2.1.2, 000 §2.2");
+    let _ = writeln!(out, "errata: W1, W2");
+    let _ = writeln!(out, "profiles: {}", info.profile);
+    let _ = writeln!(out, "tags: fuzz, {}", finding.kind.name());
+    if !info.quirks.is_empty() {
+        let _ = writeln!(out, "verdict: fail");
+    }
+    for q in info.quirks {
+        let _ = writeln!(out, "@quirk {q}");
+    }
+    for g in &case.groups {
+        if let Some(s) = &g.server {
+            let _ = writeln!(out, "@resolve {s} sink");
+            break;
+        }
+    }
+    let _ = writeln!(out, "@allow-urc +QIURC: {{any}}");
+    if !info.echo {
+        let _ = writeln!(out, "@echo off");
+    }
+    let mut echo = info.echo;
+    for (i, step) in case.steps().enumerate() {
+        if i > finding.step {
+            break;
+        }
+        let log = logs.get(i);
+        match step {
+            Step::Send { bytes, cr, expect } => {
+                let mark = if *cr { ">" } else { ">>" };
+                let _ = writeln!(out, "{mark} {}", escape(bytes));
+                expect_lines(expect, log, &mut out);
+                let up = bytes.to_ascii_uppercase();
+                let to = if up == b"ATE0" || up == b"ATE" {
+                    Some(false)
+                } else if up == b"ATE1" {
+                    Some(true)
+                } else {
+                    None
+                };
+                if let Some(v) = to
+                    && v != echo
+                {
+                    echo = v;
+                    let _ = writeln!(out, "@echo {}", if v { "on" } else { "off" });
+                }
+            }
+            Step::Data { bytes, expect } => {
+                let _ = writeln!(out, "@data \"{}\"", escape_quoted(bytes));
+                if let Some(e) = expect {
+                    expect_lines(e, log, &mut out);
+                }
+            }
+            Step::Escape {
+                before,
+                after,
+                expect,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "@escape before={} after={}",
+                    duration(*before),
+                    duration(*after)
+                );
+                if let Some(e) = expect {
+                    expect_lines(e, log, &mut out);
+                }
+            }
+            Step::Wait { time, expect } => match expect {
+                Some(e) => {
+                    let e = Expect {
+                        within: *time,
+                        ..e.clone()
+                    };
+                    expect_lines(&e, log, &mut out);
+                }
+                None => {
+                    let _ = writeln!(out, "@wait {}", duration(*time));
+                }
+            },
+            Step::Dtr { level, expect } => {
+                let _ = writeln!(out, "@dtr {}", if *level { "on" } else { "off" });
+                if let Some(e) = expect {
+                    expect_lines(e, log, &mut out);
+                }
+            }
+        }
+    }
+    if matches!(finding.kind, FindingKind::Wedged) || finding.step >= case.steps().count() {
+        let _ = writeln!(out, "// liveness: the module must still answer AT");
+        let _ = writeln!(out, "> AT");
+        let _ = writeln!(out, "< OK");
+    }
+    out
+}

@@ -1,0 +1,225 @@
+//! Device fuzzer against the emulator: a clean firmware gives no finding, each misbehaving quirk
+//! is found, findings shrink and come out as scenario files that load.
+
+use at_devfuzz::campaign::{self, Config, Device, Fuzzer, Summary};
+use at_devfuzz::model::FindingKind;
+use at_devfuzz::virt::VirtualModule;
+use at_emulator::EmulatorConfig;
+use at_emulator::quirks::{Quirk, QuirkSet};
+
+fn fuzzer(profile: &str, quirks: QuirkSet, cfg: Config) -> Fuzzer {
+    let emu = EmulatorConfig::builtin(profile)
+        .unwrap()
+        .with_quirks(quirks);
+    let p = emu.profile.clone();
+    Fuzzer::new(Device::Emulator(Box::new(emu)), p, cfg)
+}
+
+fn run(profile: &str, quirks: QuirkSet, cfg: Config) -> Summary {
+    fuzzer(profile, quirks, cfg).run(&mut |_| {})
+}
+
+#[test]
+fn clean_emulator_gives_no_finding() {
+    for profile in ["ec25", "eg91", "ag35", "multitech"] {
+        let s = run(
+            profile,
+            QuirkSet::NONE,
+            Config {
+                seed: 11,
+                cases: 600,
+                ..Config::default()
+            },
+        );
+        assert_eq!(s.cases_run, 600);
+        let msgs: Vec<_> = s.findings.iter().map(|f| (&f.groups, &f.finding)).collect();
+        assert!(msgs.is_empty(), "{profile}: {msgs:#?}");
+    }
+}
+
+/// Quirks the AT-level oracle must catch; the others only show in the SMTP session or the
+/// delivered mail (bcc-header-leaked, no-dot-stuffing, helo-only, …), which it does not see.
+const FOUND: &[&str] = &[
+    "body-length-off-by-one",
+    "urc-before-ok",
+    "no-ok-after-data-mode",
+    "guard-time-ignored",
+    "escape-needs-no-silence-after",
+    "lowercase-at-rejected",
+    "ate0-ignored",
+    "recipient-limit-19",
+    "attachment-limit-9",
+    "test-range-contextid-0-15",
+    "crlf-lf-only",
+    "missing-blank-line-before-ok",
+    "cme-as-plain-error",
+    "subject-truncated-at-64",
+    "input-time-ignored",
+    "busy-not-reported",
+    "qsmtpclr-keeps-attachments",
+    "dst-delete-keeps-cc",
+    "qflst-size-wrong",
+    "qiact-query-no-ip",
+    "echo-doubles-cr",
+    "put-before-body-crash-wedge",
+    "qfupl-checksum-zero",
+    "connect-missing",
+];
+
+#[test]
+fn every_at_level_quirk_is_found_from_a_clean_start() {
+    let budget = 400;
+    let table = campaign::quirk_table("ec25", 1, budget);
+    let mut text = String::from("| quirk | cases to first finding | kind |\n|---|---|---|\n");
+    for r in &table {
+        text.push_str(&format!(
+            "| {} | {} | {} |\n",
+            r.quirk,
+            r.cases_to_finding
+                .map_or_else(|| format!("not found in {budget}"), |n| n.to_string()),
+            r.kind.map_or("-", FindingKind::name)
+        ));
+    }
+    println!("{text}");
+    for r in &table {
+        let expected = FOUND.contains(&r.quirk);
+        assert_eq!(
+            r.cases_to_finding.is_some(),
+            expected,
+            "{}\n{text}",
+            r.quirk
+        );
+    }
+}
+
+#[test]
+fn findings_shrink_replay_and_load_as_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    for q in [
+        Quirk::BodyLengthOffByOne,
+        Quirk::PutBeforeBodyCrashWedge,
+        Quirk::DstDeleteKeepsCc,
+        Quirk::GuardTimeIgnored,
+        Quirk::UrcBeforeOk,
+        Quirk::CrlfLfOnly,
+        Quirk::Ate0Ignored,
+    ] {
+        let cfg = Config {
+            seed: 3,
+            cases: 500,
+            max_findings: 1,
+            out_dir: Some(dir.path().to_path_buf()),
+            ..Config::default()
+        };
+        let s = run("ec25", QuirkSet::NONE.with(q), cfg);
+        let f = s
+            .findings
+            .first()
+            .unwrap_or_else(|| panic!("{q} not found"));
+        assert!(f.steps.1 <= f.steps.0, "{q}: shrinking grew the case");
+        let path = f.path.as_ref().unwrap();
+        let sc =
+            at_scenario::load_file(path).unwrap_or_else(|e| panic!("{q}: {e:?}\n{}", f.scenario));
+        assert!(
+            f.scenario.contains(&format!("@quirk {}", q.name())),
+            "{}",
+            f.scenario
+        );
+        assert!(f.scenario.contains("verdict: fail"));
+        assert!(!sc.steps.is_empty());
+        // `--seed 3 --case N` replays exactly that case and finds the same thing.
+        let again = run(
+            "ec25",
+            QuirkSet::NONE.with(q),
+            Config {
+                seed: 3,
+                first: f.case,
+                cases: 1,
+                ..Config::default()
+            },
+        );
+        assert_eq!(again.findings.len(), 1, "{q}");
+        assert_eq!(again.findings[0].finding, f.finding, "{q}");
+    }
+}
+
+#[test]
+fn shrinking_keeps_the_finding_and_drops_unrelated_groups() {
+    let mut fz = fuzzer(
+        "ec25",
+        QuirkSet::NONE.with(Quirk::CmeAsPlainError),
+        Config::default(),
+    );
+    let generator = fz.generator().clone();
+    // Find a multi-group case that fails, then shrink it.
+    let (case, finding) = (0..500)
+        .find_map(|n| {
+            let c = generator.case(5, n);
+            if c.groups.len() < 3 {
+                return None;
+            }
+            fz.run_case(&c).finding.map(|f| (c, f))
+        })
+        .expect("a failing 3-group case");
+    let (small, run) = fz.shrink(&case, &finding);
+    assert_eq!(run.finding.as_ref().map(|f| f.kind), Some(finding.kind));
+    assert!(small.steps().count() < case.steps().count());
+    assert_eq!(small.groups.len(), 1);
+}
+
+#[test]
+fn live_devices_keep_state_and_recover_after_a_wedge() {
+    // The emulator behind the `Live` path: state carries over between cases, and after the
+    // put-before-body wedge the fuzzer's recovery (DTR drop, +++) brings it back.
+    let emu = EmulatorConfig::builtin("ec25")
+        .unwrap()
+        .with_quirks(QuirkSet::NONE.with(Quirk::PutBeforeBodyCrashWedge));
+    let p = emu.profile.clone();
+    let target = Box::new(VirtualModule::new(emu));
+    let mut fz = Fuzzer::new(
+        Device::Live(target),
+        p,
+        Config {
+            seed: 1,
+            cases: 300,
+            shrink: false,
+            slack: std::time::Duration::ZERO,
+            ..Config::default()
+        },
+    );
+    let s = fz.run(&mut |_| {});
+    assert!(s.aborted.is_none(), "{:?}", s.aborted);
+    assert!(
+        s.findings.iter().any(
+            |f| f.finding.kind == FindingKind::Wedged || f.finding.kind == FindingKind::Timeout
+        ),
+        "{:#?}",
+        s.findings.iter().map(|f| &f.finding).collect::<Vec<_>>()
+    );
+    assert_eq!(s.cases_run, 300);
+}
+
+#[test]
+fn reports_are_json_and_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = run(
+        "ec25",
+        QuirkSet::NONE.with(Quirk::ConnectMissing),
+        Config {
+            seed: 2,
+            cases: 40,
+            ..Config::default()
+        },
+    );
+    assert!(!s.findings.is_empty());
+    let json = dir.path().join("r.json");
+    campaign::write_json(&s, &json).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["cases_run"], 40);
+    assert_eq!(v["findings"].as_array().unwrap().len(), s.findings.len());
+    let xml = dir.path().join("r.xml");
+    campaign::write_junit(&s, &xml).unwrap();
+    let x = std::fs::read_to_string(&xml).unwrap();
+    assert_eq!(x.matches("<failure").count(), s.findings.len());
+    assert!(x.contains("cases without finding"));
+}
