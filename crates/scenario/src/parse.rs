@@ -243,6 +243,11 @@ impl<'a> Parser<'a> {
             off += raw.len();
             let body = raw.strip_suffix('\n').unwrap_or(raw);
             let body = body.strip_suffix('\r').unwrap_or(body);
+            // A UTF-8 byte order mark (some Windows editors write one) is not content.
+            let (body, line_off) = match body.strip_prefix('\u{feff}') {
+                Some(rest) if line_off == 0 => (rest, 3),
+                _ => (body, line_off),
+            };
             let line = Src {
                 s: body,
                 off: line_off,

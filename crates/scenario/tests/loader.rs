@@ -333,3 +333,14 @@ fn manual_comment_lines_are_comments() {
     let sc = load("//新增收件人\n> AT+QSMTPDST=0\n< OK\n  // indented too\n");
     assert_eq!(sc.steps.len(), 2);
 }
+
+#[test]
+fn crlf_files_and_byte_order_mark() {
+    let text = format!("\u{feff}{}> AT\r\n< OK\r\n", HEAD.replace('\n', "\r\n"));
+    let sc = load_str("w.scn", &text).unwrap();
+    let StepKind::Send(s) = &sc.steps[0].kind else {
+        panic!()
+    };
+    assert_eq!(s.text.as_literal().unwrap(), b"AT");
+    assert_eq!(sc.steps[1].span.line, 5);
+}
