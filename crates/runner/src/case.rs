@@ -12,7 +12,7 @@ use at_mailer::{
 use at_scenario::{Profile, ResolveTo, Scenario, TlsMode};
 use serde::Serialize;
 
-use crate::judge::{Failure, Verdict};
+use crate::judge::{Failure, FailureKind, Verdict};
 use crate::scenario::{MailSource, SinkSetup, run_scenario, setup_for};
 use crate::target::{EmulatorTarget, Target};
 use crate::transcript::Transcript;
@@ -109,12 +109,14 @@ pub fn run_case_on(
             Status::Skip("needs the emulator (@fault/@quirk)".into()),
         );
     }
-    if !target.is_virtual() && setup_for(sc, profile).1 != SinkSetup::default() {
+    let sink_setup = setup_for(sc, profile).1;
+    if !target.is_virtual() && (!sink_setup.faults.is_empty() || sink_setup.profile.is_some()) {
+        // The run's one shared sink has no per-case fault script or provider profile.
         return CaseResult::new(
             sc,
             profile,
             name,
-            Status::Skip("needs a scripted capture sink (@sink)".into()),
+            Status::Skip("needs a scripted capture sink (@sink reply/drop/profile)".into()),
         );
     }
     let exec = match run_scenario(sc, profile, target, mail, cancel) {
@@ -123,6 +125,10 @@ pub fn run_case_on(
     };
     let expect_failure = sc.meta.verdict == at_scenario::Verdict::Fail;
     let (status, failure) = match exec.verdict {
+        // The target cannot do what the scenario needs (DTR on a PTY): not judged.
+        Verdict::Fail(f) if matches!(f.kind, FailureKind::Unsupported { .. }) => {
+            (Status::Skip(f.summary()), Some(*f))
+        }
         Verdict::Pass if expect_failure => (Status::Fail, None),
         Verdict::Pass => (Status::Pass, None),
         Verdict::Fail(f) if expect_failure => (Status::Pass, Some(*f)),

@@ -43,6 +43,8 @@ pub struct RunConfig {
     pub quirks: Vec<String>,
     /// Listen address of the capture sink for real targets (the device must reach it).
     pub sink_listen: Option<std::net::SocketAddr>,
+    /// Implicit-TLS (SMTPS) listen address of that sink, for `ssltype` 1 scenarios.
+    pub sink_tls_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for RunConfig {
@@ -53,6 +55,7 @@ impl Default for RunConfig {
             filters: Vec::new(),
             quirks: Vec::new(),
             sink_listen: None,
+            sink_tls_listen: None,
         }
     }
 }
@@ -122,6 +125,9 @@ pub fn run(
             let mut c = smtp_sink::SinkConfig::new(smtp_sink::Profile::default());
             if let Some(addr) = listen {
                 c = c.listen(Some(addr));
+            }
+            if let Some(addr) = cfg.sink_tls_listen {
+                c = c.tls_listen(Some(addr));
             }
             Some(smtp_sink::spawn(c).map_err(|e| format!("cannot start the capture sink: {e}"))?)
         }

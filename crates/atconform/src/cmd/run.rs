@@ -50,6 +50,9 @@ pub struct Args {
     /// Capture-sink listen address for real targets (the device must be able to reach it).
     #[arg(long, value_name = "ADDR")]
     sink_listen: Option<std::net::SocketAddr>,
+    /// Implicit-TLS (SMTPS) listen address of that sink (for `ssltype` 1 scenarios).
+    #[arg(long, value_name = "ADDR")]
+    sink_tls_listen: Option<std::net::SocketAddr>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -94,6 +97,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         filters: args.filter.clone(),
         quirks: args.quirk.clone(),
         sink_listen: args.sink_listen,
+        sink_tls_listen: args.sink_tls_listen,
     };
     let cases = at_runner::run::select(scenarios, &cfg);
     if cases.is_empty() {

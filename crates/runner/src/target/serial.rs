@@ -93,9 +93,20 @@ impl Target for SerialTarget {
     }
 
     fn set_dtr(&mut self, level: bool) -> Result<(), TargetError> {
-        self.port
-            .write_data_terminal_ready(level)
-            .map_err(|e| io_err("set DTR", e.into()))
+        self.port.write_data_terminal_ready(level).map_err(|e| {
+            // A PTY has no modem lines: ioctl(TIOCMBIS) answers ENOTTY (or EINVAL); serialport
+            // keeps only the message.
+            let text = e.to_string();
+            let e = std::io::Error::from(e);
+            if matches!(e.raw_os_error(), Some(22 | 25))
+                || text.contains("typewriter")
+                || text.contains("Inappropriate ioctl")
+            {
+                TargetError::Unsupported("DTR (no modem control lines)")
+            } else {
+                io_err("set DTR", e)
+            }
+        })
     }
 
     fn is_virtual(&self) -> bool {
