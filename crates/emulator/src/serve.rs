@@ -13,8 +13,8 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use at_mailer::ResolveMap;
-use at_mailer::{DeliverOptions, Outcome, StallMode};
+use at_mailer::{DeliverOptions, StallMode};
+pub use at_mailer::{MailJob, Outcome, ResolveMap};
 use at_wire::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -23,8 +23,11 @@ use tokio::task::JoinHandle;
 
 use crate::{Action, DeliveryId, Emulator, EmulatorConfig};
 
+/// Called with each finished delivery (not with cancelled ones).
+pub type DeliveryHook = Arc<dyn Fn(&MailJob, &Outcome) + Send + Sync>;
+
 /// What every served module is made of.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServeOptions {
     /// Profile, quirks and faults of the module.
     pub config: EmulatorConfig,
@@ -32,6 +35,20 @@ pub struct ServeOptions {
     pub resolve: Arc<ResolveMap>,
     /// Delivery options (stalls pend until the module's `<timeout>`).
     pub deliver: DeliverOptions,
+    /// Observer of finished deliveries (logging); the job's password is redacted in `Debug`,
+    /// the outcome's transcript in `render()`.
+    pub on_delivery: Option<DeliveryHook>,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("config", &self.config)
+            .field("resolve", &self.resolve)
+            .field("deliver", &self.deliver)
+            .field("on_delivery", &self.on_delivery.is_some())
+            .finish()
+    }
 }
 
 impl ServeOptions {
@@ -44,7 +61,14 @@ impl ServeOptions {
                 stall: StallMode::Pend,
                 roots: None,
             },
+            on_delivery: None,
         }
+    }
+
+    /// Sets the delivery observer.
+    pub fn with_delivery_hook(mut self, hook: DeliveryHook) -> Self {
+        self.on_delivery = Some(hook);
+        self
     }
 }
 
@@ -76,7 +100,8 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let origin = std::time::Instant::now();
+    // tokio's clock, so the core's time and the timer sleeps below can never disagree.
+    let origin = tokio::time::Instant::now();
     let now = || Instant::from_duration(origin.elapsed());
     let mut emu = Emulator::new(options.config.clone(), now());
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(DeliveryId, Outcome)>();
@@ -92,8 +117,13 @@ where
                     let tx = done_tx.clone();
                     let resolve = options.resolve.clone();
                     let deliver = options.deliver.clone();
+                    let hook = options.on_delivery.clone();
                     let task = tokio::spawn(async move {
-                        let outcome = at_mailer::deliver_with(job, &resolve, &deliver).await;
+                        let outcome =
+                            at_mailer::deliver_with(job.clone(), &resolve, &deliver).await;
+                        if let Some(hook) = hook {
+                            hook(&job, &outcome);
+                        }
                         let _ = tx.send((id, outcome));
                     });
                     tasks.insert(id, task);

@@ -51,3 +51,58 @@ fn tcp_clients_each_get_a_fresh_module() {
     let _ = tx.send(());
     rt.block_on(server).expect("join").expect("serve_tcp");
 }
+
+#[test]
+fn finished_deliveries_reach_the_hook() {
+    use std::sync::{Arc, Mutex};
+
+    use at_emulator::Fault;
+    use at_mailer::{Failure, NetFault};
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen: Arc<Mutex<Vec<(String, Result<(), Failure>)>>> = Arc::default();
+    let hook_seen = seen.clone();
+    let config = EmulatorConfig::builtin("ec25")
+        .expect("ec25")
+        .with_fault(Fault::Net(NetFault::Dns));
+    let options = ServeOptions::new(config, ResolveMap::new()).with_delivery_hook(Arc::new(
+        move |job, outcome| {
+            let mut v = hook_seen.lock().expect("lock");
+            v.push((job.server.clone(), outcome.result.clone()));
+        },
+    ));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(async move {
+        serve_tcp(listener, &options, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut cmd = |line: &str, end: &[u8]| {
+        s.write_all(line.as_bytes()).expect("write");
+        read_until(&mut s, end)
+    };
+    cmd("ATE0\r", b"OK\r\n");
+    for line in [
+        "AT+QIACT=1\r",
+        "AT+QSMTPCFG=\"smtpserver\",\"smtp.163.com\",25\r",
+        "AT+QSMTPDST=1,1,\"quectel_test@163.com\"\r",
+    ] {
+        assert_eq!(cmd(line, b"OK\r\n"), b"\r\nOK\r\n", "{line}");
+    }
+    // 000 §4.3: a name that does not resolve → 653,0.
+    let out = cmd("AT+QSMTPPUT=300\r", b"+QSMTPPUT: 653,0\r\n");
+    assert_eq!(out, b"\r\nOK\r\n\r\n+QSMTPPUT: 653,0\r\n");
+    drop(s);
+    let _ = tx.send(());
+    rt.block_on(server).expect("join").expect("serve_tcp");
+    let seen = seen.lock().expect("lock");
+    assert_eq!(*seen, vec![("smtp.163.com".to_owned(), Err(Failure::Dns))]);
+}
