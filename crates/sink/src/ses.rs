@@ -293,6 +293,21 @@ mod tests {
     }
 
     #[test]
+    fn garbage_messages_never_panic() {
+        let limits = SesLimits::default();
+        for raw in [
+            &b""[..],
+            b"\r\n",
+            b"\x00\xff",
+            b"Content-Type: multipart/mixed\r\n\r\n--",
+            b":",
+        ] {
+            assert!(check_message(raw, 1, &limits).is_err());
+            let _ = crate::message::ParsedSummary::parse(raw);
+        }
+    }
+
+    #[test]
     fn rate_windows_slide() {
         let limits = SesLimits::default();
         let mut rl = RateLimiter::default();
