@@ -60,7 +60,12 @@ pub fn explain(scenario: &Scenario, profile: Profile, bindings: &Bindings) -> St
                         format!("@data {len} binary bytes, seed {seed}")
                     }
                     Payload::Literal(t) => format!("@data \"{}\"", bindings.display(t)),
-                    Payload::File(p) => format!("@data file {}", p.display()),
+                    Payload::File(p) => {
+                        // Relative to the scenario file, as written: no machine paths.
+                        let dir = scenario.path.as_deref().and_then(std::path::Path::parent);
+                        let shown = dir.and_then(|d| p.strip_prefix(d).ok()).unwrap_or(p);
+                        format!("@data file {}", shown.display())
+                    }
                 };
                 if let Some(n) = &d.name {
                     let _ = write!(t, " name={n}");
