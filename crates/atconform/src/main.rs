@@ -32,6 +32,8 @@ enum Command {
     Report(cmd::report::Args),
     /// Compare two saved runs: verdict changes and byte diffs (exit 0 same, 1 changed).
     Diff(cmd::diff::Args),
+    /// Fuzz a module: catalog-driven cases, liveness oracle, findings shrunk to scenarios.
+    Fuzz(cmd::fuzz::Args),
 }
 
 /// Exit code for usage errors and unreadable inputs (scenario files, flags).
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::Fuzz(args) => cmd::fuzz::run(args),
     };
     match result {
         Ok(code) => code,

@@ -79,6 +79,25 @@ pub struct Report {
     pub scenario: String,
     /// Where it was written.
     pub path: Option<PathBuf>,
+    /// Later findings with the same signature (kind, family, message without numbers), which
+    /// were counted but neither shrunk nor written.
+    pub duplicates: u64,
+}
+
+/// What makes two findings "the same bug": kind, the family of the group that failed, and the
+/// message with its numbers taken out.
+fn signature(case: &Case, f: &Finding) -> String {
+    let mut i = 0;
+    let family = case
+        .groups
+        .iter()
+        .find(|g| {
+            i += g.steps.len();
+            f.step < i
+        })
+        .map_or("liveness", |g| g.family.name());
+    let msg: String = f.message.chars().filter(|c| !c.is_ascii_digit()).collect();
+    format!("{}/{family}/{msg}", f.kind.name())
 }
 
 /// What a campaign did.
@@ -280,7 +299,8 @@ impl Fuzzer {
     /// Runs the campaign, calling `progress` after every case.
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Summary {
         let start = std::time::Instant::now();
-        let mut findings = Vec::new();
+        let mut findings: Vec<Report> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         let mut aborted = None;
         let mut done = 0;
         for n in self.cfg.first..self.cfg.first.saturating_add(self.cfg.cases) {
@@ -288,6 +308,22 @@ impl Fuzzer {
             let run = self.run_case(&case);
             done += 1;
             if let Some(f) = run.finding.clone() {
+                let sig = signature(&case, &f);
+                if let Some(i) = seen.iter().position(|s| *s == sig) {
+                    if let Some(r) = findings.get_mut(i) {
+                        r.duplicates += 1;
+                    }
+                    if matches!(self.device, Device::Live(_)) && !self.recover() {
+                        aborted = Some(format!("device unresponsive after case {n}"));
+                        break;
+                    }
+                    progress(Progress {
+                        done,
+                        findings: findings.len(),
+                    });
+                    continue;
+                }
+                seen.push(sig);
                 let live = matches!(self.device, Device::Live(_));
                 if live && !self.recover() {
                     aborted = Some(format!("device unresponsive after case {n}"));
@@ -364,6 +400,7 @@ impl Fuzzer {
             steps: (orig.steps().count(), small.steps().count()),
             scenario,
             path,
+            duplicates: 0,
         }
     }
 }
@@ -442,4 +479,64 @@ pub fn quirk_table(profile: &str, seed: u64, budget: u64) -> Vec<QuirkRow> {
             }
         })
         .collect()
+}
+
+/// Runs `fuzzer`'s campaign with an indicatif progress bar on stderr (hidden when not a TTY).
+pub fn run_with_progress_bar(fuzzer: &mut Fuzzer, total: u64) -> Summary {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} cases, {msg} ({per_sec})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let s = fuzzer.run(&mut |p| {
+        bar.set_position(p.done);
+        bar.set_message(format!("{} findings", p.findings));
+    });
+    bar.finish_and_clear();
+    s
+}
+
+/// A human summary: one line per finding, then totals.
+pub fn summary_text(s: &Summary) -> String {
+    use core::fmt::Write as _;
+    let mut out = String::new();
+    for f in &s.findings {
+        let _ = writeln!(
+            out,
+            "case {:>6}  {:<17} step {:>3}  {}",
+            f.case,
+            f.finding.kind.name(),
+            f.finding.step,
+            f.finding.message
+        );
+        let _ = writeln!(
+            out,
+            "             {} (steps {} -> {}, {} more like it){}",
+            f.groups.join(" | "),
+            f.steps.0,
+            f.steps.1,
+            f.duplicates,
+            f.path
+                .as_ref()
+                .map(|p| format!(", scenario {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} cases (seed {}), {} findings in {:.1?}{}",
+        s.target,
+        s.cases_run,
+        s.seed,
+        s.findings.len(),
+        s.elapsed,
+        s.aborted
+            .as_ref()
+            .map(|a| format!(" — aborted: {a}"))
+            .unwrap_or_default()
+    );
+    out
 }

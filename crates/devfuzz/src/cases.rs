@@ -355,7 +355,9 @@ impl Generator {
 
     /// `AT+QSMTPSUB` set and read back (000 §2.2.3).
     fn subject(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
-        g.label = "AT+QSMTPSUB set and read back".into();
+        if g.label.is_empty() {
+            g.label = "AT+QSMTPSUB set and read back".into();
+        }
         let p = Self::prefix(rng);
         let (cs, s) = if rng.random_bool(0.5) {
             let n = rng.random_range(1..=self.profile.limits.max_subject_ascii);

@@ -1,6 +1,7 @@
 //! One module per subcommand.
-pub mod sink;
-pub mod emulate;
-pub mod run;
-pub mod report;
 pub mod diff;
+pub mod emulate;
+pub mod fuzz;
+pub mod report;
+pub mod run;
+pub mod sink;

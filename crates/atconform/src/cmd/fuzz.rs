@@ -1,0 +1,147 @@
+//! `atconform fuzz`: the device fuzzer (crate `at-devfuzz`) against the emulator, a serial port
+//! or a TCP port. Exit status 0 = no finding, 1 = findings, 2 = usage error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use at_devfuzz::campaign::{self, Config, Device, Fuzzer};
+use at_emulator::EmulatorConfig;
+use at_emulator::quirks::QuirkSet;
+use at_runner::target::{SerialTarget, TcpTarget};
+use miette::{IntoDiagnostic, miette};
+
+/// Fuzz a module: catalog-driven cases, liveness and response-class oracle, shrunk findings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Module profile (ec21, ec25, …, ag35, multitech).
+    #[arg(long, default_value = "ec25")]
+    profile: String,
+    /// Emulator quirks to switch on, comma-separated (emulator target only).
+    #[arg(long, value_name = "NAMES")]
+    quirk: Option<String>,
+    /// Fuzz the module behind a TCP port (HOST:PORT) instead of the emulator.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "port")]
+    tcp: Option<String>,
+    /// Fuzz the module on a serial port instead of the emulator.
+    #[arg(long, value_name = "DEVICE")]
+    port: Option<String>,
+    /// Serial baud rate.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+    /// Campaign seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Number of cases.
+    #[arg(long, default_value_t = 1000)]
+    cases: u64,
+    /// Replay exactly this case of the seed.
+    #[arg(long, value_name = "N")]
+    case: Option<u64>,
+    /// Keep findings as generated (no shrinking).
+    #[arg(long)]
+    no_shrink: bool,
+    /// Stop after this many findings (0 = never).
+    #[arg(long, default_value_t = 0)]
+    max_findings: usize,
+    /// Directory for the findings' scenario files.
+    #[arg(long, default_value = "fuzz-findings", value_name = "DIR")]
+    out: PathBuf,
+    /// Extra response time on real devices, in milliseconds.
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    slack_ms: u64,
+    /// Report: `json:PATH` or `junit:PATH` (repeatable).
+    #[arg(long, value_name = "KIND:PATH")]
+    report: Vec<String>,
+    /// Print the quirk table instead: cases to first finding per emulator quirk, this budget.
+    #[arg(long, value_name = "BUDGET", num_args = 0..=1, default_missing_value = "1000")]
+    bench_quirks: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> miette::Result<ExitCode> {
+    let reports = args
+        .report
+        .iter()
+        .map(|r| match r.split_once(':') {
+            Some(("json", p)) => Ok((true, PathBuf::from(p))),
+            Some(("junit", p)) => Ok((false, PathBuf::from(p))),
+            _ => Err(miette!("--report wants json:PATH or junit:PATH, got `{r}`")),
+        })
+        .collect::<miette::Result<Vec<_>>>()?;
+    if let Some(budget) = args.bench_quirks {
+        println!("| quirk | cases to first finding (budget {budget}) | finding |");
+        println!("|---|---|---|");
+        for r in campaign::quirk_table(&args.profile, args.seed, budget) {
+            let n = r
+                .cases_to_finding
+                .map_or_else(|| format!("not found in {budget}"), |n| n.to_string());
+            let k = r.kind.map_or("-", |k| k.name());
+            println!("| {} | {n} | {k} |", r.quirk);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let emu = EmulatorConfig::builtin(&args.profile).into_diagnostic()?;
+    let profile = emu.profile.clone();
+    let device = match (&args.tcp, &args.port) {
+        (Some(addr), _) => Device::Live(Box::new(
+            TcpTarget::connect(addr, Duration::from_secs(5)).into_diagnostic()?,
+        )),
+        (None, Some(port)) => Device::Live(Box::new(
+            SerialTarget::open(port, args.baud).into_diagnostic()?,
+        )),
+        (None, None) => {
+            let quirks = QuirkSet::parse(args.quirk.as_deref().unwrap_or("")).into_diagnostic()?;
+            Device::Emulator(Box::new(emu.with_quirks(quirks)))
+        }
+    };
+    if args.quirk.is_some() && !matches!(device, Device::Emulator(_)) {
+        return Err(miette!("--quirk only applies to the emulator"));
+    }
+    let (first, cases) = match args.case {
+        Some(n) => (n, 1),
+        None => (0, args.cases),
+    };
+    let cfg = Config {
+        seed: args.seed,
+        first,
+        cases,
+        shrink: !args.no_shrink,
+        max_findings: args.max_findings,
+        out_dir: Some(args.out.clone()),
+        slack: Duration::from_millis(args.slack_ms),
+    };
+    let mut fuzzer = Fuzzer::new(device, profile, cfg);
+    if args.case.is_some() {
+        let case = fuzzer.generator().case(args.seed, first);
+        for g in &case.groups {
+            println!("{}: {} ({} steps)", g.family.name(), g.label, g.steps.len());
+        }
+    }
+    let summary = if args.no_progress || args.case.is_some() {
+        fuzzer.run(&mut |_| {})
+    } else {
+        campaign::run_with_progress_bar(&mut fuzzer, cases)
+    };
+    if args.case.is_some() {
+        for f in &summary.findings {
+            println!("{}", f.scenario);
+        }
+    }
+    print!("{}", campaign::summary_text(&summary));
+    for (json, path) in reports {
+        if json {
+            campaign::write_json(&summary, &path).into_diagnostic()?;
+        } else {
+            campaign::write_junit(&summary, &path).into_diagnostic()?;
+        }
+    }
+    Ok(if summary.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
