@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod coverage;
 pub mod diff;
 pub mod html;
 pub mod load;

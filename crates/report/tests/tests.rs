@@ -1,6 +1,7 @@
 //! Integration tests: one binary (see STYLE.md), one module per concern.
 
 mod common;
+mod coverage;
 mod diff;
 mod html;
 mod render;

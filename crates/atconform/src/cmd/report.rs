@@ -27,6 +27,24 @@ pub struct Args {
 enum What {
     /// Targets as columns, scenarios by document section as rows: HTML + JSON.
     Matrix(MatrixArgs),
+    /// Which catalog commands, settings, boundary values and error codes the corpus exercises.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct CoverageArgs {
+    /// Saved run directories: add what their transcripts show (dynamic coverage).
+    #[arg(value_name = "RUN")]
+    runs: Vec<PathBuf>,
+    /// Scenario files or directories (default: the embedded corpus).
+    #[arg(long, value_name = "PATH")]
+    scenarios: Vec<PathBuf>,
+    /// Only what the runs' transcripts show (no static analysis of the scenario files).
+    #[arg(long, requires = "runs")]
+    dynamic_only: bool,
+    /// Also write the report as JSON.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -56,7 +74,40 @@ struct MatrixArgs {
 pub fn run(args: Args) -> miette::Result<ExitCode> {
     match args.what {
         What::Matrix(m) => matrix(m),
+        What::Coverage(c) => coverage(c),
     }
+}
+
+fn coverage(args: CoverageArgs) -> miette::Result<ExitCode> {
+    use at_report::coverage::{Coverage, from_corpus, from_runs};
+    let corpus = if args.scenarios.is_empty() {
+        at_runner::corpus::embedded()
+    } else {
+        at_runner::corpus::load_paths(&args.scenarios)
+    }
+    .map_err(|e| miette!("{e}"))?;
+    let mut runs = Vec::new();
+    for p in &args.runs {
+        runs.push(Run::load(p).map_err(|e| miette!("{e}"))?);
+    }
+    let mut observed = Vec::new();
+    if !args.dynamic_only {
+        observed.push(from_corpus(&corpus));
+    }
+    if !runs.is_empty() {
+        observed.push(from_runs(&runs));
+    }
+    let source = match (args.dynamic_only, runs.is_empty()) {
+        (true, _) => "dynamic",
+        (false, true) => "static",
+        (false, false) => "static+dynamic",
+    };
+    let c = Coverage::build(source, &observed);
+    print!("{}", c.to_text());
+    if let Some(p) = &args.json {
+        std::fs::write(p, c.to_json()).map_err(|e| miette!("{}: {e}", p.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn matrix(args: MatrixArgs) -> miette::Result<ExitCode> {

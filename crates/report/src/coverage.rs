@@ -1,0 +1,604 @@
+//! Spec coverage: which catalog commands and forms, sub-settings, parameter boundary values,
+//! `<err>` codes (000 §5 table 3, 651–682) and `<protocol_error>` codes (000 §6 table 4,
+//! 421–554) the corpus exercises, per profile, and which it does not (with the reason where a
+//! code cannot be provoked).
+//!
+//! **Static** coverage reads the scenario files: command lines sent (parsed with at-wire) and
+//! codes in expected lines. **Dynamic** coverage reads run transcripts: command lines that
+//! really went out and codes the target really answered.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use at_catalog::{COMMANDS, Dialect, ERR_CODES, Form, PROTOCOL_ERRORS, ParamKind};
+use at_scenario::{Bindings, Profile, Scenario, StepKind, Text};
+use regex::bytes::Regex;
+use serde::Serialize;
+
+use crate::load::{Run, WireLine, parse_transcript};
+
+/// `<err>` codes no scenario can provoke on the emulator and capture sink, and why.
+pub const UNPROVOKABLE: &[(u16, &str)] = &[
+    (
+        651,
+        "unknown error: 000 §5 gives no trigger; the emulator reports it only for a malformed SMTP reply, which no @sink directive produces",
+    ),
+    (
+        662,
+        "no enough memory for the attachment: 000 gives no memory size, the emulator has no memory model and never reports it",
+    ),
+    (
+        663,
+        "failed to save the attachment: no storage failure is modelled (the emulator never reports it)",
+    ),
+    (
+        655,
+        "unsupported authentication type: needs a server that advertises no AUTH mechanism the module has; every sink profile advertises AUTH PLAIN/LOGIN",
+    ),
+];
+
+/// How to provoke an `<err>` code the corpus does not reach yet.
+pub fn how_to_provoke(code: u16) -> String {
+    match code {
+        654 => "provokable: `@fault tcp-connect-fails` (the server refuses the connection)".into(),
+        656 => "provokable: `@sink drop STAGE` or `@fault reset@STAGE`".into(),
+        660 => "provokable: `@sink reply rcpt 541` (a reply code outside table 4)".into(),
+        665 => "provokable: a TLS handshake failure (`ssltype` 1 against `@sink tls none`)".into(),
+        c => match at_catalog::protocol_for_err(c) {
+            Some(p) => format!("provokable: `@sink reply STAGE {p}` (table 4 row of {c})"),
+            None => "provokable: no scenario yet".into(),
+        },
+    }
+}
+
+/// What one source (the corpus or a set of runs) exercised for one profile.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Observed {
+    /// `AT+QSMTPCFG=?`-style items: command and form.
+    pub commands: BTreeSet<String>,
+    /// `AT+QSMTPCFG="account"`-style items.
+    pub settings: BTreeSet<String>,
+    /// `AT+QSMTPPUT <timeout>=max+1`-style items.
+    pub boundaries: BTreeSet<String>,
+    /// `<err>` codes seen (table 3).
+    pub err: BTreeSet<u16>,
+    /// `<protocol_error>` codes seen (table 4).
+    pub protocol: BTreeSet<u16>,
+    /// Multi-Tech `#CME ERROR` causes seen (ERRATA E22; not in the Quectel tables).
+    pub multitech: BTreeSet<u32>,
+}
+
+impl Observed {
+    fn extend(&mut self, o: &Observed) {
+        self.commands.extend(o.commands.iter().cloned());
+        self.settings.extend(o.settings.iter().cloned());
+        self.boundaries.extend(o.boundaries.iter().cloned());
+        self.err.extend(&o.err);
+        self.protocol.extend(&o.protocol);
+        self.multitech.extend(&o.multitech);
+    }
+}
+
+fn form_suffix(f: Form) -> &'static str {
+    match f {
+        Form::Test => "=?",
+        Form::Read => "?",
+        Form::Write => "=",
+        Form::Exec => "",
+    }
+}
+
+fn boundary_items(owner: &str, p: &at_catalog::Param) -> Vec<String> {
+    match p.kind {
+        ParamKind::Int { min, max } => vec![
+            format!("{owner} <{}>=min({min})", p.name),
+            format!("{owner} <{}>=max({max})", p.name),
+            format!("{owner} <{}>=min-1({})", p.name, min - 1),
+            format!("{owner} <{}>=max+1({})", p.name, max + 1),
+        ],
+        ParamKind::Str { max_len } | ParamKind::FileName { max_len } => vec![
+            format!("{owner} <{}> len=max({max_len})", p.name),
+            format!("{owner} <{}> len=max+1({})", p.name, max_len + 1),
+        ],
+        ParamKind::IntList(_) | ParamKind::HexInt { .. } => Vec::new(),
+    }
+}
+
+fn boundary_hit(owner: &str, p: &at_catalog::Param, v: &at_wire::Param) -> Option<String> {
+    match (p.kind, v) {
+        (ParamKind::Int { min, max }, at_wire::Param::Int(n)) => {
+            let which = if *n == min {
+                format!("min({min})")
+            } else if *n == max {
+                format!("max({max})")
+            } else if *n == min - 1 {
+                format!("min-1({n})")
+            } else if *n == max + 1 {
+                format!("max+1({n})")
+            } else {
+                return None;
+            };
+            Some(format!("{owner} <{}>={which}", p.name))
+        }
+        (ParamKind::Str { max_len } | ParamKind::FileName { max_len }, at_wire::Param::Str(s)) => {
+            let len = s.as_bytes().len();
+            if len == max_len {
+                Some(format!("{owner} <{}> len=max({max_len})", p.name))
+            } else if len == max_len + 1 {
+                Some(format!("{owner} <{}> len=max+1({len})", p.name))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The catalog's items for a dialect: (commands, settings, boundaries).
+fn universe(dialect: Dialect) -> Observed {
+    let mut u = Observed::default();
+    for c in COMMANDS {
+        if c.dialect != dialect && c.dialect != Dialect::Common {
+            continue;
+        }
+        for f in c.forms {
+            u.commands
+                .insert(format!("AT{}{}", c.name, form_suffix(*f)));
+        }
+        let owner = format!("AT{}", c.name);
+        for p in c.params {
+            u.boundaries.extend(boundary_items(&owner, p));
+        }
+        for s in c.settings {
+            u.settings.insert(format!("AT{}=\"{}\"", c.name, s.name));
+            let owner = format!("AT{}=\"{}\"", c.name, s.name);
+            for p in s.params {
+                u.boundaries.extend(boundary_items(&owner, p));
+            }
+        }
+    }
+    if dialect == Dialect::MultiTech {
+        for p in &at_catalog::MULTITECH_PARAMS {
+            for f in ["=", "?", "=?"] {
+                u.commands.insert(format!("AT#{}{f}", p.name));
+            }
+            u.boundaries
+                .extend(boundary_items(&format!("AT#{}", p.name), p));
+        }
+    } else {
+        u.err = ERR_CODES.iter().map(|e| e.code).collect();
+        u.protocol = PROTOCOL_ERRORS.iter().map(|e| e.code).collect();
+    }
+    u
+}
+
+/// Records what one command line exercises.
+pub fn observe_command_line(line: &[u8], out: &mut Observed) {
+    let line = at_wire::strip_line_end(line);
+    let Ok(cl) = at_wire::parse_command_line(line) else {
+        return;
+    };
+    if cl.commands.is_empty() {
+        out.commands.insert("AT".into());
+    }
+    for c in &cl.commands {
+        match c {
+            at_wire::Command::Basic { amp, letter, value } => {
+                let name = format!(
+                    "{}{}",
+                    if *amp { "&" } else { "" },
+                    char::from(letter.to_ascii_uppercase())
+                );
+                let Some(cat) = at_catalog::command(&name) else {
+                    continue;
+                };
+                out.commands.insert(format!("AT{}", cat.name));
+                if let (Some(v), Some(p)) = (value, cat.params.first()) {
+                    let owner = format!("AT{}", cat.name);
+                    out.boundaries.extend(boundary_hit(
+                        &owner,
+                        p,
+                        &at_wire::Param::Int(i64::from(*v)),
+                    ));
+                }
+            }
+            at_wire::Command::Extended { sigil, name, form } => {
+                let full = format!("{}{}", char::from(*sigil), name.to_ascii_uppercase());
+                let suffix = match form {
+                    at_wire::Form::Test => "=?",
+                    at_wire::Form::Read => "?",
+                    at_wire::Form::Set(_) => "=",
+                    at_wire::Form::Execute => "",
+                };
+                if let Some(p) = full.strip_prefix('#').and_then(at_catalog::multitech_param) {
+                    out.commands.insert(format!("AT#{}{suffix}", p.name));
+                    if let at_wire::Form::Set(params) = form
+                        && let Some(v) = params.first()
+                    {
+                        out.boundaries
+                            .extend(boundary_hit(&format!("AT#{}", p.name), p, v));
+                    }
+                    continue;
+                }
+                let Some(cat) = at_catalog::command(&full) else {
+                    continue;
+                };
+                out.commands.insert(format!("AT{}{suffix}", cat.name));
+                let at_wire::Form::Set(params) = form else {
+                    continue;
+                };
+                let setting = match params.first() {
+                    Some(at_wire::Param::Str(s)) if !cat.settings.is_empty() => {
+                        std::str::from_utf8(s.as_bytes())
+                            .ok()
+                            .and_then(|n| cat.setting(n))
+                    }
+                    _ => None,
+                };
+                match setting {
+                    Some(s) => {
+                        let owner = format!("AT{}=\"{}\"", cat.name, s.name);
+                        out.settings.insert(owner.clone());
+                        for (p, v) in s.params.iter().zip(params.iter().skip(1)) {
+                            out.boundaries.extend(boundary_hit(&owner, p, v));
+                        }
+                    }
+                    None => {
+                        let owner = format!("AT{}", cat.name);
+                        for (p, v) in cat.params.iter().zip(params) {
+                            out.boundaries.extend(boundary_hit(&owner, p, v));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Records the codes in device output (or expected output).
+pub fn observe_codes(bytes: &[u8], out: &mut Observed) {
+    static RES: std::sync::OnceLock<[Regex; 3]> = std::sync::OnceLock::new();
+    let [cme, put, mt] = RES.get_or_init(|| {
+        [
+            Regex::new(r"\+CME ERROR: ([0-9]+)").expect("regex"),
+            Regex::new(r"\+QSMTPPUT: ([0-9]+),([0-9]+)").expect("regex"),
+            Regex::new(r"#CME ERROR: ([0-9]+)").expect("regex"),
+        ]
+    });
+    let num = |m: Option<regex::bytes::Match<'_>>| {
+        m.and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
+            .and_then(|s| s.parse::<u32>().ok())
+    };
+    for c in cme.captures_iter(bytes) {
+        if let Some(n) = num(c.get(1)).and_then(|n| u16::try_from(n).ok())
+            && at_catalog::err_code(n).is_some()
+        {
+            out.err.insert(n);
+        }
+    }
+    for c in put.captures_iter(bytes) {
+        if let Some(e) = num(c.get(1)).and_then(|n| u16::try_from(n).ok())
+            && at_catalog::err_code(e).is_some()
+        {
+            out.err.insert(e);
+        }
+        if let Some(p) = num(c.get(2)).and_then(|n| u16::try_from(n).ok())
+            && at_catalog::protocol_error(p).is_some()
+        {
+            out.protocol.insert(p);
+        }
+    }
+    for c in mt.captures_iter(bytes) {
+        if let Some(n) = num(c.get(1)) {
+            out.multitech.insert(n);
+        }
+    }
+}
+
+fn text_bytes(b: Option<&Bindings>, t: &Text) -> Vec<u8> {
+    match b.map(|b| b.render(t)) {
+        Some(Ok(v)) => v,
+        _ => b
+            .map(|b| b.display(t).into_bytes())
+            .unwrap_or_else(|| format!("{t:?}").into_bytes()),
+    }
+}
+
+/// Static coverage of `corpus`, per profile name.
+pub fn from_corpus(corpus: &[Scenario]) -> BTreeMap<String, Observed> {
+    let mut out: BTreeMap<String, Observed> = BTreeMap::new();
+    for sc in corpus {
+        let bindings = Bindings::for_scenario(sc, |_| None).ok();
+        for p in sc.meta.profiles.iter() {
+            let o = out.entry(p.to_string()).or_default();
+            for step in sc.steps_for(p) {
+                match &step.kind {
+                    StepKind::Send(s) => {
+                        observe_command_line(&text_bytes(bindings.as_ref(), &s.text), o)
+                    }
+                    StepKind::Expect(e) => {
+                        for l in e.lines_for(p) {
+                            observe_codes(&text_bytes(bindings.as_ref(), &l.text), o);
+                        }
+                    }
+                    StepKind::Urc(u) => {
+                        observe_codes(&text_bytes(bindings.as_ref(), &u.line.text), o)
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Dynamic coverage of `runs` (their transcripts), per profile name.
+pub fn from_runs(runs: &[Run]) -> BTreeMap<String, Observed> {
+    let mut out: BTreeMap<String, Observed> = BTreeMap::new();
+    for run in runs {
+        for case in &run.cases {
+            let Some(t) = &case.transcript else { continue };
+            let o = out.entry(case.profile.clone()).or_default();
+            for line in parse_transcript(t) {
+                match line {
+                    // Each write separately: a data-mode payload never runs into the next
+                    // command line.
+                    WireLine::Tx(b) => {
+                        for l in b.split(|&b| b == b'\r') {
+                            let start = l.iter().position(|&b| b != b'\n').unwrap_or(l.len());
+                            let l = l.get(start..).unwrap_or_default();
+                            if l.len() >= 2 && l[..2].eq_ignore_ascii_case(b"AT") {
+                                observe_command_line(l, o);
+                            }
+                        }
+                    }
+                    WireLine::Rx(b) => observe_codes(&b, o),
+                    WireLine::Note(_) => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Covered and uncovered items of one category.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Items {
+    /// How many the catalog has.
+    pub total: usize,
+    /// Exercised.
+    pub covered: Vec<String>,
+    /// Not exercised.
+    pub uncovered: Vec<String>,
+}
+
+impl Items {
+    fn of(universe: &BTreeSet<String>, seen: &BTreeSet<String>) -> Items {
+        Items {
+            total: universe.len(),
+            covered: universe.intersection(seen).cloned().collect(),
+            uncovered: universe.difference(seen).cloned().collect(),
+        }
+    }
+    fn codes(universe: &BTreeSet<u16>, seen: &BTreeSet<u16>) -> Items {
+        let s = |c: &u16| c.to_string();
+        Items {
+            total: universe.len(),
+            covered: universe.intersection(seen).map(s).collect(),
+            uncovered: universe.difference(seen).map(s).collect(),
+        }
+    }
+    fn ratio(&self) -> String {
+        format!("{}/{}", self.covered.len(), self.total)
+    }
+}
+
+/// Coverage of one profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProfileCoverage {
+    /// Profile name.
+    pub profile: String,
+    /// Command × form.
+    pub commands: Items,
+    /// Sub-settings of `AT+QSMTPCFG` / `AT+QSSLCFG`.
+    pub settings: Items,
+    /// Parameter boundary values (min, max, min-1, max+1; string max length and one more).
+    pub boundaries: Items,
+    /// `<err>` codes.
+    pub err: Items,
+    /// `<protocol_error>` codes.
+    pub protocol: Items,
+    /// Multi-Tech `#CME ERROR` causes seen.
+    pub multitech_errors: Vec<u32>,
+}
+
+/// The coverage report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// `static` (scenario files), `dynamic` (transcripts) or `static+dynamic`.
+    pub source: String,
+    /// Per profile, in catalog order.
+    pub profiles: Vec<ProfileCoverage>,
+    /// All Quectel profiles together (the number to drive to complete).
+    pub quectel: ProfileCoverage,
+    /// Why uncovered codes cannot be provoked (`code`: reason).
+    pub unprovokable: BTreeMap<u16, String>,
+}
+
+fn profile_coverage(name: &str, o: &Observed) -> ProfileCoverage {
+    let dialect = if name == "multitech" {
+        Dialect::MultiTech
+    } else {
+        Dialect::Quectel
+    };
+    let u = universe(dialect);
+    ProfileCoverage {
+        profile: name.to_string(),
+        commands: Items::of(&u.commands, &o.commands),
+        settings: Items::of(&u.settings, &o.settings),
+        boundaries: Items::of(&u.boundaries, &o.boundaries),
+        err: Items::codes(&u.err, &o.err),
+        protocol: Items::codes(&u.protocol, &o.protocol),
+        multitech_errors: o.multitech.iter().copied().collect(),
+    }
+}
+
+impl Coverage {
+    /// Builds the report from static and/or dynamic observations (merged per profile).
+    pub fn build(source: &str, observed: &[BTreeMap<String, Observed>]) -> Coverage {
+        let mut merged: BTreeMap<String, Observed> = BTreeMap::new();
+        for m in observed {
+            for (p, o) in m {
+                merged.entry(p.clone()).or_default().extend(o);
+            }
+        }
+        let mut profiles = Vec::new();
+        let mut quectel = Observed::default();
+        for p in Profile::ALL {
+            let name = p.to_string();
+            let Some(o) = merged.get(&name) else { continue };
+            if name != "multitech" {
+                quectel.extend(o);
+            }
+            profiles.push(profile_coverage(&name, o));
+        }
+        let mut q = profile_coverage("quectel (all)", &quectel);
+        q.multitech_errors.clear();
+        Coverage {
+            source: source.into(),
+            profiles,
+            quectel: q,
+            unprovokable: UNPROVOKABLE
+                .iter()
+                .map(|(c, r)| (*c, (*r).to_string()))
+                .collect(),
+        }
+    }
+
+    /// JSON rendering.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The terminal summary: a line per profile, then the uncovered items of all Quectel
+    /// profiles together with reasons.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "coverage ({}): commands×forms, settings, boundary values, <err> 651-682, <protocol_error> 421-554\n",
+            self.source
+        );
+        let mut line = |p: &ProfileCoverage| {
+            s.push_str(&format!(
+                "{:<14} commands {:>7}  settings {:>5}  boundaries {:>7}  err {:>5}  protocol {:>5}{}\n",
+                p.profile,
+                p.commands.ratio(),
+                p.settings.ratio(),
+                p.boundaries.ratio(),
+                p.err.ratio(),
+                p.protocol.ratio(),
+                if p.multitech_errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "  #CME {}",
+                        p.multitech_errors
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                }
+            ));
+        };
+        for p in &self.profiles {
+            line(p);
+        }
+        line(&self.quectel);
+        let q = &self.quectel;
+        let list = |s: &mut String, what: &str, items: &[String]| {
+            if !items.is_empty() {
+                s.push_str(&format!(
+                    "uncovered {what} ({}): {}\n",
+                    items.len(),
+                    items.join(", ")
+                ));
+            }
+        };
+        list(&mut s, "commands", &q.commands.uncovered);
+        list(&mut s, "settings", &q.settings.uncovered);
+        list(&mut s, "boundaries", &q.boundaries.uncovered);
+        for c in &q.err.uncovered {
+            let why: String = c
+                .parse::<u16>()
+                .ok()
+                .and_then(|c| self.unprovokable.get(&c))
+                .cloned()
+                .unwrap_or_else(|| c.parse::<u16>().map(how_to_provoke).unwrap_or_default());
+            let name = c
+                .parse::<u16>()
+                .ok()
+                .and_then(at_catalog::err_code)
+                .map(|e| e.name)
+                .unwrap_or("");
+            s.push_str(&format!("uncovered <err> {c} ({name}): {why}\n"));
+        }
+        for c in &q.protocol.uncovered {
+            s.push_str(&format!(
+                "uncovered <protocol_error> {c}: provokable with `@sink reply STAGE {c}`; no scenario yet\n"
+            ));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_map_to_catalog_items() {
+        let mut o = Observed::default();
+        observe_command_line(b"AT+QSMTPPUT=65536\r", &mut o);
+        observe_command_line(b"AT+QSMTPCFG=\"smtpserver\",\"a\",65535\r", &mut o);
+        observe_command_line(b"AT+QSMTPCFG=?\r", &mut o);
+        observe_command_line(b"ATE0\r", &mut o);
+        observe_command_line(b"AT#SMTPPORT=0\r", &mut o);
+        observe_command_line(b"AT\r", &mut o);
+        observe_command_line(b"not a command", &mut o);
+        let cmds: Vec<&str> = o.commands.iter().map(String::as_str).collect();
+        assert_eq!(
+            cmds,
+            [
+                "AT",
+                "AT#SMTPPORT=",
+                "AT+QSMTPCFG=",
+                "AT+QSMTPCFG=?",
+                "AT+QSMTPPUT=",
+                "ATE"
+            ]
+        );
+        assert!(o.settings.contains("AT+QSMTPCFG=\"smtpserver\""));
+        assert!(
+            o.boundaries.contains("AT+QSMTPPUT <timeout>=max+1(65536)"),
+            "{:?}",
+            o.boundaries
+        );
+        assert!(
+            o.boundaries
+                .contains("AT+QSMTPCFG=\"smtpserver\" <srvport>=max(65535)")
+        );
+        assert!(o.boundaries.contains("AT#SMTPPORT <SMTPPORT>=min-1(0)"));
+    }
+
+    #[test]
+    fn codes_are_found_in_output() {
+        let mut o = Observed::default();
+        observe_codes(
+            b"\r\n+CME ERROR: 664\r\n\r\n+QSMTPPUT: 677,535\r\n\r\n+QSMTPPUT: 0,0\r\n#CME ERROR: 38027\r\n+CME ERROR: 10\r\n",
+            &mut o,
+        );
+        assert_eq!(o.err.iter().copied().collect::<Vec<_>>(), [664, 677]);
+        assert_eq!(o.protocol.iter().copied().collect::<Vec<_>>(), [535]);
+        assert_eq!(o.multitech.iter().copied().collect::<Vec<_>>(), [38027]);
+    }
+}

@@ -1,0 +1,57 @@
+//! Spec coverage of the corpus (static) and of real runs (dynamic).
+
+use at_report::coverage::{Coverage, from_corpus, from_runs};
+
+use crate::common::{corpus, runs};
+
+#[test]
+fn corpus_coverage_counts_against_the_catalog() {
+    let c = Coverage::build("static", &[from_corpus(&corpus())]);
+    let q = &c.quectel;
+    // The tables of 000 §5 and §6, whole.
+    assert_eq!(q.err.total, at_catalog::ERR_CODES.len());
+    assert_eq!(q.protocol.total, at_catalog::PROTOCOL_ERRORS.len());
+    assert_eq!(q.err.covered.len() + q.err.uncovered.len(), q.err.total);
+    // What the corpus certainly exercises: 664 (bad parameter, edge/subject-too-long.scn),
+    // 677/535 (000 §4.4), AT+QSMTPCFG=? (000 §2.2.1), every AT+QSMTPCFG setting.
+    for code in ["664", "677", "653", "658"] {
+        assert!(q.err.covered.iter().any(|c| c == code), "{code}");
+    }
+    assert!(q.protocol.covered.iter().any(|c| c == "535"));
+    assert!(q.commands.covered.iter().any(|c| c == "AT+QSMTPCFG=?"));
+    assert!(
+        q.settings.uncovered.is_empty(),
+        "{:?}",
+        q.settings.uncovered
+    );
+    // Codes no scenario can provoke are listed with their reason.
+    let text = c.to_text();
+    assert!(q.err.uncovered.iter().any(|c| c == "662"));
+    assert!(text.contains("uncovered <err> 662"), "{text}");
+    assert!(text.contains("never reports it"), "{text}");
+    // Multi-Tech is counted against its own command set, not the Quectel tables.
+    let mt = c
+        .profiles
+        .iter()
+        .find(|p| p.profile == "multitech")
+        .unwrap();
+    assert_eq!(mt.err.total, 0);
+    assert!(mt.commands.covered.iter().any(|c| c == "AT#PUTMAIL"));
+    assert!(!mt.multitech_errors.is_empty(), "#CME causes of ERRATA E22");
+}
+
+#[test]
+fn run_transcripts_give_dynamic_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = runs(
+        &["emulator:ec25"],
+        &["4.4-auth-failed-535", "subject-too-long"],
+        dir.path(),
+    );
+    let c = Coverage::build("dynamic", &[from_runs(&r)]);
+    let ec25 = &c.profiles[0];
+    assert_eq!(ec25.profile, "ec25");
+    assert_eq!(ec25.err.covered, ["664", "677"]);
+    assert_eq!(ec25.protocol.covered, ["535"]);
+    assert!(ec25.commands.covered.iter().any(|c| c == "AT+QSMTPPUT="));
+}
