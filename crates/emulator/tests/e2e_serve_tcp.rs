@@ -64,7 +64,8 @@ fn finished_deliveries_reach_the_hook() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let seen: Arc<Mutex<Vec<(String, Result<(), Failure>)>>> = Arc::default();
+    type Seen = Vec<(String, Result<(), Failure>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let hook_seen = seen.clone();
     let config = EmulatorConfig::builtin("ec25")
         .expect("ec25")
