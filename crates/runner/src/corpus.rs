@@ -36,3 +36,48 @@ pub fn load_paths(paths: &[impl AsRef<Path>]) -> Result<Vec<Scenario>, String> {
     }
     Ok(out)
 }
+
+/// An embedded data file by its path under `scenarios/` (`data/report.txt`).
+pub fn data_file(path: &str) -> Option<&'static [u8]> {
+    DATA.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+}
+
+/// `rel` (as written in a scenario) resolved against the directory of scenario `name`, both
+/// corpus paths: `edge/x.scn` + `../data/r.txt` = `data/r.txt`.
+pub fn resolve_relative(name: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = name.split('/').collect();
+    parts.pop();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_resolve_within_the_corpus() {
+        assert_eq!(
+            resolve_relative("edge/x.scn", "../data/r.txt"),
+            "data/r.txt"
+        );
+        assert_eq!(resolve_relative("x.scn", "./d/r.txt"), "d/r.txt");
+    }
+
+    #[test]
+    fn embedded_corpus_loads_with_its_data() {
+        let all = embedded().expect("corpus loads");
+        assert!(all.len() >= 60, "{}", all.len());
+        for (p, _) in DATA {
+            assert!(data_file(p).is_some());
+        }
+    }
+}

@@ -329,6 +329,7 @@ pub struct Session<'t> {
     steps_passed: usize,
     /// No read waits past this instant (the scenario's overall timeout).
     pub hard_deadline: Option<Instant>,
+    last_sent: Vec<u8>,
 }
 
 impl<'t> Session<'t> {
@@ -349,6 +350,7 @@ impl<'t> Session<'t> {
             start,
             steps_passed: 0,
             hard_deadline: None,
+            last_sent: Vec::new(),
         }
     }
 
@@ -443,7 +445,8 @@ impl<'t> Session<'t> {
             Some(Action::Command(b)) | Some(Action::Data(b)) => escape(&self.transcript.redact(b)),
             Some(Action::Sleep(d)) => format!("(wait {:.3} s)", d.as_secs_f64()),
             Some(Action::Dtr(l)) => format!("(DTR {})", if *l { "on" } else { "off" }),
-            Some(Action::Wait) | None => String::new(),
+            // The group answers the last thing sent.
+            Some(Action::Wait) | None => escape(&self.transcript.redact(&self.last_sent)),
         };
         let location = s.map(|s| s.location.clone()).unwrap_or_default();
         Verdict::Fail(Box::new(Failure {
@@ -633,6 +636,10 @@ impl<'t> Session<'t> {
     }
 
     fn send(&mut self, i: usize, step: &Step, bytes: &[u8]) -> Result<(), Verdict> {
+        self.last_sent = bytes
+            .get(..bytes.len().min(256))
+            .unwrap_or_default()
+            .to_vec();
         let now = self.target.now();
         self.transcript.record(now, Direction::Tx, bytes);
         if let Err(e) = self.target.write(bytes) {

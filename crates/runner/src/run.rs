@@ -94,10 +94,23 @@ impl MailSource for Since<'_> {
             .collect()
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        MailSource::transcripts(self.sink)
-            .into_iter()
-            .skip(self.transcripts)
-            .collect()
+        // A session is recorded when its connection closes: if mail arrived during this case,
+        // wait (bounded, wall time) until its session is there and closed.
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let ts: Vec<_> = self
+                .sink
+                .transcripts()
+                .into_iter()
+                .skip(self.transcripts)
+                .collect();
+            let mail = self.sink.messages().len() > self.messages;
+            let done = (!mail || !ts.is_empty()) && ts.iter().all(|t| t.end.is_some());
+            if done || std::time::Instant::now() >= until {
+                return ts;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 }
 

@@ -488,10 +488,24 @@ pub fn run_scenario(
                     steps.push(s);
                 }
                 StepKind::Data(d) => {
-                    let bytes = d
-                        .payload
-                        .bytes(&it.bindings)
-                        .map_err(|e| format!("{loc}: {e}"))?;
+                    let bytes = match &d.payload {
+                        // The embedded corpus has no files on disk: its data files are
+                        // embedded too.
+                        at_scenario::Payload::File(p) if sc.path.is_none() && p.is_relative() => {
+                            let rel = crate::corpus::resolve_relative(
+                                crate::report::corpus_name(&sc.name),
+                                &p.to_string_lossy(),
+                            );
+                            crate::corpus::data_file(&rel)
+                                .map(<[u8]>::to_vec)
+                                .ok_or_else(|| {
+                                    format!("{loc}: data file {rel} not in the corpus")
+                                })?
+                        }
+                        other => other
+                            .bytes(&it.bindings)
+                            .map_err(|e| format!("{loc}: {e}"))?,
+                    };
                     if let Some(name) = &d.name {
                         it.payloads.insert(name.clone(), bytes.clone());
                     }
