@@ -1,7 +1,8 @@
 //! `atconform emulate`: serve the reference emulator on a PTY or a TCP port until killed.
 //!
 //! Prints one startup line on stdout (`emulating EC25 on /tmp/ttyEC25 -> /dev/pts/7`), then
-//! serves until SIGINT/SIGTERM, removing the PTY link on the way out.
+//! serves until SIGINT/SIGTERM, removing the PTY link on the way out. Each finished delivery
+//! logs one line on stderr (with `--verbose`, its redacted SMTP transcript too).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -9,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use at_emulator::serve::{Pty, ResolveMap, ServeOptions, serve_tcp};
+use at_emulator::serve::{MailJob, Outcome, Pty, ResolveMap, ServeOptions, serve_tcp};
+use std::sync::Arc;
+
 use at_emulator::{EmulatorConfig, Fault, QuirkSet};
 use miette::{IntoDiagnostic, WrapErr, miette};
 
@@ -36,6 +39,9 @@ pub struct Args {
     /// dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE.
     #[arg(long, value_name = "NAME")]
     fault: Vec<String>,
+    /// Print each delivery's SMTP transcript (credentials redacted) on stderr.
+    #[arg(long, short)]
+    verbose: bool,
     /// List the quirks and exit.
     #[arg(long)]
     list_quirks: bool,
@@ -79,7 +85,25 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         resolve.add(entry).map_err(|e| miette!("{e}"))?;
     }
     let model = config.profile.model.clone();
-    let options = ServeOptions::new(config, resolve);
+    let verbose = args.verbose;
+    let quirks = config.quirks;
+    let options = ServeOptions::new(config, resolve).with_delivery_hook(Arc::new(
+        move |job: &MailJob, outcome: &Outcome| {
+            let (err, proto) = at_emulator::outcome_codes(outcome, quirks);
+            let result = match &outcome.result {
+                Ok(()) => "sent".to_owned(),
+                Err(f) => f.to_string(),
+            };
+            let mut text = format!(
+                "[emulate] delivery to {}:{} ({:?}): {result} -> {err},{proto}\n",
+                job.server, job.port, job.ssl
+            );
+            if verbose {
+                text.push_str(&outcome.transcript.render());
+            }
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        },
+    ));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
