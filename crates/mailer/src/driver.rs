@@ -41,8 +41,26 @@ pub async fn deliver(job: MailJob, resolve: &ResolveMap) -> Outcome {
     deliver_with(job, resolve, &DeliverOptions::default()).await
 }
 
-/// Delivers `job` on a private current-thread runtime, blocking the calling thread.
+/// Delivers `job` on a private current-thread runtime, blocking the calling thread. Inside an
+/// async context (where `block_on` is not allowed) the runtime runs on a helper thread.
 pub fn deliver_blocking(job: MailJob, resolve: &ResolveMap, options: &DeliverOptions) -> Outcome {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return std::thread::scope(|s| {
+            s.spawn(|| block_on_private(job, resolve, options))
+                .join()
+                .unwrap_or_else(|_| Outcome {
+                    result: Err(Failure::Io {
+                        stage: Stage::Connect,
+                        message: "delivery thread panicked".into(),
+                    }),
+                    transcript: Transcript::default(),
+                })
+        });
+    }
+    block_on_private(job, resolve, options)
+}
+
+fn block_on_private(job: MailJob, resolve: &ResolveMap, options: &DeliverOptions) -> Outcome {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

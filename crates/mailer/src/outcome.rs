@@ -266,8 +266,31 @@ impl fmt::Debug for TranscriptEntry {
     }
 }
 
-/// The byte-exact SMTP conversation of one delivery.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+impl serde::Serialize for TranscriptEntry {
+    /// `{"at_ms": 12, "dir": "sent", "text": "MAIL FROM:<a@b>\r\n"}`; credentials redacted, bytes
+    /// that are not UTF-8 replaced (U+FFFD).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("TranscriptEntry", 3)?;
+        st.serialize_field(
+            "at_ms",
+            &u64::try_from(self.at.as_millis()).unwrap_or(u64::MAX),
+        )?;
+        st.serialize_field(
+            "dir",
+            match self.dir {
+                Direction::Sent => "sent",
+                Direction::Received => "received",
+            },
+        )?;
+        st.serialize_field("text", &String::from_utf8_lossy(&self.redacted_bytes()))?;
+        st.end()
+    }
+}
+
+/// The byte-exact SMTP conversation of one delivery; serialises (serde) with credentials
+/// redacted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Transcript {
     /// Chunks in order.
     pub entries: Vec<TranscriptEntry>,

@@ -367,3 +367,17 @@ fn secret_debug_is_redacted() {
     assert!(!dbg.contains("wq664551"), "{dbg}");
     assert!(dbg.contains("<redacted>"));
 }
+
+#[test]
+fn serialised_transcript_redacts_credentials() {
+    let mut c = SmtpClient::new(&sample_job());
+    step(&mut c, b"220 ready\r\n");
+    step(&mut c, EHLO_PLAIN);
+    let json = serde_json::to_string(c.transcript()).expect("json");
+    assert!(
+        json.contains(r#""text":"AUTH PLAIN <redacted>\r\n""#),
+        "{json}"
+    );
+    assert!(!json.contains("AHNpc2hl"), "{json}");
+    assert!(json.contains(r#""dir":"sent""#) && json.contains(r#""tls_started_at":null"#));
+}

@@ -358,3 +358,15 @@ fn blocking_wrapper_delivers() {
     assert_eq!(outcome.result, Ok(()));
     rt.block_on(server.task).expect("server");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_wrapper_works_inside_an_async_context() {
+    let server = start(Mode::Plain, "235 ok").await;
+    let map = resolve_to(server.addr);
+    // Called from async code: must not panic with "runtime within a runtime".
+    let outcome = tokio::task::block_in_place(|| {
+        at_mailer::deliver_blocking(job_for(SslType::Plain), &map, &DeliverOptions::default())
+    });
+    assert_eq!(outcome.result, Ok(()));
+    server.task.await.expect("server");
+}
