@@ -8,6 +8,8 @@ use at_emulator::EmulatorConfig;
 use at_emulator::quirks::{QUIRKS, QuirkSet};
 use at_runner::target::Target;
 
+use crate::virt::Live;
+
 use crate::cases::{Caps, Generator};
 use crate::exec::{Executor, Run};
 use crate::model::{Case, Finding, FindingKind};
@@ -19,7 +21,7 @@ pub enum Device {
     /// The in-process emulator on virtual time: a fresh module per case.
     Emulator(Box<EmulatorConfig>),
     /// A real device (serial port or TCP); state carries over between cases.
-    Live(Box<dyn Target>),
+    Live(Live),
 }
 
 impl core::fmt::Debug for Device {
@@ -182,6 +184,7 @@ impl Fuzzer {
                 Caps {
                     dtr: true,
                     deliveries_succeed: true,
+                    server_faults: true,
                 },
                 c.quirks.iter().map(|q| q.name().to_owned()).collect(),
             ),
@@ -211,7 +214,7 @@ impl Fuzzer {
                 Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case)
             }
             Device::Live(t) => {
-                let r = Executor::new(t.as_mut(), self.echo, self.cfg.slack).run(case);
+                let r = Executor::new(t, self.echo, self.cfg.slack).run(case);
                 self.echo = r.echo;
                 r
             }
@@ -223,7 +226,6 @@ impl Fuzzer {
         let Device::Live(t) = &mut self.device else {
             return true;
         };
-        let t = t.as_mut();
         let _ = t.set_dtr(false);
         t.sleep(Duration::from_millis(200));
         let _ = t.set_dtr(true);

@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::{Case, Class, Expect, Family, Group, Info, Step};
+use crate::model::{Case, Class, Expect, Family, Group, Info, ServerFault, Step};
 
 /// 000 §2.2.1–§2.2.6: "最大响应时间 300 毫秒".
 const MS300: Duration = Duration::from_millis(300);
@@ -25,6 +25,8 @@ pub struct Caps {
     pub dtr: bool,
     /// Deliveries succeed (the emulator with its virtual server): `+QSMTPPUT: 0,0` is due.
     pub deliveries_succeed: bool,
+    /// The fuzzer controls the SMTP server (emulator): server-fault flows are generated.
+    pub server_faults: bool,
 }
 
 /// Generates cases for one module profile.
@@ -686,7 +688,40 @@ impl Generator {
     }
 
     fn normal(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
-        match rng.random_range(0..7) {
+        let flows = if self.caps.server_faults { 8 } else { 7 };
+        match rng.random_range(0..flows) {
+            7 => {
+                let stall = rng.random_bool(0.5);
+                let timeout = rng.random_range(60..=90u32);
+                g.label = if stall {
+                    format!("server silent: AT+QSMTPPUT={timeout} ends with 658")
+                } else {
+                    "server rejects the credentials: 677,535".into()
+                };
+                self.configure(g);
+                g.steps.push(send(
+                    format!("AT+QSMTPDST=1,1,\"{}\"", email(rng, 0)),
+                    ok_none(),
+                ));
+                let len = rng.random_range(1..50usize);
+                self.body_start(g, len, 30);
+                g.steps.push(Step::Data {
+                    bytes: payload(rng, len),
+                    expect: Some(self.body_end(len)),
+                });
+                let (fault, urc) = if stall {
+                    // 000 §2.2.7, §5: <timeout> expires → 658.
+                    (ServerFault::Stall, "+QSMTPPUT: 658,0")
+                } else {
+                    // 000 §5/§6: 535 ↔ 677 (at_catalog::err_for_protocol).
+                    (ServerFault::AuthFailed, "+QSMTPPUT: 677,535")
+                };
+                g.steps.push(Step::Server(fault));
+                g.steps.push(send(
+                    format!("AT+QSMTPPUT={timeout}"),
+                    ok_none().with_urc(urc, Duration::from_secs(u64::from(timeout) + 1)),
+                ));
+            }
             0 | 1 => {
                 let busy = rng.random_bool(0.5);
                 g.label = if busy {
@@ -920,6 +955,7 @@ mod tests {
                 Caps {
                     dtr: true,
                     deliveries_succeed: true,
+                    server_faults: true,
                 },
             );
             let mut rng = ChaCha8Rng::seed_from_u64(1);

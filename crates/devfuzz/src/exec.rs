@@ -2,10 +2,11 @@
 
 use core::time::Duration;
 
-use at_runner::target::{ReadOutcome, Target, TargetError};
+use at_runner::target::{ReadOutcome, TargetError};
 
 use crate::frames::{self, Frame};
 use crate::model::{Case, Class, Expect, Finding, FindingKind, Info, Step};
+use crate::virt::FuzzTarget;
 
 /// Maximum response time of `AT` (000 §2.1.2; catalog command `""`).
 pub const LIVENESS_WITHIN: Duration = Duration::from_millis(300);
@@ -32,7 +33,7 @@ pub struct Run {
 
 /// Drives one target; keeps the echo state and unread output between steps.
 pub struct Executor<'t> {
-    target: &'t mut dyn Target,
+    target: &'t mut dyn FuzzTarget,
     echo: bool,
     buf: Vec<u8>,
     slack: Duration,
@@ -92,7 +93,7 @@ fn info_ok(info: &Info, lines: &[String]) -> bool {
 impl<'t> Executor<'t> {
     /// An executor on `target`, whose echo is currently `echo`; response times get `slack` on
     /// top of the catalog's limits (0 on virtual time).
-    pub fn new(target: &'t mut dyn Target, echo: bool, slack: Duration) -> Self {
+    pub fn new(target: &'t mut dyn FuzzTarget, echo: bool, slack: Duration) -> Self {
         Executor {
             target,
             echo,
@@ -250,6 +251,11 @@ impl<'t> Executor<'t> {
                     Ok(())
                 }
             },
+            Step::Server(f) => {
+                // Generated only for targets that control their server; elsewhere a no-op.
+                self.target.server_fault(*f);
+                Ok(())
+            }
             Step::Dtr { level, expect } => {
                 match self.target.set_dtr(*level) {
                     Ok(()) => {}

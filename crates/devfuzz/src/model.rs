@@ -79,6 +79,16 @@ impl Expect {
     }
 }
 
+/// What the SMTP server does with the next deliveries (emulator targets only: on a real device
+/// the server is not ours to control).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum ServerFault {
+    /// The server never answers (scenario `@fault stall`).
+    Stall,
+    /// The server rejects the credentials with 535 (scenario `@sink reply auth 535`).
+    AuthFailed,
+}
+
 /// One action of a case.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Step {
@@ -114,6 +124,8 @@ pub enum Step {
         /// The response that must come meanwhile.
         expect: Option<Expect>,
     },
+    /// The server's behaviour for the next delivery (emulator targets only).
+    Server(ServerFault),
     /// DTR level (only targets with a DTR line).
     Dtr {
         /// The level.
@@ -132,6 +144,7 @@ impl Step {
             | Step::Escape { expect, .. }
             | Step::Wait { expect, .. }
             | Step::Dtr { expect, .. } => expect.as_ref(),
+            Step::Server(_) => None,
         }
     }
 }

@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use crate::exec::StepLog;
 use crate::frames::Frame;
-use crate::model::{Case, Class, Expect, Finding, FindingKind, Info, Step};
+use crate::model::{Case, Class, Expect, Finding, FindingKind, Info, ServerFault, Step};
 
 /// Escapes bytes for a scenario text: printable ASCII as is, the rest and the characters the
 /// format gives a meaning (`\ " $ { } / #`) as escapes.
@@ -219,6 +219,12 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
                     let _ = writeln!(out, "@wait {}", duration(*time));
                 }
             },
+            Step::Server(ServerFault::Stall) => {
+                let _ = writeln!(out, "@fault stall");
+            }
+            Step::Server(ServerFault::AuthFailed) => {
+                let _ = writeln!(out, "@sink reply auth 535");
+            }
             Step::Dtr { level, expect } => {
                 let _ = writeln!(out, "@dtr {}", if *level { "on" } else { "off" });
                 if let Some(e) = expect {

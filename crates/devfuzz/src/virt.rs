@@ -4,7 +4,9 @@
 use core::time::Duration;
 
 use at_emulator::{Action, DeliveryId, Emulator, EmulatorConfig};
-use at_mailer::{Outcome, Transcript};
+use at_mailer::{Failure, Outcome, Stage, Transcript};
+
+use crate::model::ServerFault;
 use at_runner::target::{ReadOutcome, Target, TargetError};
 use at_wire::Instant;
 
@@ -16,8 +18,61 @@ pub struct VirtualModule {
     emu: Emulator,
     now: Instant,
     out: Vec<u8>,
-    pending: Vec<(Instant, DeliveryId)>,
+    pending: Vec<(Instant, DeliveryId, Option<ServerFault>)>,
     name: String,
+    server: Option<ServerFault>,
+}
+
+/// A device under test as the fuzzer sees it: a [`Target`], and maybe control of the SMTP
+/// server its mail goes to.
+pub trait FuzzTarget: Target {
+    /// Makes the server behave as `fault` for the next delivery; `false` if this target cannot.
+    fn server_fault(&mut self, fault: ServerFault) -> bool {
+        let _ = fault;
+        false
+    }
+}
+
+/// A real device (serial port, TCP): no control over its server.
+pub struct Live(pub Box<dyn Target>);
+
+impl core::fmt::Debug for Live {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Live({})", self.0.describe())
+    }
+}
+
+impl Target for Live {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), TargetError> {
+        self.0.write(bytes)
+    }
+    fn read(&mut self, deadline: Instant) -> Result<ReadOutcome, TargetError> {
+        self.0.read(deadline)
+    }
+    fn now(&self) -> Instant {
+        self.0.now()
+    }
+    fn sleep(&mut self, d: Duration) {
+        self.0.sleep(d)
+    }
+    fn set_dtr(&mut self, level: bool) -> Result<(), TargetError> {
+        self.0.set_dtr(level)
+    }
+    fn is_virtual(&self) -> bool {
+        self.0.is_virtual()
+    }
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+}
+
+impl FuzzTarget for Live {}
+
+impl FuzzTarget for VirtualModule {
+    fn server_fault(&mut self, fault: ServerFault) -> bool {
+        self.server = Some(fault);
+        true
+    }
 }
 
 impl core::fmt::Debug for VirtualModule {
@@ -39,6 +94,7 @@ impl VirtualModule {
             out: Vec::new(),
             pending: Vec::new(),
             name,
+            server: None,
         };
         m.pump();
         m
@@ -48,10 +104,13 @@ impl VirtualModule {
         loop {
             self.emu.poll_output(&mut self.out);
             match self.emu.poll_action() {
-                Some(Action::Deliver { id, .. }) => {
-                    self.pending.push((self.now + DELIVERY_TIME, id))
-                }
-                Some(Action::Cancel { id }) => self.pending.retain(|(_, p)| *p != id),
+                // The fault applies to the next delivery only. A stalled server never
+                // completes: the core's own deadline decides.
+                Some(Action::Deliver { id, .. }) => match self.server.take() {
+                    Some(ServerFault::Stall) => {}
+                    f => self.pending.push((self.now + DELIVERY_TIME, id, f)),
+                },
+                Some(Action::Cancel { id }) => self.pending.retain(|(_, p, _)| *p != id),
                 None => break,
             }
         }
@@ -59,7 +118,7 @@ impl VirtualModule {
 
     /// The next instant something happens: a core timer or a delivery completing.
     fn next_event(&self) -> Option<Instant> {
-        let d = self.pending.iter().map(|(t, _)| *t).min();
+        let d = self.pending.iter().map(|(t, _, _)| *t).min();
         match (self.emu.poll_timeout(), d) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -78,16 +137,24 @@ impl VirtualModule {
                 Some(e) if e <= t && last != Some(e) => {
                     last = Some(e);
                     self.now = self.now.max(e);
-                    let due: Vec<DeliveryId> = self
+                    let due: Vec<(DeliveryId, Option<ServerFault>)> = self
                         .pending
                         .iter()
-                        .filter(|(at, _)| *at <= self.now)
-                        .map(|(_, id)| *id)
+                        .filter(|(at, _, _)| *at <= self.now)
+                        .map(|(_, id, f)| (*id, *f))
                         .collect();
-                    self.pending.retain(|(at, _)| *at > self.now);
-                    for id in due {
+                    self.pending.retain(|(at, _, _)| *at > self.now);
+                    for (id, fault) in due {
+                        let result = match fault {
+                            Some(ServerFault::AuthFailed) => Err(Failure::Protocol {
+                                stage: Stage::Auth,
+                                code: 535,
+                                text: "5.7.8 Authentication credentials invalid".into(),
+                            }),
+                            _ => Ok(()),
+                        };
                         let outcome = Outcome {
-                            result: Ok(()),
+                            result,
                             transcript: Transcript::default(),
                         };
                         self.emu.handle_delivery(self.now, id, outcome);

@@ -3,7 +3,7 @@
 
 use at_devfuzz::campaign::{self, Config, Device, Fuzzer, Summary};
 use at_devfuzz::model::FindingKind;
-use at_devfuzz::virt::VirtualModule;
+use at_devfuzz::virt::{Live, VirtualModule};
 use at_emulator::EmulatorConfig;
 use at_emulator::quirks::{Quirk, QuirkSet};
 
@@ -64,6 +64,9 @@ const FOUND: &[&str] = &[
     "put-before-body-crash-wedge",
     "qfupl-checksum-zero",
     "connect-missing",
+    "urc-missing-on-timeout",
+    "auth-failure-err-660",
+    "protocol-error-zero",
 ];
 
 #[test]
@@ -103,6 +106,8 @@ fn findings_shrink_replay_and_load_as_scenarios() {
         Quirk::UrcBeforeOk,
         Quirk::CrlfLfOnly,
         Quirk::Ate0Ignored,
+        Quirk::UrcMissingOnTimeout,
+        Quirk::AuthFailureErr660,
     ] {
         let cfg = Config {
             seed: 3,
@@ -177,7 +182,7 @@ fn live_devices_keep_state_and_recover_after_a_wedge() {
     let p = emu.profile.clone();
     let target = Box::new(VirtualModule::new(emu));
     let mut fz = Fuzzer::new(
-        Device::Live(target),
+        Device::Live(Live(target)),
         p,
         Config {
             seed: 1,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use at_devfuzz::campaign::{self, Config, Device, Fuzzer};
+use at_devfuzz::virt::Live;
 use at_emulator::EmulatorConfig;
 use at_emulator::quirks::QuirkSet;
 use at_runner::target::{SerialTarget, TcpTarget};
@@ -87,12 +88,12 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let emu = EmulatorConfig::builtin(&args.profile).into_diagnostic()?;
     let profile = emu.profile.clone();
     let device = match (&args.tcp, &args.port) {
-        (Some(addr), _) => Device::Live(Box::new(
+        (Some(addr), _) => Device::Live(Live(Box::new(
             TcpTarget::connect(addr, Duration::from_secs(5)).into_diagnostic()?,
-        )),
-        (None, Some(port)) => Device::Live(Box::new(
+        ))),
+        (None, Some(port)) => Device::Live(Live(Box::new(
             SerialTarget::open(port, args.baud).into_diagnostic()?,
-        )),
+        ))),
         (None, None) => {
             let quirks = QuirkSet::parse(args.quirk.as_deref().unwrap_or("")).into_diagnostic()?;
             Device::Emulator(Box::new(emu.with_quirks(quirks)))
