@@ -240,6 +240,52 @@ fn detail(
     out.push_str("<p><a href=\"#\">back to the matrix</a></p></section>\n");
 }
 
+/// The module × provider matrix as one self-contained HTML page.
+pub fn render_providers(m: &crate::providers::ProviderMatrix, title: &str) -> String {
+    let mut h = String::with_capacity(16 * 1024);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>{t}</title><style>{css}</style></head><body>\n<h1>{t}</h1>\n\
+<p>Each module profile replays its manual's send examples through each sink provider profile \
+(emulator, virtual time). <span class=\"g gp\">ok</span> = delivered as the scenario describes.</p>\n\
+<div class=\"wrap\"><table class=\"matrix\"><thead><tr><th class=\"sc\">module</th>",
+        t = escape(title),
+        css = css()
+    );
+    for p in &m.providers {
+        let _ = write!(h, "<th>{}</th>", escape(p));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for module in &m.modules {
+        let _ = write!(h, "<tr><th class=\"sc\">{}</th>", escape(module));
+        for p in &m.providers {
+            h.push_str("<td>");
+            if let Some(c) = m.cell(module, p) {
+                for a in &c.attempts {
+                    let (class, word) = if a.delivered {
+                        ("gp", "ok".to_string())
+                    } else {
+                        ("gf", a.result.clone())
+                    };
+                    let _ = write!(
+                        h,
+                        "<span class=\"g {class}\" title=\"{}\">{} {}</span> ",
+                        escape(&format!("{}: {}", a.scenario, a.why)),
+                        escape(&a.variant),
+                        escape(if word.is_empty() { "fail" } else { &word })
+                    );
+                }
+            }
+            h.push_str("</td>");
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n</body></html>\n");
+    h
+}
+
 /// Every external reference in `html`: `http(s)://` URLs and `src=`/`href=` values that do not
 /// point inside the page. The report must have none.
 pub fn external_references(html: &str) -> Vec<String> {

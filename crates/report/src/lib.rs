@@ -36,3 +36,4 @@ pub mod html;
 pub mod load;
 pub mod matrix;
 pub mod multi;
+pub mod providers;

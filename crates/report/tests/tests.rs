@@ -4,4 +4,5 @@ mod common;
 mod coverage;
 mod diff;
 mod html;
+mod providers;
 mod render;

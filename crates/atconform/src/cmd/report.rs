@@ -29,6 +29,21 @@ enum What {
     Matrix(MatrixArgs),
     /// Which catalog commands, settings, boundary values and error codes the corpus exercises.
     Coverage(CoverageArgs),
+    /// Module × provider: each module profile sending through each sink provider profile.
+    Providers(ProvidersArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct ProvidersArgs {
+    /// Module profiles (repeatable; default: every profile).
+    #[arg(long, value_name = "PROFILE")]
+    module: Vec<String>,
+    /// Sink provider profiles (repeatable; default: permissive, rfc5321, tencent-ses).
+    #[arg(long, value_name = "NAME")]
+    provider: Vec<String>,
+    /// Output directory for providers.html and providers.json (default: print only).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -75,7 +90,45 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     match args.what {
         What::Matrix(m) => matrix(m),
         What::Coverage(c) => coverage(c),
+        What::Providers(p) => providers(p),
     }
+}
+
+fn providers(args: ProvidersArgs) -> miette::Result<ExitCode> {
+    use at_report::providers::{PROVIDERS, ProviderMatrix};
+    let modules = if args.module.is_empty() {
+        at_scenario::Profile::ALL.to_vec()
+    } else {
+        args.module
+            .iter()
+            .map(|m| {
+                at_scenario::Profile::from_name(m).ok_or_else(|| miette!("unknown profile {m:?}"))
+            })
+            .collect::<miette::Result<Vec<_>>>()?
+    };
+    let providers: Vec<&str> = if args.provider.is_empty() {
+        PROVIDERS.to_vec()
+    } else {
+        args.provider.iter().map(String::as_str).collect()
+    };
+    let corpus = at_runner::corpus::embedded().map_err(|e| miette!("{e}"))?;
+    let cancel = AtomicBool::new(false);
+    let m =
+        ProviderMatrix::run(&modules, &providers, &corpus, &cancel).map_err(|e| miette!("{e}"))?;
+    print!("{}", m.to_text());
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).map_err(|e| miette!("{}: {e}", out.display()))?;
+        let html = out.join("providers.html");
+        let json = out.join("providers.json");
+        std::fs::write(
+            &html,
+            at_report::html::render_providers(&m, "atconform module × provider matrix"),
+        )
+        .map_err(|e| miette!("{}: {e}", html.display()))?;
+        std::fs::write(&json, m.to_json()).map_err(|e| miette!("{}: {e}", json.display()))?;
+        println!("html: {}\njson: {}", html.display(), json.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn coverage(args: CoverageArgs) -> miette::Result<ExitCode> {

@@ -1,0 +1,232 @@
+//! The module × provider matrix: each module profile sending through each capture-sink
+//! provider profile (`permissive`, `rfc5321`, `tencent-ses`), on the emulator, showing which
+//! combinations deliver.
+//!
+//! Each module replays the corpus's send examples of its manual (000 §3.1–§3.3 for the EC2x
+//! family, 001 p.20–24 for the AG35, 002 `#PUTMAIL` for Multi-Tech) with `@sink profile NAME`
+//! added; a combination delivers when the scenario passes (the module reports success and the
+//! sink received the mail the scenario describes).
+
+use std::sync::atomic::AtomicBool;
+
+use at_scenario::{Profile, Scenario};
+use regex::bytes::Regex;
+use serde::Serialize;
+
+use crate::load::{WireLine, parse_transcript};
+
+/// The sink's provider profiles.
+pub const PROVIDERS: [&str; 3] = ["permissive", "rfc5321", "tencent-ses"];
+
+/// One send example through one provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// `plain`, `ssl`, `starttls`, `putmail`.
+    pub variant: String,
+    /// The scenario replayed.
+    pub scenario: String,
+    /// Whether the mail was delivered as the scenario describes.
+    pub delivered: bool,
+    /// The module's result line (`+QSMTPPUT: 0,0`, `+QSMTPPUT: 677,535`, `#CME ERROR: 38031`).
+    pub result: String,
+    /// Why it did not deliver (the runner's first failure), empty when it did.
+    pub why: String,
+}
+
+/// One module × provider cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Combination {
+    /// Module profile.
+    pub module: String,
+    /// Provider profile.
+    pub provider: String,
+    /// One attempt per send example.
+    pub attempts: Vec<Attempt>,
+}
+
+impl Combination {
+    /// Whether any send example delivered.
+    pub fn delivers(&self) -> bool {
+        self.attempts.iter().any(|a| a.delivered)
+    }
+}
+
+/// The whole module × provider matrix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProviderMatrix {
+    /// Rows.
+    pub modules: Vec<String>,
+    /// Columns.
+    pub providers: Vec<String>,
+    /// Row-major cells.
+    pub cells: Vec<Combination>,
+}
+
+/// The send examples for `module`: (variant, corpus path).
+pub fn send_examples(module: Profile) -> &'static [(&'static str, &'static str)] {
+    match module {
+        Profile::Multitech => &[("putmail", "multitech/putmail.scn")],
+        Profile::Ag35 => &[
+            ("plain", "ag35/3.1-send-plain.scn"),
+            ("ssl", "ag35/3.2-send-ssl.scn"),
+            ("starttls", "ag35/3.3-send-starttls.scn"),
+        ],
+        _ => &[
+            ("plain", "quectel/3.1-send-plain.scn"),
+            ("ssl", "quectel/3.2-send-ssl.scn"),
+            ("starttls", "quectel/3.3-send-starttls.scn"),
+        ],
+    }
+}
+
+/// `sc` with `@sink profile PROVIDER` added before its first step.
+pub fn with_provider(sc: &Scenario, provider: &str) -> Result<Scenario, String> {
+    let mut text = String::with_capacity(sc.source.len() + 32);
+    let mut done = false;
+    for line in sc.source.lines() {
+        let t = line.trim_start();
+        let is_step = ['>', '<', '~', '@'].iter().any(|c| t.starts_with(*c));
+        if !done && is_step {
+            text.push_str(&format!("@sink profile {provider}\n"));
+            done = true;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    at_scenario::load_str(&sc.name, &text).map_err(|e| format!("{e:?}"))
+}
+
+fn result_line(transcript: &str) -> String {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"\+QSMTPPUT: [0-9]+,[0-9]+|#CME ERROR: [0-9]+").expect("regex")
+    });
+    let mut rx = Vec::new();
+    for l in parse_transcript(transcript) {
+        if let WireLine::Rx(b) = l {
+            rx.extend_from_slice(&b);
+        }
+    }
+    re.find_iter(&rx)
+        .last()
+        .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+        .unwrap_or_default()
+}
+
+impl ProviderMatrix {
+    /// Runs every module × provider × send example on the emulator.
+    pub fn run(
+        modules: &[Profile],
+        providers: &[&str],
+        corpus: &[Scenario],
+        cancel: &AtomicBool,
+    ) -> Result<ProviderMatrix, String> {
+        let mut cells = Vec::new();
+        for &m in modules {
+            for &p in providers {
+                let mut attempts = Vec::new();
+                for (variant, path) in send_examples(m) {
+                    let sc = corpus
+                        .iter()
+                        .find(|s| at_runner::corpus_name(&s.name) == *path)
+                        .ok_or_else(|| format!("{path} is not in the corpus"))?;
+                    let sc = with_provider(sc, p)?;
+                    let r = at_runner::run_case_emulated(&sc, m, &[], cancel);
+                    let transcript = r.transcript.render(false);
+                    let delivered = r.status == at_runner::Status::Pass;
+                    let why = if delivered {
+                        String::new()
+                    } else {
+                        at_runner::report::summary(&r)
+                    };
+                    attempts.push(Attempt {
+                        variant: (*variant).into(),
+                        scenario: (*path).into(),
+                        delivered,
+                        result: result_line(&transcript),
+                        why,
+                    });
+                }
+                cells.push(Combination {
+                    module: m.to_string(),
+                    provider: p.to_string(),
+                    attempts,
+                });
+            }
+        }
+        Ok(ProviderMatrix {
+            modules: modules.iter().map(|m| m.to_string()).collect(),
+            providers: providers.iter().map(|p| p.to_string()).collect(),
+            cells,
+        })
+    }
+
+    /// The cell of `module` × `provider`.
+    pub fn cell(&self, module: &str, provider: &str) -> Option<&Combination> {
+        self.cells
+            .iter()
+            .find(|c| c.module == module && c.provider == provider)
+    }
+
+    /// JSON rendering.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// A text table: per cell the variants that deliver, or the module's result code.
+    pub fn to_text(&self) -> String {
+        let cell_text = |c: &Combination| {
+            let parts: Vec<String> = c
+                .attempts
+                .iter()
+                .map(|a| {
+                    if a.delivered {
+                        format!("{} ok", a.variant)
+                    } else if a.result.is_empty() {
+                        format!("{} FAIL", a.variant)
+                    } else {
+                        format!("{} FAIL({})", a.variant, a.result)
+                    }
+                })
+                .collect();
+            parts.join(", ")
+        };
+        let text_of = |m: &str, p: &str| {
+            self.cell(m, p)
+                .map(cell_text)
+                .unwrap_or_else(|| "-".to_string())
+        };
+        let widths: Vec<usize> = self
+            .providers
+            .iter()
+            .map(|p| {
+                self.modules
+                    .iter()
+                    .map(|m| text_of(m, p).len())
+                    .chain([p.len()])
+                    .max()
+                    .unwrap_or(1)
+            })
+            .collect();
+        let mut s = format!("{:<10}", "module");
+        for (p, w) in self.providers.iter().zip(&widths) {
+            s.push_str(&format!("  {p:<w$}"));
+        }
+        s.truncate(s.trim_end_matches(' ').len());
+        s.push('\n');
+        for m in &self.modules {
+            s.push_str(&format!("{m:<10}"));
+            for (p, w) in self.providers.iter().zip(&widths) {
+                s.push_str(&format!("  {:<w$}", text_of(m, p)));
+            }
+            s.truncate(s.trim_end_matches(' ').len());
+            s.push('\n');
+        }
+        let delivering = self.cells.iter().filter(|c| c.delivers()).count();
+        s.push_str(&format!(
+            "{delivering}/{} module × provider combinations deliver\n",
+            self.cells.len()
+        ));
+        s
+    }
+}
