@@ -66,6 +66,9 @@ pub struct InProcess {
     out: Vec<u8>,
     deliveries: Vec<DeliveryRecord>,
     rt: Option<tokio::runtime::Runtime>,
+    latency: Duration,
+    /// Finished deliveries not yet reported, by the virtual instant they are due.
+    held: Vec<(Instant, DeliveryId, Outcome)>,
 }
 
 impl InProcess {
@@ -84,6 +87,8 @@ impl InProcess {
             out: Vec::new(),
             deliveries: Vec::new(),
             rt: None,
+            latency: Duration::ZERO,
+            held: Vec::new(),
         };
         me.pump();
         me
@@ -92,6 +97,14 @@ impl InProcess {
     /// Sets the real-time limit for one delivery (default [`DEFAULT_DELIVERY_WALL_LIMIT`]).
     pub fn with_delivery_wall_limit(mut self, limit: Duration) -> Self {
         self.wall_limit = limit;
+        self
+    }
+
+    /// Makes each delivery take `latency` of virtual time: the outcome is made at once but
+    /// reported to the core only when time reaches it (so commands sent meanwhile meet a
+    /// module that is still sending). Default: zero.
+    pub fn with_delivery_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
         self
     }
 
@@ -174,15 +187,14 @@ impl InProcess {
     pub fn advance(&mut self, d: Duration) {
         let target = self.now + d;
         for _ in 0..MAX_TIMER_STEPS {
-            match self.emu.poll_timeout() {
+            match self.next_wake() {
                 Some(t) if t <= target => {
                     if t > self.now {
                         self.now = t;
                     }
-                    self.emu.handle_timeout(self.now);
-                    self.pump();
-                    if self.emu.poll_timeout() == Some(t) && t <= self.now {
-                        // The core did not move its timer on; do not spin.
+                    self.fire();
+                    if self.next_wake().is_some_and(|next| next <= self.now) {
+                        // Nothing moved the wake-up on; do not spin.
                         break;
                     }
                 }
@@ -190,8 +202,7 @@ impl InProcess {
             }
         }
         self.now = target;
-        self.emu.handle_timeout(self.now);
-        self.pump();
+        self.fire();
     }
 
     /// Moves virtual time from timer to timer until the module has output, at most `max`.
@@ -203,14 +214,13 @@ impl InProcess {
             if self.has_output() {
                 return true;
             }
-            match self.emu.poll_timeout() {
+            match self.next_wake() {
                 Some(t) if t <= limit => {
-                    let before = self.now;
-                    self.advance(t.saturating_duration_since(self.now));
-                    if self.now == before
-                        && !self.has_output()
-                        && self.emu.poll_timeout() == Some(t)
-                    {
+                    if t > self.now {
+                        self.now = t;
+                    }
+                    self.fire();
+                    if !self.has_output() && self.next_wake().is_some_and(|next| next <= self.now) {
                         break;
                     }
                 }
@@ -224,6 +234,26 @@ impl InProcess {
     }
 
     // ---- internals ----
+
+    /// The next instant something happens: a core timer or a held delivery result.
+    fn next_wake(&self) -> Option<Instant> {
+        let held = self.held.first().map(|h| h.0);
+        match (self.emu.poll_timeout(), held) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Reports the delivery results due by now, then runs the core's timers.
+    fn fire(&mut self) {
+        while self.held.first().is_some_and(|h| h.0 <= self.now) {
+            let (_, id, outcome) = self.held.remove(0);
+            self.emu.handle_delivery(self.now, id, outcome);
+            self.pump();
+        }
+        self.emu.handle_timeout(self.now);
+        self.pump();
+    }
 
     /// Drains output and carries out actions until the core has nothing more to say.
     fn pump(&mut self) {
@@ -245,12 +275,18 @@ impl InProcess {
                         job,
                         outcome: outcome.clone(),
                     });
-                    if !stalled {
+                    if stalled {
+                        // Never reported: the core's `<timeout>` decides.
+                    } else if self.latency.is_zero() {
                         self.emu.handle_delivery(self.now, id, outcome);
+                    } else {
+                        let due = self.now + self.latency;
+                        let at = self.held.partition_point(|h| h.0 <= due);
+                        self.held.insert(at, (due, id, outcome));
                     }
                 }
-                // Deliveries complete before the core can cancel them; nothing to abandon.
-                Action::Cancel { .. } => {}
+                // A cancelled result must never be reported (the core would ignore it anyway).
+                Action::Cancel { id } => self.held.retain(|h| h.1 != id),
             }
         }
     }
