@@ -19,6 +19,8 @@ use crate::transcript::{Direction, Transcript, secrets_in_command};
 
 /// Longest line a pattern hole will wait for before declaring a mismatch.
 const MAX_LINE: usize = 4096;
+/// Longest a real-time read blocks before Ctrl-C is checked.
+const CANCEL_SLICE: Duration = Duration::from_millis(100);
 /// How much of the actual output a diff shows.
 const DIFF_CONTEXT: usize = 600;
 
@@ -463,17 +465,28 @@ impl<'t> Session<'t> {
         }))
     }
 
-    /// Reads once into the buffer. `Ok(false)` on timeout.
-    fn pull(&mut self, deadline: Instant) -> Result<bool, TargetError> {
-        match self.target.read(deadline)? {
-            ReadOutcome::Data(bytes) => {
-                let now = self.target.now();
-                self.transcript.record(now, Direction::Rx, &bytes);
-                self.rx.extend_from_slice(&bytes);
-                self.last_rx = now;
-                Ok(true)
+    /// Reads into the buffer. `Ok(false)` on timeout; `Ok(true)` when bytes came or Ctrl-C
+    /// was pressed (the caller checks `cancel`). Real-time targets are read in slices so
+    /// Ctrl-C is seen within [`CANCEL_SLICE`] even during a 300 s wait.
+    fn pull(&mut self, deadline: Instant, cancel: &AtomicBool) -> Result<bool, TargetError> {
+        loop {
+            let until = if self.target.is_virtual() {
+                deadline
+            } else {
+                deadline.min(self.target.now() + CANCEL_SLICE)
+            };
+            match self.target.read(until)? {
+                ReadOutcome::Data(bytes) => {
+                    let now = self.target.now();
+                    self.transcript.record(now, Direction::Rx, &bytes);
+                    self.rx.extend_from_slice(&bytes);
+                    self.last_rx = now;
+                    return Ok(true);
+                }
+                ReadOutcome::Timeout if self.target.now() >= deadline => return Ok(false),
+                ReadOutcome::Timeout if cancel.load(Ordering::Relaxed) => return Ok(true),
+                ReadOutcome::Timeout => {}
             }
-            ReadOutcome::Timeout => Ok(false),
         }
     }
 
@@ -583,7 +596,7 @@ impl<'t> Session<'t> {
             if cancel.load(Ordering::Relaxed) {
                 return Err(Verdict::Interrupted);
             }
-            match self.pull(deadline) {
+            match self.pull(deadline, cancel) {
                 Ok(true) => {}
                 Ok(false) => {
                     let after = self.target.now() - sent_at;
@@ -696,7 +709,7 @@ impl<'t> Session<'t> {
             if cancel.load(Ordering::Relaxed) {
                 return Err(Verdict::Interrupted);
             }
-            match self.pull(deadline) {
+            match self.pull(deadline, cancel) {
                 Ok(true) => {}
                 Ok(false) if self.cursor < self.rx.len() => {
                     return Err(self.fail(
