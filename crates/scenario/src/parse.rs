@@ -336,8 +336,7 @@ impl<'a> Parser<'a> {
             (None, t)
         };
         let s = rest.s;
-        if let Some(x) = s.strip_prefix(">>") {
-            let _ = x;
+        if s.starts_with(">>") {
             self.send(rest.from(2), Terminator::None, only, rest)
         } else if s.starts_with('>') {
             self.send(rest.from(1), Terminator::Cr, only, rest)
@@ -720,7 +719,7 @@ impl<'a> Parser<'a> {
                         )
                         .with_help("write the checks on indented lines below `@mail`"));
                 }
-                self.push_block_start(line)?;
+                self.push_block_start()?;
                 self.block = Block::Mail(MailExpect { checks: Vec::new() }, self.span(line));
                 Ok(())
             }
@@ -730,7 +729,7 @@ impl<'a> Parser<'a> {
                         .err(ErrorKind::Syntax, line, "`@smtp` takes no argument")
                         .with_help("write the checks on indented lines below `@smtp`"));
                 }
-                self.push_block_start(line)?;
+                self.push_block_start()?;
                 self.block = Block::Smtp(SmtpExpect { checks: Vec::new() }, self.span(line));
                 Ok(())
             }
@@ -829,7 +828,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn push_block_start(&mut self, line: Src<'_>) -> R<()> {
+    /// A `@mail`/`@smtp` block opens: a pending `@within` cannot apply to it.
+    fn push_block_start(&mut self) -> R<()> {
         if let Some((_, w)) = self.within {
             return Err(self
                 .err(
@@ -839,7 +839,6 @@ impl<'a> Parser<'a> {
                 )
                 .with_help("put `@within` right before the `<` or `~` line it limits"));
         }
-        let _ = line;
         self.in_expect = false;
         Ok(())
     }
