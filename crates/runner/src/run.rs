@@ -146,6 +146,14 @@ pub fn run(
         }
         _ => None,
     };
+    if device.is_none() {
+        let cases = run_emulated_parallel(cases, cfg, cancel, &mut on_case);
+        return Ok(RunReport {
+            interrupted: cancel.load(Ordering::Relaxed),
+            cases,
+            wall: wall.elapsed(),
+        });
+    }
     for (sc, profile) in cases {
         if cancel.load(Ordering::Relaxed) {
             break;
@@ -191,4 +199,52 @@ pub fn run(
         wall: wall.elapsed(),
         interrupted: cancel.load(Ordering::Relaxed),
     })
+}
+
+/// Emulator cases are independent (own module, own sink, own virtual clock), so they run on
+/// one worker per core; results come back in case order, `on_case` sees them as they finish.
+fn run_emulated_parallel(
+    cases: &[(Arc<Scenario>, Profile)],
+    cfg: &RunConfig,
+    cancel: &AtomicBool,
+    on_case: &mut impl FnMut(&CaseResult),
+) -> Vec<CaseResult> {
+    use std::sync::atomic::AtomicUsize;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(cases.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut slots: Vec<Option<CaseResult>> = vec![None; cases.len()];
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, CaseResult)>();
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    if cancel.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((sc, profile)) = cases.get(i) else {
+                        return;
+                    };
+                    let mut r = run_case_emulated(sc, *profile, &cfg.quirks, cancel);
+                    r.scenario = corpus_name(&r.scenario).to_string();
+                    if tx.send((i, r)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, r) in rx {
+            on_case(&r);
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+    });
+    slots.into_iter().flatten().collect()
 }
