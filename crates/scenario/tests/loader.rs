@@ -344,3 +344,35 @@ fn crlf_files_and_byte_order_mark() {
     assert_eq!(s.text.as_literal().unwrap(), b"AT");
     assert_eq!(sc.steps[1].span.line, 5);
 }
+
+#[test]
+fn duration_table() {
+    let ok: &[(&str, u64)] = &[
+        ("0s", 0),
+        ("300ms", 300),
+        ("1.5s", 1500),
+        ("1.25s", 1250),
+        ("2min", 120_000),
+        ("5m", 300_000),
+        ("1h", 3_600_000),
+        ("24h", 86_400_000),
+    ];
+    for (text, ms) in ok {
+        let sc = load_str(
+            "d.scn",
+            &format!("title: t\nsource: s\nprofiles: ec25\ntimeout: {text}\n> AT\n< OK\n"),
+        )
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(sc.meta.timeout, Duration::from_millis(*ms), "{text}");
+    }
+    for bad in [
+        "", "s", ".5s", "1.s", "1.2345s", "25h", "10", "10 s", "1e3ms", "-1s", "1sec",
+    ] {
+        let err = load_str(
+            "d.scn",
+            &format!("title: t\nsource: s\nprofiles: ec25\ntimeout: {bad}\n> AT\n< OK\n"),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadDuration, "{bad:?}: {err}");
+    }
+}
