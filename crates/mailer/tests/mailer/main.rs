@@ -3,6 +3,7 @@
 mod client;
 mod compose;
 mod driver;
+mod parse;
 mod props;
 
 use at_mailer::{Attachment, Body, Charset, Credentials, MailJob, RecipientKind, Subject};
