@@ -140,6 +140,7 @@ pub struct Fuzzer {
     generator: Generator,
     cfg: Config,
     echo: bool,
+    reference: Option<EmulatorConfig>,
 }
 
 impl core::fmt::Debug for Fuzzer {
@@ -191,7 +192,12 @@ impl Fuzzer {
             Device::Live(_) => (Caps::default(), Vec::new()),
         };
         let echo = profile.echo;
+        // The reference a shrunk case must pass on: the same profile without any quirk.
+        let reference = EmulatorConfig::new(profile.clone())
+            .ok()
+            .map(|c| c.with_quirks(QuirkSet::NONE));
         Fuzzer {
+            reference,
             generator: Generator::new(profile.clone(), caps),
             device,
             profile,
@@ -240,13 +246,22 @@ impl Fuzzer {
         Executor::new(t, true, self.cfg.slack).liveness(0).is_ok()
     }
 
-    /// Shrinks a failing case: drops what follows the finding, then every group and step whose
-    /// removal keeps the same finding (same kind, same message).
-    pub fn shrink(&mut self, case: &Case, finding: &Finding) -> (Case, Run) {
-        let same = |f: &Option<Finding>| {
-            f.as_ref()
-                .is_some_and(|g| g.kind == finding.kind && g.message == finding.message)
+    /// Whether `case` passes on the reference emulator (same profile, no quirk): a shrunk case
+    /// whose expectations a conforming module would not meet is no reproduction.
+    fn reference_passes(&self, case: &Case) -> bool {
+        let Some(cfg) = &self.reference else {
+            return true;
         };
+        let mut m = VirtualModule::new(cfg.clone());
+        Executor::new(&mut m, cfg.profile.echo, Duration::ZERO)
+            .run(case)
+            .finding
+            .is_none()
+    }
+
+    /// Shrinks a failing case: drops what follows the finding, then every group and step whose
+    /// removal keeps the same finding (same kind) while the reference emulator still passes.
+    pub fn shrink(&mut self, case: &Case, finding: &Finding) -> (Case, Run) {
         let same_kind = |f: &Option<Finding>| f.as_ref().is_some_and(|g| g.kind == finding.kind);
         let mut best = case.clone();
         let mut run = self.run_case(&best);
@@ -259,7 +274,7 @@ impl Fuzzer {
             if f.step + 1 < total {
                 let t = truncated(&best, f.step);
                 let r = self.run_case(&t);
-                if same_kind(&r.finding) {
+                if same_kind(&r.finding) && self.reference_passes(&t) {
                     best = t;
                     run = r;
                 }
@@ -272,7 +287,7 @@ impl Fuzzer {
             let mut c = best.clone();
             c.groups.remove(gi);
             let r = self.run_case(&c);
-            if same_kind(&r.finding) {
+            if same_kind(&r.finding) && self.reference_passes(&c) {
                 best = c;
                 run = r;
             }
@@ -286,10 +301,11 @@ impl Fuzzer {
             }
             let c = without_step(&best, k);
             let r = self.run_case(&c);
-            let want_msg = f.message.clone();
-            if r.finding.as_ref().is_some_and(|g| {
-                g.kind == finding.kind && (g.message == want_msg || same(&Some(g.clone())))
-            }) {
+            if r.finding
+                .as_ref()
+                .is_some_and(|g| g.kind == finding.kind && g.message == f.message)
+                && self.reference_passes(&c)
+            {
                 best = c;
                 run = r;
                 k = k.min(best.steps().count());
