@@ -32,6 +32,10 @@ enum Command {
     Report(cmd::report::Args),
     /// Compare two saved runs: verdict changes and byte diffs (exit 0 same, 1 changed).
     Diff(cmd::diff::Args),
+    /// Tap between an application and a module (PTY link), recording both directions.
+    Record(cmd::record::Args),
+    /// Scenario tools: `from-transcript` turns a recording into a scenario file.
+    Scenario(cmd::scenario::Args),
     /// Fuzz a module: catalog-driven cases, liveness oracle, findings shrunk to scenarios.
     Fuzz(cmd::fuzz::Args),
 }
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::Record(args) => cmd::record::run(args),
+        Command::Scenario(args) => cmd::scenario::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),
     };
     match result {

@@ -32,8 +32,10 @@
 
 pub mod coverage;
 pub mod diff;
+pub mod from_transcript;
 pub mod html;
 pub mod load;
 pub mod matrix;
 pub mod multi;
 pub mod providers;
+pub mod record;

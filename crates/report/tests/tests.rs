@@ -5,4 +5,5 @@ mod coverage;
 mod diff;
 mod html;
 mod providers;
+mod record;
 mod render;

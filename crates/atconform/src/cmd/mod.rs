@@ -5,3 +5,5 @@ pub mod fuzz;
 pub mod report;
 pub mod run;
 pub mod sink;
+pub mod record;
+pub mod scenario;
