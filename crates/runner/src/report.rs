@@ -269,7 +269,7 @@ pub fn corpus_name(name: &str) -> &str {
 }
 
 /// Terminal progress for long runs: a bar on stderr (hidden when not a terminal or `quiet`),
-/// one line per case, the diff of each failure as it happens.
+/// a line per case that did not pass, with the diff of each failure as it happens.
 #[derive(Debug)]
 pub struct Progress {
     pb: indicatif::ProgressBar,
@@ -295,7 +295,9 @@ impl Progress {
     pub fn case(&self, r: &CaseResult) {
         self.pb.inc(1);
         self.pb.set_message(r.id());
+        // Passing cases only move the bar; anything else is shown as it happens.
         match r.status {
+            Status::Pass => {}
             Status::Fail | Status::Error(_) => {
                 self.pb.println(format!(
                     "{} {}\n{}",
@@ -304,9 +306,12 @@ impl Progress {
                     describe(r)
                 ));
             }
-            _ => self
-                .pb
-                .println(format!("{:<5} {}", status_word(&r.status), r.id())),
+            _ => self.pb.println(format!(
+                "{:<5} {}: {}",
+                status_word(&r.status),
+                r.id(),
+                summary(r)
+            )),
         }
     }
 
