@@ -206,8 +206,7 @@ impl Run {
         })
     }
 
-    /// A run the runner just produced, with its AT transcripts (SMTP sessions come with
-    /// [`Run::load`] of a saved run directory).
+    /// A run the runner just produced, with its AT transcripts and SMTP sessions.
     pub fn from_runner(label: impl Into<String>, report: &at_runner::RunReport) -> Run {
         let label = label.into();
         let mut run = Run::from_json(label.clone(), &report.to_json()).unwrap_or(Run {
@@ -218,6 +217,10 @@ impl Run {
         for (case, r) in run.cases.iter_mut().zip(&report.cases) {
             if !r.transcript.entries().is_empty() {
                 case.transcript = Some(r.transcript.render(true));
+            }
+            if !r.smtp.is_empty() {
+                let sessions: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
+                case.smtp = Some(sessions.join("\n"));
             }
         }
         run

@@ -29,7 +29,8 @@ pub struct Attempt {
     pub delivered: bool,
     /// The module's result line (`+QSMTPPUT: 0,0`, `+QSMTPPUT: 677,535`, `#CME ERROR: 38031`).
     pub result: String,
-    /// Why it did not deliver (the runner's first failure), empty when it did.
+    /// Why it did not deliver (the runner's first failure and the server's last rejection),
+    /// empty when it did.
     pub why: String,
 }
 
@@ -113,6 +114,29 @@ fn result_line(transcript: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The last 4xx/5xx reply in rendered SMTP sessions (`  0.134 S: 554 5.0.0 ...\r\n`),
+/// cut to 200 characters.
+pub fn last_rejection(sessions: &str) -> Option<String> {
+    sessions
+        .lines()
+        .filter_map(|l| l.split_once(" S: ").map(|(_, r)| r))
+        .filter(|r| r.starts_with('4') || r.starts_with('5'))
+        .last()
+        .map(|r| {
+            let r = r.trim_end_matches("\\r\\n");
+            // Tencent SES puts the reason in a JSON `Message` (003 一般业务错误说明).
+            let key = "\"Message\":\"";
+            match r.find(key) {
+                Some(i) => {
+                    let msg = r.get(i + key.len()..).unwrap_or_default();
+                    let msg = msg.split('"').next().unwrap_or_default();
+                    format!("{} {msg}", r.get(..3).unwrap_or(r))
+                }
+                None => r.chars().take(200).collect(),
+            }
+        })
+}
+
 impl ProviderMatrix {
     /// Runs every module × provider × send example on the emulator.
     pub fn run(
@@ -137,7 +161,13 @@ impl ProviderMatrix {
                     let why = if delivered {
                         String::new()
                     } else {
-                        at_runner::report::summary(&r)
+                        let sessions: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
+                        match last_rejection(&sessions.join("\n")) {
+                            Some(reply) => {
+                                format!("{}; server: {reply}", at_runner::report::summary(&r))
+                            }
+                            None => at_runner::report::summary(&r),
+                        }
                     };
                     attempts.push(Attempt {
                         variant: (*variant).into(),

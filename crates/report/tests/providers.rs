@@ -37,6 +37,12 @@ fn module_by_provider_matrix() {
             assert!(!a.why.is_empty());
         }
     }
+    // 003: SES accepts text/plain only with charset UTF-8; the manual's <charset> 0 body is
+    // US-ASCII, so even the SSL example is refused with 554 (000 §6 table 4 → 682).
+    let ssl = ses.attempts.iter().find(|a| a.variant == "ssl").unwrap();
+    assert_eq!(ssl.result, "+QSMTPPUT: 682,554", "{ssl:?}");
+    assert!(ssl.why.contains("server: 554"), "{ssl:?}");
+    assert!(ssl.why.contains("Content-Type must in"), "{ssl:?}");
     let text = m.to_text();
     assert!(
         text.contains("module × provider combinations deliver"),
