@@ -26,6 +26,7 @@
 pub mod case;
 pub mod corpus;
 mod escape;
+pub mod external;
 pub mod judge;
 pub mod plan;
 pub mod report;

@@ -45,6 +45,8 @@ pub struct RunConfig {
     pub sink_listen: Option<std::net::SocketAddr>,
     /// Implicit-TLS (SMTPS) listen address of that sink, for `ssltype` 1 scenarios.
     pub sink_tls_listen: Option<std::net::SocketAddr>,
+    /// Use a sink run elsewhere (`atconform sink --api ADDR`) instead: its API address.
+    pub sink_api: Option<std::net::SocketAddr>,
 }
 
 impl Default for RunConfig {
@@ -56,6 +58,7 @@ impl Default for RunConfig {
             quirks: Vec::new(),
             sink_listen: None,
             sink_tls_listen: None,
+            sink_api: None,
         }
     }
 }
@@ -80,9 +83,33 @@ pub fn select(scenarios: Vec<Scenario>, cfg: &RunConfig) -> Vec<(Arc<Scenario>, 
 
 /// A shared sink seen from one case: only what arrived after the case started.
 struct Since<'a> {
-    sink: &'a smtp_sink::RunningSink,
+    sink: &'a dyn SharedSink,
     messages: usize,
     transcripts: usize,
+}
+
+/// The run-wide sink of a real-target run: in-process, or external through its API.
+trait SharedSink {
+    fn messages(&self) -> Vec<smtp_sink::StoredMessage>;
+    fn transcripts(&self) -> Vec<smtp_sink::Transcript>;
+}
+
+impl SharedSink for smtp_sink::RunningSink {
+    fn messages(&self) -> Vec<smtp_sink::StoredMessage> {
+        smtp_sink::RunningSink::messages(self)
+    }
+    fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
+        smtp_sink::RunningSink::transcripts(self)
+    }
+}
+
+impl SharedSink for crate::external::ExternalSink {
+    fn messages(&self) -> Vec<smtp_sink::StoredMessage> {
+        MailSource::messages(self)
+    }
+    fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
+        Vec::new()
+    }
 }
 
 impl MailSource for Since<'_> {
@@ -133,7 +160,10 @@ pub fn run(
             TcpTarget::connect(addr, Duration::from_secs(5)).map_err(|e| e.to_string())?,
         )),
     };
-    let sink = match (&device, cfg.sink_listen) {
+    let sink: Option<Box<dyn SharedSink>> = match (&device, cfg.sink_listen) {
+        (Some(_), _) if cfg.sink_api.is_some() => cfg
+            .sink_api
+            .map(|a| Box::new(crate::external::ExternalSink::new(a)) as Box<dyn SharedSink>),
         (Some(_), listen) => {
             let mut c = smtp_sink::SinkConfig::new(smtp_sink::Profile::default());
             if let Some(addr) = listen {
@@ -142,7 +172,9 @@ pub fn run(
             if let Some(addr) = cfg.sink_tls_listen {
                 c = c.tls_listen(Some(addr));
             }
-            Some(smtp_sink::spawn(c).map_err(|e| format!("cannot start the capture sink: {e}"))?)
+            Some(Box::new(smtp_sink::spawn(c).map_err(|e| {
+                format!("cannot start the capture sink: {e}")
+            })?))
         }
         _ => None,
     };
@@ -171,7 +203,7 @@ pub fn run(
         let r = match device.as_mut() {
             None => run_case_emulated(sc, *profile, &cfg.quirks, cancel),
             Some(t) => {
-                let since = sink.as_ref().map(|s| Since {
+                let since = sink.as_deref().map(|s| Since {
                     sink: s,
                     messages: s.messages().len(),
                     transcripts: s.transcripts().len(),

@@ -53,6 +53,10 @@ pub struct Args {
     /// Implicit-TLS (SMTPS) listen address of that sink (for `ssltype` 1 scenarios).
     #[arg(long, value_name = "ADDR")]
     sink_tls_listen: Option<std::net::SocketAddr>,
+    /// Check mail in a sink run elsewhere (`atconform sink --api ADDR`) instead; `@smtp`
+    /// checks need the in-process sink.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["sink_listen", "sink_tls_listen"])]
+    sink_api: Option<std::net::SocketAddr>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -98,6 +102,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         quirks: args.quirk.clone(),
         sink_listen: args.sink_listen,
         sink_tls_listen: args.sink_tls_listen,
+        sink_api: args.sink_api,
     };
     let cases = at_runner::run::select(scenarios, &cfg);
     if cases.is_empty() {

@@ -1,0 +1,170 @@
+//! A capture sink run elsewhere (`atconform sink --api ADDR`), read through its HTTP API.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use crate::scenario::MailSource;
+
+/// Messages of an external `smtp-sink`, fetched from `GET /api/messages` and
+/// `GET /api/messages/{id}/raw`. SMTP transcripts are not available this way (`@smtp` checks
+/// then fail with "the sink recorded no SMTP session").
+#[derive(Clone, Debug)]
+pub struct ExternalSink {
+    api: SocketAddr,
+}
+
+/// Why talking to the external sink failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExternalError {
+    /// Connection or I/O failure.
+    #[error("sink API {0}: {1}")]
+    Io(SocketAddr, std::io::Error),
+    /// Not a 200 response, or a body that does not parse.
+    #[error("sink API {0}: {1}")]
+    Protocol(SocketAddr, String),
+}
+
+impl ExternalSink {
+    /// The sink whose API listens on `api`.
+    pub fn new(api: SocketAddr) -> Self {
+        ExternalSink { api }
+    }
+
+    /// One `GET`, `Connection: close`; returns the body.
+    fn get(&self, path: &str) -> Result<Vec<u8>, ExternalError> {
+        let io = |e| ExternalError::Io(self.api, e);
+        let mut s = TcpStream::connect_timeout(&self.api, Duration::from_secs(5)).map_err(io)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(io)?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.api
+        )
+        .map_err(io)?;
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).map_err(io)?;
+        let proto = |m: &str| ExternalError::Protocol(self.api, format!("GET {path}: {m}"));
+        let split = resp
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| proto("no header end"))?;
+        let head = String::from_utf8_lossy(resp.get(..split).unwrap_or_default()).into_owned();
+        let body = resp.get(split + 4..).unwrap_or_default();
+        let status = head.split_whitespace().nth(1).unwrap_or_default();
+        if status != "200" {
+            return Err(proto(&format!("status {status}")));
+        }
+        let chunked = head.lines().any(|l| {
+            let l = l.to_ascii_lowercase();
+            l.starts_with("transfer-encoding:") && l.contains("chunked")
+        });
+        if chunked {
+            dechunk(body).ok_or_else(|| proto("bad chunked body"))
+        } else {
+            Ok(body.to_vec())
+        }
+    }
+
+    /// Every message the sink holds, in id order.
+    pub fn fetch_messages(&self) -> Result<Vec<smtp_sink::StoredMessage>, ExternalError> {
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            id: u64,
+            connection: u64,
+            envelope: smtp_sink::Envelope,
+        }
+        let list = self.get("/api/messages")?;
+        let entries: Vec<Entry> = serde_json::from_slice(&list)
+            .map_err(|e| ExternalError::Protocol(self.api, format!("/api/messages: {e}")))?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let raw = self.get(&format!("/api/messages/{}/raw", e.id))?;
+            out.push(smtp_sink::StoredMessage {
+                id: e.id,
+                connection: e.connection,
+                received_at: Duration::ZERO,
+                envelope: e.envelope,
+                raw,
+            });
+        }
+        out.sort_by_key(|m| m.id);
+        Ok(out)
+    }
+}
+
+/// Decodes an HTTP/1.1 chunked body.
+fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = body.windows(2).position(|w| w == b"\r\n")?;
+        let size_txt = std::str::from_utf8(body.get(..eol)?).ok()?;
+        let size = usize::from_str_radix(size_txt.split(';').next()?.trim(), 16).ok()?;
+        body = body.get(eol + 2..)?;
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(body.get(..size)?);
+        body = body.get(size + 2..)?;
+    }
+}
+
+impl MailSource for ExternalSink {
+    fn messages(&self) -> Vec<smtp_sink::StoredMessage> {
+        // A failing API reads as "no mail", which fails the @mail check that needed it.
+        self.fetch_messages().unwrap_or_default()
+    }
+    fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_decode() {
+        assert_eq!(
+            dechunk(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"),
+            Some(b"abcde".to_vec())
+        );
+        assert_eq!(dechunk(b"5\r\nab"), None);
+    }
+
+    #[test]
+    fn reads_messages_from_a_running_sink_api() {
+        let sink = smtp_sink::spawn(
+            smtp_sink::SinkConfig::new(smtp_sink::Profile::default())
+                .api(Some("127.0.0.1:0".parse().unwrap())),
+        )
+        .expect("sink starts");
+        let api = sink.api_addr().expect("api listening");
+        let ext = ExternalSink::new(api);
+        assert!(ext.fetch_messages().expect("empty list").is_empty());
+        // Deliver one message over plain SMTP.
+        let smtp = sink.smtp_addr().expect("smtp");
+        let mut s = TcpStream::connect(smtp).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 4096];
+        let mut say = |line: &[u8], s: &mut TcpStream| {
+            if !line.is_empty() {
+                s.write_all(line).unwrap();
+            }
+            let n = s.read(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        assert!(say(b"", &mut s).starts_with("220"));
+        assert!(say(b"EHLO t\r\n", &mut s).starts_with("250"));
+        assert!(say(b"MAIL FROM:<a@b.c>\r\n", &mut s).starts_with("250"));
+        assert!(say(b"RCPT TO:<d@e.f>\r\n", &mut s).starts_with("250"));
+        assert!(say(b"DATA\r\n", &mut s).starts_with("354"));
+        assert!(say(b"Subject: hi\r\n\r\nbody\r\n.\r\n", &mut s).starts_with("250"));
+        let msgs = ext.fetch_messages().expect("one message");
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].envelope.mail_from, "a@b.c");
+        assert_eq!(msgs[0].envelope.rcpt_to, vec!["d@e.f".to_string()]);
+        assert_eq!(msgs[0].raw, sink.messages()[0].raw);
+    }
+}
