@@ -121,7 +121,7 @@ pub fn last_rejection(sessions: &str) -> Option<String> {
         .lines()
         .filter_map(|l| l.split_once(" S: ").map(|(_, r)| r))
         .filter(|r| r.starts_with('4') || r.starts_with('5'))
-        .last()
+        .next_back()
         .map(|r| {
             let r = r.trim_end_matches("\\r\\n");
             // Tencent SES puts the reason in a JSON `Message` (003 一般业务错误说明).
