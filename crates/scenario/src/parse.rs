@@ -76,7 +76,7 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Scenario>, LoadErrors> {
     let dir = dir.as_ref();
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    collect(dir, &mut files, &mut errors);
+    collect(dir, 0, &mut files, &mut errors);
     files.sort();
     let mut out = Vec::new();
     for f in files {
@@ -92,7 +92,18 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Scenario>, LoadErrors> {
     }
 }
 
-fn collect(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+/// Directory depth `load_dir` descends to (bounds a symlink loop).
+const MAX_DEPTH: usize = 16;
+
+fn collect(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    if depth > MAX_DEPTH {
+        errors.push(LoadError::whole_file(
+            ErrorKind::Io,
+            &dir.display().to_string(),
+            format!("directory nesting deeper than {MAX_DEPTH} (a symlink loop?)"),
+        ));
+        return;
+    }
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
@@ -107,7 +118,7 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
     for entry in rd.flatten() {
         let p = entry.path();
         if p.is_dir() {
-            collect(&p, files, errors);
+            collect(&p, depth + 1, files, errors);
         } else if p.extension().is_some_and(|e| e == "scn") {
             files.push(p);
         }

@@ -376,3 +376,34 @@ fn duration_table() {
         assert_eq!(err.kind(), ErrorKind::BadDuration, "{bad:?}: {err}");
     }
 }
+
+#[test]
+fn load_dir_is_sorted_and_reports_every_bad_file() {
+    let dir = std::env::temp_dir().join(format!("at-scenario-load-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("b")).unwrap();
+    let good = format!("{HEAD}> AT\n< OK\n");
+    std::fs::write(dir.join("b/2.scn"), &good).unwrap();
+    std::fs::write(dir.join("a.scn"), &good).unwrap();
+    std::fs::write(dir.join("b/1.scn"), &good).unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a scenario").unwrap();
+    let names: Vec<String> = load_dir(&dir)
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s.path
+                .as_ref()
+                .unwrap()
+                .strip_prefix(&dir)
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["a.scn", "b/1.scn", "b/2.scn"]);
+    std::fs::write(dir.join("b/3.scn"), "title: t\n@bogus\n").unwrap();
+    std::fs::write(dir.join("c.scn"), "nope\n").unwrap();
+    let errs = load_dir(&dir).unwrap_err();
+    assert_eq!(errs.0.len(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
