@@ -5,7 +5,14 @@
 //!   with the command lines that produced it and the exact counts of what it holds;
 //! - [`crlf_lines`]: the floor, a bare `memchr` count of CRLF-terminated lines;
 //! - [`AtatDriver`]: atat 0.25's `AtDigester`, driven the way `atat::Ingress` drives it
-//!   (1 KB window, one read per command response or URC, digest until no progress, shift).
+//!   (1 KB window, one read per command response or URC, digest until no progress, shift);
+//! - [`decode_with`]/[`decode_counts`]: `at_wire::Decoder` driven as a host drives it (each
+//!   command's `Pending` declared when the previous final result code arrives), any read size;
+//! - [`assemble_and_parse`], [`quectel_frame`], [`multitech_frame`] and their memchr floors
+//!   ([`cr_lines`], [`byte_scan`]) for the command-line and data-mode benches.
+//!
+//! `examples/pass.rs` runs one contender once for callgrind (`benches/callgrind.sh`);
+//! `benches/ratios.py` turns the last criterion run into the ratios table.
 //!
 //! ```
 //! use atconform_benches::{AtatDriver, Mix, Stream, crlf_lines};
