@@ -120,8 +120,7 @@ pub fn last_rejection(sessions: &str) -> Option<String> {
     sessions
         .lines()
         .filter_map(|l| l.split_once(" S: ").map(|(_, r)| r))
-        .filter(|r| r.starts_with('4') || r.starts_with('5'))
-        .next_back()
+        .rfind(|r| r.starts_with('4') || r.starts_with('5'))
         .map(|r| {
             let r = r.trim_end_matches("\\r\\n");
             // Tencent SES puts the reason in a JSON `Message` (003 一般业务错误说明).
