@@ -102,14 +102,16 @@ impl Frame {
 }
 
 /// A scenario group as framed text: each line of its display between `\r\n`s.
+///
+/// The runner compiles one frame per group: several lines can only be one information block
+/// (ERRATA W1: lines joined by `\r\n`), a single line is framed alone.
 fn group_display(m: &at_scenario::Matcher) -> String {
     match m.literal() {
         Some(b) => crate::escape(b),
-        None => m
-            .display()
-            .lines()
-            .map(|l| format!("\\r\\n{l}\\r\\n"))
-            .collect(),
+        None => {
+            let lines: Vec<&str> = m.display().lines().collect();
+            format!("\\r\\n{}\\r\\n", lines.join("\\r\\n"))
+        }
     }
 }
 

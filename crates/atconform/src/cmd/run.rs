@@ -4,6 +4,7 @@
 //! in-process emulator and capture sink (virtual time). Exit code 0 all pass, 1 any failure
 //! (or Ctrl-C), 2 usage or scenario errors.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -136,7 +137,17 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             .write(spec)
             .map_err(|e| miette!("cannot write {}: {e}", spec.path.display()))?;
     }
-    print!("{}", report.summary_text());
-    println!("transcripts: {}", out.display());
+    // A closed pipe (`| head`) is not an error: the verdict is in the exit code (ripgrep).
+    let text = format!("{}transcripts: {}\n", report.summary_text(), out.display());
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(miette!("cannot write to stdout: {e}"));
+        }
+        _ => {}
+    }
     Ok(ExitCode::from(report.exit_code()))
 }
