@@ -1,5 +1,5 @@
-//! The device fuzzer over a real TCP connection (`--tcp`): the emulator served on loopback in
-//! real time, as `atconform emulate --tcp` serves it.
+//! The device fuzzer over real transports: TCP (`--tcp`) and a serial port (`--port`, a PTY),
+//! with the emulator served in real time as `atconform emulate` serves it.
 
 use std::time::Duration;
 
@@ -8,8 +8,8 @@ use at_devfuzz::cases::{Caps, Generator};
 use at_devfuzz::model::Step;
 use at_devfuzz::virt::Live;
 use at_emulator::EmulatorConfig;
-use at_emulator::serve::{ResolveMap, ServeOptions, serve_tcp};
-use at_runner::target::TcpTarget;
+use at_emulator::serve::{Pty, ResolveMap, ServeOptions, serve_tcp};
+use at_runner::target::{SerialTarget, Target, TcpTarget};
 
 #[test]
 fn clean_emulator_over_tcp_gives_no_finding() {
@@ -33,7 +33,15 @@ fn clean_emulator_over_tcp_gives_no_finding() {
         .await
     });
 
-    // Cases that need no long silences or mail delivery (those cost real time here).
+    let target = TcpTarget::connect(&addr.to_string(), Duration::from_secs(5)).unwrap();
+    run_quick_cases(Box::new(target), profile);
+    let _ = stop.send(());
+    rt.block_on(server).unwrap().unwrap();
+}
+
+/// Runs 25 cases that need no long silences or mail delivery (those cost real time here) and
+/// expects no finding from a conforming module.
+fn run_quick_cases(target: Box<dyn Target>, profile: at_catalog::Profile) {
     let generator = Generator::new(profile.clone(), Caps::default());
     let quick: Vec<u64> = (0..400)
         .filter(|&n| {
@@ -48,10 +56,8 @@ fn clean_emulator_over_tcp_gives_no_finding() {
         .take(25)
         .collect();
     assert!(quick.len() >= 10, "{quick:?}");
-
-    let target = TcpTarget::connect(&addr.to_string(), Duration::from_secs(5)).unwrap();
     let mut fuzzer = Fuzzer::new(
-        Device::Live(Live(Box::new(target))),
+        Device::Live(Live(target)),
         profile,
         Config {
             seed: 9,
@@ -65,6 +71,32 @@ fn clean_emulator_over_tcp_gives_no_finding() {
         let run = fuzzer.run_case(&case);
         assert_eq!(run.finding, None, "case {n}: {case:#?}");
     }
+}
+
+#[test]
+fn clean_emulator_on_a_serial_port_gives_no_finding() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pty = std::sync::Arc::new(Pty::open(None).unwrap());
+    let path = pty.slave_path().to_string_lossy().into_owned();
+    let config = EmulatorConfig::builtin("ec25").unwrap();
+    let profile = config.profile.clone();
+    let options = ServeOptions::new(config, ResolveMap::new());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = pty.clone();
+    let server = rt.spawn(async move {
+        served
+            .serve(&options, async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let target = SerialTarget::open(&path, 115_200).unwrap();
+    run_quick_cases(Box::new(target), profile);
     let _ = stop.send(());
     rt.block_on(server).unwrap().unwrap();
+    rt.shutdown_timeout(Duration::from_secs(1));
 }
