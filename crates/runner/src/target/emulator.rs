@@ -73,6 +73,8 @@ impl Target for EmulatorTarget {
     }
 
     fn read(&mut self, deadline: Instant) -> Result<ReadOutcome, TargetError> {
+        let mut spins = 0u32;
+        let mut last = None;
         loop {
             self.pump();
             if !self.out.is_empty() {
@@ -80,6 +82,18 @@ impl Target for EmulatorTarget {
             }
             match self.emu.poll_timeout() {
                 Some(t) if t <= deadline => {
+                    // A timer that fires without moving on would spin forever: report the
+                    // module as gone instead of hanging the run.
+                    if last == Some(t) {
+                        spins += 1;
+                        if spins > 1000 {
+                            return Err(TargetError::Gone(format!(
+                                "emulator timer stuck at {:?}",
+                                t.since_origin()
+                            )));
+                        }
+                    }
+                    last = Some(t);
                     self.now = self.now.max(t);
                     self.emu.handle_timeout(self.now);
                 }
@@ -99,8 +113,10 @@ impl Target for EmulatorTarget {
         // Timers that fall inside the sleep fire at their own instant; output is kept for the
         // next read.
         let until = self.now + d;
+        let mut budget = 100_000u32; // a stuck timer must not hang a sleep either
         while let Some(t) = self.emu.poll_timeout() {
-            if t > until {
+            budget = budget.saturating_sub(1);
+            if t > until || budget == 0 {
                 break;
             }
             self.now = self.now.max(t);
