@@ -1,0 +1,72 @@
+//! `atconform report matrix`, `atconform diff` and `atconform scenario from-transcript` as a
+//! user runs them: files written, exit codes (diff: 0 same, 1 changed, 2 usage).
+
+use std::process::Command;
+
+fn atconform() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_atconform"))
+}
+
+#[test]
+fn matrix_then_diff_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let o = atconform()
+        .args(["report", "matrix", "--target", "emulator:ec25"])
+        .args(["--target", "fw2=emulator:ec25+body-length-off-by-one"])
+        .args(["--filter", "2.2.4-qsmtpbody-length", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("fw2: 0 pass, 0 non-strict, 1 fail"), "{text}");
+    let html = std::fs::read_to_string(out.join("matrix.html")).unwrap();
+    assert!(html.contains("quectel/2.2.4-qsmtpbody-length.scn"));
+    assert!(out.join("matrix.json").is_file());
+    assert!(out.join("ec25/report.json").is_file());
+
+    // 000 §2.2.4 changed between the two "firmware revisions": exit 1, with the byte diff.
+    let o = atconform()
+        .arg("diff")
+        .args([out.join("ec25"), out.join("fw2")])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("pass -> fail"), "{text}");
+    assert!(text.contains("++QSMTPBODY: 101"), "{text}");
+    // A run against itself: exit 0.
+    let o = atconform()
+        .arg("diff")
+        .args([out.join("ec25"), out.join("ec25")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Not a run: exit 2 with a message.
+    let o = atconform()
+        .arg("diff")
+        .args([dir.path().join("nothing"), out.join("ec25")])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no report.json"));
+
+    // A run's transcript converts into a scenario that loads.
+    let t = out.join("ec25/quectel__2.2.4-qsmtpbody-length.scn.ec25.txt");
+    let o = atconform()
+        .args(["scenario", "from-transcript", "--profile", "ec25"])
+        .arg(&t)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let scn = String::from_utf8_lossy(&o.stdout);
+    assert!(scn.contains("> AT+QSMTPBODY="), "{scn}");
+    assert!(scn.contains("< CONNECT"), "{scn}");
+    assert!(scn.contains("@data \""), "{scn}");
+}
