@@ -16,8 +16,9 @@ fn corpus(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function(format!("emulator/{}-cases", cases.len()), |b| {
         b.iter(|| {
-            let report = at_runner::run::run(&cases, &at_runner::RunConfig::default(), &cancel, |_| {})
-                .expect("emulator runs need no device");
+            let report =
+                at_runner::run::run(&cases, &at_runner::RunConfig::default(), &cancel, |_| {})
+                    .expect("emulator runs need no device");
             assert_eq!(report.exit_code(), 0, "{}", report.summary_text());
             report.cases.len()
         })
