@@ -2,8 +2,8 @@
 pub mod diff;
 pub mod emulate;
 pub mod fuzz;
+pub mod record;
 pub mod report;
 pub mod run;
-pub mod sink;
-pub mod record;
 pub mod scenario;
+pub mod sink;
