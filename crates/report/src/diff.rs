@@ -20,6 +20,7 @@ use crate::load::{Case, Run, Status, WireLine, parse_transcript};
 #[derive(Debug, Default)]
 pub struct Masks {
     lines: Vec<(Regex, Vec<&'static str>)>,
+    sends: Vec<(Regex, Vec<&'static str>)>,
 }
 
 fn pattern_regex(kind: &PatternKind) -> (String, &'static str) {
@@ -34,86 +35,111 @@ fn pattern_regex(kind: &PatternKind) -> (String, &'static str) {
 }
 
 impl Masks {
-    /// The masks of `sc`'s expected lines (`<`, `~`, `@allow-urc`) that contain patterns.
+    /// The masks of `sc`'s expected lines (`<`, `~`, `@allow-urc`) that contain patterns, and
+    /// of its command lines that contain variables or captures (`${checksum}`, `${SMTP_USER}`).
     pub fn for_scenario(sc: &Scenario) -> Masks {
         let mut texts: Vec<&at_scenario::Text> = Vec::new();
+        let mut sends: Vec<&at_scenario::Text> = Vec::new();
         for step in &sc.steps {
             match &step.kind {
                 StepKind::Expect(e) => texts.extend(e.lines.iter().map(|l| &l.text)),
                 StepKind::Urc(u) => texts.push(&u.line.text),
                 StepKind::AllowUrc(t) => texts.push(t),
+                StepKind::Send(s) => sends.push(&s.text),
                 _ => {}
             }
         }
-        let mut lines = Vec::new();
-        for t in texts {
-            if !t.0.iter().any(|p| matches!(p, Piece::Pattern(_))) {
-                continue;
-            }
-            let mut re = String::from("^");
-            let mut kinds = Vec::new();
-            for p in &t.0 {
-                match p {
-                    Piece::Lit(b) => re.push_str(&regex::escape(&String::from_utf8_lossy(b))),
-                    // A variable's value is fixed within a run but may differ between runs.
-                    Piece::Var { .. } => {
-                        re.push_str("([^\\r\\n]*)");
-                        kinds.push("${var}");
-                    }
-                    Piece::Pattern(pat) => {
-                        let (r, name) = pattern_regex(&pat.kind);
-                        re.push('(');
-                        re.push_str(&r);
-                        re.push(')');
-                        kinds.push(name);
-                    }
-                }
-            }
-            re.push('$');
-            if let Ok(r) = Regex::new(&re) {
-                lines.push((r, kinds));
-            }
+        Masks {
+            lines: compile(texts, |p| matches!(p, Piece::Pattern(_))),
+            sends: compile(sends, |p| matches!(p, Piece::Var { .. })),
         }
-        Masks { lines }
+    }
+
+    /// Host bytes with variable values masked (`${var}`).
+    pub fn apply_tx(&self, bytes: &[u8]) -> Vec<u8> {
+        apply(&self.sends, bytes)
     }
 
     /// `bytes` with varying values masked, line by line (line terminators kept).
     pub fn apply(&self, bytes: &[u8]) -> Vec<u8> {
-        if self.lines.is_empty() {
-            return bytes.to_vec();
-        }
-        let mut out = Vec::with_capacity(bytes.len());
-        for line in bytes.split_inclusive(|&b| b == b'\n') {
-            let end = line
-                .iter()
-                .rposition(|&b| b != b'\r' && b != b'\n')
-                .map_or(0, |i| i + 1);
-            let (body, term) = line.split_at(end);
-            out.extend_from_slice(&self.mask_line(body));
-            out.extend_from_slice(term);
-        }
-        out
+        apply(&self.lines, bytes)
     }
+}
 
-    fn mask_line(&self, body: &[u8]) -> Vec<u8> {
-        for (re, kinds) in &self.lines {
-            let Some(caps) = re.captures(body) else {
-                continue;
-            };
-            let mut out = Vec::with_capacity(body.len());
-            let mut at = 0;
-            for (i, kind) in kinds.iter().enumerate() {
-                if let Some(m) = caps.get(i + 1) {
-                    out.extend_from_slice(body.get(at..m.start()).unwrap_or_default());
-                    out.extend_from_slice(kind.as_bytes());
-                    at = m.end();
+type LineMasks = Vec<(Regex, Vec<&'static str>)>;
+
+/// One anchored regex per text that has a piece `varies` accepts.
+fn compile<'a>(
+    texts: impl IntoIterator<Item = &'a at_scenario::Text>,
+    varies: impl Fn(&Piece) -> bool,
+) -> LineMasks {
+    let mut lines = Vec::new();
+    for t in texts {
+        if !t.0.iter().any(&varies) {
+            continue;
+        }
+        let mut re = String::from("^");
+        let mut kinds = Vec::new();
+        for p in &t.0 {
+            match p {
+                Piece::Lit(b) => re.push_str(&regex::escape(&String::from_utf8_lossy(b))),
+                // A variable's value is fixed within a run but may differ between runs.
+                Piece::Var { .. } => {
+                    re.push_str("([^\\r\\n]*)");
+                    kinds.push("${var}");
+                }
+                Piece::Pattern(pat) => {
+                    let (r, name) = pattern_regex(&pat.kind);
+                    re.push('(');
+                    re.push_str(&r);
+                    re.push(')');
+                    kinds.push(name);
                 }
             }
-            out.extend_from_slice(body.get(at..).unwrap_or_default());
-            return out;
         }
-        body.to_vec()
+        re.push('$');
+        if let Ok(r) = Regex::new(&re) {
+            lines.push((r, kinds));
+        }
     }
+    lines
+}
+
+fn apply(masks: &LineMasks, bytes: &[u8]) -> Vec<u8> {
+    if masks.is_empty() {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let end = line
+            .iter()
+            .rposition(|&b| b != b'\r' && b != b'\n')
+            .map_or(0, |i| i + 1);
+        let (body, term) = line.split_at(end);
+        out.extend_from_slice(&mask_line(masks, body));
+        out.extend_from_slice(term);
+    }
+    out
+}
+
+fn mask_line(masks: &LineMasks, body: &[u8]) -> Vec<u8> {
+    for (re, kinds) in masks {
+        let Some(caps) = re.captures(body) else {
+            continue;
+        };
+        let mut out = Vec::with_capacity(body.len());
+        let mut at = 0;
+        for (i, kind) in kinds.iter().enumerate() {
+            if let Some(m) = caps.get(i + 1) {
+                out.extend_from_slice(body.get(at..m.start()).unwrap_or_default());
+                out.extend_from_slice(kind.as_bytes());
+                at = m.end();
+            }
+        }
+        out.extend_from_slice(body.get(at..).unwrap_or_default());
+        return out;
+    }
+    body.to_vec()
 }
 
 /// One step's exchange: where it is in the scenario and the bytes both ways.
@@ -248,13 +274,14 @@ fn case_steps(a: &Case, b: &Case, masks: &Masks) -> Vec<StepDiff> {
         let xa = ea.get(i).unwrap_or(&empty);
         let xb = eb.get(i).unwrap_or(&empty);
         let (ra, rb) = (masks.apply(&xa.rx), masks.apply(&xb.rx));
-        if xa.tx == xb.tx && ra == rb {
+        let (ta, tb) = (masks.apply_tx(&xa.tx), masks.apply_tx(&xb.tx));
+        if ta == tb && ra == rb {
             continue;
         }
         let mut diff = String::new();
-        if xa.tx != xb.tx {
+        if ta != tb {
             diff.push_str("host:\n");
-            diff.push_str(&unified(&xa.tx, &xb.tx));
+            diff.push_str(&unified(&ta, &tb));
             diff.push_str("device:\n");
         }
         diff.push_str(&unified(&ra, &rb));
@@ -401,6 +428,18 @@ mod tests {
         );
         // The literal part must still match: 101 is a change, not a varying value.
         assert_eq!(m.apply(b"+QFUPL: 101,3fa2\r\n"), b"+QFUPL: 101,3fa2\r\n");
+        // Host lines: a variable's value (from the environment) is masked, the rest is not.
+        let sc = at_scenario::load_str(
+            "t.scn",
+            "title: t\nsource: 000 §2.2.1\nprofiles: ec25\n@var SMTP_USER = a\n> AT+QSMTPCFG=\"account\",\"${SMTP_USER}\",\"p\"\n< OK\n",
+        )
+        .unwrap();
+        let m = Masks::for_scenario(&sc);
+        assert_eq!(
+            m.apply_tx(b"AT+QSMTPCFG=\"account\",\"bob\",\"p\"\r"),
+            b"AT+QSMTPCFG=\"account\",\"${var}\",\"p\"\r"
+        );
+        assert_eq!(m.apply_tx(b"AT+QSMTPCFG=\"x\"\r"), b"AT+QSMTPCFG=\"x\"\r");
     }
 
     #[test]
