@@ -379,15 +379,14 @@ fn split_prefixed(line: &[u8]) -> Option<(&[u8], &[u8])> {
         Some(b'+' | b'#') => {}
         _ => return None,
     }
-    let colon = memchr::memchr(b':', line)?;
-    let prefix = line.get(..colon)?;
-    if prefix.len() < 2
-        || !prefix.get(1..).unwrap_or_default().iter().all(|&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'!' | b'%' | b'-' | b'.' | b'/' | b'_')
-        })
-    {
+    // The prefix runs to the first byte that is not a name byte, which must be the colon.
+    let colon = 1 + line.get(1..)?.iter().position(|&b| {
+        !(b.is_ascii_alphanumeric() || matches!(b, b'!' | b'%' | b'-' | b'.' | b'/' | b'_'))
+    })?;
+    if colon < 2 || line.get(colon) != Some(&b':') {
         return None;
     }
+    let prefix = line.get(..colon)?;
     let rest = line.get(colon + 1..).unwrap_or_default();
     Some((prefix, rest.strip_prefix(b" ").unwrap_or(rest)))
 }
@@ -460,14 +459,17 @@ fn result_code(line: &[u8], numeric: bool) -> Option<Kind> {
 
 /// Incremental response-stream decoder (host side). Sans-IO and bounded.
 ///
-/// - mutators: [`expect`](Self::expect) / [`expect_line`](Self::expect_line) before sending a
-///   command line, [`pending_done`](Self::pending_done), [`set_echo`](Self::set_echo)
+/// - mutators: [`expect`](Self::expect) / [`expect_line`](Self::expect_line) /
+///   [`expect_ref`](Self::expect_ref) before sending a command line,
+///   [`pending_done`](Self::pending_done), [`set_echo`](Self::set_echo)
 /// - `handle_*`: [`push`](Self::push) (returns how many bytes it took), [`flush`](Self::flush)
 /// - `poll_*`: [`poll_event`](Self::poll_event) until `None`, then push more.
 ///
 /// The buffer is allocated once (`max_line + 2` bytes, up to 64 KiB; beyond that it grows on
 /// demand up to the bound); decoding a line allocates nothing.
-/// [`expect`](Self::expect) stores the pending command (one allocation per command), and
+/// [`expect`](Self::expect) stores the pending command it is given (the one it replaces is freed);
+/// [`expect_ref`](Self::expect_ref) copies into storage the decoder keeps (no allocation once
+/// grown: the fast path for a host replaying many commands); and
 /// [`Event::params`] allocates the parameter list when called.
 ///
 /// ```
@@ -500,7 +502,8 @@ pub struct Decoder {
     /// The event handed out ends at `buf[consume_to]`; released on the next call.
     consume_to: usize,
     flush_requested: bool,
-    pending: Option<Pending>,
+    slot: Pending,
+    active: bool,
     echo_pending: bool,
     data_mode: bool,
 }
@@ -514,7 +517,7 @@ impl fmt::Debug for Decoder {
                 &(self.buf.len() - self.start.min(self.buf.len())),
             )
             .field("offset", &self.offset())
-            .field("pending", &self.pending)
+            .field("pending", &self.pending())
             .finish_non_exhaustive()
     }
 }
@@ -537,7 +540,8 @@ impl Decoder {
             overflow_done: None,
             consume_to: 0,
             flush_requested: false,
-            pending: None,
+            slot: Pending::default(),
+            active: false,
             echo_pending: false,
             data_mode: false,
         }
@@ -550,7 +554,7 @@ impl Decoder {
 
     /// The pending command, if any.
     pub fn pending(&self) -> Option<&Pending> {
-        self.pending.as_ref()
+        self.active.then_some(&self.slot)
     }
 
     /// Whether a `CONNECT`/`OK_Info_WaitingForData` for a data-mode command was seen and its final
@@ -572,7 +576,8 @@ impl Decoder {
     /// Declares the command now being sent.
     pub fn expect(&mut self, pending: Pending) {
         self.echo_pending = self.cfg.echo != Echo::Off && !pending.command.is_empty();
-        self.pending = Some(pending);
+        self.slot = pending;
+        self.active = true;
         self.data_mode = false;
     }
 
@@ -582,9 +587,32 @@ impl Decoder {
         self.expect(p);
     }
 
+    /// Declares the command now being sent, copying `pending` into storage the decoder keeps
+    /// (no allocation once the buffers have grown).
+    pub fn expect_ref(&mut self, pending: &Pending) {
+        self.echo_pending = self.cfg.echo != Echo::Off && !pending.command.is_empty();
+        let d = &mut self.slot;
+        d.command.clear();
+        d.command.extend_from_slice(&pending.command);
+        d.info_prefixes.truncate(pending.info_prefixes.len());
+        for (i, src) in pending.info_prefixes.iter().enumerate() {
+            match d.info_prefixes.get_mut(i) {
+                Some(v) => {
+                    v.clear();
+                    v.extend_from_slice(src);
+                }
+                None => d.info_prefixes.push(src.clone()),
+            }
+        }
+        d.expects_prompt = pending.expects_prompt;
+        d.enters_data_mode = pending.enters_data_mode;
+        self.active = true;
+        self.data_mode = false;
+    }
+
     /// Forgets the pending command (e.g. after a timeout).
     pub fn pending_done(&mut self) {
-        self.pending = None;
+        self.active = false;
         self.echo_pending = false;
         self.data_mode = false;
     }
@@ -696,13 +724,17 @@ impl Decoder {
             self.line_offset = self.base + self.start as u64;
         }
         let avail = self.buf.get(self.start..).unwrap_or_default();
-        let prompt = self.pending.as_ref().is_some_and(|p| p.expects_prompt);
+        let prompt = self.active && self.slot.expects_prompt;
         if prompt && avail.first() == Some(&b'>') {
             match avail.get(1) {
                 Some(b' ') => return Some(self.emit(Kind::Prompt, 2, 2, Terminator::default())),
                 None if !self.flush_requested => return None,
                 _ => {}
             }
+        }
+        // Fast path: a blank CRLF line (W1 puts one before every block).
+        if avail.get(..2) == Some(b"\r\n") && self.cfg.max_line >= 1 {
+            return Some(self.emit(Kind::Blank, 0, 2, Terminator::CRLF));
         }
         // Find the end of the line.
         let hay = avail.get(self.scanned..).unwrap_or_default();
@@ -717,6 +749,9 @@ impl Decoder {
         if avail.get(p) == Some(&b'\n') {
             // No CR right before: a CR would have been found first.
             return self.finish_line(p, 0, true, p + 1);
+        }
+        if avail.get(p + 1) == Some(&b'\n') {
+            return self.finish_line(p, 1, true, p + 2);
         }
         let run = avail
             .get(p..)
@@ -805,7 +840,7 @@ impl Decoder {
         }
         let lone_cr = !term.lf && term.crs > 0;
         if self.echo_pending
-            && let Some(p) = &self.pending
+            && let Some(p) = self.active.then_some(&self.slot)
         {
             let is_echo = line == p.command.as_slice()
                 || (self.cfg.echo == Echo::On
@@ -814,10 +849,22 @@ impl Decoder {
                 return Kind::Echo;
             }
         }
-        if let Some(k) = result_code(line, self.cfg.numeric_codes || lone_cr) {
+        // Only `+CME ERROR:`/`+CMS ERROR:`/`#CME ERROR:` among result codes start with a sigil.
+        let sigil = matches!(line.first(), Some(b'+' | b'#'));
+        if (!sigil || matches!(line.get(1..4), Some(b"CME" | b"CMS")))
+            && let Some(k) = result_code(line, self.cfg.numeric_codes || lone_cr)
+        {
             return k;
         }
-        match (split_prefixed(line), &self.pending) {
+        if sigil && self.active {
+            // Fast path: the line starts with one of the pending command's prefixes, as sent.
+            for q in &self.slot.info_prefixes {
+                if line.get(q.len()) == Some(&b':') && line.get(..q.len()) == Some(q.as_slice()) {
+                    return Kind::Info;
+                }
+            }
+        }
+        match (split_prefixed(line), self.active.then_some(&self.slot)) {
             (Some((prefix, _)), Some(p)) => {
                 if p.info_prefixes
                     .iter()
@@ -839,13 +886,13 @@ impl Decoder {
             Kind::Echo => self.echo_pending = false,
             Kind::Blank | Kind::Urc | Kind::Overflow { .. } => {}
             Kind::Final(_) => {
-                self.pending = None;
+                self.active = false;
                 self.echo_pending = false;
                 self.data_mode = false;
             }
             Kind::Connect | Kind::WaitingForData => {
                 self.echo_pending = false;
-                self.data_mode = self.pending.as_ref().is_some_and(|p| p.enters_data_mode);
+                self.data_mode = self.active && self.slot.enters_data_mode;
             }
             Kind::Info | Kind::Text | Kind::Prompt => self.echo_pending = false,
         }

@@ -143,23 +143,32 @@ impl MultiTechFramer {
                     State::LineStart
                 }
                 (State::InLine { .. }, b) => {
-                    // Fast path: copy up to the next CR.
                     self.emit(at, b);
-                    let mut cr = b == b'\r';
-                    if !cr {
+                    if b == b'\r' {
+                        State::InLine { cr: true }
+                    } else {
+                        // Fast path: only a line starting with `.` needs the byte states, and
+                        // such a line follows CR LF: copy everything up to the next CR LF `.`.
                         let rest = bytes.get(i..).unwrap_or_default();
-                        let run = memchr::memchr(b'\r', rest).unwrap_or(rest.len());
-                        self.emit_run(rest.get(..run).unwrap_or_default());
-                        i += run;
-                        if bytes.get(i) == Some(&b'\r') {
-                            let at = self.offset;
-                            self.offset += 1;
-                            i += 1;
-                            self.emit(at, b'\r');
-                            cr = true;
+                        match memchr::memmem::find(rest, b"\r\n.") {
+                            Some(k) => {
+                                self.emit_run(rest.get(..k + 2).unwrap_or_default());
+                                i += k + 2;
+                                State::LineStart
+                            }
+                            None => {
+                                self.emit_run(rest);
+                                i += rest.len();
+                                if rest.ends_with(b"\r\n") {
+                                    State::LineStart
+                                } else if rest.ends_with(b"\r") {
+                                    State::InLine { cr: true }
+                                } else {
+                                    State::InLine { cr: false }
+                                }
+                            }
                         }
                     }
-                    State::InLine { cr }
                 }
                 (State::Dot, b'\r') => State::DotCr,
                 // `..` → `.`; `.x` → `x` (RFC 5321 §4.5.2: the first `.` is deleted).

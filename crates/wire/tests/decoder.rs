@@ -1012,3 +1012,47 @@ fn doc000_s3_1_whole_transcript() {
         assert!(dec.pending().is_none(), "{cmd}");
     }
 }
+
+/// `expect_ref` (copy into the decoder's reused slot) decodes exactly like `expect`, across
+/// commands with different prefix counts (the slot shrinks and grows).
+#[test]
+fn expect_ref_matches_expect() {
+    let cfg = off();
+    let session: [(&[u8], &[u8]); 5] = [
+        (
+            b"AT+QSMTPDST?",
+            b"\r\n+QSMTPDST: 1,\"a@b.cn\"\r\n+QSMTPDST: 2,\"c@d.cn\"\r\n\r\nOK\r\n",
+        ),
+        (b"AT+QSMTPPUT=300", b"\r\nOK\r\n\r\n+QSMTPPUT: 0,0\r\n"),
+        (
+            b"AT+QIACT?;+QSMTPSUB?",
+            b"\r\n+QIACT: 1,1,1,\"10.7.157.1\"\r\n+QSMTPSUB: 0,\"T\"\r\n\r\nOK\r\n",
+        ),
+        (b"AT", b"\r\n+QSMTPDST: 1,\"x\"\r\n\r\nOK\r\n"),
+        (
+            b"AT+QSMTPBODY=0,5,120",
+            b"\r\nCONNECT\r\n\r\n+QSMTPBODY: 5\r\n\r\nOK\r\n",
+        ),
+    ];
+    let run = |by_ref: bool| {
+        let mut dec = Decoder::new(cfg.clone());
+        let mut out = Vec::new();
+        for (cmd, resp) in session {
+            let p = Pending::infer(cmd, &cfg);
+            if by_ref {
+                dec.expect_ref(&p);
+            } else {
+                dec.expect(p.clone());
+            }
+            assert_eq!(dec.pending(), Some(&p));
+            dec.decode_all(resp, |ev| out.push(ev.to_owned()));
+            assert_eq!(dec.pending(), None);
+        }
+        out
+    };
+    let by_value = run(false);
+    assert_eq!(run(true), by_value);
+    let info = by_value.iter().filter(|e| e.kind == Kind::Info).count();
+    let urcs = by_value.iter().filter(|e| e.kind == Kind::Urc).count();
+    assert_eq!((info, urcs), (5, 2));
+}
