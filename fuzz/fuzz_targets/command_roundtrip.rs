@@ -9,9 +9,28 @@ use at_wire::param::{HexInt, Param, QStr, Word};
 
 /// Names the SMTP flows use (000 §2.2, 002), plus an escape hatch for arbitrary ones.
 const NAMES: &[&str] = &[
-    "QSMTPCFG", "QSMTPDST", "QSMTPSUB", "QSMTPBODY", "QSMTPATT", "QSMTPCLR", "QSMTPPUT", "QIACT",
-    "QIDEACT", "QICSGP", "QFUPL", "QFLST", "QFDEL", "QSSLCFG", "CPIN", "CGATT", "CGREG", "PUTMAIL",
-    "REC1", "SMTPSERV", "SMTPPW", "qsmtpcfg",
+    "QSMTPCFG",
+    "QSMTPDST",
+    "QSMTPSUB",
+    "QSMTPBODY",
+    "QSMTPATT",
+    "QSMTPCLR",
+    "QSMTPPUT",
+    "QIACT",
+    "QIDEACT",
+    "QICSGP",
+    "QFUPL",
+    "QFLST",
+    "QFDEL",
+    "QSSLCFG",
+    "CPIN",
+    "CGATT",
+    "CGREG",
+    "PUTMAIL",
+    "REC1",
+    "SMTPSERV",
+    "SMTPPW",
+    "qsmtpcfg",
 ];
 
 #[derive(Debug, Arbitrary)]
@@ -39,8 +58,16 @@ enum F {
 
 #[derive(Debug, Arbitrary)]
 enum C {
-    Extended { hash: bool, name: Name, form: F },
-    Basic { amp: bool, letter: u8, value: Option<u32> },
+    Extended {
+        hash: bool,
+        name: Name,
+        form: F,
+    },
+    Basic {
+        amp: bool,
+        letter: u8,
+        value: Option<u32>,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -53,7 +80,11 @@ fn param(p: P) -> Option<Param> {
     Some(match p {
         P::Int(v) => Param::Int(v),
         P::Hex(upper, v) => {
-            let digits = if upper { format!("{v:X}") } else { format!("{v:x}") };
+            let digits = if upper {
+                format!("{v:X}")
+            } else {
+                format!("{v:x}")
+            };
             Param::HexInt(HexInt::new(&digits)?)
         }
         P::Str(b) => Param::Str(QStr::new(b).ok()?),
@@ -87,7 +118,11 @@ fn command(c: C) -> Option<Command> {
                         .collect::<Option<Vec<_>>>()?,
                 ),
             };
-            Command::Extended { sigil: if hash { b'#' } else { b'+' }, name, form }
+            Command::Extended {
+                sigil: if hash { b'#' } else { b'+' },
+                name,
+                form,
+            }
         }
         C::Basic { amp, letter, value } => {
             let letter = letter.to_ascii_uppercase();
@@ -101,13 +136,27 @@ fn command(c: C) -> Option<Command> {
 }
 
 libfuzzer_sys::fuzz_target!(|input: Input| {
-    let prefix = [Prefix::Upper, Prefix::Lower, Prefix::UpperLower, Prefix::LowerUpper]
-        [usize::from(input.prefix % 4)];
-    let Some(commands) = input.commands.into_iter().map(command).collect::<Option<Vec<_>>>() else {
+    let prefix = [
+        Prefix::Upper,
+        Prefix::Lower,
+        Prefix::UpperLower,
+        Prefix::LowerUpper,
+    ][usize::from(input.prefix % 4)];
+    let Some(commands) = input
+        .commands
+        .into_iter()
+        .map(command)
+        .collect::<Option<Vec<_>>>()
+    else {
         return;
     };
     let line = CommandLine { prefix, commands };
     let bytes = line.to_bytes();
     let parsed = at_wire::parse_command_line(&bytes);
-    assert_eq!(parsed.as_ref(), Ok(&line), "{:?}", bytes.escape_ascii().to_string());
+    assert_eq!(
+        parsed.as_ref(),
+        Ok(&line),
+        "{:?}",
+        bytes.escape_ascii().to_string()
+    );
 });

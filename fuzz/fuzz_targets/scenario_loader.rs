@@ -14,7 +14,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             let lines = u32::try_from(text.lines().count()).unwrap_or(u32::MAX);
-            assert!(e.line() >= 1 && e.line() <= lines.saturating_add(1), "line {} of {lines}", e.line());
+            assert!(
+                e.line() >= 1 && e.line() <= lines.saturating_add(1),
+                "line {} of {lines}",
+                e.line()
+            );
             assert!(e.col() >= 1, "column {}", e.col());
             assert!(!e.message().is_empty());
             assert!(!e.to_string().is_empty());
