@@ -503,6 +503,8 @@ pub struct Decoder {
     consume_to: usize,
     flush_requested: bool,
     slot: Pending,
+    /// Prefix buffers released by `expect_ref`, reused before allocating.
+    spare: Vec<Vec<u8>>,
     active: bool,
     echo_pending: bool,
     data_mode: bool,
@@ -541,6 +543,7 @@ impl Decoder {
             consume_to: 0,
             flush_requested: false,
             slot: Pending::default(),
+            spare: Vec::new(),
             active: false,
             echo_pending: false,
             data_mode: false,
@@ -594,14 +597,24 @@ impl Decoder {
         let d = &mut self.slot;
         d.command.clear();
         d.command.extend_from_slice(&pending.command);
-        d.info_prefixes.truncate(pending.info_prefixes.len());
+        // Surplus prefix buffers wait in `spare` for a command with more prefixes.
+        while d.info_prefixes.len() > pending.info_prefixes.len() {
+            if let Some(v) = d.info_prefixes.pop() {
+                self.spare.push(v);
+            }
+        }
         for (i, src) in pending.info_prefixes.iter().enumerate() {
             match d.info_prefixes.get_mut(i) {
                 Some(v) => {
                     v.clear();
                     v.extend_from_slice(src);
                 }
-                None => d.info_prefixes.push(src.clone()),
+                None => {
+                    let mut v = self.spare.pop().unwrap_or_default();
+                    v.clear();
+                    v.extend_from_slice(src);
+                    d.info_prefixes.push(v);
+                }
             }
         }
         d.expects_prompt = pending.expects_prompt;
