@@ -645,19 +645,21 @@ pub fn pendings(stream: &Stream) -> Vec<at_wire::Pending> {
 }
 
 /// Drives [`at_wire::Decoder`] over `bytes` as a host does: the first command is declared
-/// before any byte, each next one as soon as the previous one's final result code is decoded;
+/// before any byte, each next one as soon as the previous one's final result code is decoded
+/// (`Decoder::expect_ref`: copied into the decoder's reused slot, so borrowed pendings cost no
+/// allocation);
 /// bytes go in reads of `read_size` (`usize::MAX`: all at once, the decoder taking what fits
 /// its buffer per call). `on_event` sees every event.
-pub fn decode_with(
+pub fn decode_with<P: std::borrow::Borrow<at_wire::Pending>>(
     bytes: &[u8],
-    pendings: impl IntoIterator<Item = at_wire::Pending>,
+    pendings: impl IntoIterator<Item = P>,
     read_size: usize,
     mut on_event: impl FnMut(&at_wire::Event<'_>),
 ) {
     let mut pendings = pendings.into_iter();
     let mut dec = at_wire::Decoder::new(decoder_config());
     if let Some(first) = pendings.next() {
-        dec.expect(first);
+        dec.expect_ref(first.borrow());
     }
     for mut read in bytes.chunks(read_size.max(1)) {
         loop {
@@ -668,7 +670,7 @@ pub fn decode_with(
                 if matches!(ev.kind, at_wire::Kind::Final(_))
                     && let Some(next) = pendings.next()
                 {
-                    dec.expect(next);
+                    dec.expect_ref(next.borrow());
                 }
             }
             if read.is_empty() {
@@ -679,9 +681,9 @@ pub fn decode_with(
 }
 
 /// [`decode_with`], counting the events the way [`Counts`] counts the stream.
-pub fn decode_counts(
+pub fn decode_counts<P: std::borrow::Borrow<at_wire::Pending>>(
     bytes: &[u8],
-    pendings: impl IntoIterator<Item = at_wire::Pending>,
+    pendings: impl IntoIterator<Item = P>,
     read_size: usize,
 ) -> Counts {
     use at_wire::{Final, Kind};

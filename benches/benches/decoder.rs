@@ -9,7 +9,8 @@
 //! - `atat_ingress_1k`: `AtDigester` behind `Ingress::try_advance`'s loop, one read per command
 //!   response or URC (atat misparses other read patterns; see `benches/lib.rs` tests).
 //! - `ours_one_shot`, `ours_16b_reads`: `Decoder` fed everything at once / 16-byte reads, each
-//!   command's `Pending` (inferred beforehand) declared when the previous final result arrives.
+//!   command's `Pending` (inferred beforehand) declared with `expect_ref` when the previous
+//!   final result arrives.
 //! - `ours_one_shot_infer`: the same, inferring each `Pending` from its command line on the
 //!   way (`Pending::infer` parses the line): the host's whole per-exchange cost.
 
@@ -19,7 +20,7 @@ use atconform_benches::{
     AtatDriver, Mix, Stream, command_lines, crlf_lines, crlf_lines_in_reads, decode_counts,
     decoder_config, pendings,
 };
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn decoder(c: &mut Criterion) {
     for mix in Mix::ALL {
@@ -38,7 +39,7 @@ fn decoder(c: &mut Criterion) {
         assert_eq!(atat.results(), want.results(), "atat on {mix:?}");
         assert_eq!(atat.prompts, 0, "atat on {mix:?}");
         for read_size in [usize::MAX, 16] {
-            let ours = decode_counts(&stream.bytes, pending.clone(), read_size);
+            let ours = decode_counts(&stream.bytes, &pending, read_size);
             assert_eq!(ours, want, "ours on {mix:?}, reads of {read_size}");
         }
 
@@ -47,11 +48,6 @@ fn decoder(c: &mut Criterion) {
         if mix == Mix::Large {
             group.sample_size(10);
         }
-        let batch = if mix == Mix::Small {
-            BatchSize::SmallInput
-        } else {
-            BatchSize::LargeInput
-        };
         group.bench_function(BenchmarkId::from_parameter("floor_memchr"), |b| {
             b.iter(|| crlf_lines(black_box(&stream.bytes)))
         });
@@ -62,18 +58,10 @@ fn decoder(c: &mut Criterion) {
             b.iter(|| AtatDriver::run_reads(black_box(&stream)))
         });
         group.bench_function(BenchmarkId::from_parameter("ours_one_shot"), |b| {
-            b.iter_batched(
-                || pending.clone(),
-                |p| decode_counts(black_box(&stream.bytes), p, usize::MAX),
-                batch,
-            )
+            b.iter(|| decode_counts(black_box(&stream.bytes), &pending, usize::MAX))
         });
         group.bench_function(BenchmarkId::from_parameter("ours_16b_reads"), |b| {
-            b.iter_batched(
-                || pending.clone(),
-                |p| decode_counts(black_box(&stream.bytes), p, 16),
-                batch,
-            )
+            b.iter(|| decode_counts(black_box(&stream.bytes), &pending, 16))
         });
         group.bench_function(BenchmarkId::from_parameter("ours_one_shot_infer"), |b| {
             b.iter(|| {

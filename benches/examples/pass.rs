@@ -47,8 +47,8 @@ fn response(contender: &str, mix: Mix) -> ExitCode {
         "atat" => (AtatDriver::run_reads(&stream).results(), want.results()),
         "ours" | "ours16" | "ours_infer" => {
             let counts = match contender {
-                "ours" => decode_counts(&stream.bytes, pending, usize::MAX),
-                "ours16" => decode_counts(&stream.bytes, pending, 16),
+                "ours" => decode_counts(&stream.bytes, &pending, usize::MAX),
+                "ours16" => decode_counts(&stream.bytes, &pending, 16),
                 _ => {
                     let cfg = decoder_config();
                     let p = command_lines(&stream.commands)

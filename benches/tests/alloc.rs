@@ -53,9 +53,10 @@ fn decoding_allocates_nothing_per_line() {
             let p = pendings(&stream);
             let (n, counts) = allocations(|| decode_counts(&stream.bytes, p, read_size));
             assert_eq!(counts, stream.expected);
-            // The decoder's line buffer and default settings, once per decoder: nothing per
-            // line or per command (the large mix has 520K lines and 174K commands).
-            assert!(n <= 4, "{mix:?}, reads of {read_size}: {n} allocations");
+            // The decoder's line buffer and settings, and the pending slot growing to the
+            // longest command: nothing per line or per command (the large mix has 520K lines
+            // and 174K commands).
+            assert!(n <= 16, "{mix:?}, reads of {read_size}: {n} allocations");
         }
     }
 }
