@@ -259,6 +259,15 @@ impl Fuzzer {
             .is_none()
     }
 
+    /// What the reference emulator answered to `case`, if it passed: the scenario of a finding
+    /// shows a conforming module's answers where the expectation is not exact.
+    fn reference_logs(&self, case: &Case) -> Option<Vec<crate::exec::StepLog>> {
+        let cfg = self.reference.as_ref()?;
+        let mut m = VirtualModule::new(cfg.clone());
+        let run = Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case);
+        run.finding.is_none().then_some(run.logs)
+    }
+
     /// Shrinks a failing case: drops what follows the finding, then every group and step whose
     /// removal keeps the same finding (same kind) while the reference emulator still passes.
     pub fn shrink(&mut self, case: &Case, finding: &Finding) -> (Case, Run) {
@@ -385,10 +394,13 @@ impl Fuzzer {
 
     fn report(&self, orig: &Case, small: &Case, f: &Finding, run: &Run) -> Report {
         let quirks: Vec<&str> = self.quirks.iter().map(String::as_str).collect();
+        let logs = self
+            .reference_logs(small)
+            .unwrap_or_else(|| run.logs.clone());
         let scenario = scn::render(
             small,
             f,
-            &run.logs,
+            &logs,
             ScenarioInfo {
                 profile: &self.profile.name,
                 quirks: &quirks,

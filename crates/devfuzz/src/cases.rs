@@ -758,6 +758,14 @@ impl Generator {
                 };
                 let t = Duration::from_secs(61);
                 if busy {
+                    // Where the fuzzer controls the server, it keeps the send in progress (as
+                    // scenarios/edge/qsmtpput-busy.scn does); a real device's send takes time.
+                    let urc = if self.caps.server_faults {
+                        g.steps.push(Step::Server(ServerFault::Stall));
+                        "+QSMTPPUT: 658,0"
+                    } else {
+                        urc
+                    };
                     g.steps.push(send("AT+QSMTPPUT=60", ok_none()));
                     // 000 §5: 652 = SMTP server busy.
                     g.steps.push(send(

@@ -18,6 +18,8 @@ pub struct StepLog {
     pub frames: Vec<Frame>,
     /// URCs seen during the step.
     pub urcs: Vec<String>,
+    /// URCs that were waiting before the step began (they arrived during an earlier silence).
+    pub before: Vec<String>,
 }
 
 /// The result of running one case.
@@ -122,21 +124,26 @@ impl<'t> Executor<'t> {
             }
             n += 1;
         }
-        if let Err(f) = self.liveness(n) {
+        let mut log = StepLog::default();
+        if let Err(f) = self.liveness_logged(n, &mut log) {
             run.finding = Some(f);
         }
+        run.logs.push(log);
         run.echo = self.echo;
         run
     }
 
     /// `AT` must answer `OK` within its maximum response time.
     pub fn liveness(&mut self, n: usize) -> Result<(), Finding> {
-        let mut log = StepLog::default();
-        self.pre_check(n, &mut log)?;
+        self.liveness_logged(n, &mut StepLog::default())
+    }
+
+    fn liveness_logged(&mut self, n: usize, log: &mut StepLog) -> Result<(), Finding> {
+        self.pre_check(n, log)?;
         let e = Expect::class(Class::Ok, LIVENESS_WITHIN);
         self.write(n, b"AT\r")?;
         let echo = self.echo.then(|| b"AT\r".to_vec());
-        self.await_final(n, echo, &e, &mut log)
+        self.await_final(n, echo, &e, log)
             .map_err(|f| Finding {
                 kind: match f.kind {
                     FindingKind::Garbage | FindingKind::Echo | FindingKind::Reset => f.kind,
@@ -182,7 +189,7 @@ impl<'t> Executor<'t> {
                     if l[0] == "RDY" {
                         return Err(finding(FindingKind::Reset, n, "module restarted (RDY)"));
                     }
-                    log.urcs.push(l[0].clone());
+                    log.before.push(l[0].clone());
                 }
                 _ => {
                     return Err(finding(

@@ -111,6 +111,26 @@ fn expect_lines(e: &Expect, log: Option<&StepLog>, out: &mut String) {
     }
 }
 
+/// URCs that came before a step, as `~` lines with their numbers generalised to `{int}`.
+fn urcs_before(log: Option<&StepLog>, out: &mut String) {
+    for u in log.map(|l| l.before.as_slice()).unwrap_or_default() {
+        let mut pattern = String::new();
+        let mut in_digits = false;
+        for part in escape(u.as_bytes()).chars() {
+            if part.is_ascii_digit() {
+                if !in_digits {
+                    pattern.push_str("{int}");
+                }
+                in_digits = true;
+            } else {
+                in_digits = false;
+                pattern.push(part);
+            }
+        }
+        let _ = writeln!(out, "~ {pattern}");
+    }
+}
+
 /// Everything needed to write a finding as a scenario.
 #[derive(Clone, Copy, Debug)]
 pub struct ScenarioInfo<'a> {
@@ -166,6 +186,7 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
             break;
         }
         let log = logs.get(i);
+        urcs_before(log, &mut out);
         match step {
             Step::Send { bytes, cr, expect } => {
                 let mark = if *cr { ">" } else { ">>" };
@@ -235,6 +256,7 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
     }
     if matches!(finding.kind, FindingKind::Wedged) || finding.step >= case.steps().count() {
         let _ = writeln!(out, "// liveness: the module must still answer AT");
+        urcs_before(logs.get(case.steps().count()), &mut out);
         let _ = writeln!(out, "> AT");
         let _ = writeln!(out, "< OK");
     }

@@ -106,8 +106,12 @@ impl VirtualModule {
             match self.emu.poll_action() {
                 // The fault applies to the next delivery only. A stalled server never
                 // completes: the core's own deadline decides.
-                Some(Action::Deliver { id, .. }) => match self.server.take() {
+                Some(Action::Deliver { id, job, .. }) => match self.server.take() {
                     Some(ServerFault::Stall) => {}
+                    // Without credentials the client never sends AUTH: nothing to reject.
+                    Some(ServerFault::AuthFailed) if job.auth.is_none() => {
+                        self.pending.push((self.now + DELIVERY_TIME, id, None))
+                    }
                     f => self.pending.push((self.now + DELIVERY_TIME, id, f)),
                 },
                 Some(Action::Cancel { id }) => self.pending.retain(|(_, p, _)| *p != id),
