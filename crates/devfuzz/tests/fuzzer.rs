@@ -234,3 +234,48 @@ fn reports_are_json_and_junit() {
     assert_eq!(x.matches("<failure").count(), s.findings.len());
     assert!(x.contains("cases without finding"));
 }
+
+#[test]
+fn finding_scenarios_replay_through_the_runner() {
+    // Each finding, replayed by `atconform run`'s engine: with its `@quirk` it is a negative
+    // scenario the runner must flag; without it, a conforming module passes it — so a finding
+    // is a ready regression scenario.
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    for q in [
+        Quirk::BodyLengthOffByOne,
+        Quirk::UrcMissingOnTimeout,
+        Quirk::DstDeleteKeepsCc,
+        Quirk::Ate0Ignored,
+        Quirk::PutBeforeBodyCrashWedge,
+        Quirk::AuthFailureErr660,
+        Quirk::BusyNotReported,
+        Quirk::InputTimeIgnored,
+        Quirk::CmeAsPlainError,
+        Quirk::UrcBeforeOk,
+    ] {
+        let s = run(
+            "ec25",
+            QuirkSet::NONE.with(q),
+            Config {
+                seed: 1,
+                cases: 500,
+                max_findings: 1,
+                ..Config::default()
+            },
+        );
+        let text = &s.findings.first().unwrap_or_else(|| panic!("{q}")).scenario;
+        let negative = at_scenario::load_str("finding.scn", text).unwrap();
+        let r = at_runner::run_case_emulated(&negative, at_scenario::Profile::Ec25, &[], &cancel);
+        assert_eq!(r.status, at_runner::Status::Pass, "{q}: {r:?}\n{text}");
+        assert!(r.expect_failure && r.failure.is_some(), "{q}");
+        let clean: String = text
+            .lines()
+            .filter(|l| !l.starts_with("@quirk") && !l.starts_with("verdict:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let regression = at_scenario::load_str("regression.scn", &clean).unwrap();
+        let r = at_runner::run_case_emulated(&regression, at_scenario::Profile::Ec25, &[], &cancel);
+        assert_eq!(r.status, at_runner::Status::Pass, "{q}: {r:?}\n{clean}");
+        assert!(r.failure.is_none(), "{q}");
+    }
+}
