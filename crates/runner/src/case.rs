@@ -13,7 +13,7 @@ use at_scenario::{Profile, ResolveTo, Scenario, TlsMode};
 use serde::Serialize;
 
 use crate::judge::{Failure, FailureKind, Verdict};
-use crate::scenario::{MailSource, SinkSetup, run_scenario, setup_for};
+use crate::scenario::{MailSource, SinkFault, SinkSetup, run_scenario, setup_for};
 use crate::target::{EmulatorTarget, Target};
 use crate::transcript::Transcript;
 
@@ -184,11 +184,25 @@ pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
         cfg = cfg.starttls(false);
     }
     if !setup.faults.is_empty() {
-        let script: smtp_sink::FaultScript = setup
-            .faults
-            .join("\n")
-            .parse()
-            .map_err(|e| format!("sink faults: {e}"))?;
+        // Built with the script's builder, not its text form: reply texts may hold `;`/`#`.
+        let mut script = smtp_sink::FaultScript::new();
+        for f in &setup.faults {
+            let point = |stage: &at_scenario::SmtpStage| {
+                stage
+                    .sink_point()
+                    .parse::<smtp_sink::Point>()
+                    .map_err(|e| format!("sink fault at {stage:?}: {e}"))
+            };
+            script = match f {
+                SinkFault::Reply { stage, code, text } => {
+                    script.reply(point(stage)?, *code, text.clone())
+                }
+                SinkFault::Drop(at_scenario::SmtpStage::Greeting) => {
+                    script.drop_at(smtp_sink::DropAt::BeforeGreeting)
+                }
+                SinkFault::Drop(stage) => script.drop_at(smtp_sink::DropAt::Command(point(stage)?)),
+            };
+        }
         cfg = cfg.faults(script);
     }
     smtp_sink::spawn(cfg).map_err(|e| format!("cannot start the capture sink: {e}"))
@@ -289,4 +303,42 @@ pub fn run_case_emulated(
     let mut r = run_case_on(sc, profile, &mut target, mail, cancel);
     r.target = label;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    #[test]
+    fn sink_reply_text_with_script_syntax_is_sent_verbatim() {
+        // Lead's report: `;` in an `@sink reply` text broke the fault script.
+        let setup = SinkSetup {
+            faults: vec![SinkFault::Reply {
+                stage: at_scenario::SmtpStage::RcptTo,
+                code: 550,
+                text: "5.1.1 no; really # not a comment".into(),
+            }],
+            ..SinkSetup::default()
+        };
+        let sink = spawn_sink(&setup).expect("sink starts");
+        let mut s = std::net::TcpStream::connect(sink.smtp_addr().expect("smtp")).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 2048];
+        let mut say = |line: &[u8]| {
+            if !line.is_empty() {
+                s.write_all(line).unwrap();
+            }
+            let n = s.read(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        assert!(say(b"").starts_with("220"));
+        assert!(say(b"EHLO t\r\n").starts_with("250"));
+        assert!(say(b"MAIL FROM:<a@b.c>\r\n").starts_with("250"));
+        assert_eq!(
+            say(b"RCPT TO:<d@e.f>\r\n"),
+            "550 5.1.1 no; really # not a comment\r\n"
+        );
+    }
 }

@@ -68,8 +68,25 @@ pub struct SinkSetup {
     pub profile: Option<String>,
     /// How the session is secured.
     pub tls: Option<TlsMode>,
-    /// Fault script lines (`smtp_sink::FaultScript` syntax).
-    pub faults: Vec<String>,
+    /// Scripted misbehaviour, in order.
+    pub faults: Vec<SinkFault>,
+}
+
+/// One `@sink reply` / `@sink drop` directive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkFault {
+    /// Answer `code text` at `stage`. The text is passed as is (no script syntax, so `;` or
+    /// `#` in it are just text).
+    Reply {
+        /// Where.
+        stage: at_scenario::SmtpStage,
+        /// Reply code.
+        code: u16,
+        /// Reply text.
+        text: String,
+    },
+    /// Close the connection at `stage` without replying.
+    Drop(at_scenario::SmtpStage),
 }
 
 /// Collects the `@quirk`/`@fault`/`@resolve` and `@sink` directives that apply to `profile`.
@@ -86,17 +103,13 @@ pub fn setup_for(sc: &Scenario, profile: Profile) -> (EmulatorSetup, SinkSetup) 
             StepKind::Sink(SinkAction::Profile(p)) => sink.profile = Some(p.clone()),
             StepKind::Sink(SinkAction::Tls(t)) => sink.tls = Some(*t),
             StepKind::Sink(SinkAction::Reply { stage, code, text }) => {
-                let text = text.clone().unwrap_or_else(|| "Injected fault".into());
-                sink.faults
-                    .push(format!("{}={code} {text}", stage.sink_point()));
+                sink.faults.push(SinkFault::Reply {
+                    stage: *stage,
+                    code: *code,
+                    text: text.clone().unwrap_or_else(|| "Injected fault".into()),
+                });
             }
-            StepKind::Sink(SinkAction::Drop(stage)) => {
-                let at = match stage {
-                    at_scenario::SmtpStage::Greeting => "before-greeting",
-                    s => s.sink_point(),
-                };
-                sink.faults.push(format!("drop={at}"));
-            }
+            StepKind::Sink(SinkAction::Drop(stage)) => sink.faults.push(SinkFault::Drop(*stage)),
             _ => {}
         }
     }

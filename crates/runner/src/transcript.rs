@@ -101,6 +101,9 @@ impl Transcript {
     pub fn add_secret(&mut self, secret: &[u8]) {
         if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
             self.secrets.push(secret.to_vec());
+            // Longest first: a secret that is a prefix of another must not leave its tail.
+            self.secrets
+                .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         }
     }
 
@@ -129,11 +132,12 @@ impl Transcript {
 
     /// Already-escaped text with every registered secret (escaped) replaced by `<redacted>`.
     pub fn redact_text(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            out = out.replace(&escape(s), "<redacted>");
-        }
-        out
+        let escaped: Vec<Vec<u8>> = self
+            .secrets
+            .iter()
+            .map(|s| escape(s).into_bytes())
+            .collect();
+        String::from_utf8_lossy(&redact_all(text.as_bytes(), &escaped)).into_owned()
     }
 
     /// The entries with secrets redacted.
@@ -183,24 +187,28 @@ pub(crate) fn fmt_secs(d: Duration) -> String {
 }
 
 /// Replaces each occurrence of each secret by `<redacted>`.
+/// One left-to-right pass; at each position the longest secret that starts there wins, so a
+/// secret that is a prefix (or part) of another never leaves the other's tail visible.
 pub(crate) fn redact_all(bytes: &[u8], secrets: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    for s in secrets {
-        if s.is_empty() {
-            continue;
-        }
-        let mut next = Vec::with_capacity(out.len());
-        let mut i = 0;
-        while i < out.len() {
-            if out.get(i..i + s.len()) == Some(s.as_slice()) {
-                next.extend_from_slice(b"<redacted>");
-                i += s.len();
-            } else {
-                next.extend_from_slice(out.get(i..=i).unwrap_or_default());
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = bytes.get(i..).unwrap_or_default();
+        let hit = secrets
+            .iter()
+            .filter(|s| !s.is_empty() && rest.starts_with(s))
+            .map(Vec::len)
+            .max();
+        match hit {
+            Some(n) => {
+                out.extend_from_slice(b"<redacted>");
+                i += n;
+            }
+            None => {
+                out.extend_from_slice(rest.get(..1).unwrap_or_default());
                 i += 1;
             }
         }
-        out = next;
     }
     out
 }
@@ -285,6 +293,29 @@ mod tests {
         assert!(r.contains("\"sishen664551\",\"<redacted>\""), "{r}");
         // The stored bytes stay exact.
         assert_eq!(t.stream(Direction::Tx), line);
+    }
+
+    #[test]
+    fn a_secret_that_prefixes_another_leaks_nothing() {
+        // Lead's report: `<redacted>S` leaked the tail when the shorter secret came first.
+        for order in [[&b"pass"[..], b"passWORD"], [b"passWORD", b"pass"]] {
+            let mut t = Transcript::new();
+            for s in order {
+                t.add_secret(s);
+            }
+            t.record(Instant::ZERO, Direction::Tx, b"a=passWORD b=pass c=passW");
+            let r = t.render(false);
+            assert_eq!(
+                r, "> a=<redacted> b=<redacted> c=<redacted>W\n",
+                "{order:?}"
+            );
+            assert!(!t.redact_text("x passWORD").contains("WORD"));
+        }
+        // Overlapping secrets: the longest match at each position wins.
+        assert_eq!(
+            redact_all(b"xabcdy", &[b"abc".to_vec(), b"bcd".to_vec()]),
+            b"x<redacted>dy"
+        );
     }
 
     #[test]
