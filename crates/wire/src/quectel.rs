@@ -237,13 +237,18 @@ impl QuectelFramer {
                 i += 1;
                 continue;
             }
-            // Plain payload: take the run up to the next `+` (which may start an escape when
-            // the guard is zero), as much as fits.
+            // Plain payload, as much as fits. With a non-zero guard nothing later in this push
+            // can start an escape (it would follow this byte with no silence), so the whole
+            // rest is payload; with a zero guard stop before the next `+`.
             let rest = bytes.get(i..).unwrap_or_default();
-            let run = 1 + rest
-                .get(1..)
-                .and_then(|r| memchr::memchr(b'+', r))
-                .unwrap_or(rest.len().saturating_sub(1));
+            let run = if self.cfg.guard > Duration::ZERO {
+                rest.len()
+            } else {
+                1 + rest
+                    .get(1..)
+                    .and_then(|r| memchr::memchr(b'+', r))
+                    .unwrap_or(rest.len().saturating_sub(1))
+            };
             let room = self.cfg.declared_len.saturating_sub(self.payload.len());
             let take = run.min(room);
             self.payload
