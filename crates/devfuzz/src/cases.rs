@@ -91,6 +91,15 @@ fn payload(rng: &mut ChaCha8Rng, len: usize) -> Vec<u8> {
     v
 }
 
+/// Data sent after a silence must not start like a new `+++` escape (000 §1.3): that would
+/// be ambiguous, not a finding.
+fn not_an_escape(mut data: Vec<u8>) -> Vec<u8> {
+    if let Some(b) = data.first_mut().filter(|b| **b == b'+') {
+        *b = b'x';
+    }
+    data
+}
+
 fn send(line: impl Into<Vec<u8>>, expect: Expect) -> Step {
     Step::Send {
         bytes: line.into(),
@@ -593,7 +602,7 @@ impl Generator {
                     after: GUARD,
                     expect: None,
                 });
-                let rest = payload(rng, len - k - 3);
+                let rest = not_an_escape(payload(rng, len - k - 3));
                 g.steps.push(Step::Data {
                     bytes: rest,
                     expect: Some(self.body_end(len)),
@@ -611,7 +620,7 @@ impl Generator {
                     after: Duration::from_millis(rng.random_range(0..800)),
                     expect: None,
                 });
-                let rest = payload(rng, len - k - 3);
+                let rest = not_an_escape(payload(rng, len - k - 3));
                 g.steps.push(Step::Data {
                     bytes: rest,
                     expect: Some(self.body_end(len)),
@@ -845,12 +854,13 @@ impl Generator {
             _ => {
                 g.label = "PDP context activation and query".into();
                 g.steps.push(send("AT+QIACT=1", any(within("+QIACT"))));
-                // 000 §3.1: +QIACT: 1,1,1,"10.7.157.1".
+                // 000 §3.1: +QIACT: 1,1,1,"10.7.157.1" (<context_type> as configured by
+                // AT+QICSGP, 1-3).
                 g.steps.push(send(
                     "AT+QIACT?",
                     Expect::class(Class::Ok, MS300).with_info(Info::Match(vec![(
-                        r#"\+QIACT: 1,1,1,"[0-9a-fA-F.:]+""#.into(),
-                        "+QIACT: 1,1,1,\"{ip}\"".into(),
+                        r#"\+QIACT: 1,1,[1-3],"[0-9a-fA-F.:]+""#.into(),
+                        "+QIACT: 1,1,{int},\"{ip}\"".into(),
                     )])),
                 ));
             }
