@@ -46,10 +46,14 @@ pub enum Echo {
     Infer,
 }
 
+/// The smallest effective [`DecoderConfig::max_line`]: the `> ` prompt is two bytes.
+pub const MIN_MAX_LINE: usize = 2;
+
 /// Decoder settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecoderConfig {
-    /// Maximum line length; longer lines become [`Kind::Overflow`].
+    /// Maximum line length; longer lines become [`Kind::Overflow`]. Values below
+    /// [`MIN_MAX_LINE`] (the length of the `> ` prompt) are raised to it.
     pub max_line: usize,
     /// Echo handling.
     pub echo: Echo,
@@ -526,7 +530,10 @@ impl fmt::Debug for Decoder {
 
 impl Decoder {
     /// A decoder with the given settings.
-    pub fn new(cfg: DecoderConfig) -> Self {
+    pub fn new(mut cfg: DecoderConfig) -> Self {
+        // A bound shorter than the prompt would let `> ` escape both the bound and the
+        // event tiling (found by cargo-fuzz, see tests/fuzz_regressions.rs).
+        cfg.max_line = cfg.max_line.max(MIN_MAX_LINE);
         let cap = cfg.max_line.saturating_add(2);
         Decoder {
             // Reserve up front (no growth while decoding) unless the bound is huge.
