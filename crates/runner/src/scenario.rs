@@ -72,6 +72,39 @@ pub struct SinkSetup {
     pub faults: Vec<SinkFault>,
 }
 
+impl SinkSetup {
+    /// Why the one sink a real-target run shares between its cases (in-process with default
+    /// settings, or external) cannot give this scenario what its `@sink` lines ask for; `None`
+    /// when it can. Such cases are skipped on real targets, like `@fault`/`@quirk`.
+    pub fn unsupported_on_shared_sink(&self) -> Option<String> {
+        let mut needs = Vec::new();
+        if let Some(p) = &self.profile {
+            needs.push(format!("@sink profile {p}"));
+        }
+        if self.tls == Some(TlsMode::None) {
+            // The shared sink offers STARTTLS (an external one may too): the module would
+            // upgrade, and a scenario expecting 665 (ERRATA M4) would fail for the wrong reason.
+            needs.push("@sink tls none (a server that offers no STARTTLS)".into());
+        }
+        if self
+            .faults
+            .iter()
+            .any(|f| matches!(f, SinkFault::Reply { .. }))
+        {
+            needs.push("@sink reply".into());
+        }
+        if self.faults.iter().any(|f| matches!(f, SinkFault::Drop(_))) {
+            needs.push("@sink drop".into());
+        }
+        (!needs.is_empty()).then(|| {
+            format!(
+                "needs a capture sink set up for this case ({}); a real-target run shares one default sink",
+                needs.join(", ")
+            )
+        })
+    }
+}
+
 /// One `@sink reply` / `@sink drop` directive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SinkFault {
