@@ -104,6 +104,30 @@ pub fn dir_name(label: &str) -> String {
         .collect()
 }
 
+/// One target's finished run.
+#[derive(Clone, Debug)]
+pub struct TargetRun {
+    /// The target as given.
+    pub target: TargetArg,
+    /// Its run directory (`report.json` and the transcripts).
+    pub dir: PathBuf,
+    /// The runner's report (counts, wall time, exit code).
+    pub report: at_runner::RunReport,
+    /// The run as the reports read it, labelled with the target's label.
+    pub run: Run,
+}
+
+/// A human description of where a target runs: `emulator ec25+urc-before-ok`, `/dev/ttyUSB2`,
+/// `tcp 127.0.0.1:7001`.
+pub fn describe(t: &TargetArg) -> String {
+    match &t.target {
+        TargetSpec::Emulator if t.quirks.is_empty() => format!("emulator {}", t.profile),
+        TargetSpec::Emulator => format!("emulator {}+{}", t.profile, t.quirks.join("+")),
+        TargetSpec::Serial { path, .. } => path.clone(),
+        TargetSpec::Tcp { addr } => format!("tcp {addr}"),
+    }
+}
+
 /// Runs `scenarios` (filtered by `filters`, corpus-path substrings) on every target in
 /// parallel; each target's run directory is `out/<label>/`. Returns the runs in target order.
 pub fn run_all(
@@ -113,46 +137,128 @@ pub fn run_all(
     out: &Path,
     cancel: &AtomicBool,
 ) -> Result<Vec<Run>, String> {
-    let results: Vec<Result<Run, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|t| {
-                let dir: PathBuf = out.join(dir_name(&t.label));
-                scope.spawn(move || run_one(t, scenarios, filters, &dir, cancel))
+    let base = RunConfig {
+        filters: filters.to_vec(),
+        ..RunConfig::default()
+    };
+    run_targets(targets, scenarios, &base, out, cancel, &|_, _| {})?
+        .into_iter()
+        .map(|r| r.map(|t| t.run))
+        .collect()
+}
+
+/// Runs `scenarios` on every target, one run directory `out/<label>/` each; `base` gives the
+/// filters and, for real targets, the capture-sink settings (its target, profiles and quirks
+/// are the target's). `on_case(label, result)` sees every case as it lands.
+///
+/// Targets run in parallel where they are independent: every emulator target, and real targets
+/// on different devices that each get their own in-process sink on an ephemeral port. Real
+/// targets sharing a fixed sink address or an external sink (`sink_api`), or one device, run
+/// one after another (one sink cannot tell two modules' mail apart).
+///
+/// Fails (before running anything) when two targets would share a run directory; otherwise
+/// returns one result per target, in target order: `Err` when that target could not be run
+/// (e.g. its device cannot be opened).
+pub fn run_targets(
+    targets: &[TargetArg],
+    scenarios: &[Scenario],
+    base: &RunConfig,
+    out: &Path,
+    cancel: &AtomicBool,
+    on_case: &(dyn Fn(&str, &at_runner::CaseResult) + Sync),
+) -> Result<Vec<Result<TargetRun, String>>, String> {
+    let mut dirs = std::collections::BTreeMap::new();
+    for t in targets {
+        if let Some(other) = dirs.insert(dir_name(&t.label), &t.label) {
+            return Err(format!(
+                "targets {other:?} and {:?} would share the run directory {}; give one a label (LABEL=...)",
+                t.label,
+                out.join(dir_name(&t.label)).display()
+            ));
+        }
+    }
+    let chains = chains(targets, base);
+    let mut results: Vec<Option<Result<TargetRun, String>>> =
+        (0..targets.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chains
+            .into_iter()
+            .map(|chain| {
+                scope.spawn(move || {
+                    chain
+                        .into_iter()
+                        .filter_map(|i| {
+                            let t = targets.get(i)?;
+                            let dir = out.join(dir_name(&t.label));
+                            Some((i, run_one(t, scenarios, base, &dir, cancel, on_case)))
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a target's run panicked".into()))
-            })
-            .collect()
+        // The slots of a panicked chain stay empty and are reported below.
+        for done in handles.into_iter().filter_map(|h| h.join().ok()) {
+            for (i, r) in done {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(r);
+                }
+            }
+        }
     });
-    results.into_iter().collect()
+    Ok(results
+        .into_iter()
+        .zip(targets)
+        .map(|(r, t)| r.unwrap_or_else(|| Err(format!("{}: the run panicked", t.label))))
+        .collect())
+}
+
+/// Groups target indices into chains that run one after another; chains run in parallel.
+fn chains(targets: &[TargetArg], base: &RunConfig) -> Vec<Vec<usize>> {
+    let shared_sink =
+        base.sink_listen.is_some() || base.sink_tls_listen.is_some() || base.sink_api.is_some();
+    let mut chains: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let key = match &t.target {
+            TargetSpec::Emulator => None,
+            _ if shared_sink => Some(String::from("shared sink")),
+            TargetSpec::Serial { path, .. } => Some(format!("serial {path}")),
+            TargetSpec::Tcp { addr } => Some(format!("tcp {addr}")),
+        };
+        match chains.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+            Some((_, c)) => c.push(i),
+            None => chains.push((key, vec![i])),
+        }
+    }
+    chains.into_iter().map(|(_, c)| c).collect()
 }
 
 fn run_one(
     t: &TargetArg,
     scenarios: &[Scenario],
-    filters: &[String],
+    base: &RunConfig,
     dir: &Path,
     cancel: &AtomicBool,
-) -> Result<Run, String> {
+    on_case: &(dyn Fn(&str, &at_runner::CaseResult) + Sync),
+) -> Result<TargetRun, String> {
     let cfg = RunConfig {
         target: t.target.clone(),
         profiles: vec![t.profile],
-        filters: filters.to_vec(),
         quirks: t.quirks.clone(),
-        ..RunConfig::default()
+        ..base.clone()
     };
     let cases = at_runner::run::select(scenarios.to_vec(), &cfg);
-    let report = at_runner::run::run(&cases, &cfg, cancel, |_| {})
+    let report = at_runner::run::run(&cases, &cfg, cancel, |r| on_case(&t.label, r))
         .map_err(|e| format!("{}: {e}", t.label))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     Run::save_runner(&report, dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut run = Run::load(dir).map_err(|e| e.to_string())?;
     run.label = t.label.clone();
-    Ok(run)
+    Ok(TargetRun {
+        target: t.clone(),
+        dir: dir.to_path_buf(),
+        report,
+        run,
+    })
 }
 
 #[cfg(test)]
@@ -189,5 +295,48 @@ mod tests {
         assert!("emulator:ec99".parse::<TargetArg>().is_err());
         assert!("/dev/ttyUSB2".parse::<TargetArg>().is_err());
         assert_eq!(dir_name("a b/c"), "a_b_c");
+    }
+
+    #[test]
+    fn independent_targets_run_in_parallel_chains() {
+        let t = |s: &str| s.parse::<TargetArg>().unwrap();
+        let targets = [
+            t("emulator:ec25"),
+            t("ec25=tcp:127.0.0.1:7001"),
+            t("eg95=emulator:eg95"),
+            t("ec25@b=tcp:127.0.0.1:7001"),
+            t("ag35=/dev/ttyUSB2"),
+        ];
+        // Each emulator alone, the two targets on one TCP address one after another.
+        assert_eq!(
+            chains(&targets, &RunConfig::default()),
+            [vec![0], vec![1, 3], vec![2], vec![4]]
+        );
+        // A fixed sink address: the real targets share the sink, so they take turns.
+        let base = RunConfig {
+            sink_listen: Some("127.0.0.1:2525".parse().unwrap()),
+            ..RunConfig::default()
+        };
+        assert_eq!(chains(&targets, &base), [vec![0], vec![1, 3, 4], vec![2]]);
+    }
+
+    #[test]
+    fn duplicate_run_directories_are_refused() {
+        let t = |s: &str| s.parse::<TargetArg>().unwrap();
+        let dir = std::path::Path::new("unused");
+        let e = run_targets(
+            &[t("emulator:ec25"), t("ec25=emulator:ec25")],
+            &[],
+            &RunConfig::default(),
+            dir,
+            &AtomicBool::new(false),
+            &|_, _| {},
+        )
+        .unwrap_err();
+        assert!(e.contains("share the run directory"), "{e}");
+        assert_eq!(
+            describe(&t("emulator:ec25+urc-before-ok")),
+            "emulator ec25+urc-before-ok"
+        );
     }
 }

@@ -1,0 +1,265 @@
+//! `atconform run` as a user runs it: run directories (report.json + transcripts) that
+//! `atconform diff` compares, and multi-target runs (`--target`, issue 7) on the in-process
+//! emulator and on an emulator served over loopback TCP.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn atconform() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_atconform"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The cases of a run directory's report.json: (scenario, status, reason).
+fn cases(dir: &Path) -> Vec<(String, String, String)> {
+    assert!(dir.join("report.json").is_file(), "{}", dir.display());
+    let run = at_report::load::Run::load(dir).expect("a run directory");
+    run.cases
+        .into_iter()
+        .map(|c| {
+            let status = format!("{:?}", c.status).to_lowercase();
+            (c.scenario, status, c.reason.unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn every_run_directory_is_diffable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let filter = ["--filter", "quectel/2.2.7-qsmtpput", "--emulator", "ec25"];
+    let o = atconform()
+        .arg("run")
+        .args(filter)
+        .arg("--out")
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A "new firmware" that sends the URC before OK (000 §2.2.7 order broken): exit 1.
+    let o = atconform()
+        .arg("run")
+        .args(filter)
+        .args(["--quirk", "urc-before-ok", "--out"])
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // No --report: report.json is written into the run directory anyway.
+    assert_eq!(
+        cases(&a),
+        [(
+            "quectel/2.2.7-qsmtpput.scn".to_string(),
+            "pass".to_string(),
+            String::new()
+        )]
+    );
+    assert_eq!(cases(&b)[0].1, "fail");
+    assert!(a.join("quectel__2.2.7-qsmtpput.scn.ec25.txt").is_file());
+
+    let o = atconform().arg("diff").arg(&a).arg(&b).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("pass -> fail"), "{out}");
+    assert!(out.contains("++QSMTPPUT: 0,0"), "{out}");
+    let o = atconform().arg("diff").arg(&a).arg(&a).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn multi_target_run_keeps_a_run_directory_per_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let o = atconform()
+        .args(["run", "--quiet", "--target", "emulator:ec25"])
+        .args(["--target", "fw2=emulator:ec25+urc-before-ok"])
+        .args(["--target", "emulator:ag35"])
+        .args(["--filter", "2.2.7-qsmtpput", "--filter", "2.7-qsmtpput"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    // fw2 fails, so the run fails.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let row = |label: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{label} ")))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("no row for {label}: {stdout}"))
+    };
+    // label, runs on (two words), cases, pass, fail, skip, error.
+    assert_eq!(
+        row("ec25")[..8],
+        ["ec25", "emulator", "ec25", "1", "1", "0", "0", "0"]
+    );
+    assert_eq!(
+        row("fw2")[..8],
+        [
+            "fw2",
+            "emulator",
+            "ec25+urc-before-ok",
+            "1",
+            "0",
+            "1",
+            "0",
+            "0"
+        ]
+    );
+    assert_eq!(
+        row("ag35")[..8],
+        ["ag35", "emulator", "ag35", "1", "1", "0", "0", "0"]
+    );
+    assert!(stdout.contains("== fw2 =="), "{stdout}");
+
+    // One run directory per target, each with its report and transcripts.
+    assert_eq!(cases(&out.join("ec25"))[0].1, "pass");
+    assert_eq!(cases(&out.join("fw2"))[0].1, "fail");
+    assert_eq!(cases(&out.join("ag35"))[0].0, "ag35/2.7-qsmtpput.scn");
+    assert!(
+        out.join("fw2/quectel__2.2.7-qsmtpput.scn.ec25.txt")
+            .is_file()
+    );
+    assert!(out.join("ag35/ag35__2.7-qsmtpput.scn.ag35.txt").is_file());
+    // The matrix of the three targets.
+    let json = std::fs::read_to_string(out.join("matrix.json")).unwrap();
+    for label in ["\"ec25\"", "\"fw2\"", "\"ag35\""] {
+        assert!(json.contains(label), "{label} in {json}");
+    }
+    assert!(out.join("matrix.html").is_file());
+
+    // The per-target directories are ordinary run directories.
+    let o = atconform()
+        .arg("diff")
+        .arg(out.join("ec25"))
+        .arg(out.join("fw2"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[test]
+fn target_flags_are_checked() {
+    // --target replaces --port/--tcp/--emulator/--profile: usage error.
+    for extra in [
+        ["--port", "/dev/null"],
+        ["--emulator", "ec25"],
+        ["--profile", "ec25"],
+    ] {
+        let o = atconform()
+            .args(["run", "--target", "emulator:ec25"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", text(&o));
+    }
+    // Two targets in one directory.
+    let dir = tempfile::tempdir().unwrap();
+    let o = atconform()
+        .args([
+            "run",
+            "--target",
+            "emulator:ec25",
+            "--target",
+            "ec25=emulator:eg95",
+        ])
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("share the run directory"), "{}", text(&o));
+    // A device that is not there: that target is NOT RUN and the run fails; the others run.
+    let o = atconform()
+        .args(["run", "--quiet", "--target", "emulator:ec25"])
+        .args(["--target", "ec25@gone=/nonexistent/ttyUSB9"])
+        .args(["--filter", "quectel/2.2.2-qsmtpdst", "--out"])
+        .arg(dir.path().join("gone"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("NOT RUN"), "{}", text(&o));
+    assert_eq!(cases(&dir.path().join("gone/ec25"))[0].1, "pass");
+}
+
+/// `atconform emulate --listen 127.0.0.1:0` in process: an ec25 served over loopback TCP until
+/// the returned sender is used (or dropped).
+fn emulator_over_tcp() -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<std::io::Result<()>>,
+) {
+    use at_emulator::serve::{ResolveMap, ServeOptions, serve_tcp};
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let h = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let _ = addr_tx.send(l.local_addr()?);
+            let config = at_emulator::EmulatorConfig::builtin("ec25").expect("ec25 profile");
+            let opts = ServeOptions::new(config, ResolveMap::new());
+            serve_tcp(l, &opts, async {
+                let _ = stop_rx.await;
+            })
+            .await
+        })
+    });
+    let addr = addr_rx.recv().expect("emulator listening");
+    (addr, stop_tx, h)
+}
+
+#[test]
+fn tcp_target_runs_and_skips_what_its_sink_cannot_do() {
+    let (addr, stop, server) = emulator_over_tcp();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tcp");
+    let o = atconform()
+        .args(["run", "--quiet", "--target"])
+        .arg(format!("ec25=tcp:{addr}"))
+        .args(["--target", "emulator:eg95"])
+        .args(["--filter", "quectel/2.2.2-qsmtpdst"])
+        .args(["--filter", "edge/starttls-not-offered"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = stop.send(());
+    server
+        .join()
+        .expect("server thread")
+        .expect("server ran cleanly");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let tcp = cases(&out.join("ec25"));
+    let qsmtpdst = tcp
+        .iter()
+        .find(|c| c.0 == "quectel/2.2.2-qsmtpdst.scn")
+        .expect("qsmtpdst ran over TCP");
+    assert_eq!(qsmtpdst.1, "pass", "{tcp:?}");
+    assert!(
+        out.join("ec25/quectel__2.2.2-qsmtpdst.scn.ec25.txt")
+            .is_file()
+    );
+    // ERRATA M4 needs a server without STARTTLS; the run's shared sink offers it: skipped
+    // with the reason, not failed (follow-up of issue 7).
+    let starttls = tcp
+        .iter()
+        .find(|c| c.0 == "edge/starttls-not-offered.scn")
+        .expect("starttls-not-offered selected");
+    assert_eq!(starttls.1, "skip", "{tcp:?}");
+    assert!(starttls.2.contains("@sink tls none"), "{}", starttls.2);
+    // On the in-process emulator the same scenario runs (and passes) with its own sink.
+    let emu = cases(&out.join("eg95"));
+    assert!(emu.iter().all(|c| c.1 == "pass"), "{emu:?}");
+    assert_eq!(emu.len(), 2, "{emu:?}");
+}
