@@ -923,8 +923,8 @@ impl Emulator {
             },
             "QSSLCFG" => self.cmd_qsslcfg(params, spec),
             "QFUPL" => self.cmd_qfupl(now, params, spec),
-            "QFLST" => self.cmd_qflst(params),
-            "QFDEL" => self.cmd_qfdel(params),
+            "QFLST" => self.cmd_qflst(params, spec),
+            "QFDEL" => self.cmd_qfdel(params, spec),
             "QSMTPCFG" => self.cmd_qsmtpcfg(params, spec),
             "QSMTPDST" => self.cmd_qsmtpdst(f, params, spec),
             "QSMTPSUB" => self.cmd_qsmtpsub(f, params, spec),
@@ -1198,15 +1198,12 @@ impl Emulator {
         )
     }
 
-    fn cmd_qflst(&mut self, params: &[WParam]) -> Step {
-        let pattern: &[u8] = match params {
-            [] => b"*",
-            [p] => match p.as_str_bytes() {
-                Some(s) => s,
-                None => return Step::Stop(Final::Cme(400)),
-            },
-            _ => return Step::Stop(Final::Cme(400)),
+    fn cmd_qflst(&mut self, params: &[WParam], spec: &catalog::Command) -> Step {
+        // <name_pattern> ≤ 80 bytes like every FILE name (FILE note [4]; ERRATA E14, E29).
+        let Some(a) = args(spec.params, params) else {
+            return Step::Stop(Final::Cme(400));
         };
+        let pattern: &[u8] = a.first().and_then(Arg::str).unwrap_or(b"*");
         let Some(files) = self.fs.list(pattern) else {
             return Step::Stop(Final::Cme(400));
         };
@@ -1225,11 +1222,12 @@ impl Emulator {
         Step::Done
     }
 
-    fn cmd_qfdel(&mut self, params: &[WParam]) -> Step {
-        let Some(name) = (match params {
-            [p] => p.as_str_bytes(),
-            _ => None,
-        }) else {
+    fn cmd_qfdel(&mut self, params: &[WParam], spec: &catalog::Command) -> Step {
+        // <filename> ≤ 80 bytes (FILE note [4]; ERRATA E14, E29).
+        let Some(a) = args(spec.params, params) else {
+            return Step::Stop(Final::Cme(400));
+        };
+        let Some(name) = a.first().and_then(Arg::str) else {
             return Step::Stop(Final::Cme(400));
         };
         let wildcard = name.iter().any(|b| *b == b'*' || *b == b'?');

@@ -136,6 +136,22 @@ pub fn last_rejection(sessions: &str) -> Option<String> {
         })
 }
 
+/// The ERRATA entry that explains a known provider refusal, if any.
+pub fn errata_note(provider: &str, result: &str, why: &str) -> Option<&'static str> {
+    if provider != "tencent-ses" {
+        return None;
+    }
+    if why.contains("Content-Type must in") {
+        Some(
+            "ERRATA S14: SES takes text/plain only with charset=UTF-8; the module's <charset> 0 body is US-ASCII",
+        )
+    } else if why.contains("before any greeting") || result == "+QSMTPPUT: 656,0" {
+        Some("ERRATA S1, S14: SES serves implicit TLS (465) only; other ports close at once")
+    } else {
+        None
+    }
+}
+
 impl ProviderMatrix {
     /// Runs every module × provider × send example on the emulator.
     pub fn run(
@@ -157,22 +173,31 @@ impl ProviderMatrix {
                     let r = at_runner::run_case_emulated(&sc, m, &[], cancel);
                     let transcript = r.transcript.render(false);
                     let delivered = r.status == at_runner::Status::Pass;
+                    let result = result_line(&transcript);
                     let why = if delivered {
                         String::new()
                     } else {
                         let sessions: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
-                        match last_rejection(&sessions.join("\n")) {
-                            Some(reply) => {
-                                format!("{}; server: {reply}", at_runner::report::summary(&r))
+                        let sessions = sessions.join("\n");
+                        let server = match last_rejection(&sessions) {
+                            Some(reply) => format!("server: {reply}"),
+                            None if r.smtp.is_empty() => "server: no SMTP session".into(),
+                            None if !sessions.contains(" S: ") => {
+                                "server: closed the connection before any greeting".into()
                             }
-                            None => at_runner::report::summary(&r),
+                            None => "server: no rejection".into(),
+                        };
+                        let mut why = format!("{}; {server}", at_runner::report::summary(&r));
+                        if let Some(note) = errata_note(p, &result, &why) {
+                            why.push_str(&format!(" ({note})"));
                         }
+                        why
                     };
                     attempts.push(Attempt {
                         variant: (*variant).into(),
                         scenario: (*path).into(),
                         delivered,
-                        result: result_line(&transcript),
+                        result,
                         why,
                     });
                 }
@@ -256,6 +281,14 @@ impl ProviderMatrix {
             "{delivering}/{} module × provider combinations deliver\n",
             self.cells.len()
         ));
+        for c in &self.cells {
+            for a in c.attempts.iter().filter(|a| !a.delivered) {
+                s.push_str(&format!(
+                    "{} × {} {}: {} — {}\n",
+                    c.module, c.provider, a.variant, a.result, a.why
+                ));
+            }
+        }
         s
     }
 }

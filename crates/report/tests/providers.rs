@@ -43,11 +43,24 @@ fn module_by_provider_matrix() {
     assert_eq!(ssl.result, "+QSMTPPUT: 682,554", "{ssl:?}");
     assert!(ssl.why.contains("server: 554"), "{ssl:?}");
     assert!(ssl.why.contains("Content-Type must in"), "{ssl:?}");
+    assert!(ssl.why.contains("ERRATA S14"), "{ssl:?}");
+    // Plain and STARTTLS reach the disabled plain port: closed before the greeting (S1).
+    for a in ses.attempts.iter().filter(|a| a.variant != "ssl") {
+        assert_eq!(a.result, "+QSMTPPUT: 656,0", "{a:?}");
+        assert!(a.why.contains("before any greeting"), "{a:?}");
+        assert!(a.why.contains("ERRATA S1, S14"), "{a:?}");
+    }
     let text = m.to_text();
     assert!(
         text.contains("module × provider combinations deliver"),
         "{text}"
     );
+    // The text report says why, not only which code.
+    assert!(
+        text.contains("ec25 × tencent-ses ssl: +QSMTPPUT: 682,554 — "),
+        "{text}"
+    );
+    assert!(!text.contains("× permissive"), "{text}");
     let html = at_report::html::render_providers(&m, "providers");
     assert!(at_report::html::external_references(&html).is_empty());
     assert!(html.contains(">tencent-ses<"));

@@ -750,3 +750,39 @@ fn virtual_time_is_deterministic_across_runs() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn file_names_over_80_bytes_are_invalid_input() {
+    // FILE note [4] (ERRATA E14, E29): <filename>/<name_pattern> ≤ 80 bytes, drive prefix
+    // included, for AT+QFUPL, AT+QFLST and AT+QFDEL alike; 81 answers +CME ERROR: 400.
+    let name80 = format!("RAM:{}", "n".repeat(76));
+    let name81 = format!("RAM:{}", "n".repeat(77));
+    assert_eq!((name80.len(), name81.len()), (80, 81));
+    let mut b = Bench::quiet("ec25", Default::default());
+    assert_eq!(
+        b.cmd(&format!("AT+QFUPL=\"{name81}\",1")),
+        "\r\n+CME ERROR: 400\r\n"
+    );
+    assert_eq!(
+        b.cmd(&format!("AT+QFUPL=\"{name80}\",1")),
+        "\r\nCONNECT\r\n"
+    );
+    assert!(s(&b.send(b"x")).ends_with("\r\nOK\r\n"));
+    assert_eq!(
+        b.cmd(&format!("AT+QFLST=\"{name80}\"")),
+        format!("\r\n+QFLST: \"{name80}\",1\r\n\r\nOK\r\n")
+    );
+    assert_eq!(
+        b.cmd(&format!("AT+QFLST=\"{name81}\"")),
+        "\r\n+CME ERROR: 400\r\n"
+    );
+    assert_eq!(
+        b.cmd(&format!("AT+QFDEL=\"{name81}\"")),
+        "\r\n+CME ERROR: 400\r\n"
+    );
+    assert_eq!(b.cmd(&format!("AT+QFDEL=\"{name80}\"")), "\r\nOK\r\n");
+    // Without a parameter AT+QFLST lists UFS (ERRATA E18); a number is not a name.
+    assert_eq!(b.cmd("AT+QFLST"), "\r\nOK\r\n");
+    assert_eq!(b.cmd("AT+QFLST=1"), "\r\n+CME ERROR: 400\r\n");
+    assert_eq!(b.cmd("AT+QFDEL=1"), "\r\n+CME ERROR: 400\r\n");
+}
