@@ -23,7 +23,7 @@ printf '| mix | contender | Ir | bytes | instructions/byte |\n| --- | --- | ---:
 for mix in "${mixes[@]}"; do
   case "$mix" in
     body | attachment) contenders=(quectel_scan quectel quectel16 multitech_scan multitech multitech16) ;;
-    *) contenders=(floor floor16 atat ours ours16 ours_infer) ;;
+    *) contenders=(floor floor16 atat ours ours16 ours_pull ours_infer) ;;
   esac
   read -r base bytes < <(ir baseline "$mix")
   for c in "${contenders[@]}"; do

@@ -6,7 +6,8 @@
 //! - [`crlf_lines`]: the floor, a bare `memchr` count of CRLF-terminated lines;
 //! - [`AtatDriver`]: atat 0.25's `AtDigester`, driven the way `atat::Ingress` drives it
 //!   (1 KB window, one read per command response or URC, digest until no progress, shift);
-//! - [`decode_with`]/[`decode_counts`]: `at_wire::Decoder` driven as a host drives it (each
+//! - [`decode_with`]/[`decode_counts`] (batch API) and [`decode_pull_with`]/[`decode_pull_counts`]
+//!   (pull API): `at_wire::Decoder` driven as a host drives it (each
 //!   command's `Pending` declared when the previous final result code arrives), any read size;
 //! - [`assemble_and_parse`], [`quectel_frame`], [`multitech_frame`] and their memchr floors
 //!   ([`cr_lines`], [`byte_scan`]) for the command-line and data-mode benches.
@@ -644,13 +645,40 @@ pub fn pendings(stream: &Stream) -> Vec<at_wire::Pending> {
         .collect()
 }
 
-/// Drives [`at_wire::Decoder`] over `bytes` as a host does: the first command is declared
-/// before any byte, each next one as soon as the previous one's final result code is decoded
-/// (`Decoder::expect_ref`: copied into the decoder's reused slot, so borrowed pendings cost no
-/// allocation);
-/// bytes go in reads of `read_size` (`usize::MAX`: all at once, the decoder taking what fits
-/// its buffer per call). `on_event` sees every event.
+/// Drives [`at_wire::Decoder`] over `bytes` as a host does, with its fastest API
+/// ([`at_wire::Decoder::decode_with`]: whole lines decoded in place from the read, events
+/// borrowing it): the first command is declared before any byte, each next one from inside the
+/// callback as soon as the previous one's final result code is decoded
+/// ([`at_wire::Control::expect_ref`]: copied into the decoder's reused slot, so borrowed
+/// pendings cost no allocation); bytes go in reads of `read_size` (`usize::MAX`: all at once).
+/// `on_event` sees every event.
 pub fn decode_with<P: std::borrow::Borrow<at_wire::Pending>>(
+    bytes: &[u8],
+    pendings: impl IntoIterator<Item = P>,
+    read_size: usize,
+    mut on_event: impl FnMut(&at_wire::Event<'_>),
+) {
+    let mut pendings = pendings.into_iter();
+    let mut dec = at_wire::Decoder::new(decoder_config());
+    if let Some(first) = pendings.next() {
+        dec.expect_ref(first.borrow());
+    }
+    for read in bytes.chunks(read_size.max(1)) {
+        dec.decode_with(read, |ev, ctl| {
+            on_event(&ev);
+            if matches!(ev.kind, at_wire::Kind::Final(_))
+                && let Some(next) = pendings.next()
+            {
+                ctl.expect_ref(next.borrow());
+            }
+        });
+    }
+}
+
+/// [`decode_with`] through the pull API instead ([`at_wire::Decoder::push`] +
+/// [`at_wire::Decoder::poll_event`]: every line copied into the decoder's buffer first), the
+/// next command declared between polls.
+pub fn decode_pull_with<P: std::borrow::Borrow<at_wire::Pending>>(
     bytes: &[u8],
     pendings: impl IntoIterator<Item = P>,
     read_size: usize,
@@ -686,21 +714,37 @@ pub fn decode_counts<P: std::borrow::Borrow<at_wire::Pending>>(
     pendings: impl IntoIterator<Item = P>,
     read_size: usize,
 ) -> Counts {
-    use at_wire::{Final, Kind};
     let mut c = Counts::default();
-    decode_with(bytes, pendings, read_size, |ev| {
-        c.crlf_lines += usize::from(ev.term == at_wire::Terminator::CRLF);
+    decode_with(bytes, pendings, read_size, |ev| c.count(ev));
+    c
+}
+
+/// [`decode_pull_with`], counting the events the way [`Counts`] counts the stream.
+pub fn decode_pull_counts<P: std::borrow::Borrow<at_wire::Pending>>(
+    bytes: &[u8],
+    pendings: impl IntoIterator<Item = P>,
+    read_size: usize,
+) -> Counts {
+    let mut c = Counts::default();
+    decode_pull_with(bytes, pendings, read_size, |ev| c.count(ev));
+    c
+}
+
+impl Counts {
+    #[inline]
+    fn count(&mut self, ev: &at_wire::Event<'_>) {
+        use at_wire::{Final, Kind};
+        self.crlf_lines += usize::from(ev.term == at_wire::Terminator::CRLF);
         match ev.kind {
-            Kind::Final(Final::Ok) => c.ok += 1,
-            Kind::Final(Final::Error) => c.error += 1,
-            Kind::Final(Final::CmeError(_)) => c.cme_error += 1,
-            Kind::Connect => c.connect += 1,
-            Kind::Info => c.info_lines += 1,
-            Kind::Urc => c.urcs += 1,
+            Kind::Final(Final::Ok) => self.ok += 1,
+            Kind::Final(Final::Error) => self.error += 1,
+            Kind::Final(Final::CmeError(_)) => self.cme_error += 1,
+            Kind::Connect => self.connect += 1,
+            Kind::Info => self.info_lines += 1,
+            Kind::Urc => self.urcs += 1,
             _ => {}
         }
-    });
-    c
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1039,6 +1083,8 @@ mod tests {
             for read_size in [usize::MAX, 16] {
                 let got = decode_counts(&s.bytes, pendings(&s), read_size);
                 assert_eq!(got, s.expected, "{mix:?}, reads of {read_size}");
+                let pulled = decode_pull_counts(&s.bytes, pendings(&s), read_size);
+                assert_eq!(pulled, s.expected, "pull, {mix:?}, reads of {read_size}");
             }
         }
     }
@@ -1064,6 +1110,10 @@ mod tests {
         for read_size in 1..=64 {
             assert_eq!(events(read_size), one_shot, "reads of {read_size}");
         }
+        // The pull API gives the same events.
+        let mut pulled = Vec::new();
+        decode_pull_with(&s.bytes, pendings(&s), 7, |ev| pulled.push(ev.to_owned()));
+        assert_eq!(pulled, one_shot);
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //!   16-byte read.
 //! - `atat_ingress_1k`: `AtDigester` behind `Ingress::try_advance`'s loop, one read per command
 //!   response or URC (atat misparses other read patterns; see `benches/lib.rs` tests).
-//! - `ours_one_shot`, `ours_16b_reads`: `Decoder` fed everything at once / 16-byte reads, each
-//!   command's `Pending` (inferred beforehand) declared with `expect_ref` when the previous
-//!   final result arrives.
+//! - `ours_one_shot`, `ours_16b_reads`: `Decoder::decode_with` (lines decoded in place from the
+//!   read) fed everything at once / 16-byte reads, each command's `Pending` (inferred
+//!   beforehand) declared with `Control::expect_ref` when the previous final result arrives.
+//! - `ours_pull_one_shot`: the same through `push` + `poll_event` (every line copied into the
+//!   decoder's buffer first).
 //! - `ours_one_shot_infer`: the same, inferring each `Pending` from its command line on the
 //!   way (`Pending::infer` parses the line): the host's whole per-exchange cost.
 
@@ -18,7 +20,7 @@ use std::hint::black_box;
 
 use atconform_benches::{
     AtatDriver, Mix, Stream, command_lines, crlf_lines, crlf_lines_in_reads, decode_counts,
-    decoder_config, pendings,
+    decode_pull_counts, decoder_config, pendings,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -41,6 +43,8 @@ fn decoder(c: &mut Criterion) {
         for read_size in [usize::MAX, 16] {
             let ours = decode_counts(&stream.bytes, &pending, read_size);
             assert_eq!(ours, want, "ours on {mix:?}, reads of {read_size}");
+            let pulled = decode_pull_counts(&stream.bytes, &pending, read_size);
+            assert_eq!(pulled, want, "ours (pull) on {mix:?}, reads of {read_size}");
         }
 
         let mut group = c.benchmark_group(format!("decoder/{}", mix.name()));
@@ -62,6 +66,9 @@ fn decoder(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::from_parameter("ours_16b_reads"), |b| {
             b.iter(|| decode_counts(black_box(&stream.bytes), &pending, 16))
+        });
+        group.bench_function(BenchmarkId::from_parameter("ours_pull_one_shot"), |b| {
+            b.iter(|| decode_pull_counts(black_box(&stream.bytes), &pending, usize::MAX))
         });
         group.bench_function(BenchmarkId::from_parameter("ours_one_shot_infer"), |b| {
             b.iter(|| {

@@ -4,7 +4,7 @@
 //! instructions per byte = (Ir − Ir(baseline)) / bytes.
 //!
 //! - response contenders (inputs `small`, `large`, `tiny`): `floor`, `floor16`, `atat`,
-//!   `ours`, `ours16`, `ours_infer`;
+//!   `ours`, `ours16`, `ours_pull`, `ours_infer`;
 //! - framer contenders (inputs `body`, `attachment`): `quectel_scan`, `quectel`, `quectel16`,
 //!   `multitech_scan`, `multitech`, `multitech16`.
 
@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 use atconform_benches::{
     AtatDriver, Mix, Stream, base64_attachment, binary_attachment, byte_scan, command_lines,
-    crlf_lines, crlf_lines_in_reads, decode_counts, decoder_config, multitech_frame, pendings,
-    quectel_frame, text_body,
+    crlf_lines, crlf_lines_in_reads, decode_counts, decode_pull_counts, decoder_config,
+    multitech_frame, pendings, quectel_frame, text_body,
 };
 
 fn main() -> ExitCode {
@@ -45,10 +45,11 @@ fn response(contender: &str, mix: Mix) -> ExitCode {
         "floor" => (crlf_lines(&stream.bytes), want.crlf_lines),
         "floor16" => (crlf_lines_in_reads(&stream.bytes, 16), want.crlf_lines),
         "atat" => (AtatDriver::run_reads(&stream).results(), want.results()),
-        "ours" | "ours16" | "ours_infer" => {
+        "ours" | "ours16" | "ours_pull" | "ours_infer" => {
             let counts = match contender {
                 "ours" => decode_counts(&stream.bytes, &pending, usize::MAX),
                 "ours16" => decode_counts(&stream.bytes, &pending, 16),
+                "ours_pull" => decode_pull_counts(&stream.bytes, &pending, usize::MAX),
                 _ => {
                     let cfg = decoder_config();
                     let p = command_lines(&stream.commands)

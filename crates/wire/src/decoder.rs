@@ -468,6 +468,13 @@ fn result_code(line: &[u8], numeric: bool) -> Option<Kind> {
 ///   [`pending_done`](Self::pending_done), [`set_echo`](Self::set_echo)
 /// - `handle_*`: [`push`](Self::push) (returns how many bytes it took), [`flush`](Self::flush)
 /// - `poll_*`: [`poll_event`](Self::poll_event) until `None`, then push more.
+/// - batch: [`decode_with`](Self::decode_with) decodes a whole slice, calling back per event
+///   with a [`Control`] to declare the next command from inside the callback;
+///   [`decode_all`](Self::decode_all) is the same without it. Lines that arrive whole are
+///   decoded in place (events borrow the caller's slice, httparse-style); only a line cut by the
+///   end of a slice, or one with NULs, a prompt, a bare CR or over the bound, is copied into the
+///   decoder's buffer and goes the `push`/`poll_event` way. Both give the same events for any
+///   chunking.
 ///
 /// The buffer is allocated once (`max_line + 2` bytes, up to 64 KiB; beyond that it grows on
 /// demand up to the bound); decoding a line allocates nothing.
@@ -506,6 +513,13 @@ pub struct Decoder {
     /// The event handed out ends at `buf[consume_to]`; released on the next call.
     consume_to: usize,
     flush_requested: bool,
+    cmd: Cmd,
+}
+
+/// The pending-command state (apart from the line state, so that a [`Control`] can change it
+/// while an event borrows the line buffer).
+#[derive(Clone, Default)]
+struct Cmd {
     slot: Pending,
     /// Prefix buffers released by `expect_ref`, reused before allocating.
     spare: Vec<Vec<u8>>,
@@ -514,93 +528,20 @@ pub struct Decoder {
     data_mode: bool,
 }
 
-impl fmt::Debug for Decoder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Decoder")
-            .field("cfg", &self.cfg)
-            .field(
-                "buffered",
-                &(self.buf.len() - self.start.min(self.buf.len())),
-            )
-            .field("offset", &self.offset())
-            .field("pending", &self.pending())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Decoder {
-    /// A decoder with the given settings.
-    pub fn new(mut cfg: DecoderConfig) -> Self {
-        // A bound shorter than the prompt would let `> ` escape both the bound and the
-        // event tiling (found by cargo-fuzz, see tests/fuzz_regressions.rs).
-        cfg.max_line = cfg.max_line.max(MIN_MAX_LINE);
-        let cap = cfg.max_line.saturating_add(2);
-        Decoder {
-            // Reserve up front (no growth while decoding) unless the bound is huge.
-            buf: Vec::with_capacity(cap.min(1 << 16)),
-            cap,
-            cfg,
-            start: 0,
-            base: 0,
-            scanned: 0,
-            line_offset: 0,
-            nuls: 0,
-            discarding: None,
-            overflow_done: None,
-            consume_to: 0,
-            flush_requested: false,
-            slot: Pending::default(),
-            spare: Vec::new(),
-            active: false,
-            echo_pending: false,
-            data_mode: false,
-        }
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &DecoderConfig {
-        &self.cfg
-    }
-
-    /// The pending command, if any.
-    pub fn pending(&self) -> Option<&Pending> {
+impl Cmd {
+    fn pending(&self) -> Option<&Pending> {
         self.active.then_some(&self.slot)
     }
 
-    /// Whether a `CONNECT`/`OK_Info_WaitingForData` for a data-mode command was seen and its final
-    /// result code is still to come.
-    pub fn in_data_mode(&self) -> bool {
-        self.data_mode
-    }
-
-    /// Stream offset of the next byte to be pushed.
-    pub fn offset(&self) -> u64 {
-        self.base + self.buf.len() as u64
-    }
-
-    /// Changes echo handling (after `ATE0`/`ATE1`).
-    pub fn set_echo(&mut self, echo: Echo) {
-        self.cfg.echo = echo;
-    }
-
-    /// Declares the command now being sent.
-    pub fn expect(&mut self, pending: Pending) {
-        self.echo_pending = self.cfg.echo != Echo::Off && !pending.command.is_empty();
+    fn expect(&mut self, echo: Echo, pending: Pending) {
+        self.echo_pending = echo != Echo::Off && !pending.command.is_empty();
         self.slot = pending;
         self.active = true;
         self.data_mode = false;
     }
 
-    /// [`expect`](Self::expect) with [`Pending::infer`].
-    pub fn expect_line(&mut self, command: &[u8]) {
-        let p = Pending::infer(command, &self.cfg);
-        self.expect(p);
-    }
-
-    /// Declares the command now being sent, copying `pending` into storage the decoder keeps
-    /// (no allocation once the buffers have grown).
-    pub fn expect_ref(&mut self, pending: &Pending) {
-        self.echo_pending = self.cfg.echo != Echo::Off && !pending.command.is_empty();
+    fn expect_ref(&mut self, echo: Echo, pending: &Pending) {
+        self.echo_pending = echo != Echo::Off && !pending.command.is_empty();
         let d = &mut self.slot;
         d.command.clear();
         d.command.extend_from_slice(&pending.command);
@@ -630,11 +571,273 @@ impl Decoder {
         self.data_mode = false;
     }
 
-    /// Forgets the pending command (e.g. after a timeout).
-    pub fn pending_done(&mut self) {
+    fn done(&mut self) {
         self.active = false;
         self.echo_pending = false;
         self.data_mode = false;
+    }
+
+    fn prompt(&self) -> bool {
+        self.active && self.slot.expects_prompt
+    }
+
+    /// The state change an event of `kind` makes.
+    #[inline]
+    fn apply(&mut self, kind: Kind) {
+        match kind {
+            Kind::Echo => self.echo_pending = false,
+            Kind::Blank | Kind::Urc | Kind::Overflow { .. } => {}
+            Kind::Final(_) => self.done(),
+            Kind::Connect | Kind::WaitingForData => {
+                self.echo_pending = false;
+                self.data_mode = self.active && self.slot.enters_data_mode;
+            }
+            Kind::Info | Kind::Text | Kind::Prompt => self.echo_pending = false,
+        }
+    }
+
+    #[inline]
+    fn classify(&self, cfg: &DecoderConfig, line: &[u8], term: Terminator) -> Kind {
+        if line.is_empty() {
+            return Kind::Blank;
+        }
+        let lone_cr = !term.lf && term.crs > 0;
+        if self.echo_pending && self.active {
+            let is_echo = line == self.slot.command.as_slice()
+                || (cfg.echo == Echo::On
+                    && line.get(..2).is_some_and(|a| a.eq_ignore_ascii_case(b"AT")));
+            if is_echo {
+                return Kind::Echo;
+            }
+        }
+        // Only `+CME ERROR:`/`+CMS ERROR:`/`#CME ERROR:` among result codes start with a sigil.
+        let sigil = matches!(line.first(), Some(b'+' | b'#'));
+        if (!sigil || matches!(line.get(1..4), Some(b"CME" | b"CMS")))
+            && let Some(k) = result_code(line, cfg.numeric_codes || lone_cr)
+        {
+            return k;
+        }
+        if !sigil {
+            return if self.active { Kind::Text } else { Kind::Urc };
+        }
+        if !self.active {
+            return Kind::Urc;
+        }
+        // Fast path: the line starts with one of the pending command's prefixes, as sent.
+        for q in &self.slot.info_prefixes {
+            if line.get(q.len()) == Some(&b':') && line.get(..q.len()) == Some(q.as_slice()) {
+                return Kind::Info;
+            }
+        }
+        match split_prefixed(line) {
+            Some((prefix, _))
+                if self
+                    .slot
+                    .info_prefixes
+                    .iter()
+                    .any(|q| q.eq_ignore_ascii_case(prefix)) =>
+            {
+                Kind::Info
+            }
+            Some(_) => Kind::Urc,
+            None => Kind::Text,
+        }
+    }
+}
+
+/// The host's side of a [`Decoder`] inside a [`Decoder::decode_with`] callback: declare the
+/// next command as soon as the previous one's final result code arrives.
+pub struct Control<'a> {
+    cfg: &'a mut DecoderConfig,
+    cmd: &'a mut Cmd,
+}
+
+impl fmt::Debug for Control<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Control")
+            .field("pending", &self.cmd.pending())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Control<'_> {
+    /// The pending command, if any.
+    pub fn pending(&self) -> Option<&Pending> {
+        self.cmd.pending()
+    }
+
+    /// As [`Decoder::in_data_mode`].
+    pub fn in_data_mode(&self) -> bool {
+        self.cmd.data_mode
+    }
+
+    /// As [`Decoder::expect`].
+    pub fn expect(&mut self, pending: Pending) {
+        self.cmd.expect(self.cfg.echo, pending);
+    }
+
+    /// As [`Decoder::expect_ref`] (no allocation once grown).
+    pub fn expect_ref(&mut self, pending: &Pending) {
+        self.cmd.expect_ref(self.cfg.echo, pending);
+    }
+
+    /// As [`Decoder::expect_line`].
+    pub fn expect_line(&mut self, command: &[u8]) {
+        let p = Pending::infer(command, self.cfg);
+        self.cmd.expect(self.cfg.echo, p);
+    }
+
+    /// As [`Decoder::pending_done`].
+    pub fn pending_done(&mut self) {
+        self.cmd.done();
+    }
+
+    /// As [`Decoder::set_echo`].
+    pub fn set_echo(&mut self, echo: Echo) {
+        self.cfg.echo = echo;
+    }
+}
+
+/// An event as positions in the line buffer (what `poll_event` hands out).
+#[derive(Clone, Copy)]
+struct RawEvent {
+    kind: Kind,
+    begin: usize,
+    len: usize,
+    offset: u64,
+    leading_nul: u32,
+    term: Terminator,
+}
+
+impl RawEvent {
+    fn event(self, buf: &[u8]) -> Event<'_> {
+        Event {
+            kind: self.kind,
+            line: buf
+                .get(self.begin..self.begin + self.len)
+                .unwrap_or_default(),
+            offset: self.offset,
+            leading_nul: self.leading_nul,
+            term: self.term,
+        }
+    }
+}
+
+impl fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("cfg", &self.cfg)
+            .field(
+                "buffered",
+                &(self.buf.len() - self.start.min(self.buf.len())),
+            )
+            .field("offset", &self.offset())
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes below 14 (NUL … CR, so CR and LF among them), one high bit per byte of a word.
+#[inline(always)]
+fn below_14(w: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Exact per byte: no carry crosses a byte ((b & 0x7f) + 0x72 < 0x100).
+    !(((w & !HI) + 0x72 * LO) | w) & HI
+}
+
+/// The first CR or LF at or after `i` (a word at a time: lines are short, so a `memchr` call
+/// per line costs more than it saves).
+#[inline(always)]
+fn find_cr_lf(hay: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(word) = hay.get(i..).and_then(|s| s.first_chunk::<8>()) {
+        let mut m = below_14(u64::from_le_bytes(*word));
+        while m != 0 {
+            let j = i + (m.trailing_zeros() / 8) as usize;
+            if matches!(hay.get(j), Some(b'\r' | b'\n')) {
+                return Some(j);
+            }
+            m &= m - 1;
+        }
+        i += 8;
+    }
+    let tail = hay.get(i..)?;
+    tail.iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .map(|k| i + k)
+}
+
+impl Decoder {
+    /// A decoder with the given settings.
+    pub fn new(mut cfg: DecoderConfig) -> Self {
+        // A bound shorter than the prompt would let `> ` escape both the bound and the
+        // event tiling (found by cargo-fuzz, see tests/fuzz_regressions.rs).
+        cfg.max_line = cfg.max_line.max(MIN_MAX_LINE);
+        let cap = cfg.max_line.saturating_add(2);
+        Decoder {
+            // Reserve up front (no growth while decoding) unless the bound is huge.
+            buf: Vec::with_capacity(cap.min(1 << 16)),
+            cap,
+            cfg,
+            start: 0,
+            base: 0,
+            scanned: 0,
+            line_offset: 0,
+            nuls: 0,
+            discarding: None,
+            overflow_done: None,
+            consume_to: 0,
+            flush_requested: false,
+            cmd: Cmd::default(),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &DecoderConfig {
+        &self.cfg
+    }
+
+    /// The pending command, if any.
+    pub fn pending(&self) -> Option<&Pending> {
+        self.cmd.pending()
+    }
+
+    /// Whether a `CONNECT`/`OK_Info_WaitingForData` for a data-mode command was seen and its final
+    /// result code is still to come.
+    pub fn in_data_mode(&self) -> bool {
+        self.cmd.data_mode
+    }
+
+    /// Stream offset of the next byte to be pushed.
+    pub fn offset(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+
+    /// Changes echo handling (after `ATE0`/`ATE1`).
+    pub fn set_echo(&mut self, echo: Echo) {
+        self.cfg.echo = echo;
+    }
+
+    /// Declares the command now being sent.
+    pub fn expect(&mut self, pending: Pending) {
+        self.cmd.expect(self.cfg.echo, pending);
+    }
+
+    /// [`expect`](Self::expect) with [`Pending::infer`].
+    pub fn expect_line(&mut self, command: &[u8]) {
+        let p = Pending::infer(command, &self.cfg);
+        self.expect(p);
+    }
+
+    /// Declares the command now being sent, copying `pending` into storage the decoder keeps
+    /// (no allocation once the buffers have grown).
+    pub fn expect_ref(&mut self, pending: &Pending) {
+        self.cmd.expect_ref(self.cfg.echo, pending);
+    }
+
+    /// Forgets the pending command (e.g. after a timeout).
+    pub fn pending_done(&mut self) {
+        self.cmd.done();
     }
 
     /// Takes as many bytes as fit in the buffer; returns how many. Call
@@ -681,18 +884,181 @@ impl Decoder {
         self.flush_requested = true;
     }
 
-    /// Pushes all of `bytes`, calling `f` for every event (a convenience loop).
-    pub fn decode_all(&mut self, mut bytes: &[u8], mut f: impl FnMut(Event<'_>)) {
-        loop {
-            let n = self.push(bytes);
-            bytes = bytes.get(n..).unwrap_or_default();
-            while let Some(ev) = self.poll_event() {
-                f(ev);
-            }
-            if bytes.is_empty() {
-                break;
+    /// Decodes all of `bytes`, calling `f` for every event (no [`Control`]; see
+    /// [`decode_with`](Self::decode_with)).
+    pub fn decode_all(&mut self, bytes: &[u8], mut f: impl FnMut(Event<'_>)) {
+        self.decode_with(bytes, |ev, _| f(ev));
+    }
+
+    /// Decodes all of `bytes`, calling `f` for every event with a [`Control`] to declare the
+    /// next command (e.g. when a final result code arrives). Events already buffered by
+    /// [`push`](Self::push) come first; an unfinished line at the end stays buffered for the
+    /// next call (or [`flush`](Self::flush) then `decode_with(&[], …)`). Gives the same events
+    /// as `push` + [`poll_event`](Self::poll_event) for any chunking; lines that arrive whole
+    /// borrow `bytes` instead of being copied.
+    ///
+    /// ```
+    /// use at_wire::decoder::{Decoder, DecoderConfig, Kind, Pending};
+    /// let cfg = DecoderConfig::default();
+    /// let cmds = [Pending::infer(b"AT+QSMTPDST?", &cfg), Pending::infer(b"AT", &cfg)];
+    /// let mut dec = Decoder::new(cfg);
+    /// dec.expect_ref(&cmds[0]);
+    /// let mut next = 1;
+    /// let mut info = 0;
+    /// // 000 §2.2.2, echo off, W1 framing; then `AT`'s answer.
+    /// let stream = b"\r\n+QSMTPDST: 1,\"a@b.cn\"\r\n\r\nOK\r\n\r\nOK\r\n";
+    /// dec.decode_with(stream, |ev, ctl| {
+    ///     info += usize::from(ev.kind == Kind::Info);
+    ///     if matches!(ev.kind, Kind::Final(_)) && let Some(p) = cmds.get(next) {
+    ///         ctl.expect_ref(p);
+    ///         next += 1;
+    ///     }
+    /// });
+    /// assert_eq!((info, next), (1, 2));
+    /// assert!(dec.pending().is_none());
+    /// ```
+    pub fn decode_with(
+        &mut self,
+        mut bytes: &[u8],
+        mut f: impl FnMut(Event<'_>, &mut Control<'_>),
+    ) {
+        if self.flush_requested {
+            // A requested flush ends the first push's partial line: the pull loop exactly.
+            loop {
+                let n = self.push(bytes);
+                bytes = bytes.get(n..).unwrap_or_default();
+                self.drain(&mut f);
+                if bytes.is_empty() {
+                    return;
+                }
             }
         }
+        self.drain(&mut f);
+        loop {
+            if self.idle() {
+                let n = self.direct(bytes, &mut f);
+                bytes = bytes.get(n..).unwrap_or_default();
+            }
+            if bytes.is_empty() {
+                return;
+            }
+            // The buffered path takes the line the direct path stopped at (or the rest of one
+            // held from before), up to its LF.
+            let end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |p| p + 1);
+            let n = self.push(bytes.get(..end).unwrap_or_default());
+            bytes = bytes.get(n..).unwrap_or_default();
+            self.drain(&mut f);
+        }
+    }
+
+    /// Polls every buffered event into `f`.
+    fn drain(&mut self, f: &mut impl FnMut(Event<'_>, &mut Control<'_>)) {
+        while let Some(raw) = self.poll_raw() {
+            let mut ctl = Control {
+                cfg: &mut self.cfg,
+                cmd: &mut self.cmd,
+            };
+            f(raw.event(&self.buf), &mut ctl);
+        }
+    }
+
+    /// Whether no line is in hand (nothing buffered, no NULs counted, no overflow under way);
+    /// if so, empties the buffer so that `base` is the offset of the next byte.
+    fn idle(&mut self) -> bool {
+        self.release();
+        let idle = self.start >= self.buf.len()
+            && self.nuls == 0
+            && self.discarding.is_none()
+            && self.overflow_done.is_none()
+            && !self.flush_requested;
+        if idle && !self.buf.is_empty() {
+            self.base += self.buf.len() as u64;
+            self.buf.clear();
+            self.start = 0;
+            self.consume_to = 0;
+            self.scanned = 0;
+            self.line_offset = self.base;
+        }
+        idle
+    }
+
+    /// Decodes whole lines in place from `hay` while the decoder is idle; returns the bytes
+    /// consumed. Stops at the first line that needs the buffered path: leading NUL, a prompt,
+    /// a CR not followed by LF, over the bound, or not finished in `hay`.
+    #[inline]
+    fn direct(&mut self, hay: &[u8], f: &mut impl FnMut(Event<'_>, &mut Control<'_>)) -> usize {
+        let max = self.cfg.max_line;
+        let mut pos = 0;
+        while let Some(&b0) = hay.get(pos) {
+            if b0 == b'\r' && hay.get(pos + 1) == Some(&b'\n') {
+                // A blank line (W1 puts one before every block): no state change.
+                let ev = Event {
+                    kind: Kind::Blank,
+                    line: &[],
+                    offset: self.base + pos as u64,
+                    leading_nul: 0,
+                    term: Terminator::CRLF,
+                };
+                f(
+                    ev,
+                    &mut Control {
+                        cfg: &mut self.cfg,
+                        cmd: &mut self.cmd,
+                    },
+                );
+                pos += 2;
+                continue;
+            }
+            let (end, term, next) = {
+                if b0 == 0 || (b0 == b'>' && self.cmd.prompt()) {
+                    break;
+                }
+                let Some(p) = find_cr_lf(hay, pos) else {
+                    break;
+                };
+                let (crs, next) = match (hay.get(p), hay.get(p + 1)) {
+                    (Some(b'\n'), _) => (0, p + 1),
+                    (_, Some(b'\n')) => (1, p + 2),
+                    _ => break,
+                };
+                if p - pos + crs > max {
+                    break;
+                }
+                (
+                    p,
+                    Terminator {
+                        crs: crs as u32,
+                        lf: true,
+                    },
+                    next,
+                )
+            };
+            let line = hay.get(pos..end).unwrap_or_default();
+            let kind = if line == b"OK" && !self.cmd.echo_pending {
+                Kind::Final(Final::Ok)
+            } else {
+                self.cmd.classify(&self.cfg, line, term)
+            };
+            self.cmd.apply(kind);
+            let ev = Event {
+                kind,
+                line,
+                offset: self.base + pos as u64,
+                leading_nul: 0,
+                term,
+            };
+            f(
+                ev,
+                &mut Control {
+                    cfg: &mut self.cfg,
+                    cmd: &mut self.cmd,
+                },
+            );
+            pos = next;
+        }
+        self.base += pos as u64;
+        self.line_offset = self.base;
+        pos
     }
 
     fn release(&mut self) {
@@ -704,14 +1070,20 @@ impl Decoder {
 
     /// The next event, if a complete line is buffered.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        let raw = self.poll_raw()?;
+        Some(raw.event(&self.buf))
+    }
+
+    fn poll_raw(&mut self) -> Option<RawEvent> {
         self.release();
         if let Some((offset, len)) = self.overflow_done.take() {
             self.line_offset = self.base + self.start as u64;
             self.nuls = 0;
             self.scanned = 0;
-            return Some(Event {
+            return Some(RawEvent {
                 kind: Kind::Overflow { len },
-                line: &[],
+                begin: 0,
+                len: 0,
                 offset,
                 leading_nul: 0,
                 term: Terminator::default(),
@@ -723,7 +1095,7 @@ impl Decoder {
                 self.flush_requested = false;
                 self.discarding = None;
                 self.overflow_done = Some((self.line_offset, n));
-                return self.poll_event();
+                return self.poll_raw();
             }
             return None;
         }
@@ -744,8 +1116,7 @@ impl Decoder {
             self.line_offset = self.base + self.start as u64;
         }
         let avail = self.buf.get(self.start..).unwrap_or_default();
-        let prompt = self.active && self.slot.expects_prompt;
-        if prompt && avail.first() == Some(&b'>') {
+        if self.cmd.prompt() && avail.first() == Some(&b'>') {
             match avail.get(1) {
                 Some(b' ') => return Some(self.emit(Kind::Prompt, 2, 2, Terminator::default())),
                 None if !self.flush_requested => return None,
@@ -753,7 +1124,7 @@ impl Decoder {
             }
         }
         // Fast path: a blank CRLF line (W1 puts one before every block).
-        if avail.get(..2) == Some(b"\r\n") && self.cfg.max_line >= 1 {
+        if avail.get(..2) == Some(b"\r\n") {
             return Some(self.emit(Kind::Blank, 0, 2, Terminator::CRLF));
         }
         // Find the end of the line.
@@ -797,7 +1168,7 @@ impl Decoder {
     }
 
     /// No line end yet among `len` buffered bytes: over-long already?
-    fn check_partial(&mut self, len: usize) -> Option<Event<'_>> {
+    fn check_partial(&mut self, len: usize) -> Option<RawEvent> {
         if len > self.cfg.max_line {
             return self.start_discard(len);
         }
@@ -805,7 +1176,7 @@ impl Decoder {
     }
 
     /// Drops the current line's first `upto` bytes and everything up to the next LF.
-    fn start_discard(&mut self, upto: usize) -> Option<Event<'_>> {
+    fn start_discard(&mut self, upto: usize) -> Option<RawEvent> {
         let discarded = u64::from(self.nuls) + upto as u64;
         self.start += upto;
         self.scanned = 0;
@@ -814,7 +1185,7 @@ impl Decoder {
             Some(p) => {
                 self.start += p + 1;
                 self.overflow_done = Some((self.line_offset, discarded + p as u64 + 1));
-                self.poll_event()
+                self.poll_raw()
             }
             None => {
                 let n = avail.len();
@@ -833,12 +1204,12 @@ impl Decoder {
         crs: usize,
         lf: bool,
         next: usize,
-    ) -> Option<Event<'_>> {
+    ) -> Option<RawEvent> {
         if content + crs > self.cfg.max_line {
             if lf {
                 self.overflow_done = Some((self.line_offset, u64::from(self.nuls) + next as u64));
                 self.start += next;
-                return self.poll_event();
+                return self.poll_raw();
             }
             return self.start_discard(next);
         }
@@ -850,85 +1221,24 @@ impl Decoder {
             .buf
             .get(self.start..self.start + content)
             .unwrap_or_default();
-        let kind = self.classify(line, term);
+        let kind = self.cmd.classify(&self.cfg, line, term);
         Some(self.emit(kind, content, next, term))
     }
 
-    fn classify(&self, line: &[u8], term: Terminator) -> Kind {
-        if line.is_empty() {
-            return Kind::Blank;
-        }
-        let lone_cr = !term.lf && term.crs > 0;
-        if self.echo_pending
-            && let Some(p) = self.active.then_some(&self.slot)
-        {
-            let is_echo = line == p.command.as_slice()
-                || (self.cfg.echo == Echo::On
-                    && line.get(..2).is_some_and(|a| a.eq_ignore_ascii_case(b"AT")));
-            if is_echo {
-                return Kind::Echo;
-            }
-        }
-        // Only `+CME ERROR:`/`+CMS ERROR:`/`#CME ERROR:` among result codes start with a sigil.
-        let sigil = matches!(line.first(), Some(b'+' | b'#'));
-        if (!sigil || matches!(line.get(1..4), Some(b"CME" | b"CMS")))
-            && let Some(k) = result_code(line, self.cfg.numeric_codes || lone_cr)
-        {
-            return k;
-        }
-        if sigil && self.active {
-            // Fast path: the line starts with one of the pending command's prefixes, as sent.
-            for q in &self.slot.info_prefixes {
-                if line.get(q.len()) == Some(&b':') && line.get(..q.len()) == Some(q.as_slice()) {
-                    return Kind::Info;
-                }
-            }
-        }
-        match (split_prefixed(line), self.active.then_some(&self.slot)) {
-            (Some((prefix, _)), Some(p)) => {
-                if p.info_prefixes
-                    .iter()
-                    .any(|q| q.eq_ignore_ascii_case(prefix))
-                {
-                    Kind::Info
-                } else {
-                    Kind::Urc
-                }
-            }
-            (Some(_), None) => Kind::Urc,
-            (None, Some(_)) => Kind::Text,
-            (None, None) => Kind::Urc,
-        }
-    }
-
-    fn emit(&mut self, kind: Kind, content: usize, next: usize, term: Terminator) -> Event<'_> {
-        match kind {
-            Kind::Echo => self.echo_pending = false,
-            Kind::Blank | Kind::Urc | Kind::Overflow { .. } => {}
-            Kind::Final(_) => {
-                self.active = false;
-                self.echo_pending = false;
-                self.data_mode = false;
-            }
-            Kind::Connect | Kind::WaitingForData => {
-                self.echo_pending = false;
-                self.data_mode = self.active && self.slot.enters_data_mode;
-            }
-            Kind::Info | Kind::Text | Kind::Prompt => self.echo_pending = false,
-        }
-        let offset = self.line_offset;
-        let leading_nul = self.nuls;
-        let begin = self.start;
+    fn emit(&mut self, kind: Kind, content: usize, next: usize, term: Terminator) -> RawEvent {
+        self.cmd.apply(kind);
+        let ev = RawEvent {
+            kind,
+            begin: self.start,
+            len: content,
+            offset: self.line_offset,
+            leading_nul: self.nuls,
+            term,
+        };
         self.consume_to = self.start + next;
         self.line_offset = self.base + self.consume_to as u64;
         self.nuls = 0;
         self.scanned = 0;
-        Event {
-            kind,
-            line: self.buf.get(begin..begin + content).unwrap_or_default(),
-            offset,
-            leading_nul,
-            term,
-        }
+        ev
     }
 }

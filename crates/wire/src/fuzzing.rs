@@ -88,8 +88,42 @@ fn decode(cfg: &DecoderConfig, pending: &Pending, data: &[u8], cut: &[usize]) ->
     out
 }
 
-/// Response decoder: chunked equals one-shot; events tile the stream; lines within bounds.
-/// `data[0]` = max line, `data[1]` = echo/prompt/numeric flags, `data[2]` = cuts.
+/// The pull path: `push` + `poll_event` per chunk.
+fn decode_pull(
+    cfg: &DecoderConfig,
+    pending: &Pending,
+    data: &[u8],
+    cut: &[usize],
+) -> Vec<OwnedEvent> {
+    let mut dec = Decoder::new(cfg.clone());
+    dec.expect(pending.clone());
+    let mut out = Vec::new();
+    let mut prev = 0;
+    let poll = |dec: &mut Decoder, out: &mut Vec<OwnedEvent>| {
+        while let Some(e) = dec.poll_event() {
+            out.push(e.to_owned());
+        }
+    };
+    for &c in cut.iter().chain([&data.len()]) {
+        let mut chunk = data.get(prev..c).unwrap_or_default();
+        loop {
+            let n = dec.push(chunk);
+            chunk = chunk.get(n..).unwrap_or_default();
+            poll(&mut dec, &mut out);
+            if chunk.is_empty() {
+                break;
+            }
+        }
+        prev = c;
+    }
+    dec.flush();
+    poll(&mut dec, &mut out);
+    out
+}
+
+/// Response decoder: the batch path (`decode_all`, lines in place) equals the pull path
+/// (`push` + `poll_event`); chunked equals one-shot; events tile the stream; lines within
+/// bounds. `data[0]` = max line, `data[1]` = echo/prompt/numeric flags, `data[2]` = cuts.
 pub fn decoder(data: &[u8]) {
     let (ctl, data) = split(data, 3);
     let max_line = usize::from(ctl.first().copied().unwrap_or(64));
@@ -109,6 +143,16 @@ pub fn decoder(data: &[u8]) {
     let whole = decode(&cfg, &pending, data, &[]);
     let cut = cuts(ctl.get(2).copied().unwrap_or(0), data.len());
     assert_eq!(whole, decode(&cfg, &pending, data, &cut), "chunked differs");
+    assert_eq!(
+        whole,
+        decode_pull(&cfg, &pending, data, &[]),
+        "pull differs"
+    );
+    assert_eq!(
+        whole,
+        decode_pull(&cfg, &pending, data, &cut),
+        "chunked pull differs"
+    );
     let mut pos = 0u64;
     for e in &whole {
         let ev = e.as_event();

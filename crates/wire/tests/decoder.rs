@@ -1056,3 +1056,118 @@ fn expect_ref_matches_expect() {
     let urcs = by_value.iter().filter(|e| e.kind == Kind::Urc).count();
     assert_eq!((info, urcs), (5, 2));
 }
+
+/// Commands a host declares one after another (one at each final result code): prefixes,
+/// none, a URC-like name, a prompt, data mode, and echo on/off.
+fn script(cfg: &DecoderConfig) -> Vec<Pending> {
+    let mut prompt = Pending::infer(b"AT+QSMTPDST?", cfg);
+    prompt.expects_prompt = true;
+    vec![
+        prompt,
+        Pending::infer(b"AT", cfg),
+        Pending::infer(b"AT+QSMTPPUT=300", cfg),
+        Pending::infer(b"AT+QSMTPBODY=0,5,120", cfg),
+        Pending::infer(b"AT+QIACT?;+QSMTPSUB?", cfg),
+    ]
+}
+
+/// The pull path: `push` + `poll_event` in chunks cut at `cuts`, the next command declared
+/// between polls.
+fn pull(cfg: &DecoderConfig, stream: &[u8], cuts: &[usize]) -> Vec<OwnedEvent> {
+    let script = script(cfg);
+    let mut next = script.iter().cycle();
+    let mut dec = Decoder::new(cfg.clone());
+    dec.expect_ref(next.next().unwrap());
+    let mut out = Vec::new();
+    let mut prev = 0;
+    let mut poll = |dec: &mut Decoder, out: &mut Vec<OwnedEvent>| {
+        while let Some(ev) = dec.poll_event() {
+            let is_final = matches!(ev.kind, Kind::Final(_));
+            out.push(ev.to_owned());
+            if is_final {
+                dec.expect_ref(next.next().unwrap());
+            }
+        }
+    };
+    for &c in cuts.iter().chain([&stream.len()]) {
+        let mut chunk = &stream[prev..c];
+        loop {
+            let n = dec.push(chunk);
+            chunk = &chunk[n..];
+            poll(&mut dec, &mut out);
+            if chunk.is_empty() {
+                break;
+            }
+        }
+        prev = c;
+    }
+    dec.flush();
+    poll(&mut dec, &mut out);
+    out
+}
+
+/// The batch path: `decode_with` per chunk, the next command declared through `Control`.
+fn batch(cfg: &DecoderConfig, stream: &[u8], cuts: &[usize]) -> Vec<OwnedEvent> {
+    let script = script(cfg);
+    let mut next = script.iter().cycle();
+    let mut dec = Decoder::new(cfg.clone());
+    dec.expect_ref(next.next().unwrap());
+    let mut out = Vec::new();
+    let mut on_event = |ev: at_wire::Event<'_>, ctl: &mut at_wire::Control<'_>| {
+        out.push(ev.to_owned());
+        if matches!(ev.kind, Kind::Final(_)) {
+            ctl.expect_ref(next.next().unwrap());
+        }
+    };
+    let mut prev = 0;
+    for &c in cuts.iter().chain([&stream.len()]) {
+        dec.decode_with(&stream[prev..c], &mut on_event);
+        prev = c;
+    }
+    dec.flush();
+    dec.decode_with(&[], &mut on_event);
+    out
+}
+
+fn cut_points(cuts: &[prop::sample::Index], len: usize) -> Vec<usize> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(len + 1)).collect();
+    points.sort_unstable();
+    points
+}
+
+proptest! {
+    /// `decode_with` (lines decoded in place from the caller's slice) gives exactly the events
+    /// of `push` + `poll_event`, for arbitrary input, bounds, echo modes and two independent
+    /// chunkings, with commands declared mid-stream on both sides.
+    #[test]
+    fn batch_equals_pull(
+        stream in prop_oneof![
+            transcript().prop_map(|(_, s)| s),
+            proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(0u8), Just(b'>'), Just(b' '), Just(b'O'), Just(b'K'), any::<u8>()], 0..300),
+        ],
+        max_line in prop_oneof![Just(0usize), Just(2), Just(4), Just(16), Just(4096)],
+        echo in prop_oneof![Just(Echo::On), Just(Echo::Off), Just(Echo::Infer)],
+        numeric_codes in any::<bool>(),
+        cuts_a in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        cuts_b in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        chunk in 1usize..20,
+    ) {
+        let cfg = DecoderConfig { max_line, echo, numeric_codes, ..DecoderConfig::default() };
+        let a = cut_points(&cuts_a, stream.len());
+        let b = cut_points(&cuts_b, stream.len());
+        let want = pull(&cfg, &stream, &a);
+        prop_assert_eq!(&batch(&cfg, &stream, &b), &want);
+        prop_assert_eq!(&batch(&cfg, &stream, &[]), &want);
+        let every: Vec<usize> = (chunk..stream.len()).step_by(chunk).collect();
+        prop_assert_eq!(&batch(&cfg, &stream, &every), &want);
+        prop_assert_eq!(&pull(&cfg, &stream, &every), &want);
+    }
+}
+/// A CR run before the LF after a long line goes the buffered way, with its two CRs.
+#[test]
+fn batch_cr_cr_lf_after_long_line() {
+    let cfg = DecoderConfig::default();
+    let mut s = vec![b'A'; 60];
+    s.extend_from_slice(b"\r\r\nOK\r\n");
+    assert_eq!(batch(&cfg, &s, &[]), pull(&cfg, &s, &[]));
+}
