@@ -12,9 +12,21 @@ use crate::virt::Live;
 
 use crate::cases::{Caps, Generator};
 use crate::exec::{Executor, Run};
-use crate::model::{Case, Finding, FindingKind};
+use crate::mail::{self, Delivery};
+use crate::model::{Case, Finding, FindingKind, Step};
 use crate::scn::{self, ScenarioInfo};
 use crate::virt::VirtualModule;
+
+/// Whether `case` asks the module to send mail (`AT+QSMTPPUT`, Multi-Tech `AT#PUTMAIL`).
+fn sends_mail(case: &Case) -> bool {
+    case.steps().any(|s| match s {
+        Step::Send { bytes, .. } => {
+            let up = bytes.to_ascii_uppercase();
+            up.windows(8).any(|w| w == b"QSMTPPUT" || w == b"#PUTMAIL")
+        }
+        _ => false,
+    })
+}
 
 /// The device under test.
 pub enum Device {
@@ -50,6 +62,9 @@ pub struct Config {
     pub out_dir: Option<PathBuf>,
     /// Extra response time on real-time targets.
     pub slack: Duration,
+    /// Compare the delivered mail with the reference model's even when the emulator has no
+    /// quirk on (then any difference means the model is not deterministic).
+    pub mail_always: bool,
 }
 
 impl Default for Config {
@@ -62,6 +77,7 @@ impl Default for Config {
             max_findings: 0,
             out_dir: None,
             slack: Duration::from_millis(500),
+            mail_always: false,
         }
     }
 }
@@ -98,7 +114,11 @@ fn signature(case: &Case, f: &Finding) -> String {
             f.step < i
         })
         .map_or("liveness", |g| g.family.name());
-    let msg: String = f.message.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let msg: String = f
+        .headline()
+        .chars()
+        .filter(|c| !c.is_ascii_digit())
+        .collect();
     format!("{}/{family}/{msg}", f.kind.name())
 }
 
@@ -212,12 +232,19 @@ impl Fuzzer {
         &self.generator
     }
 
-    /// Runs one case on the device (a fresh module on the emulator).
+    /// Runs one case on the device (a fresh module on the emulator). On the emulator with
+    /// quirks, a case that sends mail also runs on the reference model, and any difference in
+    /// the delivered mail or the SMTP session is a [`FindingKind::Mail`] finding.
     pub fn run_case(&mut self, case: &Case) -> Run {
         match &mut self.device {
             Device::Emulator(cfg) => {
                 let mut m = VirtualModule::new((**cfg).clone());
-                Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case)
+                let mut run = Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case);
+                let compare = self.cfg.mail_always || !cfg.quirks.is_empty();
+                if run.finding.is_none() && compare && sends_mail(case) {
+                    run.finding = self.mail_finding(case, &run);
+                }
+                run
             }
             Device::Live(t) => {
                 let r = Executor::new(t, self.echo, self.cfg.slack).run(case);
@@ -246,6 +273,30 @@ impl Fuzzer {
         Executor::new(t, true, self.cfg.slack).liveness(0).is_ok()
     }
 
+    /// The differential mail oracle: `run`'s deliveries against the reference model's on the
+    /// same case. `None` when they agree or the reference itself does not pass the case.
+    fn mail_finding(&self, case: &Case, run: &Run) -> Option<Finding> {
+        let cfg = self.reference.as_ref()?;
+        let mut m = VirtualModule::new(cfg.clone());
+        let r = Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case);
+        if r.finding.is_some() {
+            return None;
+        }
+        let want: Vec<Delivery> = r.mail.iter().map(|(_, d)| d.clone()).collect();
+        let got: Vec<Delivery> = run.mail.iter().map(|(_, d)| d.clone()).collect();
+        let (i, summary, diff) = mail::compare(&want, &got)?;
+        let step = run
+            .mail
+            .get(i)
+            .or_else(|| r.mail.get(i))
+            .map_or(case.steps().count(), |(s, _)| *s);
+        Some(Finding {
+            kind: FindingKind::Mail,
+            step,
+            message: format!("{summary}\n{diff}").trim_end().to_owned(),
+        })
+    }
+
     /// Whether `case` passes on the reference emulator (same profile, no quirk): a shrunk case
     /// whose expectations a conforming module would not meet is no reproduction.
     fn reference_passes(&self, case: &Case) -> bool {
@@ -260,12 +311,13 @@ impl Fuzzer {
     }
 
     /// What the reference emulator answered to `case`, if it passed: the scenario of a finding
-    /// shows a conforming module's answers where the expectation is not exact.
-    fn reference_logs(&self, case: &Case) -> Option<Vec<crate::exec::StepLog>> {
+    /// shows a conforming module's answers where the expectation is not exact, and the mail a
+    /// conforming module delivers.
+    fn reference_run(&self, case: &Case) -> Option<Run> {
         let cfg = self.reference.as_ref()?;
         let mut m = VirtualModule::new(cfg.clone());
         let run = Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case);
-        run.finding.is_none().then_some(run.logs)
+        run.finding.is_none().then_some(run)
     }
 
     /// Shrinks a failing case: drops what follows the finding, then every group and step whose
@@ -312,7 +364,7 @@ impl Fuzzer {
             let r = self.run_case(&c);
             if r.finding
                 .as_ref()
-                .is_some_and(|g| g.kind == finding.kind && g.message == f.message)
+                .is_some_and(|g| g.kind == finding.kind && g.headline() == f.headline())
                 && self.reference_passes(&c)
             {
                 best = c;
@@ -394,9 +446,15 @@ impl Fuzzer {
 
     fn report(&self, orig: &Case, small: &Case, f: &Finding, run: &Run) -> Report {
         let quirks: Vec<&str> = self.quirks.iter().map(String::as_str).collect();
-        let logs = self
-            .reference_logs(small)
-            .unwrap_or_else(|| run.logs.clone());
+        let reference = self.reference_run(small);
+        let logs = reference
+            .as_ref()
+            .map_or_else(|| run.logs.clone(), |r| r.logs.clone());
+        // A mail finding's scenario checks the mail a conforming module delivers.
+        let (want, got) = match (&reference, f.kind) {
+            (Some(r), FindingKind::Mail) => (r.mail.as_slice(), run.mail.as_slice()),
+            _ => (&[][..], &[][..]),
+        };
         let scenario = scn::render(
             small,
             f,
@@ -405,6 +463,8 @@ impl Fuzzer {
                 profile: &self.profile.name,
                 quirks: &quirks,
                 echo: self.profile.echo,
+                mail: want,
+                device_mail: got,
             },
         );
         let path = self.cfg.out_dir.as_ref().and_then(|d| {

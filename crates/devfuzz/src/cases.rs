@@ -91,6 +91,23 @@ fn payload(rng: &mut ChaCha8Rng, len: usize) -> Vec<u8> {
     v
 }
 
+/// Mail text: 7-bit lines ending in CRLF, some starting with `.` or `..` or a lone `.`, which
+/// the client must dot-stuff (RFC 5321 §4.5.2).
+fn mail_text(rng: &mut ChaCha8Rng, lines: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    for _ in 0..lines {
+        match rng.random_range(0..6) {
+            0 => v.push(b'.'),
+            1 => v.extend_from_slice(b".."),
+            _ => {}
+        }
+        let n = rng.random_range(0..30);
+        v.extend_from_slice(text(rng, n).as_bytes());
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
 /// Data sent after a silence must not start like a new `+++` escape (000 §1.3): that would
 /// be ambiguous, not a finding.
 fn not_an_escape(mut data: Vec<u8>) -> Vec<u8> {
@@ -182,7 +199,9 @@ fn value(rng: &mut ChaCha8Rng, kind: ParamKind, pick: Pick, name: &str) -> (Stri
                 let mut s = String::from("RAM:");
                 s.push_str(&text(rng, len.saturating_sub(4).max(1)).replace(['@', ' '], "_"));
                 s
-            } else if name.contains("mail") || name == "emailaddr" {
+            } else if name.contains("mail")
+                || matches!(name, "emailaddr" | "REC1" | "CCREC1" | "SENDERADDR")
+            {
                 let mut s = String::from("a@example.com");
                 while s.len() < len {
                     s.insert(0, 'x');
@@ -679,7 +698,9 @@ impl Generator {
         size
     }
 
-    fn configure(&self, g: &mut Group) {
+    /// Server, account and sender for a send; on profiles with `"bodyoriginal"` (000 §2.2.1;
+    /// the AG35 has none, 001 p.9) the body switch too, either way.
+    fn configure(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
         g.server = Some(SERVER.into());
         g.steps.push(send("AT+QSMTPCLR", ok_none()));
         g.steps.push(send("AT+QIACT=1", any(within("+QIACT"))));
@@ -694,6 +715,13 @@ impl Generator {
             "AT+QSMTPCFG=\"sender\",\"fuzz\",\"fuzz@example.com\"",
             ok_none(),
         ));
+        if self.profile.supports_bodyoriginal {
+            let raw = u8::from(rng.random_bool(0.5));
+            g.steps.push(send(
+                format!("AT+QSMTPCFG=\"bodyoriginal\",{raw}"),
+                ok_none(),
+            ));
+        }
     }
 
     fn normal(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
@@ -707,7 +735,7 @@ impl Generator {
                 } else {
                     "server rejects the credentials: 677,535".into()
                 };
-                self.configure(g);
+                self.configure(g, rng);
                 g.steps.push(send(
                     format!("AT+QSMTPDST=1,1,\"{}\"", email(rng, 0)),
                     ok_none(),
@@ -738,7 +766,7 @@ impl Generator {
                 } else {
                     "full send".into()
                 };
-                self.configure(g);
+                self.configure(g, rng);
                 let rcpts: Vec<(u8, String)> = (0..rng.random_range(1..=3))
                     .map(|i| (rng.random_range(1..=3u8), email(rng, i)))
                     .collect();
@@ -753,9 +781,22 @@ impl Generator {
                 g.steps
                     .push(send("AT+QSMTPDST?", Expect::ok_lines(lines, MS300)));
                 self.subject(g, rng);
-                let len = rng.random_range(1..200usize);
+                if rng.random_bool(0.3) {
+                    // 000 §2.2.5: an uploaded file as attachment.
+                    let name = format!("RAM:fz{}.txt", rng.random_range(0..100u32));
+                    self.upload(g, rng, &name);
+                    g.steps
+                        .push(send(format!("AT+QSMTPATT=1,1,\"{name}\""), ok_none()));
+                }
+                let body = if rng.random_bool(0.5) {
+                    let lines = rng.random_range(1..8);
+                    mail_text(rng, lines)
+                } else {
+                    let n = rng.random_range(1..200usize);
+                    payload(rng, n)
+                };
+                let len = body.len();
                 self.body_start(g, len, 30);
-                let body = payload(rng, len);
                 g.steps.push(Step::Data {
                     bytes: body,
                     expect: Some(self.body_end(len)),
@@ -925,7 +966,14 @@ impl Generator {
                     "AT#SMTPPORT=25".into(),
                     "AT#SENDERADDR=\"fuzz@example.com\"".into(),
                     format!("AT#REC1=\"{}\"", email(rng, 0)),
+                    format!("AT#CCREC1=\"{}\"", email(rng, 1)),
                     format!("AT#SUBJ1=\"{}\"", text(rng, 20)),
+                    // What an earlier group may have left: the mail goes to a real SMTP
+                    // session, where a stray domain or account is not harmless.
+                    "AT#SENDERNAME=\"fuzz\"".into(),
+                    "AT#DOMAIN=\"example.com\"".into(),
+                    "AT#SMTPUN=\"fuzz\"".into(),
+                    "AT#SMTPPW=\"fuzz\"".into(),
                 ] {
                     g.steps.push(send(l, ok_none()));
                 }

@@ -5,6 +5,7 @@ use core::time::Duration;
 use at_runner::target::{ReadOutcome, TargetError};
 
 use crate::frames::{self, Frame};
+use crate::mail::Delivery;
 use crate::model::{Case, Class, Expect, Finding, FindingKind, Info, Step};
 use crate::virt::FuzzTarget;
 
@@ -31,6 +32,9 @@ pub struct Run {
     pub logs: Vec<StepLog>,
     /// Echo state at the end (`ATE0`/`ATE1` seen).
     pub echo: bool,
+    /// The deliveries the server saw, each with the index of the step that made it (targets
+    /// whose server the fuzzer sees: the emulator).
+    pub mail: Vec<(usize, Delivery)>,
 }
 
 /// Drives one target; keeps the echo state and unread output between steps.
@@ -113,10 +117,15 @@ impl<'t> Executor<'t> {
     pub fn run(&mut self, case: &Case) -> Run {
         let mut run = Run::default();
         let mut n = 0;
+        let mut seen = self.target.deliveries().len();
         for step in case.steps() {
             let mut log = StepLog::default();
             let r = self.step(n, step, &mut log);
             run.logs.push(log);
+            let all = self.target.deliveries();
+            run.mail
+                .extend(all.iter().skip(seen).map(|d| (n, d.clone())));
+            seen = all.len();
             if let Err(f) = r {
                 run.finding = Some(f);
                 run.echo = self.echo;

@@ -11,7 +11,11 @@
 //! - [`campaign`]: cases one after another, findings shrunk (groups, then steps, keeping the
 //!   same finding) and rendered by [`scn`] as ready-to-run `.scn` files; JSON/JUnit reports;
 //!   the quirk table ([`campaign::quirk_table`]).
-//! - [`virt`]: the emulator core on virtual time, deliveries succeeding after one virtual second.
+//! - [`mail`]: the mail-level oracle. On the emulator every delivery runs in memory against the
+//!   capture sink's protocol core; with quirks on, a case that sends mail also runs on the
+//!   reference model (same profile, no quirk) and any difference in the delivered mail or the
+//!   SMTP commands is a finding.
+//! - [`virt`]: the emulator core on virtual time, each delivery's result after one virtual second.
 //!
 //! ```
 //! use at_devfuzz::campaign::{Config, Device, Fuzzer};
@@ -41,6 +45,7 @@ pub mod campaign;
 pub mod cases;
 pub mod exec;
 pub mod frames;
+pub mod mail;
 pub mod model;
 pub mod scn;
 pub mod virt;

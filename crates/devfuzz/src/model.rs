@@ -259,6 +259,8 @@ pub enum FindingKind {
     Wedged,
     /// The module restarted (`RDY`) or the transport went away.
     Reset,
+    /// The delivered mail or the SMTP session differs from the reference model's.
+    Mail,
 }
 
 impl FindingKind {
@@ -274,6 +276,7 @@ impl FindingKind {
             FindingKind::Unexpected => "unexpected-output",
             FindingKind::Wedged => "wedged",
             FindingKind::Reset => "reset",
+            FindingKind::Mail => "mail",
         }
     }
 }
@@ -285,6 +288,13 @@ pub struct Finding {
     pub kind: FindingKind,
     /// Index of the step (in [`Case::steps`] order); the liveness check is `steps().count()`.
     pub step: usize,
-    /// What was expected and what came.
+    /// What was expected and what came: one line, then (mail findings) a diff.
     pub message: String,
+}
+
+impl Finding {
+    /// The first line of the message: what identifies the finding (the diff may follow).
+    pub fn headline(&self) -> &str {
+        self.message.lines().next().unwrap_or_default()
+    }
 }

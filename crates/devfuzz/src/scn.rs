@@ -6,6 +6,7 @@ use core::time::Duration;
 
 use crate::exec::StepLog;
 use crate::frames::Frame;
+use crate::mail::{Delivery, Mail};
 use crate::model::{Case, Class, Expect, Finding, FindingKind, Info, ServerFault, Step};
 
 /// Escapes bytes for a scenario text: printable ASCII as is, the rest and the characters the
@@ -140,6 +141,135 @@ pub struct ScenarioInfo<'a> {
     pub quirks: &'a [&'a str],
     /// The profile's initial echo.
     pub echo: bool,
+    /// Mail the reference model delivered, with the step that sent it: written as `@mail` and
+    /// `@smtp` checks after that step (mail findings).
+    pub mail: &'a [(usize, Delivery)],
+    /// Mail the device delivered (headers and commands a conforming module must not send).
+    pub device_mail: &'a [(usize, Delivery)],
+}
+
+/// A `@mail`/`@smtp` value: escaped, a leading space kept.
+fn value(s: &str) -> String {
+    let e = escape(s.as_bytes());
+    match e.strip_prefix(' ') {
+        Some(rest) => format!("\\x20{rest}"),
+        None => e,
+    }
+}
+
+/// A header value as a pattern: the multipart boundary (chosen by the composer) is `{any}`.
+fn header_pattern(v: &str) -> String {
+    match v.find("boundary=") {
+        Some(i) => format!("{}{{any}}", value(&v[..i + "boundary=".len()])),
+        None => value(v),
+    }
+}
+
+/// A client command line as a pattern: credentials are `{any}`; `None` for lines that are
+/// secret or the message itself.
+fn command_pattern(c: &str) -> Option<String> {
+    if c == "<secret>" || c == "<message>" {
+        return None;
+    }
+    match c.strip_suffix(" <secret>") {
+        Some(head) => Some(format!("{} {{any}}", value(head))),
+        None => Some(value(c)),
+    }
+}
+
+fn mail_block(out: &mut String, want: &Mail, got: Option<&Mail>) {
+    let _ = writeln!(out, "@mail");
+    let _ = writeln!(out, "    mail-from: {}", value(&want.mail_from));
+    if !want.rcpt_to.is_empty() {
+        let r: Vec<String> = want.rcpt_to.iter().map(|a| value(a)).collect();
+        let _ = writeln!(out, "    rcpt-to: {}", r.join(", "));
+    }
+    for (n, v) in &want.headers {
+        if v == "<masked>" || v.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "    header: {n}: {}", header_pattern(v));
+    }
+    let mut absent: Vec<&str> = got
+        .map(|g| {
+            g.headers
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .filter(|n| !want.headers.iter().any(|(w, _)| w.eq_ignore_ascii_case(n)))
+                .collect()
+        })
+        .unwrap_or_default();
+    absent.dedup();
+    for n in absent {
+        let _ = writeln!(out, "    no-header: {n}");
+    }
+    if let Some(sub) = want.subject.as_deref().filter(|s| !s.is_empty()) {
+        let _ = writeln!(out, "    subject: {}", value(sub));
+    }
+    if let Some(body) = want.body.as_deref().filter(|s| !s.is_empty()) {
+        let _ = writeln!(out, "    body: {}", value(body));
+    }
+    let _ = writeln!(out, "    attachments: {}", want.attachments.len());
+    for (name, _, bytes) in &want.attachments {
+        if let Some(name) = name.as_deref().filter(|n| {
+            !n.is_empty()
+                && n.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'=' && b != b'/')
+        }) {
+            use sha2::Digest as _;
+            let sum: String = sha2::Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "    attachment: {name} size={} sha256={sum}",
+                bytes.len()
+            );
+        }
+    }
+}
+
+fn smtp_block(out: &mut String, want: &Delivery, got: Option<&Delivery>) {
+    let sent: Vec<String> = want
+        .commands
+        .iter()
+        .filter_map(|c| command_pattern(c))
+        .collect();
+    let not_sent: Vec<String> = got
+        .map(|g| {
+            g.commands
+                .iter()
+                .filter(|c| !want.commands.contains(c))
+                .filter_map(|c| command_pattern(c))
+                .collect()
+        })
+        .unwrap_or_default();
+    if sent.is_empty() && not_sent.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "@smtp");
+    for c in sent {
+        let _ = writeln!(out, "    sent: {c}");
+    }
+    for c in not_sent {
+        let _ = writeln!(out, "    not-sent: {c}");
+    }
+}
+
+/// `@mail`/`@smtp` blocks for the reference deliveries made by step `i`.
+fn mail_checks(out: &mut String, i: usize, info: &ScenarioInfo<'_>) {
+    for (k, (step, want)) in info.mail.iter().enumerate() {
+        // The scenario's sink is plain SMTP behind `@resolve`: TLS sessions are not checked.
+        if *step != i || want.tls != "none" || want.commands.is_empty() {
+            continue;
+        }
+        let got = info.device_mail.get(k).map(|(_, d)| d);
+        if let Some(m) = &want.mail {
+            mail_block(out, m, got.and_then(|g| g.mail.as_ref()));
+        }
+        smtp_block(out, want, got);
+    }
 }
 
 /// Renders `case` (shrunk) with its `finding` as a scenario file.
@@ -151,8 +281,11 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
         case.seed,
         case.number,
         finding.kind.name(),
-        finding.message.replace('\n', " ")
+        finding.headline()
     );
+    for l in finding.message.lines().skip(1) {
+        let _ = writeln!(out, "#   {}", l.trim_start());
+    }
     let labels: Vec<&str> = case.groups.iter().map(|g| g.label.as_str()).collect();
     let _ = writeln!(
         out,
@@ -253,6 +386,7 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
                 }
             }
         }
+        mail_checks(&mut out, i, &info);
     }
     if matches!(finding.kind, FindingKind::Wedged) || finding.step >= case.steps().count() {
         let _ = writeln!(out, "// liveness: the module must still answer AT");

@@ -1,16 +1,19 @@
-//! The in-process emulator as a fuzz target: virtual time, deliveries that succeed after a
-//! fixed virtual delay (so "busy" and URC ordering are observable), no network.
+//! The in-process emulator as a fuzz target: virtual time, no network; every delivery runs its
+//! SMTP session in memory against the capture sink's protocol core ([`crate::mail::deliver`])
+//! and reports its result after a fixed virtual delay (so "busy" and URC ordering are
+//! observable).
 
 use core::time::Duration;
 
 use at_emulator::{Action, DeliveryId, Emulator, EmulatorConfig};
 use at_mailer::{Failure, Outcome, Stage, Transcript};
 
+use crate::mail::{self, Delivery};
 use crate::model::ServerFault;
 use at_runner::target::{ReadOutcome, Target, TargetError};
 use at_wire::Instant;
 
-/// Virtual time a delivery takes before it succeeds.
+/// Virtual time a delivery takes before its result reaches the module.
 pub const DELIVERY_TIME: Duration = Duration::from_secs(1);
 
 /// An emulated module on a virtual clock.
@@ -18,9 +21,10 @@ pub struct VirtualModule {
     emu: Emulator,
     now: Instant,
     out: Vec<u8>,
-    pending: Vec<(Instant, DeliveryId, Option<ServerFault>)>,
+    pending: Vec<(Instant, DeliveryId, Result<(), Failure>)>,
     name: String,
     server: Option<ServerFault>,
+    delivered: Vec<Delivery>,
 }
 
 /// A device under test as the fuzzer sees it: a [`Target`], and maybe control of the SMTP
@@ -30,6 +34,12 @@ pub trait FuzzTarget: Target {
     fn server_fault(&mut self, fault: ServerFault) -> bool {
         let _ = fault;
         false
+    }
+
+    /// The deliveries the module made so far, as the server saw them; empty where the fuzzer
+    /// does not see the server.
+    fn deliveries(&self) -> &[Delivery] {
+        &[]
     }
 }
 
@@ -73,6 +83,10 @@ impl FuzzTarget for VirtualModule {
         self.server = Some(fault);
         true
     }
+
+    fn deliveries(&self) -> &[Delivery] {
+        &self.delivered
+    }
 }
 
 impl core::fmt::Debug for VirtualModule {
@@ -95,6 +109,7 @@ impl VirtualModule {
             pending: Vec::new(),
             name,
             server: None,
+            delivered: Vec::new(),
         };
         m.pump();
         m
@@ -109,10 +124,19 @@ impl VirtualModule {
                 Some(Action::Deliver { id, job, .. }) => match self.server.take() {
                     Some(ServerFault::Stall) => {}
                     // Without credentials the client never sends AUTH: nothing to reject.
-                    Some(ServerFault::AuthFailed) if job.auth.is_none() => {
-                        self.pending.push((self.now + DELIVERY_TIME, id, None))
+                    Some(ServerFault::AuthFailed) if job.auth.is_some() => {
+                        let r = Err(Failure::Protocol {
+                            stage: Stage::Auth,
+                            code: 535,
+                            text: "5.7.8 Authentication credentials invalid".into(),
+                        });
+                        self.pending.push((self.now + DELIVERY_TIME, id, r));
                     }
-                    f => self.pending.push((self.now + DELIVERY_TIME, id, f)),
+                    _ => {
+                        let (r, d) = mail::deliver(&job);
+                        self.delivered.push(d);
+                        self.pending.push((self.now + DELIVERY_TIME, id, r));
+                    }
                 },
                 Some(Action::Cancel { id }) => self.pending.retain(|(_, p, _)| *p != id),
                 None => break,
@@ -141,22 +165,12 @@ impl VirtualModule {
                 Some(e) if e <= t && last != Some(e) => {
                     last = Some(e);
                     self.now = self.now.max(e);
-                    let due: Vec<(DeliveryId, Option<ServerFault>)> = self
-                        .pending
-                        .iter()
-                        .filter(|(at, _, _)| *at <= self.now)
-                        .map(|(_, id, f)| (*id, *f))
-                        .collect();
-                    self.pending.retain(|(at, _, _)| *at > self.now);
-                    for (id, fault) in due {
-                        let result = match fault {
-                            Some(ServerFault::AuthFailed) => Err(Failure::Protocol {
-                                stage: Stage::Auth,
-                                code: 535,
-                                text: "5.7.8 Authentication credentials invalid".into(),
-                            }),
-                            _ => Ok(()),
-                        };
+                    let now = self.now;
+                    let (due, later) = std::mem::take(&mut self.pending)
+                        .into_iter()
+                        .partition(|(at, _, _)| *at <= now);
+                    self.pending = later;
+                    for (_, id, result) in due {
                         let outcome = Outcome {
                             result,
                             transcript: Transcript::default(),

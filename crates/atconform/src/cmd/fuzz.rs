@@ -60,6 +60,10 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Compare the delivered mail with the reference model's even without quirks (emulator:
+    /// checks that the model is deterministic; normally only quirky emulators are compared).
+    #[arg(long)]
+    mail_always: bool,
 }
 
 /// Runs the subcommand.
@@ -114,6 +118,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         max_findings: args.max_findings,
         out_dir: Some(args.out.clone()),
         slack: Duration::from_millis(args.slack_ms),
+        mail_always: args.mail_always,
     };
     let mut fuzzer = Fuzzer::new(device, profile, cfg);
     if args.case.is_some() {

@@ -1,0 +1,370 @@
+//! The mail-level oracle: what a module delivered, seen by an SMTP server, compared with what
+//! the reference model (the quirk-free emulator, same profile, same case) delivered.
+//!
+//! On the emulator every delivery runs for real, in memory: the module's SMTP client
+//! ([`at_mailer::SmtpClient`]) against the capture sink's protocol core ([`smtp_sink::Session`],
+//! permissive profile, `AUTH PLAIN LOGIN` offered), both sans-IO, so a delivery costs no socket
+//! and no time. What the sink accepted and the client's command lines become a [`Delivery`];
+//! [`compare`] judges two runs' deliveries field by field (envelope, headers with `Date` and
+//! `Message-ID` masked, decoded subject, body, attachments, SMTP commands).
+
+use core::fmt::Write as _;
+use core::time::Duration;
+use std::sync::Arc;
+
+use at_mailer::{Direction, Failure, MailJob, SmtpClient, SslType};
+use smtp_sink::{Event as SinkEvent, Profile, Session, SessionConfig, SharedState, StoredMessage};
+
+use crate::cases::SERVER;
+
+/// Headers whose values depend on the clock or the delivery number, not on the mail.
+const MASKED: &[&str] = &["Date", "Message-ID"];
+
+/// The delivered message, in the parts the oracle compares.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Mail {
+    /// Envelope `MAIL FROM`.
+    pub mail_from: String,
+    /// Envelope `RCPT TO`, in order.
+    pub rcpt_to: Vec<String>,
+    /// Header fields in order, unfolded (`Date`/`Message-ID` values masked).
+    pub headers: Vec<(String, String)>,
+    /// Subject decoded (RFC 2047).
+    pub subject: Option<String>,
+    /// Top-level content type.
+    pub content_type: Option<String>,
+    /// First text body, decoded.
+    pub body: Option<String>,
+    /// Attachments: name, content type, decoded bytes.
+    pub attachments: Vec<(Option<String>, String, Vec<u8>)>,
+}
+
+/// One delivery attempt the module made.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Delivery {
+    /// Server name the module asked for.
+    pub server: String,
+    /// Connection security asked for (`none`, `implicit`, `starttls`).
+    pub tls: &'static str,
+    /// `+QSMTPPUT: <err>,<protocol_error>` the outcome maps to (000 §5, §6).
+    pub codes: (u16, u16),
+    /// What the sink accepted, if it accepted a message.
+    pub mail: Option<Mail>,
+    /// The client's command lines, in order (credentials as `<secret>`, the message as
+    /// `<message>`); empty when no SMTP session took place.
+    pub commands: Vec<String>,
+}
+
+/// Unfolded header fields of `raw` (the runner's `@mail header:` view of a message).
+pub fn header_fields(raw: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    let mut fields: Vec<String> = Vec::new();
+    for line in head.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = fields.last_mut() {
+                last.push_str(line);
+            }
+        } else {
+            fields.push(line.to_string());
+        }
+    }
+    fields
+        .iter()
+        .filter_map(|f| {
+            let (n, v) = f.split_once(':')?;
+            Some((n.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+impl Mail {
+    fn from_stored(m: &StoredMessage) -> Mail {
+        let p = m.parsed();
+        let headers = header_fields(&m.raw)
+            .into_iter()
+            .map(|(n, v)| {
+                if MASKED.iter().any(|x| x.eq_ignore_ascii_case(&n)) {
+                    (n, "<masked>".to_owned())
+                } else {
+                    (n, v)
+                }
+            })
+            .collect();
+        Mail {
+            mail_from: m.envelope.mail_from.clone(),
+            rcpt_to: m.envelope.rcpt_to.clone(),
+            headers,
+            subject: p.subject,
+            content_type: p.content_type,
+            body: p.text_body,
+            attachments: p
+                .attachments
+                .into_iter()
+                .map(|a| (a.name, a.content_type, a.bytes))
+                .collect(),
+        }
+    }
+}
+
+fn tls_name(ssl: SslType) -> &'static str {
+    match ssl {
+        SslType::Plain => "none",
+        SslType::Implicit => "implicit",
+        SslType::StartTls => "starttls",
+    }
+}
+
+/// The client's lines from its transcript: commands as sent, secrets and the message masked.
+fn commands(t: &at_mailer::Transcript) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after_354 = false;
+    for e in &t.entries {
+        match e.dir {
+            Direction::Received => after_354 = e.raw_bytes().starts_with(b"354"),
+            Direction::Sent if after_354 => {
+                out.push("<message>".to_owned());
+                after_354 = false;
+            }
+            Direction::Sent => {
+                let text = String::from_utf8_lossy(e.raw_bytes()).into_owned();
+                for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+                    if !e.is_secret() {
+                        out.push(line.to_owned());
+                    } else if let Some(mech) =
+                        line.strip_prefix("AUTH ").and_then(|r| r.split(' ').next())
+                    {
+                        out.push(format!("AUTH {mech} <secret>"));
+                    } else {
+                        out.push("<secret>".to_owned());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Delivers `job` in memory: the module's SMTP client against the capture sink's session.
+/// Servers other than the fuzzer's [`SERVER`] do not resolve (`653`, as in a scenario without
+/// `@resolve`).
+pub fn deliver(job: &MailJob) -> (Result<(), Failure>, Delivery) {
+    let tls = tls_name(job.ssl);
+    if job.server != SERVER {
+        let r = Err(Failure::Dns);
+        let d = Delivery {
+            server: job.server.clone(),
+            tls,
+            codes: (653, 0),
+            mail: None,
+            commands: Vec::new(),
+        };
+        return (r, d);
+    }
+    let cfg = SessionConfig {
+        starttls: job.ssl == SslType::StartTls,
+        ..SessionConfig::new(Profile::Permissive)
+    };
+    let now = smtp_sink::Instant::ZERO;
+    let mut server = Session::new(
+        Arc::new(cfg),
+        SharedState::default(),
+        1,
+        job.ssl == SslType::Implicit,
+        now,
+    );
+    let mut client = SmtpClient::new(job);
+    let t = Duration::ZERO;
+    let mut accepted: Option<Mail> = None;
+    let mut result = None;
+    let mut closed = false;
+    // Each round moves at least one chunk or the session is stuck; a session has a few dozen.
+    for _ in 0..10_000 {
+        let mut moved = false;
+        while let Some(b) = server.poll_transmit() {
+            client.handle_input(t, &b);
+            moved = true;
+        }
+        while let Some(e) = server.poll_event() {
+            match e {
+                SinkEvent::Accepted(m) => accepted = Some(Mail::from_stored(&m)),
+                SinkEvent::StartTls => {}
+                SinkEvent::Close(_) => closed = true,
+            }
+        }
+        while let Some(b) = client.poll_transmit(t) {
+            server.handle_input(now, &b);
+            moved = true;
+        }
+        while let Some(e) = client.poll_event() {
+            match e {
+                // No real handshake: both ends carry on as if it had succeeded.
+                at_mailer::Event::UpgradeTls => {
+                    server.tls_established(now);
+                    client.tls_established(t);
+                    moved = true;
+                }
+                at_mailer::Event::Done(r) => result = Some(r),
+            }
+        }
+        if result.is_some() {
+            break;
+        }
+        if !moved {
+            if closed {
+                client.handle_close(t);
+                closed = false;
+                continue;
+            }
+            break;
+        }
+    }
+    let result = result.unwrap_or(Err(Failure::Timeout {
+        stage: client.stage(),
+    }));
+    let codes = match &result {
+        Ok(()) => (0, 0),
+        Err(f) => f.quectel_codes(),
+    };
+    let d = Delivery {
+        server: job.server.clone(),
+        tls,
+        codes,
+        mail: accepted,
+        commands: commands(client.transcript()),
+    };
+    (result, d)
+}
+
+fn show(s: &str) -> String {
+    let e = s.escape_debug().to_string();
+    if e.len() > 160 {
+        let mut cut = 160;
+        while !e.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("\"{}…\" ({} bytes)", &e[..cut], s.len())
+    } else {
+        format!("\"{e}\"")
+    }
+}
+
+fn line_diff(
+    what: &str,
+    want: &[String],
+    got: &[String],
+    out: &mut String,
+    fields: &mut Vec<String>,
+) {
+    if want == got {
+        return;
+    }
+    fields.push(what.to_owned());
+    let _ = writeln!(out, "  {what}:");
+    for l in want.iter().filter(|l| !got.contains(l)) {
+        let _ = writeln!(out, "    - {}", show(l));
+    }
+    for l in got.iter().filter(|l| !want.contains(l)) {
+        let _ = writeln!(out, "    + {}", show(l));
+    }
+    if want.iter().all(|l| got.contains(l)) && got.iter().all(|l| want.contains(l)) {
+        let _ = writeln!(out, "    (same lines, other order) - {want:?} + {got:?}");
+    }
+}
+
+fn field_diff<T: PartialEq + core::fmt::Debug>(
+    what: &str,
+    want: &T,
+    got: &T,
+    out: &mut String,
+    fields: &mut Vec<String>,
+) {
+    if want != got {
+        fields.push(what.to_owned());
+        let w = format!("{want:?}");
+        let g = format!("{got:?}");
+        let _ = writeln!(out, "  {what}:\n    - {}\n    + {}", show(&w), show(&g));
+    }
+}
+
+/// Where two runs' deliveries first differ: the delivery's index (in `got`, or `want` when
+/// `got` has fewer), a one-line summary naming the parts that differ, and a readable diff
+/// (`-` reference, `+` device).
+pub fn compare(want: &[Delivery], got: &[Delivery]) -> Option<(usize, String, String)> {
+    for (i, (w, g)) in want.iter().zip(got).enumerate() {
+        let mut out = String::new();
+        let mut fields = Vec::new();
+        field_diff("server", &w.server, &g.server, &mut out, &mut fields);
+        field_diff("result", &w.codes, &g.codes, &mut out, &mut fields);
+        line_diff(
+            "SMTP commands",
+            &w.commands,
+            &g.commands,
+            &mut out,
+            &mut fields,
+        );
+        match (&w.mail, &g.mail) {
+            (Some(a), Some(b)) => {
+                field_diff(
+                    "MAIL FROM",
+                    &a.mail_from,
+                    &b.mail_from,
+                    &mut out,
+                    &mut fields,
+                );
+                field_diff("RCPT TO", &a.rcpt_to, &b.rcpt_to, &mut out, &mut fields);
+                let hs = |m: &Mail| -> Vec<String> {
+                    m.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect()
+                };
+                line_diff("headers", &hs(a), &hs(b), &mut out, &mut fields);
+                field_diff("subject", &a.subject, &b.subject, &mut out, &mut fields);
+                field_diff(
+                    "content type",
+                    &a.content_type,
+                    &b.content_type,
+                    &mut out,
+                    &mut fields,
+                );
+                field_diff("body", &a.body, &b.body, &mut out, &mut fields);
+                let att = |m: &Mail| -> Vec<String> {
+                    m.attachments
+                        .iter()
+                        .map(|(n, ct, b)| {
+                            format!(
+                                "{n:?} {ct} {} bytes {}",
+                                b.len(),
+                                crate::scn::escape(b.get(..40.min(b.len())).unwrap_or_default())
+                            )
+                        })
+                        .collect()
+                };
+                line_diff("attachments", &att(a), &att(b), &mut out, &mut fields);
+            }
+            (a, b) => field_diff(
+                "message accepted",
+                &a.is_some(),
+                &b.is_some(),
+                &mut out,
+                &mut fields,
+            ),
+        }
+        if !fields.is_empty() {
+            let summary = format!(
+                "delivered mail #{} differs from the reference model: {}",
+                i + 1,
+                fields.join(", ")
+            );
+            return Some((i, summary, out));
+        }
+    }
+    if want.len() != got.len() {
+        let i = want.len().min(got.len());
+        let summary = format!(
+            "the module made {} deliveries, the reference model {}",
+            got.len(),
+            want.len()
+        );
+        return Some((i, summary, String::new()));
+    }
+    None
+}
