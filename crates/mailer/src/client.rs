@@ -109,7 +109,9 @@ enum Mechanism {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Greeting,
-    Ehlo { helo: bool },
+    Ehlo {
+        helo: bool,
+    },
     StartTls,
     TlsHandshake,
     AuthPlain,
@@ -121,6 +123,8 @@ enum State {
     Data,
     Body,
     Quit,
+    /// A failure is decided; `QUIT` was sent and its reply (or a close) ends the session.
+    QuitAfterFailure,
     Done,
 }
 
@@ -172,6 +176,7 @@ pub struct SmtpClient {
     events: VecDeque<Event>,
     transcript: Transcript,
     accepted: bool,
+    failure: Option<Failure>,
 }
 
 impl SmtpClient {
@@ -202,6 +207,7 @@ impl SmtpClient {
             events: VecDeque::new(),
             transcript: Transcript::default(),
             accepted: false,
+            failure: None,
         }
     }
 
@@ -256,10 +262,11 @@ impl SmtpClient {
                 Ok(Some(reply)) => self.on_reply(now, reply),
                 Ok(None) => break,
                 Err(ReplyError::Malformed(reason)) => {
-                    self.finish(Err(Failure::Malformed {
+                    let failure = self.failure.take().unwrap_or(Failure::Malformed {
                         stage: self.stage,
                         reason,
-                    }));
+                    });
+                    self.finish(Err(failure));
                 }
             }
         }
@@ -270,7 +277,10 @@ impl SmtpClient {
         if self.state == State::Done {
             return;
         }
-        if self.accepted {
+        if let Some(failure) = self.failure.take() {
+            // The close answers the QUIT sent after a failure.
+            self.finish(Err(failure));
+        } else if self.accepted {
             // The message was accepted; a close instead of `221` does not undo that.
             self.finish(Ok(()));
         } else {
@@ -337,11 +347,25 @@ impl SmtpClient {
     }
 
     fn fail(&mut self, reply: &Reply) {
-        self.finish(Err(Failure::Protocol {
+        let failure = Failure::Protocol {
             stage: self.stage,
             code: reply.code,
             text: reply.text(),
-        }));
+        };
+        if reply.code == 421 {
+            // The server is closing the channel (RFC 5321 §3.8): nothing more to say.
+            self.finish(Err(failure));
+        } else {
+            self.quit_after(failure);
+        }
+    }
+
+    /// Ends a session that is still in step: RFC 5321 §4.1.1.10 wants `QUIT` before the
+    /// client closes, and its reply (or a close) before the failure is reported.
+    fn quit_after(&mut self, failure: Failure) {
+        self.failure = Some(failure);
+        self.state = State::QuitAfterFailure;
+        self.send(b"QUIT\r\n".to_vec(), false);
     }
 
     fn send_ehlo(&mut self) {
@@ -380,9 +404,7 @@ impl SmtpClient {
                 let caps = Capabilities::parse(if helo { &[] } else { &reply.lines });
                 if self.ssl == SslType::StartTls && !self.tls_active {
                     if !caps.starttls {
-                        self.finish(Err(Failure::Tls(
-                            "server does not offer STARTTLS".to_owned(),
-                        )));
+                        self.quit_after(Failure::Tls("server does not offer STARTTLS".to_owned()));
                         return;
                     }
                     self.stage = Stage::StartTls;
@@ -476,6 +498,13 @@ impl SmtpClient {
                 // Whatever QUIT gets, the message was accepted.
                 self.finish(Ok(()));
             }
+            State::QuitAfterFailure => {
+                let failure = self
+                    .failure
+                    .take()
+                    .unwrap_or(Failure::Reset { stage: self.stage });
+                self.finish(Err(failure));
+            }
             State::Done => {}
         }
     }
@@ -496,7 +525,7 @@ impl SmtpClient {
         };
         self.stage = Stage::Auth;
         match mechanism {
-            None => self.finish(Err(Failure::AuthUnsupported)),
+            None => self.quit_after(Failure::AuthUnsupported),
             Some(Mechanism::Plain) => {
                 let (user, pass) = self
                     .auth

@@ -121,7 +121,13 @@ fn auth_failure_maps_to_677_535() {
     let mut c = SmtpClient::new(&sample_job());
     step(&mut c, b"220 ready\r\n");
     step(&mut c, EHLO_PLAIN);
-    assert_eq!(step(&mut c, b"535 Error: authentication failed\r\n"), b"");
+    // RFC 5321 §4.1.1.10: QUIT before closing; the failure is reported once it is answered.
+    assert_eq!(
+        step(&mut c, b"535 Error: authentication failed\r\n"),
+        b"QUIT\r\n"
+    );
+    assert_eq!(done(&mut c), None);
+    assert_eq!(step(&mut c, b"221 bye\r\n"), b"");
     let failure = done(&mut c).expect("done").expect_err("fails");
     assert_eq!(
         failure,
@@ -141,7 +147,9 @@ fn auth_failure_maps_to_677_535() {
 fn no_auth_mechanism_is_655() {
     let mut c = SmtpClient::new(&sample_job());
     step(&mut c, b"220 ready\r\n");
-    step(&mut c, b"250-x\r\n250 AUTH CRAM-MD5\r\n");
+    assert_eq!(step(&mut c, b"250-x\r\n250 AUTH CRAM-MD5\r\n"), b"QUIT\r\n");
+    // A close instead of `221` still reports the failure, not a reset.
+    c.handle_close(T);
     let f = done(&mut c).expect("done").expect_err("fails");
     assert_eq!(f, Failure::AuthUnsupported);
     assert_eq!(f.quectel_codes(), (655, 0));
@@ -193,7 +201,8 @@ fn starttls_not_offered_is_tls_failure() {
     job.ssl = SslType::StartTls;
     let mut c = SmtpClient::new(&job);
     step(&mut c, b"220 ready\r\n");
-    step(&mut c, EHLO_PLAIN);
+    assert_eq!(step(&mut c, EHLO_PLAIN), b"QUIT\r\n");
+    step(&mut c, b"221 bye\r\n");
     let f = done(&mut c).expect("done").expect_err("fails");
     assert!(matches!(f, Failure::Tls(_)));
     assert_eq!(f.quectel_codes(), (665, 0));
@@ -218,7 +227,8 @@ fn ehlo_rejected_falls_back_to_helo() {
 #[test]
 fn greeting_421_maps_to_666() {
     let mut c = SmtpClient::new(&sample_job());
-    step(&mut c, b"421 too busy\r\n");
+    // 421: the server is closing (RFC 5321 §3.8), so no QUIT.
+    assert_eq!(step(&mut c, b"421 too busy\r\n"), b"");
     let f = done(&mut c).expect("done").expect_err("fails");
     assert_eq!(f.quectel_codes(), (666, 421));
 }
@@ -230,7 +240,9 @@ fn rcpt_rejected_maps_to_678_550() {
     step(&mut c, EHLO_PLAIN);
     step(&mut c, b"235 ok\r\n");
     step(&mut c, b"250 ok\r\n");
-    step(&mut c, b"550 Mailbox not found\r\n");
+    assert_eq!(step(&mut c, b"550 Mailbox not found\r\n"), b"QUIT\r\n");
+    // Whatever answers the QUIT, the failure is the 550.
+    step(&mut c, b"500 what\r\n");
     let f = done(&mut c).expect("done").expect_err("fails");
     assert!(matches!(
         f,
