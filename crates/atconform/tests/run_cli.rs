@@ -263,3 +263,18 @@ fn tcp_target_runs_and_skips_what_its_sink_cannot_do() {
     assert!(emu.iter().all(|c| c.1 == "pass"), "{emu:?}");
     assert_eq!(emu.len(), 2, "{emu:?}");
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    // `atconform report coverage | head -1`: the reader goes away before the report is printed.
+    let mut child = atconform()
+        .args(["report", "coverage"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("panicked"), "{}", text(&o));
+}

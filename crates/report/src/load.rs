@@ -1,7 +1,7 @@
 //! Runs as the runner leaves them: `report.json` plus one transcript file per case.
 //!
-//! A **run directory** is what `atconform run --out DIR --report json:DIR/report.json` writes
-//! (and what [`crate::multi`] writes per target): the runner's JSON report and, per case,
+//! A **run directory** is what `atconform run --out DIR` writes (and what [`crate::multi`]
+//! writes per target): the runner's JSON report and, per case,
 //! `<scenario with / as __>.<profile>.txt` (AT transcript, timestamps, secrets redacted) and
 //! `.smtp.txt` (SMTP sessions seen by the capture sink).
 
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The path has no `report.json` (and is not a JSON file).
-    #[error("{0}: no report.json (write one with `atconform run --report json:DIR/report.json`)")]
+    #[error("{0}: no report.json (a run directory is what `atconform run --out DIR` writes)")]
     NoReport(PathBuf),
     /// Reading failed.
     #[error("{path}: {source}")]

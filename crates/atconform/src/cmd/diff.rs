@@ -8,7 +8,7 @@ use at_report::diff::RunDiff;
 use at_report::load::Run;
 use miette::miette;
 
-/// Compare two saved runs (`atconform run --out DIR --report json:DIR/report.json`).
+/// Compare two saved runs (`atconform run --out DIR` run directories).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// The reference run (directory or its report.json).
@@ -35,9 +35,9 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     .map_err(|e| miette!("{e}"))?;
     let d = RunDiff::compare(&a, &b, &corpus);
     if args.json {
-        println!("{}", d.to_json());
+        super::run::print(&format!("{}\n", d.to_json()))?;
     } else {
-        print!("{}", d.to_text());
+        super::run::print(&d.to_text())?;
     }
     Ok(ExitCode::from(u8::from(d.is_changed())))
 }

@@ -100,7 +100,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let text = rec.render();
     match &args.out {
         Some(p) => std::fs::write(p, text).map_err(|e| miette!("{}: {e}", p.display()))?,
-        None => print!("{text}"),
+        None => super::run::print(&text)?,
     }
     Ok(ExitCode::SUCCESS)
 }

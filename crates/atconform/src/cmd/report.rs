@@ -3,8 +3,8 @@
 //! `atconform report matrix --target emulator:ec25 --target emulator:eg95 --target emulator:ag35
 //! --target emulator:ec25+body-length-off-by-one --out DIR` runs the corpus on every target in
 //! parallel (one run directory each under DIR) and writes `DIR/matrix.html` (one self-contained
-//! file) and `DIR/matrix.json`. Saved run directories (`atconform run --out D --report
-//! json:D/report.json`) can be given as paths instead of, or besides, targets.
+//! file) and `DIR/matrix.json`. Saved run directories (`atconform run --out D`) can
+//! be given as paths instead of, or besides, targets.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +15,8 @@ use at_report::load::Run;
 use at_report::matrix::Matrix;
 use at_report::multi::TargetArg;
 use miette::miette;
+
+use super::run::print;
 
 /// Reports over runs.
 #[derive(Debug, Clone, clap::Args)]
@@ -115,7 +117,7 @@ fn providers(args: ProvidersArgs) -> miette::Result<ExitCode> {
     let cancel = AtomicBool::new(false);
     let m =
         ProviderMatrix::run(&modules, &providers, &corpus, &cancel).map_err(|e| miette!("{e}"))?;
-    print!("{}", m.to_text());
+    print(&m.to_text())?;
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).map_err(|e| miette!("{}: {e}", out.display()))?;
         let html = out.join("providers.html");
@@ -126,7 +128,11 @@ fn providers(args: ProvidersArgs) -> miette::Result<ExitCode> {
         )
         .map_err(|e| miette!("{}: {e}", html.display()))?;
         std::fs::write(&json, m.to_json()).map_err(|e| miette!("{}: {e}", json.display()))?;
-        println!("html: {}\njson: {}", html.display(), json.display());
+        print(&format!(
+            "html: {}\njson: {}\n",
+            html.display(),
+            json.display()
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -156,7 +162,7 @@ fn coverage(args: CoverageArgs) -> miette::Result<ExitCode> {
         (false, false) => "static+dynamic",
     };
     let c = Coverage::build(source, &observed);
-    print!("{}", c.to_text());
+    print(&c.to_text())?;
     if let Some(p) = &args.json {
         std::fs::write(p, c.to_json()).map_err(|e| miette!("{}: {e}", p.display()))?;
     }
@@ -202,7 +208,11 @@ fn matrix(args: MatrixArgs) -> miette::Result<ExitCode> {
     std::fs::write(&html, at_report::html::render(&m, &args.title))
         .map_err(|e| miette!("{}: {e}", html.display()))?;
     std::fs::write(&json, m.to_json()).map_err(|e| miette!("{}: {e}", json.display()))?;
-    print!("{}", m.summary_text());
-    println!("html: {}\njson: {}", html.display(), json.display());
+    print(&format!(
+        "{}html: {}\njson: {}\n",
+        m.summary_text(),
+        html.display(),
+        json.display()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -96,9 +96,9 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     cancel
 }
 
-/// Prints `text`; a closed pipe (`| head`) is not an error: the verdict is in the exit code
-/// (ripgrep).
-fn print(text: &str) -> miette::Result<()> {
+/// Prints `text` to stdout; a closed pipe (`| head`) is not an error: the verdict is in the
+/// exit code (ripgrep). Every subcommand of this binary that prints a report uses it.
+pub(crate) fn print(text: &str) -> miette::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

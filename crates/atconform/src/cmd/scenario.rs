@@ -57,7 +57,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     at_scenario::load_str(&name, &scenario).map_err(|e| miette!("{e:?}"))?;
     match &a.out {
         Some(p) => std::fs::write(p, scenario).map_err(|e| miette!("{}: {e}", p.display()))?,
-        None => print!("{scenario}"),
+        None => super::run::print(&scenario)?,
     }
     Ok(ExitCode::SUCCESS)
 }
