@@ -147,7 +147,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
 }
 
 /// Completes on SIGINT or SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {

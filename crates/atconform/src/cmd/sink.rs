@@ -1,4 +1,4 @@
-//! `atconform sink`: run the capture SMTP sink stand-alone until Ctrl-C.
+//! `atconform sink`: run the capture SMTP sink stand-alone until Ctrl-C or SIGTERM.
 //!
 //! Prints one line when listening and one summary line per accepted message on stdout
 //! (`[sink] #3 from=<a@b> to=<c@d> 1234 bytes tls=yes auth=user subject="TEST SMTP"`).
@@ -171,11 +171,9 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             // ERRATA S1: the plain listener closes every connection under tencent-ses.
             say("[sink] note: tencent-ses serves only implicit TLS; add --tls-listen ADDR");
         }
-        sink.run(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .into_diagnostic()
+        sink.run(super::emulate::stop_signal())
+            .await
+            .into_diagnostic()
     })?;
     Ok(ExitCode::SUCCESS)
 }
