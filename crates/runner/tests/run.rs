@@ -51,3 +51,65 @@ fn cancelled_run_reports_what_it_has() {
     assert_eq!(report.exit_code(), 1);
     assert!(report.cases.len() < cases.len());
 }
+
+/// `scenarios/README.md`'s corpus table has one row per scenario file, taken from its headers
+/// (`| \`dir/file.scn\` | source | profiles | title |`, `(**verdict: fail**)` for negative
+/// scenarios), and no row for a file that is gone.
+#[test]
+fn corpus_table_lists_every_scenario_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("scenarios/README.md");
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| file | source | profiles | what |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let mut files = Vec::new();
+    for sub in std::fs::read_dir(&dir).expect("scenarios/") {
+        let sub = sub.expect("entry").path();
+        if !sub.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&sub).expect("corpus dir") {
+            let f = f.expect("entry").path();
+            if f.extension().is_some_and(|e| e == "scn") {
+                files.push(f);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 100, "{}", files.len());
+    let mut missing = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("scenario");
+        let header = |key: &str| {
+            text.lines()
+                .take_while(|l| !l.starts_with(['>', '<', '~', '@']))
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let rel = f.strip_prefix(&dir).expect("under scenarios/");
+        let mut what = header("title");
+        if header("verdict") == "fail" {
+            what.push_str(" (**verdict: fail**)");
+        }
+        let row = format!(
+            "| `{}` | {} | {} | {what} |",
+            rel.display(),
+            header("source"),
+            header("profiles")
+        );
+        if !table.contains(&row.as_str()) {
+            missing.push(row);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "add or fix these rows in scenarios/README.md:\n{}",
+        missing.join("\n")
+    );
+    assert_eq!(table.len(), files.len(), "a row for a file that is gone");
+}
