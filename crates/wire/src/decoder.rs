@@ -513,6 +513,9 @@ pub struct Decoder {
     /// The event handed out ends at `buf[consume_to]`; released on the next call.
     consume_to: usize,
     flush_requested: bool,
+    /// Something may be ready to poll (set by `push`, `flush` and the mutators; cleared when
+    /// `decode_with` has polled to `None`).
+    unpolled: bool,
     cmd: Cmd,
 }
 
@@ -698,31 +701,6 @@ impl Control<'_> {
     }
 }
 
-/// An event as positions in the line buffer (what `poll_event` hands out).
-#[derive(Clone, Copy)]
-struct RawEvent {
-    kind: Kind,
-    begin: usize,
-    len: usize,
-    offset: u64,
-    leading_nul: u32,
-    term: Terminator,
-}
-
-impl RawEvent {
-    fn event(self, buf: &[u8]) -> Event<'_> {
-        Event {
-            kind: self.kind,
-            line: buf
-                .get(self.begin..self.begin + self.len)
-                .unwrap_or_default(),
-            offset: self.offset,
-            leading_nul: self.leading_nul,
-            term: self.term,
-        }
-    }
-}
-
 impl fmt::Debug for Decoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Decoder")
@@ -788,6 +766,7 @@ impl Decoder {
             overflow_done: None,
             consume_to: 0,
             flush_requested: false,
+            unpolled: false,
             cmd: Cmd::default(),
         }
     }
@@ -816,11 +795,13 @@ impl Decoder {
     /// Changes echo handling (after `ATE0`/`ATE1`).
     pub fn set_echo(&mut self, echo: Echo) {
         self.cfg.echo = echo;
+        self.unpolled = true;
     }
 
     /// Declares the command now being sent.
     pub fn expect(&mut self, pending: Pending) {
         self.cmd.expect(self.cfg.echo, pending);
+        self.unpolled = true;
     }
 
     /// [`expect`](Self::expect) with [`Pending::infer`].
@@ -833,16 +814,19 @@ impl Decoder {
     /// (no allocation once the buffers have grown).
     pub fn expect_ref(&mut self, pending: &Pending) {
         self.cmd.expect_ref(self.cfg.echo, pending);
+        self.unpolled = true;
     }
 
     /// Forgets the pending command (e.g. after a timeout).
     pub fn pending_done(&mut self) {
         self.cmd.done();
+        self.unpolled = true;
     }
 
     /// Takes as many bytes as fit in the buffer; returns how many. Call
     /// [`poll_event`](Self::poll_event) until `None` before pushing the rest.
     pub fn push(&mut self, bytes: &[u8]) -> usize {
+        self.unpolled = true;
         self.release();
         if self.start > 0 {
             self.buf.drain(..self.start);
@@ -882,6 +866,7 @@ impl Decoder {
     /// returns it.
     pub fn flush(&mut self) {
         self.flush_requested = true;
+        self.unpolled = true;
     }
 
     /// Decodes all of `bytes`, calling `f` for every event (no [`Control`]; see
@@ -933,7 +918,9 @@ impl Decoder {
                 }
             }
         }
-        self.drain(&mut f);
+        if self.unpolled {
+            self.drain(&mut f);
+        }
         loop {
             if self.idle() {
                 let n = self.direct(bytes, &mut f);
@@ -953,13 +940,28 @@ impl Decoder {
 
     /// Polls every buffered event into `f`.
     fn drain(&mut self, f: &mut impl FnMut(Event<'_>, &mut Control<'_>)) {
-        while let Some(raw) = self.poll_raw() {
+        while let Some(ev) = self.poll_event() {
+            // Every event's line starts at `start` until the next call releases it (an
+            // overflow's is empty): rebuild it to lend the command state out alongside.
+            let (kind, len, offset, leading_nul, term) =
+                (ev.kind, ev.line.len(), ev.offset, ev.leading_nul, ev.term);
+            let ev = Event {
+                kind,
+                line: self
+                    .buf
+                    .get(self.start..self.start + len)
+                    .unwrap_or_default(),
+                offset,
+                leading_nul,
+                term,
+            };
             let mut ctl = Control {
                 cfg: &mut self.cfg,
                 cmd: &mut self.cmd,
             };
-            f(raw.event(&self.buf), &mut ctl);
+            f(ev, &mut ctl);
         }
+        self.unpolled = false;
     }
 
     /// Whether no line is in hand (nothing buffered, no NULs counted, no overflow under way);
@@ -1014,7 +1016,19 @@ impl Decoder {
                     break;
                 }
                 let Some(p) = find_cr_lf(hay, pos) else {
-                    break;
+                    // The rest is the start of a line with no CR or LF yet.
+                    let tail = hay.len() - pos;
+                    self.base += pos as u64;
+                    self.line_offset = self.base;
+                    if tail <= max {
+                        // Exactly what `push` + `poll_event` make of it (a held partial line,
+                        // already scanned), without the polling.
+                        self.buf
+                            .extend_from_slice(hay.get(pos..).unwrap_or_default());
+                        self.scanned = tail;
+                        return hay.len();
+                    }
+                    return pos;
                 };
                 let (crs, next) = match (hay.get(p), hay.get(p + 1)) {
                     (Some(b'\n'), _) => (0, p + 1),
@@ -1070,20 +1084,14 @@ impl Decoder {
 
     /// The next event, if a complete line is buffered.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        let raw = self.poll_raw()?;
-        Some(raw.event(&self.buf))
-    }
-
-    fn poll_raw(&mut self) -> Option<RawEvent> {
         self.release();
         if let Some((offset, len)) = self.overflow_done.take() {
             self.line_offset = self.base + self.start as u64;
             self.nuls = 0;
             self.scanned = 0;
-            return Some(RawEvent {
+            return Some(Event {
                 kind: Kind::Overflow { len },
-                begin: 0,
-                len: 0,
+                line: &[],
                 offset,
                 leading_nul: 0,
                 term: Terminator::default(),
@@ -1095,7 +1103,7 @@ impl Decoder {
                 self.flush_requested = false;
                 self.discarding = None;
                 self.overflow_done = Some((self.line_offset, n));
-                return self.poll_raw();
+                return self.poll_event();
             }
             return None;
         }
@@ -1168,7 +1176,7 @@ impl Decoder {
     }
 
     /// No line end yet among `len` buffered bytes: over-long already?
-    fn check_partial(&mut self, len: usize) -> Option<RawEvent> {
+    fn check_partial(&mut self, len: usize) -> Option<Event<'_>> {
         if len > self.cfg.max_line {
             return self.start_discard(len);
         }
@@ -1176,7 +1184,7 @@ impl Decoder {
     }
 
     /// Drops the current line's first `upto` bytes and everything up to the next LF.
-    fn start_discard(&mut self, upto: usize) -> Option<RawEvent> {
+    fn start_discard(&mut self, upto: usize) -> Option<Event<'_>> {
         let discarded = u64::from(self.nuls) + upto as u64;
         self.start += upto;
         self.scanned = 0;
@@ -1185,7 +1193,7 @@ impl Decoder {
             Some(p) => {
                 self.start += p + 1;
                 self.overflow_done = Some((self.line_offset, discarded + p as u64 + 1));
-                self.poll_raw()
+                self.poll_event()
             }
             None => {
                 let n = avail.len();
@@ -1204,12 +1212,12 @@ impl Decoder {
         crs: usize,
         lf: bool,
         next: usize,
-    ) -> Option<RawEvent> {
+    ) -> Option<Event<'_>> {
         if content + crs > self.cfg.max_line {
             if lf {
                 self.overflow_done = Some((self.line_offset, u64::from(self.nuls) + next as u64));
                 self.start += next;
-                return self.poll_raw();
+                return self.poll_event();
             }
             return self.start_discard(next);
         }
@@ -1225,20 +1233,21 @@ impl Decoder {
         Some(self.emit(kind, content, next, term))
     }
 
-    fn emit(&mut self, kind: Kind, content: usize, next: usize, term: Terminator) -> RawEvent {
+    fn emit(&mut self, kind: Kind, content: usize, next: usize, term: Terminator) -> Event<'_> {
         self.cmd.apply(kind);
-        let ev = RawEvent {
-            kind,
-            begin: self.start,
-            len: content,
-            offset: self.line_offset,
-            leading_nul: self.nuls,
-            term,
-        };
+        let offset = self.line_offset;
+        let leading_nul = self.nuls;
+        let begin = self.start;
         self.consume_to = self.start + next;
         self.line_offset = self.base + self.consume_to as u64;
         self.nuls = 0;
         self.scanned = 0;
-        ev
+        Event {
+            kind,
+            line: self.buf.get(begin..begin + content).unwrap_or_default(),
+            offset,
+            leading_nul,
+            term,
+        }
     }
 }
