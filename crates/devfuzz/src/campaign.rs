@@ -12,7 +12,7 @@ use crate::virt::Live;
 
 use crate::cases::{Caps, Generator};
 use crate::exec::{Executor, Run};
-use crate::mail::{self, Delivery};
+use crate::mail::{self, Delivery, Mail};
 use crate::model::{Case, Finding, FindingKind, Step};
 use crate::scn::{self, ScenarioInfo};
 use crate::virt::VirtualModule;
@@ -161,6 +161,7 @@ pub struct Fuzzer {
     cfg: Config,
     echo: bool,
     reference: Option<EmulatorConfig>,
+    sink: Option<smtp_sink::RunningSink>,
 }
 
 impl core::fmt::Debug for Fuzzer {
@@ -217,6 +218,7 @@ impl Fuzzer {
             .ok()
             .map(|c| c.with_quirks(QuirkSet::NONE));
         Fuzzer {
+            sink: None,
             reference,
             generator: Generator::new(profile.clone(), caps),
             device,
@@ -225,6 +227,23 @@ impl Fuzzer {
             cfg,
             echo,
         }
+    }
+
+    /// A live device's mail goes to `sink`, which the device reaches as `host:port`: sends
+    /// are configured with that server, and what the sink received is compared with what the
+    /// reference model delivers on the same case ([`mail::compare_live`]).
+    pub fn with_mail_sink(mut self, sink: smtp_sink::RunningSink, host: &str, port: u16) -> Self {
+        self.generator = self.generator.clone().with_server(host, port);
+        self.sink = Some(sink);
+        self
+    }
+
+    /// The reference model: the device's profile without quirks, mail to the fuzzer's server.
+    fn reference_module(&self) -> Option<(VirtualModule, bool)> {
+        let cfg = self.reference.as_ref()?;
+        let echo = cfg.profile.echo;
+        let m = VirtualModule::new(cfg.clone()).with_server_name(self.generator.server());
+        Some((m, echo))
     }
 
     /// The case generator.
@@ -247,8 +266,14 @@ impl Fuzzer {
                 run
             }
             Device::Live(t) => {
-                let r = Executor::new(t, self.echo, self.cfg.slack).run(case);
+                if let Some(s) = &self.sink {
+                    s.clear();
+                }
+                let mut r = Executor::new(t, self.echo, self.cfg.slack).run(case);
                 self.echo = r.echo;
+                if r.finding.is_none() && self.sink.is_some() && sends_mail(case) {
+                    r.finding = self.live_mail_finding(case, &mut r);
+                }
                 r
             }
         }
@@ -276,9 +301,8 @@ impl Fuzzer {
     /// The differential mail oracle: `run`'s deliveries against the reference model's on the
     /// same case. `None` when they agree or the reference itself does not pass the case.
     fn mail_finding(&self, case: &Case, run: &Run) -> Option<Finding> {
-        let cfg = self.reference.as_ref()?;
-        let mut m = VirtualModule::new(cfg.clone());
-        let r = Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case);
+        let (mut m, echo) = self.reference_module()?;
+        let r = Executor::new(&mut m, echo, Duration::ZERO).run(case);
         if r.finding.is_some() {
             return None;
         }
@@ -297,14 +321,52 @@ impl Fuzzer {
         })
     }
 
+    /// The mail oracle for a live device: the messages its capture sink received during the
+    /// case against the reference model's deliveries; records them in `run.mail`.
+    fn live_mail_finding(&self, case: &Case, run: &mut Run) -> Option<Finding> {
+        let sink = self.sink.as_ref()?;
+        let reference = self.reference_run(case)?;
+        let want: Vec<(usize, Mail)> = reference
+            .mail
+            .into_iter()
+            .filter_map(|(step, d)| d.mail.map(|m| (step, m)))
+            .collect();
+        // The put step waited for its URC: the messages are in (or never come).
+        let msgs = sink.wait_for_messages(want.len(), Duration::from_secs(5));
+        let got: Vec<Mail> = msgs.iter().map(Mail::from_stored).collect();
+        let end = case.steps().count();
+        run.mail = got
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let step = want.get(i).map_or(end, |(s, _)| *s);
+                let d = Delivery {
+                    server: self.generator.server().to_owned(),
+                    tls: "none",
+                    codes: (0, 0),
+                    mail: Some(m.clone()),
+                    commands: Vec::new(),
+                };
+                (step, d)
+            })
+            .collect();
+        let want_mail: Vec<Mail> = want.iter().map(|(_, m)| m.clone()).collect();
+        let (i, summary, diff) = mail::compare_live(&want_mail, &got)?;
+        let step = want.get(i).map_or(end, |(s, _)| *s);
+        Some(Finding {
+            kind: FindingKind::Mail,
+            step,
+            message: format!("{summary}\n{diff}").trim_end().to_owned(),
+        })
+    }
+
     /// Whether `case` passes on the reference emulator (same profile, no quirk): a shrunk case
     /// whose expectations a conforming module would not meet is no reproduction.
     fn reference_passes(&self, case: &Case) -> bool {
-        let Some(cfg) = &self.reference else {
+        let Some((mut m, echo)) = self.reference_module() else {
             return true;
         };
-        let mut m = VirtualModule::new(cfg.clone());
-        Executor::new(&mut m, cfg.profile.echo, Duration::ZERO)
+        Executor::new(&mut m, echo, Duration::ZERO)
             .run(case)
             .finding
             .is_none()
@@ -314,9 +376,8 @@ impl Fuzzer {
     /// shows a conforming module's answers where the expectation is not exact, and the mail a
     /// conforming module delivers.
     fn reference_run(&self, case: &Case) -> Option<Run> {
-        let cfg = self.reference.as_ref()?;
-        let mut m = VirtualModule::new(cfg.clone());
-        let run = Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case);
+        let (mut m, echo) = self.reference_module()?;
+        let run = Executor::new(&mut m, echo, Duration::ZERO).run(case);
         run.finding.is_none().then_some(run)
     }
 
@@ -465,6 +526,8 @@ impl Fuzzer {
                 echo: self.profile.echo,
                 mail: want,
                 device_mail: got,
+                // A real firmware composes its own headers: only the portable checks.
+                exact: matches!(self.device, Device::Emulator(_)),
             },
         );
         let path = self.cfg.out_dir.as_ref().and_then(|d| {

@@ -35,6 +35,9 @@ pub struct Generator {
     profile: Profile,
     caps: Caps,
     families: Vec<Family>,
+    server: String,
+    port: u16,
+    pin_plain: bool,
 }
 
 fn dur_of(cmd: &Command, params: &[i64]) -> Duration {
@@ -259,7 +262,24 @@ impl Generator {
             profile,
             caps,
             families,
+            server: SERVER.to_owned(),
+            port: 25,
+            pin_plain: false,
         }
+    }
+
+    /// Sends go to `host:port` (a capture sink the device reaches) instead of [`SERVER`]:25,
+    /// over plain SMTP (`"ssltype",0` is set, whatever an earlier case left).
+    pub fn with_server(mut self, host: &str, port: u16) -> Self {
+        host.clone_into(&mut self.server);
+        self.port = port;
+        self.pin_plain = true;
+        self
+    }
+
+    /// The server name sends are configured with.
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     /// The families this profile gets.
@@ -701,14 +721,20 @@ impl Generator {
     /// Server, account and sender for a send; on profiles with `"bodyoriginal"` (000 §2.2.1;
     /// the AG35 has none, 001 p.9) the body switch too, either way.
     fn configure(&self, g: &mut Group, rng: &mut ChaCha8Rng) {
-        g.server = Some(SERVER.into());
+        g.server = Some(self.server.clone());
         g.steps.push(send("AT+QSMTPCLR", ok_none()));
         g.steps.push(send("AT+QIACT=1", any(within("+QIACT"))));
         g.steps.push(send("AT+QSMTPCFG=\"contextid\",1", ok_none()));
         g.steps.push(send(
-            format!("AT+QSMTPCFG=\"smtpserver\",\"{SERVER}\",25"),
+            format!(
+                "AT+QSMTPCFG=\"smtpserver\",\"{}\",{}",
+                self.server, self.port
+            ),
             ok_none(),
         ));
+        if self.pin_plain {
+            g.steps.push(send("AT+QSMTPCFG=\"ssltype\",0", ok_none()));
+        }
         g.steps
             .push(send("AT+QSMTPCFG=\"account\",\"fuzz\",\"fuzz\"", ok_none()));
         g.steps.push(send(
@@ -960,10 +986,10 @@ impl Generator {
             }
             _ => {
                 g.label = "#PUTMAIL flow".into();
-                g.server = Some(SERVER.into());
+                g.server = Some(self.server.clone());
                 for l in [
-                    format!("AT#SMTPSERV=\"{SERVER}\""),
-                    "AT#SMTPPORT=25".into(),
+                    format!("AT#SMTPSERV=\"{}\"", self.server),
+                    format!("AT#SMTPPORT={}", self.port),
                     "AT#SENDERADDR=\"fuzz@example.com\"".into(),
                     format!("AT#REC1=\"{}\"", email(rng, 0)),
                     format!("AT#CCREC1=\"{}\"", email(rng, 1)),

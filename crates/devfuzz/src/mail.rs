@@ -15,8 +15,6 @@ use std::sync::Arc;
 use at_mailer::{Direction, Failure, MailJob, SmtpClient, SslType};
 use smtp_sink::{Event as SinkEvent, Profile, Session, SessionConfig, SharedState, StoredMessage};
 
-use crate::cases::SERVER;
-
 /// Headers whose values depend on the clock or the delivery number, not on the mail.
 const MASKED: &[&str] = &["Date", "Message-ID"];
 
@@ -79,7 +77,8 @@ pub fn header_fields(raw: &[u8]) -> Vec<(String, String)> {
 }
 
 impl Mail {
-    fn from_stored(m: &StoredMessage) -> Mail {
+    /// The parts of a message the sink accepted.
+    pub fn from_stored(m: &StoredMessage) -> Mail {
         let p = m.parsed();
         let headers = header_fields(&m.raw)
             .into_iter()
@@ -146,11 +145,12 @@ fn commands(t: &at_mailer::Transcript) -> Vec<String> {
 }
 
 /// Delivers `job` in memory: the module's SMTP client against the capture sink's session.
-/// Servers other than the fuzzer's [`SERVER`] do not resolve (`653`, as in a scenario without
-/// `@resolve`).
-pub fn deliver(job: &MailJob) -> (Result<(), Failure>, Delivery) {
+/// Servers other than `server` (the name the fuzzer configures,
+/// [`SERVER`](crate::cases::SERVER) by default) do not
+/// resolve (`653`, as in a scenario without `@resolve`).
+pub fn deliver(job: &MailJob, server: &str) -> (Result<(), Failure>, Delivery) {
     let tls = tls_name(job.ssl);
-    if job.server != SERVER {
+    if job.server != server {
         let r = Err(Failure::Dns);
         let d = Delivery {
             server: job.server.clone(),
@@ -367,4 +367,77 @@ pub fn compare(want: &[Delivery], got: &[Delivery]) -> Option<(usize, String, St
         return Some((i, summary, String::new()));
     }
     None
+}
+
+/// For a live device: its messages (from the capture sink, in order) against the reference
+/// model's, on what any conforming module must get right whatever its composer — envelope
+/// (recipients as a set), decoded subject, body (up to a final CRLF), attachments (name and
+/// bytes), no `Bcc:` header. Header layout, encodings, `Date`/`Message-ID` formats and the AUTH
+/// mechanism legitimately differ between firmwares and are not compared.
+pub fn compare_live(want: &[Mail], got: &[Mail]) -> Option<(usize, String, String)> {
+    fn body(b: &Option<String>) -> Option<&str> {
+        b.as_deref().map(|s| s.strip_suffix("\r\n").unwrap_or(s))
+    }
+    fn sorted(v: &[String]) -> Vec<String> {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    }
+    for (i, (a, b)) in want.iter().zip(got).enumerate() {
+        let mut out = String::new();
+        let mut fields = Vec::new();
+        field_diff(
+            "MAIL FROM",
+            &a.mail_from,
+            &b.mail_from,
+            &mut out,
+            &mut fields,
+        );
+        field_diff(
+            "RCPT TO",
+            &sorted(&a.rcpt_to),
+            &sorted(&b.rcpt_to),
+            &mut out,
+            &mut fields,
+        );
+        let bcc = |m: &Mail| -> Vec<String> {
+            m.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("Bcc"))
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect()
+        };
+        line_diff("headers", &bcc(a), &bcc(b), &mut out, &mut fields);
+        field_diff("subject", &a.subject, &b.subject, &mut out, &mut fields);
+        field_diff(
+            "body",
+            &body(&a.body),
+            &body(&b.body),
+            &mut out,
+            &mut fields,
+        );
+        let att = |m: &Mail| -> Vec<String> {
+            m.attachments
+                .iter()
+                .map(|(n, _, b)| format!("{n:?} {} bytes {}", b.len(), crate::scn::escape(b)))
+                .collect()
+        };
+        line_diff("attachments", &att(a), &att(b), &mut out, &mut fields);
+        if !fields.is_empty() {
+            let summary = format!(
+                "delivered mail #{} differs from the reference model: {}",
+                i + 1,
+                fields.join(", ")
+            );
+            return Some((i, summary, out));
+        }
+    }
+    (want.len() != got.len()).then(|| {
+        let summary = format!(
+            "the sink received {} messages, the reference model delivered {}",
+            got.len(),
+            want.len()
+        );
+        (want.len().min(got.len()), summary, String::new())
+    })
 }

@@ -25,6 +25,7 @@ pub struct VirtualModule {
     name: String,
     server: Option<ServerFault>,
     delivered: Vec<Delivery>,
+    server_name: String,
 }
 
 /// A device under test as the fuzzer sees it: a [`Target`], and maybe control of the SMTP
@@ -110,9 +111,16 @@ impl VirtualModule {
             name,
             server: None,
             delivered: Vec::new(),
+            server_name: crate::cases::SERVER.to_owned(),
         };
         m.pump();
         m
+    }
+
+    /// The SMTP server name that resolves (the fuzzer's capture sink); others fail with 653.
+    pub fn with_server_name(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.server_name);
+        self
     }
 
     fn pump(&mut self) {
@@ -133,7 +141,7 @@ impl VirtualModule {
                         self.pending.push((self.now + DELIVERY_TIME, id, r));
                     }
                     _ => {
-                        let (r, d) = mail::deliver(&job);
+                        let (r, d) = mail::deliver(&job, &self.server_name);
                         self.delivered.push(d);
                         self.pending.push((self.now + DELIVERY_TIME, id, r));
                     }

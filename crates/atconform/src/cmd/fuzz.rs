@@ -27,6 +27,13 @@ pub struct Args {
     /// Fuzz the module on a serial port instead of the emulator.
     #[arg(long, value_name = "DEVICE")]
     port: Option<String>,
+    /// Live devices: run a capture SMTP sink on this address (e.g. 0.0.0.0:2525) and send the
+    /// fuzzer's mail there; what it receives is compared with the reference model's mail.
+    #[arg(long, value_name = "ADDR")]
+    mail_sink: Option<std::net::SocketAddr>,
+    /// The sink's address as the device reaches it (default: the address it listens on).
+    #[arg(long, value_name = "HOST:PORT", requires = "mail_sink")]
+    mail_server: Option<String>,
     /// Serial baud rate.
     #[arg(long, default_value_t = 115_200)]
     baud: u32,
@@ -120,7 +127,44 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         slack: Duration::from_millis(args.slack_ms),
         mail_always: args.mail_always,
     };
+    let live = matches!(device, Device::Live(_));
     let mut fuzzer = Fuzzer::new(device, profile, cfg);
+    if let Some(listen) = args.mail_sink {
+        if !live {
+            return Err(miette!(
+                "--mail-sink is for live devices (--tcp/--port); the emulator's mail is checked in memory"
+            ));
+        }
+        let sink = smtp_sink::spawn(
+            smtp_sink::SinkConfig::new(smtp_sink::Profile::Permissive)
+                .listen(Some(listen))
+                .tls_listen(None)
+                .starttls(false),
+        )
+        .into_diagnostic()?;
+        let bound = sink
+            .smtp_addr()
+            .ok_or_else(|| miette!("the mail sink did not start"))?;
+        let (host, port) = match &args.mail_server {
+            Some(hp) => {
+                let (h, p) = hp
+                    .rsplit_once(':')
+                    .ok_or_else(|| miette!("--mail-server wants HOST:PORT, got `{hp}`"))?;
+                let p: u16 = p
+                    .parse()
+                    .map_err(|_| miette!("--mail-server: bad port in `{hp}`"))?;
+                (h.to_owned(), p)
+            }
+            None if bound.ip().is_unspecified() => {
+                return Err(miette!(
+                    "--mail-sink {bound} listens on every interface: say which address the device reaches with --mail-server HOST:PORT"
+                ));
+            }
+            None => (bound.ip().to_string(), bound.port()),
+        };
+        eprintln!("mail sink listening on {bound}; the device sends to {host}:{port}");
+        fuzzer = fuzzer.with_mail_sink(sink, &host, port);
+    }
     if args.case.is_some() {
         let case = fuzzer.generator().case(args.seed, first);
         for g in &case.groups {
