@@ -663,7 +663,7 @@ pub fn summary_text(s: &Summary) -> String {
             f.case,
             f.finding.kind.name(),
             f.finding.step,
-            f.finding.message
+            f.finding.headline()
         );
         let _ = writeln!(
             out,
@@ -677,6 +677,10 @@ pub fn summary_text(s: &Summary) -> String {
                 .map(|p| format!(", scenario {}", p.display()))
                 .unwrap_or_default()
         );
+        // A mail finding's diff (`-` reference model, `+` device).
+        for l in f.finding.message.lines().skip(1) {
+            let _ = writeln!(out, "           {l}");
+        }
     }
     let _ = writeln!(
         out,

@@ -272,7 +272,50 @@ fn line_diff(
     }
 }
 
-fn field_diff<T: PartialEq + core::fmt::Debug>(
+/// How a compared value is shown in a diff.
+trait Shown {
+    fn shown(&self) -> String;
+}
+
+impl Shown for String {
+    fn shown(&self) -> String {
+        show(self)
+    }
+}
+
+impl Shown for Option<String> {
+    fn shown(&self) -> String {
+        self.as_ref()
+            .map_or_else(|| "(none)".to_owned(), |s| show(s))
+    }
+}
+
+impl Shown for Option<&str> {
+    fn shown(&self) -> String {
+        self.map_or_else(|| "(none)".to_owned(), show)
+    }
+}
+
+impl Shown for Vec<String> {
+    fn shown(&self) -> String {
+        let v: Vec<String> = self.iter().map(|s| show(s)).collect();
+        format!("[{}]", v.join(", "))
+    }
+}
+
+impl Shown for (u16, u16) {
+    fn shown(&self) -> String {
+        format!("+QSMTPPUT: {},{}", self.0, self.1)
+    }
+}
+
+impl Shown for bool {
+    fn shown(&self) -> String {
+        (if *self { "yes" } else { "no" }).to_owned()
+    }
+}
+
+fn field_diff<T: PartialEq + Shown>(
     what: &str,
     want: &T,
     got: &T,
@@ -281,9 +324,12 @@ fn field_diff<T: PartialEq + core::fmt::Debug>(
 ) {
     if want != got {
         fields.push(what.to_owned());
-        let w = format!("{want:?}");
-        let g = format!("{got:?}");
-        let _ = writeln!(out, "  {what}:\n    - {}\n    + {}", show(&w), show(&g));
+        let _ = writeln!(
+            out,
+            "  {what}:\n    - {}\n    + {}",
+            want.shown(),
+            got.shown()
+        );
     }
 }
 
