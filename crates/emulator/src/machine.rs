@@ -25,6 +25,8 @@ pub const DEFAULT_EPOCH_UNIX: u64 = 1_595_980_800;
 
 /// How long a Multi-Tech delivery may take before `#CME ERROR: <timeout>` (ERRATA E22).
 const MULTITECH_SEND_TIMEOUT: Duration = Duration::from_secs(300);
+/// How late quirk `slow-responses` answers (000 §2.1.2 allows 300 ms).
+const SLOW_RESPONSE: Duration = Duration::from_millis(500);
 
 /// Everything that configures one emulated module.
 #[derive(Clone, Debug)]
@@ -291,6 +293,8 @@ struct Sending {
 pub struct Emulator {
     cfg: EmulatorConfig,
     out: Vec<u8>,
+    /// Quirk `slow-responses`: only the first `.0` bytes of `out` go out before `.1`.
+    hold: Option<(usize, Instant)>,
     actions: VecDeque<Action>,
     asm: LineAssembler,
     mode: Mode,
@@ -367,6 +371,7 @@ impl Emulator {
             lf_echo: config.profile.echo,
             and_d: config.profile.and_d,
             out: Vec::new(),
+            hold: None,
             actions: VecDeque::new(),
             mode: Mode::Command,
             swallow_lf: false,
@@ -443,6 +448,12 @@ impl Emulator {
 
     /// Appends the bytes the module has sent since the last call to `out`; returns how many.
     pub fn poll_output(&mut self, out: &mut Vec<u8>) -> usize {
+        if let Some((ready, _)) = &mut self.hold {
+            let n = *ready;
+            out.extend(self.out.drain(..n));
+            *ready = 0;
+            return n;
+        }
         let n = self.out.len();
         out.append(&mut self.out);
         n
@@ -460,10 +471,15 @@ impl Emulator {
             Mode::MtBody { c } => Some(c.last_rx + self.mt_inactivity()),
             Mode::Command | Mode::Wedged => None,
         };
-        [mode_t, self.sending.map(|s| s.deadline), self.pdp_fault_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            mode_t,
+            self.sending.map(|s| s.deadline),
+            self.pdp_fault_at,
+            self.hold.map(|(_, at)| at),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ---- handle_* ----
@@ -512,7 +528,14 @@ impl Emulator {
                             }
                             rest = rest.get(1..).unwrap_or_default();
                         }
+                        let echoed = self.out.len();
                         self.run_line(now, line);
+                        if self.q(Quirk::SlowResponses)
+                            && self.out.len() > echoed
+                            && self.hold.is_none()
+                        {
+                            self.hold = Some((echoed, now + SLOW_RESPONSE));
+                        }
                     }
                 }
                 Mode::Body { .. } | Mode::Upload { .. } | Mode::MtBody { .. } => {
@@ -590,6 +613,9 @@ impl Emulator {
 
     /// Time has reached `now`: data-mode deadlines, guard times, send timeouts, faults.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.hold.is_some_and(|(_, at)| now >= at) {
+            self.hold = None;
+        }
         match &mut self.mode {
             Mode::Body { c, .. } | Mode::Upload { c, .. } => {
                 if c.on_timeout(now) {

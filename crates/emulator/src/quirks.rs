@@ -141,6 +141,9 @@ quirks! {
     ConnectMissing = "connect-missing":
         "`AT+QSMTPBODY` enters data mode without printing `CONNECT`.";
         "000 §2.2.4: CONNECT",
+    SlowResponses = "slow-responses":
+        "Every command's response arrives 500 ms after its command line (the echo at once).";
+        "000 §2.1.2: maximum response time 300 ms",
 }
 
 impl Quirk {

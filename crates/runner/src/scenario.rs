@@ -18,6 +18,8 @@ use crate::target::Target;
 /// Extra wait granted after a documented deadline on real-time targets, so a late answer is
 /// reported as too slow with its bytes rather than as silence.
 const REAL_TIME_GRACE: Duration = Duration::from_secs(2);
+/// The same on virtual time: long enough for a late answer, short of every module timer.
+const VIRTUAL_GRACE: Duration = Duration::from_millis(700);
 /// How long to listen for unexpected bytes after the last step.
 const QUIET_AFTER: Duration = Duration::from_millis(100);
 
@@ -471,8 +473,10 @@ pub fn run_scenario(
         }
     }
     session.hard_deadline = Some(session.started() + sc.meta.timeout);
+    // Late bytes are still awaited past `max_response` so that a slow answer is judged too slow
+    // (non-strict) rather than missing; on virtual time the wait costs nothing.
     let grace = if session.is_virtual() {
-        Duration::ZERO
+        VIRTUAL_GRACE
     } else {
         REAL_TIME_GRACE
     };

@@ -69,6 +69,7 @@ const TESTED: &[&str] = &[
     "qfupl-checksum-zero",
     "bodyoriginal-ignored",
     "connect-missing",
+    "slow-responses",
 ];
 
 #[test]
@@ -433,6 +434,21 @@ fn put_before_body_crash_wedge() {
 fn connect_missing() {
     let (c, q) = both(Quirk::ConnectMissing, |b| b.cmd("AT+QSMTPBODY=0,5"));
     assert_eq!(c, "\r\nCONNECT\r\n");
+    assert_eq!(q, "");
+}
+
+#[test]
+fn slow_responses() {
+    // 000 §2.1.2: 300 ms at most. The quirk answers at 500 ms; the echo is not held.
+    let mut b = Bench::with("ec25", QuirkSet::NONE.with(Quirk::SlowResponses), &[]);
+    assert_eq!(s(&b.send(b"AT+QSMTPCLR\r")), "AT+QSMTPCLR\r");
+    assert_eq!(s(&b.advance_ms(499)), "");
+    assert_eq!(s(&b.advance_ms(1)), "\r\nOK\r\n");
+    // Two pipelined commands: both answers wait for the first one's 500 ms, in order.
+    assert_eq!(s(&b.send(b"ATE0\rAT\r")), "ATE0\r");
+    assert_eq!(s(&b.advance_ms(500)), "\r\nOK\r\n\r\nOK\r\n");
+    let (c, q) = both(Quirk::SlowResponses, |b| b.cmd("AT"));
+    assert_eq!(c, "\r\nOK\r\n");
     assert_eq!(q, "");
 }
 
