@@ -20,15 +20,15 @@ use crate::load::{Run, WireLine, parse_transcript};
 pub const UNPROVOKABLE: &[(u16, &str)] = &[
     (
         651,
-        "unknown error: 000 §5 gives no trigger; the emulator reports it only for a malformed SMTP reply, which no @sink directive produces",
+        "000 §5 gives no trigger; the emulator reports it only for a malformed SMTP reply, which no @sink directive produces",
     ),
     (
         662,
-        "no enough memory for the attachment: 000 gives no memory size, the emulator has no memory model and never reports it",
+        "000 gives no memory size, the emulator has no memory model and never reports it",
     ),
     (
         663,
-        "failed to save the attachment: no storage failure is modelled (the emulator never reports it)",
+        "no storage failure is modelled (the emulator never reports it)",
     ),
 ];
 
@@ -418,6 +418,33 @@ pub struct ProfileCoverage {
     pub protocol: Items,
     /// Multi-Tech `#CME ERROR` causes seen.
     pub multitech_errors: Vec<u32>,
+    /// Multi-Tech `#CME ERROR` causes of the profile (ERRATA E22) not seen.
+    pub multitech_uncovered: Vec<u32>,
+}
+
+/// The `#CME ERROR` causes of the `multitech` catalog profile (002, ERRATA E22).
+pub fn multitech_causes() -> Vec<u32> {
+    match at_catalog::profile("multitech")
+        .ok()
+        .and_then(|p| p.multitech)
+    {
+        Some(m) => {
+            let e = m.errors;
+            let mut v = vec![
+                e.dns,
+                e.connection,
+                e.smtp_rejected,
+                e.timeout,
+                e.inactivity,
+                e.not_ready,
+                e.busy,
+            ];
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+        None => Vec::new(),
+    }
 }
 
 /// The coverage report.
@@ -448,6 +475,14 @@ fn profile_coverage(name: &str, o: &Observed) -> ProfileCoverage {
         err: Items::codes(&u.err, &o.err),
         protocol: Items::codes(&u.protocol, &o.protocol),
         multitech_errors: o.multitech.iter().copied().collect(),
+        multitech_uncovered: if dialect == Dialect::MultiTech {
+            multitech_causes()
+                .into_iter()
+                .filter(|c| !o.multitech.contains(c))
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -495,7 +530,7 @@ impl Coverage {
     /// profiles together with reasons.
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "coverage ({}): commands×forms, settings, boundary values, <err> 651-682, <protocol_error> 421-554\n",
+            "coverage ({}): commands×forms, settings, boundary values, <err> 651-682, <protocol_error> 421-554, Multi-Tech #CME causes\n",
             self.source
         );
         let mut line = |p: &ProfileCoverage| {
@@ -511,7 +546,9 @@ impl Coverage {
                     String::new()
                 } else {
                     format!(
-                        "  #CME {}",
+                        "  #CME {}/{} ({})",
+                        p.multitech_errors.len(),
+                        p.multitech_errors.len() + p.multitech_uncovered.len(),
                         p.multitech_errors
                             .iter()
                             .map(u32::to_string)
@@ -535,6 +572,13 @@ impl Coverage {
                 ));
             }
         };
+        // Multi-Tech has its own command set (002): its gaps are listed with its name.
+        for p in self.profiles.iter().filter(|p| p.profile == "multitech") {
+            list(&mut s, "multitech commands", &p.commands.uncovered);
+            list(&mut s, "multitech boundaries", &p.boundaries.uncovered);
+            let causes: Vec<String> = p.multitech_uncovered.iter().map(u32::to_string).collect();
+            list(&mut s, "multitech #CME causes", &causes);
+        }
         list(&mut s, "commands", &q.commands.uncovered);
         list(&mut s, "settings", &q.settings.uncovered);
         list(&mut s, "boundaries", &q.boundaries.uncovered);
@@ -600,6 +644,28 @@ mod tests {
                 .contains("AT+QSMTPCFG=\"smtpserver\" <srvport>=max(65535)")
         );
         assert!(o.boundaries.contains("AT#SMTPPORT <SMTPPORT>=min-1(0)"));
+    }
+
+    #[test]
+    fn multitech_gaps_are_listed_under_its_name() {
+        let mut o = Observed::default();
+        observe_codes(b"\r\n#CME ERROR: 38027\r\n", &mut o);
+        observe_command_line(b"AT#REC1=\"a\"\r", &mut o);
+        let c = Coverage::build("static", &[BTreeMap::from([("multitech".into(), o)])]);
+        let mt = &c.profiles[0];
+        assert_eq!(mt.multitech_errors, [38027]);
+        assert_eq!(
+            mt.multitech_uncovered,
+            (38028..=38033).collect::<Vec<u32>>()
+        );
+        let text = c.to_text();
+        assert!(text.contains("#CME 1/7 (38027)"), "{text}");
+        assert!(
+            text.contains("uncovered multitech #CME causes (6): 38028, 38029"),
+            "{text}"
+        );
+        assert!(text.contains("uncovered multitech commands"), "{text}");
+        assert!(text.contains("AT#REC1?"), "{text}");
     }
 
     #[test]
