@@ -293,23 +293,28 @@ impl Progress {
 
     /// Records one finished case.
     pub fn case(&self, r: &CaseResult) {
+        self.show(&r.id(), r);
+    }
+
+    /// Records one finished case of the target `label` (a multi-target run: the same scenario
+    /// and profile can run on several targets).
+    pub fn target_case(&self, label: &str, r: &CaseResult) {
+        self.show(&format!("{label}: {}", r.id()), r);
+    }
+
+    fn show(&self, id: &str, r: &CaseResult) {
         self.pb.inc(1);
-        self.pb.set_message(r.id());
+        self.pb.set_message(id.to_string());
         // Passing cases only move the bar; anything else is shown as it happens.
         match r.status {
             Status::Pass => {}
             Status::Fail | Status::Error(_) => {
-                self.pb.println(format!(
-                    "{} {}\n{}",
-                    status_word(&r.status),
-                    r.id(),
-                    describe(r)
-                ));
+                self.pb
+                    .println(format!("{} {id}\n{}", status_word(&r.status), describe(r)));
             }
             _ => self.pb.println(format!(
-                "{:<5} {}: {}",
+                "{:<5} {id}: {}",
                 status_word(&r.status),
-                r.id(),
                 summary(r)
             )),
         }

@@ -212,11 +212,15 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
     let out = args.out.clone().unwrap_or_else(default_out);
     let cancel = cancel_on_ctrl_c();
     let progress = at_runner::report::Progress::new(total, args.quiet);
-    let results =
-        at_report::multi::run_targets(&args.target, scenarios, &base, &out, &cancel, &|_, r| {
-            progress.case(r)
-        })
-        .map_err(|e| miette!("{e}"))?;
+    let results = at_report::multi::run_targets(
+        &args.target,
+        scenarios,
+        &base,
+        &out,
+        &cancel,
+        &|label, r| progress.target_case(label, r),
+    )
+    .map_err(|e| miette!("{e}"))?;
     progress.finish();
 
     let mut text = String::new();
