@@ -583,6 +583,11 @@ impl Coverage {
         list(&mut s, "settings", &q.settings.uncovered);
         list(&mut s, "boundaries", &q.boundaries.uncovered);
         s.push_str(&format!("not counted as boundaries: {UNEXPRESSIBLE}\n"));
+        if self.source == "dynamic" {
+            s.push_str(
+                "note: transcripts show secrets as <redacted>, so password lengths count only statically (drop --dynamic-only)\n",
+            );
+        }
         for c in &q.err.uncovered {
             let why: String = c
                 .parse::<u16>()

@@ -100,4 +100,11 @@ fn run_transcripts_give_dynamic_coverage() {
     assert_eq!(ec25.err.covered, ["664", "677"]);
     assert_eq!(ec25.protocol.covered, ["535"]);
     assert!(ec25.commands.covered.iter().any(|c| c == "AT+QSMTPPUT="));
+    // Secrets are redacted in transcripts: the report says why password lengths are missing.
+    assert!(
+        c.to_text()
+            .contains("password lengths count only statically")
+    );
+    let both = Coverage::build("static+dynamic", &[from_corpus(&corpus()), from_runs(&r)]);
+    assert!(!both.to_text().contains("password lengths"));
 }
