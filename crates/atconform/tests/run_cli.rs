@@ -219,14 +219,45 @@ fn emulator_over_tcp() -> (
     (addr, stop_tx, h)
 }
 
+/// `atconform emulate --pty-link PATH` in process: an eg95 on a PTY whose slave is linked at
+/// `link`, served until the returned sender is used (or dropped).
+fn emulator_on_pty(
+    link: &Path,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<std::io::Result<()>>,
+) {
+    use at_emulator::serve::{Pty, ResolveMap, ServeOptions};
+    let pty = Pty::open(Some(link)).expect("a PTY");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let h = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let config = at_emulator::EmulatorConfig::builtin("eg95").expect("eg95 profile");
+        let opts = ServeOptions::new(config, ResolveMap::new());
+        let r = rt.block_on(pty.serve(&opts, async {
+            let _ = stop_rx.await;
+        }));
+        // A PTY read may still be parked on the blocking pool: do not wait for it.
+        rt.shutdown_timeout(std::time::Duration::from_millis(200));
+        r
+    });
+    (stop_tx, h)
+}
+
 #[test]
-fn tcp_target_runs_and_skips_what_its_sink_cannot_do() {
+fn real_targets_run_and_skip_what_their_sink_cannot_do() {
     let (addr, stop, server) = emulator_over_tcp();
     let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttyEMU");
+    let (stop_pty, pty_server) = emulator_on_pty(&link);
     let out = dir.path().join("tcp");
     let o = atconform()
         .args(["run", "--quiet", "--target"])
         .arg(format!("ec25=tcp:{addr}"))
+        .arg("--target")
+        .arg(format!("eg95@pty={}", link.display()))
         .args(["--target", "emulator:eg95"])
         .args(["--filter", "quectel/2.2.2-qsmtpdst"])
         .args(["--filter", "edge/starttls-not-offered"])
@@ -235,10 +266,15 @@ fn tcp_target_runs_and_skips_what_its_sink_cannot_do() {
         .output()
         .unwrap();
     let _ = stop.send(());
+    let _ = stop_pty.send(());
     server
         .join()
         .expect("server thread")
         .expect("server ran cleanly");
+    pty_server
+        .join()
+        .expect("PTY server thread")
+        .expect("PTY server ran cleanly");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let tcp = cases(&out.join("ec25"));
     let qsmtpdst = tcp
@@ -258,6 +294,21 @@ fn tcp_target_runs_and_skips_what_its_sink_cannot_do() {
         .expect("starttls-not-offered selected");
     assert_eq!(starttls.1, "skip", "{tcp:?}");
     assert!(starttls.2.contains("@sink tls none"), "{}", starttls.2);
+    // The serial target (a PTY, as `--port` opens it) gives the same verdicts.
+    let pty = cases(&out.join("eg95@pty"));
+    assert_eq!(pty.len(), 2, "{pty:?}");
+    for c in &pty {
+        let want = if c.0 == "quectel/2.2.2-qsmtpdst.scn" {
+            "pass"
+        } else {
+            "skip"
+        };
+        assert_eq!(c.1, want, "{pty:?}");
+    }
+    assert!(
+        out.join("eg95@pty/quectel__2.2.2-qsmtpdst.scn.eg95.txt")
+            .is_file()
+    );
     // On the in-process emulator the same scenario runs (and passes) with its own sink.
     let emu = cases(&out.join("eg95"));
     assert!(emu.iter().all(|c| c.1 == "pass"), "{emu:?}");
