@@ -111,6 +111,19 @@ fn mail_text(rng: &mut ChaCha8Rng, lines: usize) -> Vec<u8> {
     v
 }
 
+/// `text` (CRLF lines) as a Multi-Tech host sends it: a line starting with `.` gets another
+/// (002 #PUTMAIL, ERRATA E23/W6).
+fn host_dot_stuffed(text: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(text.len() + 8);
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        if line.first() == Some(&b'.') {
+            v.push(b'.');
+        }
+        v.extend_from_slice(line);
+    }
+    v
+}
+
 /// Data sent after a silence must not start like a new `+++` escape (000 §1.3): that would
 /// be ambiguous, not a finding.
 fn not_an_escape(mut data: Vec<u8>) -> Vec<u8> {
@@ -1009,9 +1022,11 @@ impl Generator {
                         within("#PUTMAIL"),
                     ),
                 ));
-                let n = rng.random_range(1..200);
-                let mut body = text(rng, n).into_bytes();
-                body.extend_from_slice(b"\r\n.\r\n");
+                // 002: the body ends at <CR><LF>.<CR><LF>; the host doubles a leading dot
+                // (ERRATA E23, W6), the module takes it off and the SMTP client stuffs again.
+                let lines = rng.random_range(1..8);
+                let mut body = host_dot_stuffed(&mail_text(rng, lines));
+                body.extend_from_slice(b".\r\n");
                 let done = if self.caps.deliveries_succeed {
                     Class::Ok
                 } else {
