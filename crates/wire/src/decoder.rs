@@ -543,11 +543,29 @@ impl Cmd {
         self.data_mode = false;
     }
 
+    #[inline]
     fn expect_ref(&mut self, echo: Echo, pending: &Pending) {
         self.echo_pending = echo != Echo::Off && !pending.command.is_empty();
         let d = &mut self.slot;
-        d.command.clear();
-        d.command.extend_from_slice(&pending.command);
+        copy_into(&mut d.command, &pending.command);
+        if d.info_prefixes.len() == pending.info_prefixes.len() {
+            // Same shape as the last command (the common case): copy in place.
+            for (v, src) in d.info_prefixes.iter_mut().zip(&pending.info_prefixes) {
+                copy_into(v, src);
+            }
+            d.expects_prompt = pending.expects_prompt;
+            d.enters_data_mode = pending.enters_data_mode;
+            self.active = true;
+            self.data_mode = false;
+        } else {
+            self.reshape(pending);
+        }
+    }
+
+    /// [`expect_ref`](Self::expect_ref) when the prefix count changes.
+    #[inline(never)]
+    fn reshape(&mut self, pending: &Pending) {
+        let d = &mut self.slot;
         // Surplus prefix buffers wait in `spare` for a command with more prefixes.
         while d.info_prefixes.len() > pending.info_prefixes.len() {
             if let Some(v) = d.info_prefixes.pop() {
@@ -648,6 +666,13 @@ impl Cmd {
     }
 }
 
+/// `*d = src` in `d`'s storage.
+#[inline]
+fn copy_into(d: &mut Vec<u8>, src: &[u8]) {
+    d.clear();
+    d.extend_from_slice(src);
+}
+
 /// The host's side of a [`Decoder`] inside a [`Decoder::decode_with`] callback: declare the
 /// next command as soon as the previous one's final result code arrives.
 pub struct Control<'a> {
@@ -680,6 +705,7 @@ impl Control<'_> {
     }
 
     /// As [`Decoder::expect_ref`] (no allocation once grown).
+    #[inline]
     pub fn expect_ref(&mut self, pending: &Pending) {
         self.cmd.expect_ref(self.cfg.echo, pending);
     }
@@ -715,21 +741,22 @@ impl fmt::Debug for Decoder {
     }
 }
 
-/// Bytes below 14 (NUL … CR, so CR and LF among them), one high bit per byte of a word.
+/// Bytes below 14 (NUL … CR, so CR and LF among them), one high bit per byte of a 16-byte word.
 #[inline(always)]
-fn below_14(w: u64) -> u64 {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
+fn below_14(w: u128) -> u128 {
+    const LO: u128 = u128::from_le_bytes([0x01; 16]);
+    const HI: u128 = u128::from_le_bytes([0x80; 16]);
     // Exact per byte: no carry crosses a byte ((b & 0x7f) + 0x72 < 0x100).
     !(((w & !HI) + 0x72 * LO) | w) & HI
 }
 
-/// The first CR or LF at or after `i` (a word at a time: lines are short, so a `memchr` call
-/// per line costs more than it saves).
+/// The first CR or LF at or after `i`, 16 bytes at a time: lines are short (8 bytes on
+/// average), so one word usually holds the whole line, and a `memchr2` call per line costs more
+/// than it saves.
 #[inline(always)]
 fn find_cr_lf(hay: &[u8], mut i: usize) -> Option<usize> {
-    while let Some(word) = hay.get(i..).and_then(|s| s.first_chunk::<8>()) {
-        let mut m = below_14(u64::from_le_bytes(*word));
+    while let Some(word) = hay.get(i..).and_then(|s| s.first_chunk::<16>()) {
+        let mut m = below_14(u128::from_le_bytes(*word));
         while m != 0 {
             let j = i + (m.trailing_zeros() / 8) as usize;
             if matches!(hay.get(j), Some(b'\r' | b'\n')) {
@@ -737,7 +764,7 @@ fn find_cr_lf(hay: &[u8], mut i: usize) -> Option<usize> {
             }
             m &= m - 1;
         }
-        i += 8;
+        i += 16;
     }
     let tail = hay.get(i..)?;
     tail.iter()
