@@ -47,6 +47,7 @@ const FOUND: &[&str] = &[
     "helo-only",
     "force-auth-login",
     "bodyoriginal-ignored",
+    "slow-responses",
     "body-length-off-by-one",
     "urc-before-ok",
     "no-ok-after-data-mode",
