@@ -178,6 +178,16 @@ pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
     if setup.tls == Some(TlsMode::None) {
         cfg = cfg.starttls(false);
     }
+    if let Some(names) = &setup.auth_mechanisms {
+        let mechanisms = names
+            .iter()
+            .map(|n| {
+                smtp_sink::Mechanism::from_name(n)
+                    .ok_or_else(|| format!("@sink auth {n}: the sink implements PLAIN and LOGIN"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        cfg = cfg.auth_mechanisms(mechanisms);
+    }
     if !setup.faults.is_empty() {
         // Built with the script's builder, not its text form: reply texts may hold `;`/`#`.
         let mut script = smtp_sink::FaultScript::new();
@@ -323,6 +333,8 @@ mod tests {
         assert!(r.contains("@sink reply"), "{r}");
         let r = why("edge/connection-dropped-656").expect("skipped");
         assert!(r.contains("@sink drop"), "{r}");
+        let r = why("edge/auth-plain-only").expect("skipped");
+        assert!(r.contains("@sink auth PLAIN"), "{r}");
         // STARTTLS and implicit TLS are what the shared sink offers.
         assert_eq!(why("quectel/3.3-send-starttls"), None);
         assert_eq!(why("quectel/3.2-send-ssl"), None);

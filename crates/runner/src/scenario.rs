@@ -72,6 +72,8 @@ pub struct SinkSetup {
     pub tls: Option<TlsMode>,
     /// Scripted misbehaviour, in order.
     pub faults: Vec<SinkFault>,
+    /// The AUTH mechanisms the sink offers (`@sink auth PLAIN`); `None`: PLAIN and LOGIN.
+    pub auth_mechanisms: Option<Vec<String>>,
 }
 
 impl SinkSetup {
@@ -97,6 +99,9 @@ impl SinkSetup {
         }
         if self.faults.iter().any(|f| matches!(f, SinkFault::Drop(_))) {
             needs.push("@sink drop".into());
+        }
+        if let Some(m) = &self.auth_mechanisms {
+            needs.push(format!("@sink auth {}", m.join(",")));
         }
         (!needs.is_empty()).then(|| {
             format!(
@@ -145,6 +150,9 @@ pub fn setup_for(sc: &Scenario, profile: Profile) -> (EmulatorSetup, SinkSetup) 
                 });
             }
             StepKind::Sink(SinkAction::Drop(stage)) => sink.faults.push(SinkFault::Drop(*stage)),
+            StepKind::Sink(SinkAction::AuthMechanisms(m)) => {
+                sink.auth_mechanisms = Some(m.clone());
+            }
             _ => {}
         }
     }

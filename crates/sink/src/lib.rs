@@ -65,7 +65,7 @@ pub use fault::{Action, DropAt, FaultScript, FaultScriptError, Point, Rule, Trig
 pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
 pub use profile::{Limits, MIB, Profile, SesLimits};
 pub use server::{Error, RunningSink, Sink, SinkConfig, TlsSource, spawn};
-pub use session::{Account, AuthPolicy, Event, Session, SessionConfig, SharedState};
+pub use session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 pub use store::{MessageCallback, Store};
 pub use time::{Clock, Instant, ManualClock, parse_duration};
 pub use transcript::{

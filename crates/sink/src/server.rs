@@ -15,7 +15,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::fault::FaultScript;
 use crate::message::StoredMessage;
 use crate::profile::{Limits, Profile, SesLimits};
-use crate::session::{Account, AuthPolicy, Event, Session, SessionConfig, SharedState};
+use crate::session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 use crate::store::{MessageCallback, Store};
 use crate::time::{Clock, Instant};
 use crate::transcript::{CloseReason, SessionEnd, TlsInfo, Transcript};
@@ -76,6 +76,7 @@ pub struct SinkConfig {
     starttls: bool,
     tls: TlsSource,
     auth: AuthPolicy,
+    mechanisms: Vec<Mechanism>,
     require_auth: Option<bool>,
     store_dir: Option<PathBuf>,
     faults: FaultScript,
@@ -121,6 +122,7 @@ impl SinkConfig {
             starttls: true,
             tls: TlsSource::SelfSigned,
             auth: AuthPolicy::AcceptAny,
+            mechanisms: Mechanism::ALL.to_vec(),
             require_auth: None,
             store_dir: None,
             faults: FaultScript::new(),
@@ -161,6 +163,13 @@ impl SinkConfig {
     /// HTTP API address (`None`: no API).
     pub fn api(mut self, addr: Option<SocketAddr>) -> Self {
         self.api = addr;
+        self
+    }
+
+    /// The AUTH mechanisms EHLO offers and AUTH accepts (default PLAIN and LOGIN; empty: no
+    /// AUTH extension).
+    pub fn auth_mechanisms(mut self, mechanisms: impl IntoIterator<Item = Mechanism>) -> Self {
+        self.mechanisms = mechanisms.into_iter().collect();
         self
     }
 
@@ -261,6 +270,7 @@ impl SinkConfig {
             c.require_auth = r;
         }
         c.starttls = self.starttls && tls_available;
+        c.mechanisms = self.mechanisms.clone();
         c.faults = self.faults.clone();
         c
     }

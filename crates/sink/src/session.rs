@@ -63,6 +63,41 @@ impl fmt::Debug for Account {
     }
 }
 
+/// A SASL mechanism the sink implements (RFC 4954).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mechanism {
+    /// `PLAIN` (RFC 4616).
+    Plain,
+    /// `LOGIN` (004 step 2).
+    Login,
+}
+
+impl Mechanism {
+    /// Both, in the order EHLO lists them.
+    pub const ALL: [Mechanism; 2] = [Mechanism::Plain, Mechanism::Login];
+
+    /// The name in EHLO and AUTH.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
+        }
+    }
+
+    /// Parses a name, case-insensitively.
+    pub fn from_name(name: &str) -> Option<Mechanism> {
+        Mechanism::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which credentials AUTH accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum AuthPolicy {
@@ -90,6 +125,8 @@ pub struct SessionConfig {
     pub require_auth: bool,
     /// Whether STARTTLS can be offered (a TLS configuration exists).
     pub starttls: bool,
+    /// The AUTH mechanisms EHLO offers and AUTH accepts (none: no AUTH extension at all).
+    pub mechanisms: Vec<Mechanism>,
     /// Fault script.
     pub faults: FaultScript,
 }
@@ -105,6 +142,7 @@ impl SessionConfig {
             auth: AuthPolicy::AcceptAny,
             require_auth: profile == Profile::TencentSes,
             starttls: false,
+            mechanisms: Mechanism::ALL.to_vec(),
             faults: FaultScript::new(),
         }
     }
@@ -809,7 +847,10 @@ impl Session {
                 if self.cfg.starttls && !self.tls && self.cfg.profile != Profile::TencentSes {
                     lines.push("STARTTLS".into());
                 }
-                lines.push("AUTH PLAIN LOGIN".into());
+                if !self.cfg.mechanisms.is_empty() {
+                    let names: Vec<&str> = self.cfg.mechanisms.iter().map(|m| m.as_str()).collect();
+                    lines.push(format!("AUTH {}", names.join(" ")));
+                }
                 let n = lines.len();
                 let mut out = Vec::new();
                 for (i, l) in lines.iter().enumerate() {
@@ -947,6 +988,9 @@ impl Session {
             self.reply(503, "5.5.1 Error: already authenticated");
         } else if self.mail_from.is_some() {
             self.reply(503, "5.5.1 Error: MAIL transaction in progress");
+        } else if !self.offers(mechanism) {
+            // RFC 4954 §4: a mechanism the server does not support (or did not offer).
+            self.reply(504, "5.5.4 Error: unrecognized authentication type");
         } else if mechanism == smtp_proto::AUTH_LOGIN {
             if initial.is_empty() {
                 self.reply(334, "VXNlcm5hbWU6");
@@ -964,6 +1008,13 @@ impl Session {
         } else {
             self.reply(504, "5.5.4 Error: unrecognized authentication type");
         }
+    }
+
+    fn offers(&self, mechanism: u64) -> bool {
+        self.cfg.mechanisms.iter().any(|m| match m {
+            Mechanism::Plain => mechanism == smtp_proto::AUTH_PLAIN,
+            Mechanism::Login => mechanism == smtp_proto::AUTH_LOGIN,
+        })
     }
 
     fn decode_b64(&mut self, text: &[u8]) -> Option<Vec<u8>> {

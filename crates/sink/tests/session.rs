@@ -1,7 +1,7 @@
 //! Command sequence, replies, AUTH and DATA handling of the sans-IO session (permissive profile
 //! unless said otherwise). Reply codes follow 004's table (RFC 5321 §4.2.3).
 
-use smtp_sink::{Account, AuthPolicy, CloseReason, Profile};
+use smtp_sink::{Account, AuthPolicy, CloseReason, Mechanism, Profile};
 
 use crate::harness::{H, b64, config};
 
@@ -209,6 +209,34 @@ fn auth_plain_initial_and_continuation_and_failures() {
     let shown = h.s.transcript().render();
     assert!(!shown.contains(&good) && !shown.contains(&bad), "{shown}");
     assert!(!format!("{:?}", h.s.transcript()).contains(&good));
+}
+
+#[test]
+fn auth_mechanisms_restrict_what_ehlo_offers_and_auth_accepts() {
+    // `@sink auth PLAIN`: EHLO offers PLAIN only and LOGIN is refused (RFC 4954 §4: 504).
+    let mut c = config(Profile::Permissive);
+    c.mechanisms = vec![Mechanism::Plain];
+    let mut h = H::new(c);
+    let ehlo = h.send("EHLO x\r\n");
+    assert!(ehlo.ends_with("250 AUTH PLAIN\r\n"), "{ehlo}");
+    assert_eq!(
+        h.send("AUTH LOGIN\r\n"),
+        "504 5.5.4 Error: unrecognized authentication type\r\n"
+    );
+    assert_eq!(
+        h.send(format!("AUTH PLAIN {}\r\n", b64("\0u\0p"))),
+        "235 2.7.0 Authentication successful\r\n"
+    );
+    // No mechanisms: no AUTH extension at all, and AUTH is refused.
+    let mut c = config(Profile::Permissive);
+    c.mechanisms = Vec::new();
+    let mut h = H::new(c);
+    let ehlo = h.send("EHLO x\r\n");
+    assert!(!ehlo.contains("AUTH"), "{ehlo}");
+    assert!(ehlo.ends_with("250 ENHANCEDSTATUSCODES\r\n"), "{ehlo}");
+    assert!(h.send("AUTH PLAIN\r\n").starts_with("504 "));
+    assert_eq!(Mechanism::from_name("login"), Some(Mechanism::Login));
+    assert_eq!(Mechanism::from_name("CRAM-MD5"), None);
 }
 
 #[test]

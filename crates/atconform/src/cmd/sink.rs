@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use miette::{IntoDiagnostic, WrapErr, miette};
-use smtp_sink::{Account, AuthPolicy, FaultScript, Profile, SinkConfig};
+use smtp_sink::{Account, AuthPolicy, FaultScript, Mechanism, Profile, SinkConfig};
 
 /// Capture SMTP server: plain SMTP (+STARTTLS) and implicit TLS, provider profiles, faults, HTTP API.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,6 +34,9 @@ pub struct Args {
     /// Accepted account `user:pass` (repeatable); without any, all credentials are accepted.
     #[arg(long, value_name = "USER:PASS")]
     auth: Vec<String>,
+    /// AUTH mechanisms to offer and accept, comma-separated (PLAIN, LOGIN); "none" for no AUTH.
+    #[arg(long, value_name = "LIST", default_value = "PLAIN,LOGIN", value_parser = parse_mechanisms)]
+    auth_mechanisms: std::vec::Vec<Mechanism>,
     /// Require AUTH before MAIL (always on under tencent-ses).
     #[arg(long)]
     require_auth: bool,
@@ -66,6 +69,18 @@ pub struct Args {
     idle_timeout: Option<Duration>,
 }
 
+fn parse_mechanisms(s: &str) -> Result<Vec<Mechanism>, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|m| {
+            Mechanism::from_name(m.trim())
+                .ok_or_else(|| format!("unknown AUTH mechanism `{m}` (PLAIN, LOGIN or none)"))
+        })
+        .collect()
+}
+
 fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse()
 }
@@ -89,6 +104,7 @@ fn resolve(args: &Args) -> miette::Result<SinkConfig> {
         .tls_listen(args.tls_listen)
         .api(args.api)
         .starttls(!args.no_starttls)
+        .auth_mechanisms(args.auth_mechanisms.clone())
         .seed(args.seed)
         .max_connections(args.max_connections);
     if args.require_auth {
@@ -229,5 +245,23 @@ mod tests {
         let err = resolve(&parse(&["--fault", "rcpt=250"])).unwrap_err();
         assert!(format!("{err:?}").contains("400-599"), "{err:?}");
         assert!(resolve(&parse(&["--listen", "none", "--tls-listen", "127.0.0.1:0"])).is_ok());
+    }
+
+    #[test]
+    fn auth_mechanisms_parse() {
+        assert_eq!(parse(&[]).auth_mechanisms, Mechanism::ALL.to_vec());
+        assert_eq!(
+            parse(&["--auth-mechanisms", "plain"]).auth_mechanisms,
+            vec![Mechanism::Plain]
+        );
+        assert!(
+            parse(&["--auth-mechanisms", "none"])
+                .auth_mechanisms
+                .is_empty()
+        );
+        let err = Wrap::try_parse_from(["sink", "--auth-mechanisms", "PLAIN,CRAM-MD5"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown AUTH mechanism `CRAM-MD5`"), "{err}");
     }
 }
