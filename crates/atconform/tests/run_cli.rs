@@ -84,6 +84,11 @@ fn multi_target_run_keeps_a_run_directory_per_target() {
         .args(["--filter", "2.2.7-qsmtpput", "--filter", "2.7-qsmtpput"])
         .arg("--out")
         .arg(&out)
+        .arg("--report")
+        .arg(format!(
+            "junit:{}",
+            dir.path().join("ci/junit.xml").display()
+        ))
         .output()
         .unwrap();
     // fw2 fails, so the run fails.
@@ -135,6 +140,15 @@ fn multi_target_run_keeps_a_run_directory_per_target() {
         assert!(json.contains(label), "{label} in {json}");
     }
     assert!(out.join("matrix.html").is_file());
+    // One JUnit file for CI: a suite per target.
+    let junit = std::fs::read_to_string(dir.path().join("ci/junit.xml")).unwrap();
+    for suite in ["ec25", "fw2 [ec25]", "ag35"] {
+        assert!(
+            junit.contains(&format!("<testsuite name=\"{suite}\"")),
+            "{suite}: {junit}"
+        );
+    }
+    assert!(junit.contains(r#"tests="3""#) && junit.contains(r#"failures="1""#));
 
     // The per-target directories are ordinary run directories.
     let o = atconform()
@@ -161,6 +175,23 @@ fn target_flags_are_checked() {
             .unwrap();
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", text(&o));
     }
+    // JSON reports are per target (DIR/<label>/report.json): only junit:PATH is taken.
+    let o = atconform()
+        .args([
+            "run",
+            "--target",
+            "emulator:ec25",
+            "--report",
+            "json:x.json",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("--report takes junit:PATH"),
+        "{}",
+        text(&o)
+    );
     // Two targets in one directory.
     let dir = tempfile::tempdir().unwrap();
     let o = atconform()

@@ -84,43 +84,7 @@ impl RunReport {
 
     /// The JUnit XML report: one suite per profile, one test case per scenario.
     pub fn to_junit(&self) -> String {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut report = Report::new("atconform");
-        report.set_time(self.wall);
-        let mut suites: std::collections::BTreeMap<String, TestSuite> = Default::default();
-        for r in &self.cases {
-            let status = match &r.status {
-                Status::Pass => TestCaseStatus::success(),
-                Status::Fail | Status::Interrupted => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(summary(r));
-                    s.set_description(describe(r));
-                    s
-                }
-                Status::Error(e) => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                    s.set_message(e.clone());
-                    s
-                }
-                Status::Skip(why) => {
-                    let mut s = TestCaseStatus::skipped();
-                    s.set_message(why.clone());
-                    s
-                }
-            };
-            let mut tc = TestCase::new(r.scenario.clone(), status);
-            tc.set_classname(format!("atconform.{}", r.profile));
-            tc.set_time(r.elapsed);
-            tc.set_system_out(r.transcript.render(true));
-            suites
-                .entry(r.profile.clone())
-                .or_insert_with(|| TestSuite::new(r.profile.clone()))
-                .add_test_case(tc);
-        }
-        report.add_test_suites(suites.into_values());
-        report
-            .to_string()
-            .unwrap_or_else(|e| format!("<!-- junit serialisation failed: {e} -->"))
+        junit(&[(None, self)])
     }
 
     /// Writes one transcript per case under `dir`: `<scenario>.<profile>.txt` (AT side, with
@@ -186,6 +150,74 @@ impl RunReport {
         ));
         s
     }
+}
+
+/// The JUnit XML report of several targets' runs (`atconform run --target ...`): one suite per
+/// target label (and profile, should a run hold several), one test case per scenario.
+pub fn junit_of(runs: &[(&str, &RunReport)]) -> String {
+    let runs: Vec<(Option<&str>, &RunReport)> = runs.iter().map(|(l, r)| (Some(*l), *r)).collect();
+    junit(&runs)
+}
+
+fn junit(runs: &[(Option<&str>, &RunReport)]) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new("atconform");
+    report.set_time(runs.iter().map(|(_, r)| r.wall).max().unwrap_or_default());
+    // Suites in first-seen order (label, then profile).
+    let mut suites: Vec<(String, TestSuite)> = Vec::new();
+    for (label, run) in runs {
+        for r in &run.cases {
+            let status = match &r.status {
+                Status::Pass => TestCaseStatus::success(),
+                Status::Fail | Status::Interrupted => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(summary(r));
+                    s.set_description(describe(r));
+                    s
+                }
+                Status::Error(e) => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_message(e.clone());
+                    s
+                }
+                Status::Skip(why) => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(why.clone());
+                    s
+                }
+            };
+            let (suite, class) = match label {
+                None => (r.profile.clone(), format!("atconform.{}", r.profile)),
+                Some(l) if *l == r.profile => (l.to_string(), format!("atconform.{l}")),
+                Some(l) => (
+                    format!("{l} [{}]", r.profile),
+                    format!("atconform.{l}.{}", r.profile),
+                ),
+            };
+            let mut tc = TestCase::new(r.scenario.clone(), status);
+            tc.set_classname(class);
+            tc.set_time(r.elapsed);
+            tc.set_system_out(r.transcript.render(true));
+            match suites.iter_mut().find(|(n, _)| *n == suite) {
+                Some((_, s)) => {
+                    s.add_test_case(tc);
+                }
+                None => {
+                    let mut s = TestSuite::new(suite.clone());
+                    s.add_test_case(tc);
+                    suites.push((suite, s));
+                }
+            };
+        }
+    }
+    // A single run keeps its suites in profile order, as before.
+    if runs.len() == 1 && runs.first().is_some_and(|(l, _)| l.is_none()) {
+        suites.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    report.add_test_suites(suites.into_iter().map(|(_, s)| s));
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- junit serialisation failed: {e} -->"))
 }
 
 /// `PASS`, `FAIL`, `SKIP`, `ERROR`, `INTERRUPTED`.
@@ -424,6 +456,31 @@ mod tests {
         );
         assert!(
             x.contains("quectel/x.scn:7: unexpected bytes (first difference at byte 7)"),
+            "{x}"
+        );
+    }
+
+    #[test]
+    fn junit_of_several_targets_has_a_suite_per_target() {
+        let a = report(vec![case(Status::Pass, None)]);
+        let b = report(vec![case(Status::Fail, Some(mismatch()))]);
+        let profile = a.cases[0].profile.clone();
+        let x = junit_of(&[(profile.as_str(), &a), ("fw2", &b)]);
+        // The target named after its profile keeps that name; another label says its profile.
+        assert!(
+            x.contains(&format!(r#"<testsuite name="{profile}""#)),
+            "{x}"
+        );
+        assert!(
+            x.contains(&format!(r#"<testsuite name="fw2 [{profile}]""#)),
+            "{x}"
+        );
+        assert!(
+            x.contains(&format!(r#"classname="atconform.fw2.{profile}""#)),
+            "{x}"
+        );
+        assert!(
+            x.contains(r#"tests="2""#) && x.contains(r#"failures="1""#),
             "{x}"
         );
     }

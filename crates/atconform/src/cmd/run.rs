@@ -54,8 +54,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     quirk: Vec<String>,
     /// Also write a report: json:PATH or junit:PATH (repeatable; DIR/report.json is always
-    /// written).
-    #[arg(long, value_name = "KIND:PATH", conflicts_with = "target")]
+    /// written). With --target: junit:PATH only, one suite per target.
+    #[arg(long, value_name = "KIND:PATH")]
     report: Vec<ReportSpec>,
     /// Run directory: report.json and transcripts (default: target/atconform/runs/<unix-time>).
     #[arg(long, value_name = "DIR")]
@@ -209,6 +209,17 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
     if total == 0 {
         return Err(miette!("no scenario matches the selection on any target"));
     }
+    if let Some(spec) = args
+        .report
+        .iter()
+        .find(|s| s.kind != at_runner::report::ReportKind::Junit)
+    {
+        return Err(miette!(
+            "--report {}: with --target each target's JSON report is <out>/<label>/report.json and \
+             the matrix is <out>/matrix.json; --report takes junit:PATH (one suite per target)",
+            spec.path.display()
+        ));
+    }
     let out = args.out.clone().unwrap_or_else(default_out);
     let cancel = cancel_on_ctrl_c();
     let progress = at_runner::report::Progress::new(total, args.quiet);
@@ -278,6 +289,20 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         .and_then(|()| std::fs::write(&json, m.to_json()));
     if let Err(e) = written {
         eprintln!("cannot write the matrix into {}: {e}", out.display());
+    }
+    let labelled: Vec<(&str, &at_runner::RunReport)> = results
+        .iter()
+        .flatten()
+        .map(|r| (r.target.label.as_str(), &r.report))
+        .collect();
+    for spec in &args.report {
+        if let Some(parent) = spec.path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| miette!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&spec.path, at_runner::report::junit_of(&labelled))
+            .map_err(|e| miette!("cannot write {}: {e}", spec.path.display()))?;
     }
     text.push_str(&format!(
         "run directories: {}/<target>/ (report.json, transcripts); matrix: {}, {}\n",
