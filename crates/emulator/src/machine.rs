@@ -25,6 +25,10 @@ pub const DEFAULT_EPOCH_UNIX: u64 = 1_595_980_800;
 
 /// How long a Multi-Tech delivery may take before `#CME ERROR: <timeout>` (ERRATA E22).
 const MULTITECH_SEND_TIMEOUT: Duration = Duration::from_secs(300);
+/// The emulator's serving cell for `AT+CGREG?` with `<n>`=2: location area code (hex).
+const CELL_LAC: &str = "5A1F";
+/// Its cell id (hex, 28-bit E-UTRAN cell identity).
+const CELL_CI: &str = "0C2B3D1";
 /// How late quirk `slow-responses` answers (000 §2.1.2 allows 300 ms).
 const SLOW_RESPONSE: Duration = Duration::from_millis(500);
 
@@ -1027,7 +1031,13 @@ impl Emulator {
     fn cmd_cgreg(&mut self, f: Form, params: &[WParam], spec: &catalog::Command) -> Step {
         if f == Form::Read {
             let stat = u8::from(self.attached && self.sim_ready);
-            self.emit_info(&[format!("+CGREG: {},{stat}", self.cgreg_n).into_bytes()]);
+            let mut line = format!("+CGREG: {},{stat}", self.cgreg_n);
+            if self.cgreg_n == 2 && stat == 1 {
+                // 3GPP TS 27.007 §10.1.20: <n>=2 adds the serving cell: <lac>,<ci>,<AcT>
+                // (7 = E-UTRAN); the values are this emulator's fixed cell.
+                line.push_str(&format!(",\"{CELL_LAC}\",\"{CELL_CI}\",7"));
+            }
+            self.emit_info(&[line.into_bytes()]);
             return Step::Done;
         }
         match args(spec.params, params) {
