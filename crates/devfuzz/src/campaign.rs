@@ -528,6 +528,9 @@ impl Fuzzer {
                 device_mail: got,
                 // A real firmware composes its own headers: only the portable checks.
                 exact: matches!(self.device, Device::Emulator(_)),
+                trailing: reference
+                    .as_ref()
+                    .map_or(&[][..], |r| r.trailing.as_slice()),
             },
         );
         let path = self.cfg.out_dir.as_ref().and_then(|d| {

@@ -35,7 +35,13 @@ pub struct Run {
     /// The deliveries the server saw, each with the index of the step that made it (targets
     /// whose server the fuzzer sees: the emulator).
     pub mail: Vec<(usize, Delivery)>,
+    /// URCs that came within [`TRAILING`] after a clean case (virtual targets): a scenario
+    /// ending at a send expects its `+QSMTPPUT` URC.
+    pub trailing: Vec<String>,
 }
+
+/// How long a virtual target is listened to after a clean case, for late URCs.
+pub const TRAILING: Duration = Duration::from_secs(5);
 
 /// Drives one target; keeps the echo state and unread output between steps.
 pub struct Executor<'t> {
@@ -136,10 +142,30 @@ impl<'t> Executor<'t> {
         let mut log = StepLog::default();
         if let Err(f) = self.liveness_logged(n, &mut log) {
             run.finding = Some(f);
+        } else if self.target.is_virtual() {
+            run.trailing = self.trailing_urcs();
         }
         run.logs.push(log);
         run.echo = self.echo;
         run
+    }
+
+    /// URC lines arriving within [`TRAILING`] (not judged: the case is over).
+    fn trailing_urcs(&mut self) -> Vec<String> {
+        let deadline = self.target.now() + TRAILING;
+        while let Ok(ReadOutcome::Data(d)) = self.target.read(deadline) {
+            self.buf.extend_from_slice(&d);
+        }
+        let Ok(p) = frames::parse(&self.buf, true) else {
+            return Vec::new();
+        };
+        p.frames
+            .into_iter()
+            .filter_map(|f| match f {
+                Frame::Info(mut l) if l.len() == 1 && frames::is_urc(&l[0]) => l.pop(),
+                _ => None,
+            })
+            .collect()
     }
 
     /// `AT` must answer `OK` within its maximum response time.

@@ -149,6 +149,8 @@ pub struct ScenarioInfo<'a> {
     /// Check every header and the SMTP commands (the emulator); otherwise only what any
     /// conforming firmware gets right (envelope, subject, body, attachments, no `Bcc:`).
     pub exact: bool,
+    /// URCs the reference sent after the case (see [`crate::exec::Run::trailing`]).
+    pub trailing: &'a [String],
 }
 
 /// A `@mail`/`@smtp` value: escaped, a leading space kept.
@@ -394,7 +396,34 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
         }
         mail_checks(&mut out, i, &info);
     }
-    if matches!(finding.kind, FindingKind::Wedged) || finding.step >= case.steps().count() {
+    let wedged = matches!(finding.kind, FindingKind::Wedged);
+    if !wedged && finding.step < case.steps().count() {
+        // URCs a conforming module sends after the last step (the `+QSMTPPUT` of a send whose
+        // check was shrunk away): expected, so the scenario does not end on trailing output.
+        if let Some(next) = logs.get(finding.step + 1) {
+            // The liveness log is the last; URCs after it are the run's trailing ones.
+            let tail: &[String] = if finding.step + 2 == logs.len() {
+                info.trailing
+            } else {
+                &[]
+            };
+            let later = StepLog {
+                before: next
+                    .before
+                    .iter()
+                    .chain(&next.urcs)
+                    .chain(tail)
+                    .cloned()
+                    .collect(),
+                ..StepLog::default()
+            };
+            if !later.before.is_empty() {
+                let _ = writeln!(out, "@within 61s");
+                urcs_before(Some(&later), &mut out);
+            }
+        }
+    }
+    if wedged || finding.step >= case.steps().count() {
         let _ = writeln!(out, "// liveness: the module must still answer AT");
         urcs_before(logs.get(case.steps().count()), &mut out);
         let _ = writeln!(out, "> AT");
