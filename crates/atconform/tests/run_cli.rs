@@ -74,6 +74,40 @@ fn every_run_directory_is_diffable() {
 }
 
 #[test]
+fn a_late_answer_is_non_strict_and_a_later_deviation_still_fails() {
+    // 000 §2.1.2: 300 ms at most. `slow-responses` answers at 500 ms with the right bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let o = atconform()
+        .args([
+            "run",
+            "--quiet",
+            "--target",
+            "slow=emulator:ec25+slow-responses",
+        ])
+        .args([
+            "--target",
+            "both=emulator:ec25+slow-responses+urc-before-ok",
+        ])
+        .args(["--filter", "quectel/2.2.7-qsmtpput"])
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("slow: 0 pass, 1 non-strict, 0 fail"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("both: 0 pass, 0 non-strict, 1 fail"),
+        "{stdout}"
+    );
+    let matrix = std::fs::read_to_string(dir.path().join("matrix.json")).unwrap();
+    assert!(matrix.contains("\"non-strict\""), "{matrix}");
+}
+
+#[test]
 fn multi_target_run_keeps_a_run_directory_per_target() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m");
@@ -124,6 +158,11 @@ fn multi_target_run_keeps_a_run_directory_per_target() {
         ["ag35", "emulator", "ag35", "1", "1", "0", "0", "0"]
     );
     assert!(stdout.contains("== fw2 =="), "{stdout}");
+    // Graded as in the matrix (Autobahn-style grades).
+    assert!(
+        stdout.contains("fw2: 0 pass, 0 non-strict, 1 fail, 0 informational, 0 unimplemented"),
+        "{stdout}"
+    );
 
     // One run directory per target, each with its report and transcripts.
     assert_eq!(cases(&out.join("ec25"))[0].1, "pass");

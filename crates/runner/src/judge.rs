@@ -332,6 +332,9 @@ pub struct Session<'t> {
     /// No read waits past this instant (the scenario's overall timeout).
     pub hard_deadline: Option<Instant>,
     last_sent: Vec<u8>,
+    /// The first answer that came later than its documented maximum: judging goes on, and it
+    /// is the verdict only if nothing worse follows (a tolerated deviation, graded non-strict).
+    too_slow: Option<Verdict>,
 }
 
 impl<'t> Session<'t> {
@@ -353,6 +356,7 @@ impl<'t> Session<'t> {
             steps_passed: 0,
             hard_deadline: None,
             last_sent: Vec::new(),
+            too_slow: None,
         }
     }
 
@@ -387,8 +391,12 @@ impl<'t> Session<'t> {
         self.transcript.note(now, text);
     }
 
-    /// Ends the session with `verdict`.
+    /// Ends the session with `verdict` (a pass with a late answer on the way ends too slow).
     pub fn finish(mut self, verdict: Verdict) -> Execution {
+        let verdict = match (verdict, self.too_slow.take()) {
+            (Verdict::Pass, Some(slow)) => slow,
+            (v, _) => v,
+        };
         let end = self.target.now();
         match &verdict {
             Verdict::Pass => self.transcript.note(end, "pass"),
@@ -629,15 +637,25 @@ impl<'t> Session<'t> {
             && !frames.is_empty()
         {
             let took = self.last_rx - sent_at;
-            if took > limit {
-                return Err(self.fail(
+            if took > limit && self.too_slow.is_none() {
+                let slow = self.fail(
                     i,
                     Some(step),
                     FailureKind::TooSlow { limit, took },
                     &frames,
                     from,
                     None,
-                ));
+                );
+                let now = self.target.now();
+                self.transcript.note(
+                    now,
+                    format!(
+                        "too slow: {:.3} s, documented maximum {:.3} s (judging goes on)",
+                        took.as_secs_f64(),
+                        limit.as_secs_f64()
+                    ),
+                );
+                self.too_slow = Some(slow);
             }
         }
         self.step_end = match step.action {
@@ -923,6 +941,31 @@ mod tests {
                 took: Duration::from_millis(301)
             }
         );
+        // Judging goes on after a late answer: a wrong byte later is the verdict.
+        let mut two = plan.clone();
+        two.steps
+            .push(Step::command(loc(2), b"AT", vec![Frame::line(b"OK")]));
+        let mut script = slow(301);
+        script.extend([
+            Script::Expect(b"AT\r".to_vec()),
+            Script::Send(b"AT\r\r\nERROR\r\n".to_vec()),
+        ]);
+        let e = run(&two, script);
+        assert!(
+            matches!(failure(&e).kind, FailureKind::Mismatch),
+            "{:?}",
+            e.verdict
+        );
+        assert_eq!(failure(&e).location.line, 2);
+        // ... and when all else is right, the late answer is.
+        let mut script = slow(301);
+        script.extend([
+            Script::Expect(b"AT\r".to_vec()),
+            Script::Send(b"AT\r\r\nOK\r\n".to_vec()),
+        ]);
+        let e = run(&two, script);
+        assert!(matches!(failure(&e).kind, FailureKind::TooSlow { .. }));
+        assert_eq!(e.steps_passed, 2);
     }
 
     #[test]

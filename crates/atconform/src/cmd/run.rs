@@ -242,8 +242,22 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             text.push_str(&failures(r));
         }
     }
+    let lw = args
+        .target
+        .iter()
+        .map(|t| t.label.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let rw = args
+        .target
+        .iter()
+        .map(|t| at_report::multi::describe(t).len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
     text.push_str(&format!(
-        "\n{:<24} {:<32} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9}\n",
+        "\n{:<lw$} {:<rw$} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9}\n",
         "target", "runs on", "cases", "pass", "fail", "skip", "error", "time"
     ));
     for (t, r) in args.target.iter().zip(&results) {
@@ -252,7 +266,7 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             Ok(r) => {
                 let c = r.report.counts();
                 text.push_str(&format!(
-                    "{:<24} {:<32} {:>5} {:>5} {:>5} {:>5} {:>5} {:>7.3} s{}\n",
+                    "{:<lw$} {:<rw$} {:>5} {:>5} {:>5} {:>5} {:>5} {:>7.3} s{}\n",
                     t.label,
                     runs_on,
                     r.report.cases.len(),
@@ -270,13 +284,25 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
                 exit = exit.max(r.report.exit_code());
             }
             Err(e) => {
-                text.push_str(&format!("{:<24} {runs_on:<32} NOT RUN: {e}\n", t.label));
+                text.push_str(&format!("{:<lw$} {runs_on:<rw$} NOT RUN: {e}\n", t.label));
                 exit = exit.max(1);
             }
         }
     }
     let runs: Vec<at_report::load::Run> = results.iter().flatten().map(|r| r.run.clone()).collect();
     let m = at_report::matrix::Matrix::build(&runs, scenarios);
+    // The graded counts (pass, non-strict, fail, informational, unimplemented) per target.
+    let summary = m.summary_text();
+    let grades: Vec<&str> = summary.lines().rev().take(m.columns.len()).collect();
+    text.push_str("graded: ");
+    text.push_str(
+        &grades
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n        "),
+    );
+    text.push('\n');
     let html = out.join("matrix.html");
     let json = out.join("matrix.json");
     let written = std::fs::create_dir_all(&out)
