@@ -35,6 +35,58 @@ pub struct Mail {
     pub body: Option<String>,
     /// Attachments: name, content type, decoded bytes.
     pub attachments: Vec<(Option<String>, String, Vec<u8>)>,
+    /// Rules of RFC 5321/5322 the message as transmitted breaks ([`rule_breaks`]).
+    pub breaks: Vec<String>,
+}
+
+/// What any conforming module's message obeys, whatever its composer: header lines end in CRLF
+/// and have at most 1000 octets (RFC 5321 §2.3.8, §4.5.3.1.6; the body is the host's bytes,
+/// sent raw with `"bodyoriginal"`, ERRATA M1), one `Date:` and one `From:` (RFC 5322 §3.6),
+/// no `Bcc:` header in transit (000 §2.2.2 type 3 is a blind copy).
+pub fn rule_breaks(raw: &[u8], headers: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let head_len = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(raw.len(), |p| p + 2);
+    let head = raw.get(..head_len).unwrap_or(raw);
+    for (i, &b) in head.iter().enumerate() {
+        let crlf = b == b'\n' && i > 0 && head.get(i - 1) == Some(&b'\r');
+        if b == b'\n' && !crlf {
+            out.push(format!("bare LF at byte {i} (RFC 5321 §2.3.8)"));
+            break;
+        }
+        if b == b'\r' && head.get(i + 1) != Some(&b'\n') {
+            out.push(format!("bare CR at byte {i} (RFC 5321 §2.3.8)"));
+            break;
+        }
+        if b == b'\n' {
+            if i + 1 - start > 1000 {
+                out.push(format!(
+                    "line at byte {start} has {} octets (RFC 5321 §4.5.3.1.6: 1000)",
+                    i + 1 - start
+                ));
+                break;
+            }
+            start = i + 1;
+        }
+    }
+    for (name, want) in [("Date", 1), ("From", 1), ("Bcc", 0)] {
+        let n = headers
+            .iter()
+            .filter(|(h, _)| h.eq_ignore_ascii_case(name))
+            .count();
+        if n != want {
+            let rule = if name == "Bcc" {
+                "000 §2.2.2: blind copies stay blind"
+            } else {
+                "RFC 5322 §3.6: exactly one"
+            };
+            out.push(format!("{n} `{name}:` header fields ({rule})"));
+        }
+    }
+    out
 }
 
 /// One delivery attempt the module made.
@@ -80,7 +132,9 @@ impl Mail {
     /// The parts of a message the sink accepted.
     pub fn from_stored(m: &StoredMessage) -> Mail {
         let p = m.parsed();
-        let headers = header_fields(&m.raw)
+        let fields = header_fields(&m.raw);
+        let breaks = rule_breaks(&m.raw, &fields);
+        let headers = fields
             .into_iter()
             .map(|(n, v)| {
                 if MASKED.iter().any(|x| x.eq_ignore_ascii_case(&n)) {
@@ -102,8 +156,22 @@ impl Mail {
                 .into_iter()
                 .map(|a| (a.name, a.content_type, a.bytes))
                 .collect(),
+            breaks,
         }
     }
+}
+
+/// The first delivery whose message breaks a rule any module must keep ([`rule_breaks`]):
+/// its index, a one-line summary and the list.
+pub fn first_rule_break<'a>(
+    mails: impl IntoIterator<Item = &'a Mail>,
+) -> Option<(usize, String, String)> {
+    mails.into_iter().enumerate().find_map(|(i, m)| {
+        let first = m.breaks.first()?;
+        let summary = format!("delivered mail #{} breaks the mail rules: {first}", i + 1);
+        let list: String = m.breaks.iter().map(|b| format!("  {b}\n")).collect();
+        Some((i, summary, list))
+    })
 }
 
 fn tls_name(ssl: SslType) -> &'static str {
@@ -486,4 +554,48 @@ pub fn compare_live(want: &[Mail], got: &[Mail]) -> Option<(usize, String, Strin
         );
         (want.len().min(got.len()), summary, String::new())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn breaks(raw: &[u8]) -> Vec<String> {
+        rule_breaks(raw, &header_fields(raw))
+    }
+
+    #[test]
+    fn rules_any_module_keeps() {
+        let ok = b"Date: x\r\nFrom: <a@b>\r\nTo: <c@d>\r\n\r\nbody with a bare \r in it\r\n";
+        assert_eq!(breaks(ok), Vec::<String>::new());
+        let bcc = b"Date: x\r\nFrom: <a@b>\r\nBcc: <e@f>\r\n\r\nhi\r\n";
+        assert_eq!(
+            breaks(bcc),
+            ["1 `Bcc:` header fields (000 §2.2.2: blind copies stay blind)"]
+        );
+        let lf = b"Date: x\nFrom: <a@b>\r\n\r\nhi\r\n";
+        // The bare LF also hides the From: field inside the Date: line.
+        assert_eq!(
+            breaks(lf),
+            [
+                "bare LF at byte 7 (RFC 5321 §2.3.8)",
+                "0 `From:` header fields (RFC 5322 §3.6: exactly one)"
+            ]
+        );
+        let no_date = b"From: <a@b>\r\nFrom: <a@b>\r\n\r\n";
+        assert_eq!(
+            breaks(no_date),
+            [
+                "0 `Date:` header fields (RFC 5322 §3.6: exactly one)",
+                "2 `From:` header fields (RFC 5322 §3.6: exactly one)"
+            ]
+        );
+        let mut long = b"Date: x\r\nFrom: <a@b>\r\nSubject: ".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 990));
+        long.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(
+            breaks(&long),
+            ["line at byte 22 has 1001 octets (RFC 5321 §4.5.3.1.6: 1000)"]
+        );
+    }
 }
