@@ -860,6 +860,15 @@ impl Generator {
                         "AT+QSMTPPUT=60",
                         Expect::class(Class::Cme(Some(652)), MS300).with_urc(urc, t),
                     ));
+                } else if self.caps.server_faults && rng.random_bool(0.2) {
+                    // ERRATA M3 (edge/ehlo-refused-no-auth-655.scn): EHLO refused, the client
+                    // falls back to HELO, which offers no AUTH for the account: 655,0.
+                    g.label.push_str(", the server refuses EHLO");
+                    g.steps.push(Step::Server(ServerFault::EhloRefused));
+                    g.steps.push(send(
+                        "AT+QSMTPPUT=60",
+                        ok_none().with_urc("+QSMTPPUT: 655,0", t),
+                    ));
                 } else {
                     g.steps
                         .push(send("AT+QSMTPPUT=60", ok_none().with_urc(urc, t)));

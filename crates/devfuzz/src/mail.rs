@@ -13,7 +13,9 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use at_mailer::{Direction, Failure, MailJob, SmtpClient, SslType};
-use smtp_sink::{Event as SinkEvent, Profile, Session, SessionConfig, SharedState, StoredMessage};
+use smtp_sink::{
+    Event as SinkEvent, FaultScript, Profile, Session, SessionConfig, SharedState, StoredMessage,
+};
 
 /// Headers whose values depend on the clock or the delivery number, not on the mail.
 const MASKED: &[&str] = &["Date", "Message-ID"];
@@ -217,6 +219,15 @@ fn commands(t: &at_mailer::Transcript) -> Vec<String> {
 /// [`SERVER`](crate::cases::SERVER) by default) do not
 /// resolve (`653`, as in a scenario without `@resolve`).
 pub fn deliver(job: &MailJob, server: &str) -> (Result<(), Failure>, Delivery) {
+    deliver_to(job, server, FaultScript::new())
+}
+
+/// [`deliver`] to a sink that misbehaves as `faults` says.
+pub fn deliver_to(
+    job: &MailJob,
+    server: &str,
+    faults: FaultScript,
+) -> (Result<(), Failure>, Delivery) {
     let tls = tls_name(job.ssl);
     if job.server != server {
         let r = Err(Failure::Dns);
@@ -231,6 +242,7 @@ pub fn deliver(job: &MailJob, server: &str) -> (Result<(), Failure>, Delivery) {
     }
     let cfg = SessionConfig {
         starttls: job.ssl == SslType::StartTls,
+        faults,
         ..SessionConfig::new(Profile::Permissive)
     };
     let now = smtp_sink::Instant::ZERO;

@@ -87,6 +87,9 @@ pub enum ServerFault {
     Stall,
     /// The server rejects the credentials with 535 (scenario `@sink reply auth 535`).
     AuthFailed,
+    /// The server refuses `EHLO` with 502, so a client falls back to `HELO`, which offers no
+    /// AUTH (scenario `@sink reply ehlo 502`; ERRATA M3).
+    EhloRefused,
 }
 
 /// One action of a case.

@@ -387,6 +387,9 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
             Step::Server(ServerFault::AuthFailed) => {
                 let _ = writeln!(out, "@sink reply auth 535");
             }
+            Step::Server(ServerFault::EhloRefused) => {
+                let _ = writeln!(out, "@sink reply ehlo 502 5.5.1 Command not implemented");
+            }
             Step::Dtr { level, expect } => {
                 let _ = writeln!(out, "@dtr {}", if *level { "on" } else { "off" });
                 if let Some(e) = expect {

@@ -140,6 +140,16 @@ impl VirtualModule {
                         });
                         self.pending.push((self.now + DELIVERY_TIME, id, r));
                     }
+                    Some(ServerFault::EhloRefused) => {
+                        let faults = smtp_sink::FaultScript::new().reply(
+                            smtp_sink::Point::Ehlo,
+                            502,
+                            "5.5.1 Command not implemented",
+                        );
+                        let (r, d) = mail::deliver_to(&job, &self.server_name, faults);
+                        self.delivered.push(d);
+                        self.pending.push((self.now + DELIVERY_TIME, id, r));
+                    }
                     _ => {
                         let (r, d) = mail::deliver(&job, &self.server_name);
                         self.delivered.push(d);
