@@ -215,9 +215,8 @@ fn commands(t: &at_mailer::Transcript) -> Vec<String> {
 }
 
 /// Delivers `job` in memory: the module's SMTP client against the capture sink's session.
-/// Servers other than `server` (the name the fuzzer configures,
-/// [`SERVER`](crate::cases::SERVER) by default) do not
-/// resolve (`653`, as in a scenario without `@resolve`).
+/// Servers other than `server` (the name the fuzzer configures, [`SERVER`](crate::cases::SERVER)
+/// by default) do not resolve (`653`, as in a scenario without `@resolve`).
 pub fn deliver(job: &MailJob, server: &str) -> (Result<(), Failure>, Delivery) {
     deliver_to(job, server, FaultScript::new())
 }
