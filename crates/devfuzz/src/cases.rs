@@ -869,6 +869,13 @@ impl Generator {
                         "AT+QSMTPPUT=60",
                         ok_none().with_urc("+QSMTPPUT: 655,0", t),
                     ));
+                } else if self.caps.server_faults && rng.random_bool(0.2) {
+                    // RFC 4954: the client picks a mechanism the server offers
+                    // (edge/auth-plain-only.scn).
+                    g.label.push_str(", the server offers only AUTH PLAIN");
+                    g.steps.push(Step::Server(ServerFault::AuthPlainOnly));
+                    g.steps
+                        .push(send("AT+QSMTPPUT=60", ok_none().with_urc(urc, t)));
                 } else {
                     g.steps
                         .push(send("AT+QSMTPPUT=60", ok_none().with_urc(urc, t)));

@@ -13,9 +13,7 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use at_mailer::{Direction, Failure, MailJob, SmtpClient, SslType};
-use smtp_sink::{
-    Event as SinkEvent, FaultScript, Profile, Session, SessionConfig, SharedState, StoredMessage,
-};
+use smtp_sink::{Event as SinkEvent, Profile, Session, SessionConfig, SharedState, StoredMessage};
 
 /// Headers whose values depend on the clock or the delivery number, not on the mail.
 const MASKED: &[&str] = &["Date", "Message-ID"];
@@ -218,14 +216,15 @@ fn commands(t: &at_mailer::Transcript) -> Vec<String> {
 /// Servers other than `server` (the name the fuzzer configures, [`SERVER`](crate::cases::SERVER)
 /// by default) do not resolve (`653`, as in a scenario without `@resolve`).
 pub fn deliver(job: &MailJob, server: &str) -> (Result<(), Failure>, Delivery) {
-    deliver_to(job, server, FaultScript::new())
+    deliver_to(job, server, |_| {})
 }
 
-/// [`deliver`] to a sink that misbehaves as `faults` says.
+/// [`deliver`] to a sink whose session configuration `setup` changes (fault script, AUTH
+/// mechanisms).
 pub fn deliver_to(
     job: &MailJob,
     server: &str,
-    faults: FaultScript,
+    setup: impl FnOnce(&mut SessionConfig),
 ) -> (Result<(), Failure>, Delivery) {
     let tls = tls_name(job.ssl);
     if job.server != server {
@@ -239,11 +238,11 @@ pub fn deliver_to(
         };
         return (r, d);
     }
-    let cfg = SessionConfig {
+    let mut cfg = SessionConfig {
         starttls: job.ssl == SslType::StartTls,
-        faults,
         ..SessionConfig::new(Profile::Permissive)
     };
+    setup(&mut cfg);
     let now = smtp_sink::Instant::ZERO;
     let mut server = Session::new(
         Arc::new(cfg),

@@ -90,6 +90,8 @@ pub enum ServerFault {
     /// The server refuses `EHLO` with 502, so a client falls back to `HELO`, which offers no
     /// AUTH (scenario `@sink reply ehlo 502`; ERRATA M3).
     EhloRefused,
+    /// The server offers (and accepts) only `AUTH PLAIN` (scenario `@sink auth PLAIN`).
+    AuthPlainOnly,
 }
 
 /// One action of a case.

@@ -390,6 +390,9 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
             Step::Server(ServerFault::EhloRefused) => {
                 let _ = writeln!(out, "@sink reply ehlo 502 5.5.1 Command not implemented");
             }
+            Step::Server(ServerFault::AuthPlainOnly) => {
+                let _ = writeln!(out, "@sink auth PLAIN");
+            }
             Step::Dtr { level, expect } => {
                 let _ = writeln!(out, "@dtr {}", if *level { "on" } else { "off" });
                 if let Some(e) = expect {

@@ -140,13 +140,18 @@ impl VirtualModule {
                         });
                         self.pending.push((self.now + DELIVERY_TIME, id, r));
                     }
-                    Some(ServerFault::EhloRefused) => {
-                        let faults = smtp_sink::FaultScript::new().reply(
-                            smtp_sink::Point::Ehlo,
-                            502,
-                            "5.5.1 Command not implemented",
-                        );
-                        let (r, d) = mail::deliver_to(&job, &self.server_name, faults);
+                    Some(f @ (ServerFault::EhloRefused | ServerFault::AuthPlainOnly)) => {
+                        let (r, d) = mail::deliver_to(&job, &self.server_name, |c| {
+                            if f == ServerFault::EhloRefused {
+                                c.faults = smtp_sink::FaultScript::new().reply(
+                                    smtp_sink::Point::Ehlo,
+                                    502,
+                                    "5.5.1 Command not implemented",
+                                );
+                            } else {
+                                c.mechanisms = vec![smtp_sink::Mechanism::Plain];
+                            }
+                        });
                         self.delivered.push(d);
                         self.pending.push((self.now + DELIVERY_TIME, id, r));
                     }
