@@ -8,7 +8,9 @@
 //! With a prompt pending, `> ` at the start of a line is a prompt with no terminator.
 //!
 //! # Events
-//! Each line becomes one [`Event`] (borrowing the decoder's buffer; [`Event::to_owned`] copies):
+//! Each line becomes one [`Event`] (borrowing the decoder's buffer, or with
+//! [`Decoder::decode_with`] the caller's input when the line arrived whole; [`Event::to_owned`]
+//! copies):
 //! [`Kind::Echo`], [`Kind::Blank`], [`Kind::Final`] (`OK`, `ERROR`, `+CME ERROR: …`, …),
 //! [`Kind::Connect`], [`Kind::Prompt`], [`Kind::WaitingForData`] (Multi-Tech),
 //! [`Kind::Info`]/[`Kind::Text`] (responses to the pending command), [`Kind::Urc`], or
