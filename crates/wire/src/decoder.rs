@@ -958,6 +958,10 @@ impl Decoder {
             if bytes.is_empty() {
                 return;
             }
+            if let Some(n) = self.join(bytes, &mut f) {
+                bytes = bytes.get(n..).unwrap_or_default();
+                continue;
+            }
             // The buffered path takes the line the direct path stopped at (or the rest of one
             // held from before), up to its LF.
             let end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |p| p + 1);
@@ -965,6 +969,72 @@ impl Decoder {
             bytes = bytes.get(n..).unwrap_or_default();
             self.drain(&mut f);
         }
+    }
+
+    /// Finishes a held partial line with the start of `bytes` when both parts are plain (no
+    /// CR or LF held, no prompt, ends at LF or CR LF within the bound), as `push` +
+    /// `poll_event` would, and empties the buffer; returns the bytes of `bytes` consumed.
+    #[inline]
+    fn join(
+        &mut self,
+        bytes: &[u8],
+        f: &mut impl FnMut(Event<'_>, &mut Control<'_>),
+    ) -> Option<usize> {
+        self.release();
+        let held = self.buf.len().checked_sub(self.start)?;
+        if held == 0
+            || self.scanned != held
+            || self.discarding.is_some()
+            || self.overflow_done.is_some()
+            || self.flush_requested
+            || self.unpolled
+            || (self.cmd.prompt() && self.buf.get(self.start) == Some(&b'>'))
+        {
+            return None;
+        }
+        let p = find_cr_lf(bytes, 0)?;
+        let (crs, next): (u32, usize) = match (bytes.get(p), bytes.get(p + 1)) {
+            (Some(b'\n'), _) => (0, p + 1),
+            (_, Some(b'\n')) => (1, p + 2),
+            _ => return None,
+        };
+        let content = held + p;
+        if content + crs as usize > self.cfg.max_line {
+            return None;
+        }
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.base += self.start as u64;
+            self.start = 0;
+        }
+        self.buf
+            .extend_from_slice(bytes.get(..p).unwrap_or_default());
+        let term = Terminator { crs, lf: true };
+        let line = self.buf.get(..content).unwrap_or_default();
+        let kind = self.cmd.classify(&self.cfg, line, term);
+        self.cmd.apply(kind);
+        let ev = Event {
+            kind,
+            line,
+            offset: self.line_offset,
+            leading_nul: self.nuls,
+            term,
+        };
+        f(
+            ev,
+            &mut Control {
+                cfg: &mut self.cfg,
+                cmd: &mut self.cmd,
+            },
+        );
+        // The line took the whole buffer and `next` bytes of the input.
+        self.base += (held + next) as u64;
+        self.buf.clear();
+        self.consume_to = 0;
+        self.scanned = 0;
+        self.nuls = 0;
+        self.line_offset = self.base;
+        Some(next)
     }
 
     /// Polls every buffered event into `f`.
