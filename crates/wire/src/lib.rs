@@ -11,7 +11,8 @@
 //!   including quoted strings (no escapes, ERRATA W3), hex integers and `(1-16)` lists.
 //! - [`decoder`]: the response stream module → host — [`Decoder`] turns arbitrary chunks into
 //!   [`Event`]s (echo, information response, URC, final result code, `CONNECT`, prompt, …),
-//!   telling responses from URCs by the [`Pending`] command.
+//!   telling responses from URCs by the [`Pending`] command; [`Decoder::decode_with`] decodes
+//!   whole lines in place from the caller's slice, [`Control`] declaring the next command.
 //! - [`redact`]: credentials (`AT+QSMTPCFG="account",…`, Multi-Tech `SMTPPW`) never reach
 //!   `Debug` output; [`redact::Redacted`] does the same for callers' logs and reports.
 //! - [`quectel`]: Quectel data mode (`AT+QSMTPBODY`, `AT+QFUPL`, 000 §1.3): [`QuectelFramer`]
