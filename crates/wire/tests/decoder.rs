@@ -1171,3 +1171,93 @@ fn batch_cr_cr_lf_after_long_line() {
     s.extend_from_slice(b"\r\r\nOK\r\n");
     assert_eq!(batch(&cfg, &s, &[]), pull(&cfg, &s, &[]));
 }
+
+/// Every `Control` mutator acts like the `Decoder` method of the same name: a host that switches
+/// echo off after `ATE0`, declares commands by line, enters data mode (000 §2.2.4) and gives up
+/// on a command sees the same events through `decode_with` as through `push` + `poll_event`.
+#[test]
+fn control_acts_like_the_decoder_methods() {
+    let stream: &[u8] = b"ATE0\r\r\nOK\r\n\r\nCONNECT\r\n\r\n+QSMTPBODY: 5\r\n\r\nOK\r\n\r\n+QSMTPDST: 1,\"a@b.cn\"\r\n\r\nOK\r\n";
+    // What the host saw at each event, after acting on it.
+    #[derive(Debug, PartialEq)]
+    struct Seen {
+        kind: Kind,
+        data_mode: bool,
+        pending: Option<Vec<u8>>,
+    }
+    let pull = {
+        let mut dec = Decoder::new(DecoderConfig::default());
+        dec.expect_line(b"ATE0");
+        let mut out = Vec::new();
+        dec.push(stream);
+        let mut n = 0;
+        loop {
+            let Some(ev) = dec.poll_event() else { break };
+            let kind = ev.kind;
+            n += 1;
+            match n {
+                2 => {
+                    dec.set_echo(Echo::Off);
+                    dec.expect_line(b"AT+QSMTPBODY=0,5,120");
+                }
+                8 => dec.expect_line(b"AT+QSMTPDST?"),
+                10 => dec.pending_done(),
+                _ => {}
+            }
+            out.push(Seen {
+                kind,
+                data_mode: dec.in_data_mode(),
+                pending: dec.pending().map(|p| p.command.clone()),
+            });
+        }
+        out
+    };
+    let batch = {
+        let mut dec = Decoder::new(DecoderConfig::default());
+        dec.expect_line(b"ATE0");
+        let mut out = Vec::new();
+        let mut n = 0;
+        dec.decode_with(stream, |ev, ctl| {
+            n += 1;
+            match n {
+                2 => {
+                    ctl.set_echo(Echo::Off);
+                    ctl.expect_line(b"AT+QSMTPBODY=0,5,120");
+                }
+                8 => ctl.expect_line(b"AT+QSMTPDST?"),
+                10 => ctl.pending_done(),
+                _ => {}
+            }
+            out.push(Seen {
+                kind: ev.kind,
+                data_mode: ctl.in_data_mode(),
+                pending: ctl.pending().map(|p| p.command.clone()),
+            });
+        });
+        assert_eq!(dec.config().echo, Echo::Off);
+        out
+    };
+    assert_eq!(batch, pull);
+    let kinds: Vec<Kind> = batch.iter().map(|s| s.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::Echo,
+            F_OK,
+            Kind::Blank,
+            Kind::Connect,
+            Kind::Blank,
+            Kind::Info,
+            Kind::Blank,
+            F_OK,
+            Kind::Blank,
+            Kind::Info,
+            Kind::Blank,
+            F_OK,
+        ]
+    );
+    // Data mode from CONNECT until the body's final result code.
+    assert!(batch[3].data_mode && batch[5].data_mode && !batch[7].data_mode);
+    // `pending_done` after the 10th event: the last OK answers nothing.
+    assert_eq!(batch[9].pending, None);
+}
