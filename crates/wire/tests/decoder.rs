@@ -1191,8 +1191,7 @@ fn control_acts_like_the_decoder_methods() {
         let mut out = Vec::new();
         dec.push(stream);
         let mut n = 0;
-        loop {
-            let Some(ev) = dec.poll_event() else { break };
+        while let Some(ev) = dec.poll_event() {
             let kind = ev.kind;
             n += 1;
             match n {
