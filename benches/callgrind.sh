@@ -22,7 +22,7 @@ ir() { # contender mix -> prints "Ir bytes"
 printf '| mix | contender | Ir | bytes | instructions/byte |\n| --- | --- | ---: | ---: | ---: |\n'
 for mix in "${mixes[@]}"; do
   case "$mix" in
-    body | attachment) contenders=(quectel_scan quectel quectel16 multitech_scan multitech multitech16) ;;
+    body | attachment) contenders=(quectel_scan quectel quectel16 quectel_stream quectel_stream16 multitech_scan multitech multitech16) ;;
     *) contenders=(floor floor16 atat ours ours16 ours_pull ours_infer) ;;
   esac
   read -r base bytes < <(ir baseline "$mix")

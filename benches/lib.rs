@@ -603,6 +603,22 @@ pub fn quectel_frame(payload: &[u8], read_size: usize) -> Option<at_wire::Framed
     framer.take_result()
 }
 
+/// Runs the Quectel framer like [`quectel_frame`] but with `push_with`: the payload goes to
+/// `sink` as slices of the input (no copy in the framer); returns the outcome.
+pub fn quectel_stream(
+    payload: &[u8],
+    read_size: usize,
+    sink: &mut dyn FnMut(&[u8]),
+) -> Option<at_wire::Framed> {
+    use at_wire::{FramerConfig, Instant, QuectelFramer};
+    let cfg = FramerConfig::new(payload.len(), std::time::Duration::from_secs(3600));
+    let mut framer = QuectelFramer::new(cfg, Instant::ZERO);
+    for (k, chunk) in payload.chunks(read_size.max(1)).enumerate() {
+        framer.push_with(Instant::from_millis(1 + k as u64), chunk, sink);
+    }
+    framer.take_result()
+}
+
 /// Runs the Multi-Tech `#PUTMAIL` framer (002) over dot-stuffed `wire` bytes in reads of
 /// `read_size`; returns the unstuffed body once the terminator was seen.
 pub fn multitech_frame(wire: &[u8], read_size: usize) -> Option<Vec<u8>> {

@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use atconform_benches::{
     base64_attachment, binary_attachment, byte_scan, byte_scan_in_reads, multitech_frame,
-    quectel_frame, text_body,
+    quectel_frame, quectel_stream, text_body,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -24,7 +24,22 @@ fn quectel(c: &mut Criterion) {
         for read_size in [usize::MAX, 16] {
             let framed = quectel_frame(&payload, read_size).expect("framer finished");
             assert_eq!(framed.payload, payload, "{name}, reads of {read_size}");
+            let mut got = Vec::new();
+            let framed = quectel_stream(&payload, read_size, &mut |r| got.extend_from_slice(r))
+                .expect("framer finished");
+            assert_eq!(
+                (framed.len(), &got),
+                (payload.len(), &payload),
+                "{name} streamed"
+            );
         }
+        // The streaming consumer only counts what it is handed (what it does with the bytes is
+        // its own cost: a hash, a file write, a copy).
+        let count = |payload: &[u8], reads: usize| {
+            let mut n = 0usize;
+            let framed = quectel_stream(payload, reads, &mut |r| n += r.len());
+            (framed.map(|f| f.len()), n)
+        };
         let mut group = c.benchmark_group(format!("framing/quectel_{name}"));
         group.throughput(Throughput::Bytes(payload.len() as u64));
         if payload.len() > BODY {
@@ -42,6 +57,13 @@ fn quectel(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter("framer_16b_reads"), |b| {
             b.iter(|| quectel_frame(black_box(&payload), 16))
         });
+        group.bench_function(BenchmarkId::from_parameter("framer_streaming"), |b| {
+            b.iter(|| count(black_box(&payload), usize::MAX))
+        });
+        group.bench_function(
+            BenchmarkId::from_parameter("framer_streaming_16b_reads"),
+            |b| b.iter(|| count(black_box(&payload), 16)),
+        );
         group.finish();
     }
 }

@@ -6,6 +6,7 @@
 //! - response contenders (inputs `small`, `large`, `tiny`): `floor`, `floor16`, `atat`,
 //!   `ours`, `ours16`, `ours_pull`, `ours_infer`;
 //! - framer contenders (inputs `body`, `attachment`): `quectel_scan`, `quectel`, `quectel16`,
+//!   `quectel_stream`, `quectel_stream16` (`push_with`, the consumer only counts),
 //!   `multitech_scan`, `multitech`, `multitech16`.
 
 use std::hint::black_box;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use atconform_benches::{
     AtatDriver, Mix, Stream, base64_attachment, binary_attachment, byte_scan, command_lines,
     crlf_lines, crlf_lines_in_reads, decode_counts, decode_pull_counts, decoder_config,
-    multitech_frame, pendings, quectel_frame, text_body,
+    multitech_frame, pendings, quectel_frame, quectel_stream, text_body,
 };
 
 fn main() -> ExitCode {
@@ -93,6 +94,19 @@ fn framer(contender: &str, len: usize) -> ExitCode {
             };
             let framed = quectel_frame(&payload, reads);
             (payload.len(), framed.is_some_and(|f| f.payload == payload))
+        }
+        "quectel_stream" | "quectel_stream16" => {
+            let reads = if contender == "quectel_stream" {
+                usize::MAX
+            } else {
+                16
+            };
+            let mut n = 0usize;
+            let framed = quectel_stream(&payload, reads, &mut |r| n += r.len());
+            (
+                payload.len(),
+                framed.is_some_and(|f| f.len() == payload.len()) && n == payload.len(),
+            )
         }
         "multitech_scan" => (wire.len(), black_box(byte_scan(&wire, b'\r')) > 0),
         "multitech" | "multitech16" => {

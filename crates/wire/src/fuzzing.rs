@@ -175,8 +175,14 @@ pub fn decoder(data: &[u8]) {
 }
 
 /// One Quectel session from fuzzer bytes: each pair of bytes is (delay in 16 ms units, byte), a
-/// delay byte of 0xFF means DTR. Runs pushing byte by byte and pushing same-instant runs.
-fn quectel_run(declared: usize, ops: &[u8], bytewise: bool) -> (Option<Framed>, usize) {
+/// delay byte of 0xFF means DTR. Runs pushing byte by byte and pushing same-instant runs; with
+/// `stream`, through `push_with`, the streamed bytes joined back in front of the payload.
+fn quectel_run(
+    declared: usize,
+    ops: &[u8],
+    bytewise: bool,
+    stream: bool,
+) -> (Option<Framed>, usize) {
     let cfg = FramerConfig {
         guard: Duration::from_millis(1000),
         ..FramerConfig::new(declared, Duration::from_secs(30))
@@ -185,16 +191,25 @@ fn quectel_run(declared: usize, ops: &[u8], bytewise: bool) -> (Option<Framed>, 
     let mut now = Instant::ZERO;
     let mut consumed = 0;
     let mut run: Vec<u8> = Vec::new();
-    let flush = |f: &mut QuectelFramer, now: Instant, run: &mut Vec<u8>, consumed: &mut usize| {
-        if bytewise {
-            for b in run.iter() {
-                *consumed += f.push(now, core::slice::from_ref(b));
+    let mut streamed: Vec<u8> = Vec::new();
+    let mut flush =
+        |f: &mut QuectelFramer, now: Instant, run: &mut Vec<u8>, consumed: &mut usize| {
+            let mut push = |f: &mut QuectelFramer, b: &[u8]| {
+                if stream {
+                    f.push_with(now, b, &mut |s: &[u8]| streamed.extend_from_slice(s))
+                } else {
+                    f.push(now, b)
+                }
+            };
+            if bytewise {
+                for b in run.iter() {
+                    *consumed += push(f, core::slice::from_ref(b));
+                }
+            } else {
+                *consumed += push(f, run);
             }
-        } else {
-            *consumed += f.push(now, run);
-        }
-        run.clear();
-    };
+            run.clear();
+        };
     for pair in ops.chunks(2) {
         let (d, b) = match pair {
             [d, b] => (*d, *b),
@@ -219,7 +234,14 @@ fn quectel_run(declared: usize, ops: &[u8], bytewise: bool) -> (Option<Framed>, 
     }
     flush(&mut f, now, &mut run, &mut consumed);
     f.handle_timeout(now + Duration::from_secs(60));
-    (f.take_result(), consumed)
+    let mut r = f.take_result();
+    if let Some(r) = &mut r {
+        assert_eq!(r.streamed, streamed.len(), "streamed bytes are counted");
+        streamed.extend_from_slice(&r.payload);
+        r.payload = streamed;
+        r.streamed = 0;
+    }
+    (r, consumed)
 }
 
 /// Quectel framer: byte-by-byte equals run-at-once; payload ≤ declared; nothing lost.
@@ -227,9 +249,11 @@ fn quectel_run(declared: usize, ops: &[u8], bytewise: bool) -> (Option<Framed>, 
 pub fn quectel(data: &[u8]) {
     let (ctl, ops) = split(data, 1);
     let declared = usize::from(ctl.first().copied().unwrap_or(16));
-    let a = quectel_run(declared, ops, false);
-    let b = quectel_run(declared, ops, true);
+    let a = quectel_run(declared, ops, false, false);
+    let b = quectel_run(declared, ops, true, false);
     assert_eq!(a, b, "chunking changed the outcome");
+    let c = quectel_run(declared, ops, false, true);
+    assert_eq!(a, c, "push_with streamed a different payload");
     let (Some(r), consumed) = a else {
         panic!("framer must finish after the input time");
     };

@@ -57,8 +57,12 @@ pub enum EndReason {
 /// The outcome of a finished data-mode session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Framed {
-    /// The payload, escape excluded; `len()` is what `+QSMTPBODY: <input_length>` reports.
+    /// The payload, escape excluded, after the `streamed` bytes handed to
+    /// [`QuectelFramer::push_with`]'s sink (all of it when only [`push`](QuectelFramer::push)
+    /// was used).
     pub payload: Vec<u8>,
+    /// Payload bytes handed to a [`push_with`](QuectelFramer::push_with) sink, before `payload`.
+    pub streamed: usize,
     /// How the session ended.
     pub end: EndReason,
     /// When it ended (for an escape: one guard after the third `+`).
@@ -69,15 +73,18 @@ pub struct Framed {
 }
 
 impl Framed {
-    /// Payload length (`<input_length>`).
+    /// Payload length, streamed bytes included: what `+QSMTPBODY: <input_length>` reports.
     pub fn len(&self) -> usize {
-        self.payload.len()
+        self.streamed + self.payload.len()
     }
     /// Whether no payload was received.
     pub fn is_empty(&self) -> bool {
-        self.payload.is_empty()
+        self.len() == 0
     }
 }
+
+/// Where confirmed payload goes: a `push_with` sink, or (`None`) the framer's own buffer.
+type Sink<'a> = Option<&'a mut dyn FnMut(&[u8])>;
 
 /// Module-side Quectel data-mode framer (sans-IO: bytes arrive with their instant).
 ///
@@ -107,6 +114,8 @@ pub struct QuectelFramer {
     deadline: Instant,
     last_rx: Instant,
     payload: Vec<u8>,
+    /// Payload bytes handed to a `push_with` sink instead of `payload`.
+    streamed: usize,
     /// Number of held `+` (0..=3) and the instants of the first and last.
     plus: u8,
     plus_first: Instant,
@@ -122,6 +131,7 @@ impl QuectelFramer {
             deadline: start + cfg.input_time,
             last_rx: start,
             payload: Vec::new(),
+            streamed: 0,
             plus: 0,
             plus_first: start,
             plus_last: start,
@@ -143,7 +153,8 @@ impl QuectelFramer {
         self.result.is_some()
     }
 
-    /// Confirmed payload so far (held `+` excluded).
+    /// Confirmed payload so far (held `+` and bytes streamed by
+    /// [`push_with`](Self::push_with) excluded).
     pub fn payload(&self) -> &[u8] {
         match &self.result {
             Some(r) => &r.payload,
@@ -211,6 +222,45 @@ impl QuectelFramer {
     /// Feeds bytes that arrived at `now`; returns how many were consumed. Bytes after the end of
     /// data mode are not consumed: they are command-mode bytes for the caller.
     pub fn push(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        self.push_inner(now, bytes, None)
+    }
+
+    /// Like [`push`](Self::push), but the payload this push confirms goes to `sink` as slices of
+    /// `bytes` (held `+` that turn out to be data as `b"+"` runs) instead of into the framer:
+    /// no copy, bounded memory for multi-MB uploads. The sink sees the payload in order; `+`
+    /// flushed by [`handle_timeout`](Self::handle_timeout) or [`dtr`](Self::dtr) end up in
+    /// [`Framed::payload`], after the [`Framed::streamed`] bytes.
+    ///
+    /// ```
+    /// use at_wire::{Instant, quectel::{EndReason, FramerConfig, QuectelFramer}};
+    /// let mut f = QuectelFramer::new(FramerConfig::new(5, core::time::Duration::from_secs(9)), Instant::ZERO);
+    /// let mut got = Vec::new();
+    /// assert_eq!(f.push_with(Instant::from_millis(1), b"hello AT", &mut |run| got.extend_from_slice(run)), 5);
+    /// assert_eq!(got, b"hello");
+    /// let done = f.result().unwrap();
+    /// assert_eq!((done.len(), done.streamed, done.end), (5, 5, EndReason::Length));
+    /// ```
+    pub fn push_with(&mut self, now: Instant, bytes: &[u8], sink: &mut dyn FnMut(&[u8])) -> usize {
+        self.push_inner(now, bytes, Some(sink))
+    }
+
+    fn received(&self) -> usize {
+        self.streamed + self.payload.len()
+    }
+
+    /// Confirmed payload: to the sink, else into `payload`.
+    fn accept(&mut self, run: &[u8], sink: &mut Sink<'_>) {
+        match sink {
+            Some(_) if run.is_empty() => {}
+            Some(f) => {
+                self.streamed += run.len();
+                f(run);
+            }
+            None => self.payload.extend_from_slice(run),
+        }
+    }
+
+    fn push_inner(&mut self, now: Instant, bytes: &[u8], mut sink: Sink<'_>) -> usize {
         self.handle_timeout(now);
         let mut i = 0;
         while self.result.is_none() {
@@ -224,7 +274,7 @@ impl QuectelFramer {
                     continue;
                 }
                 // Data too close: the held `+` are payload.
-                if let Some(leftover) = self.flush_plus() {
+                if let Some(leftover) = self.flush_plus_into(&mut sink) {
                     self.finish(EndReason::Length, now, leftover);
                     break;
                 }
@@ -249,13 +299,12 @@ impl QuectelFramer {
                     .and_then(|r| memchr::memchr(b'+', r))
                     .unwrap_or(rest.len().saturating_sub(1))
             };
-            let room = self.cfg.declared_len.saturating_sub(self.payload.len());
+            let room = self.cfg.declared_len.saturating_sub(self.received());
             let take = run.min(room);
-            self.payload
-                .extend_from_slice(rest.get(..take).unwrap_or_default());
+            self.accept(rest.get(..take).unwrap_or_default(), &mut sink);
             self.last_rx = now;
             i += take;
-            if self.payload.len() >= self.cfg.declared_len {
+            if self.received() >= self.cfg.declared_len {
                 self.finish(EndReason::Length, now, Vec::new());
             }
         }
@@ -265,17 +314,22 @@ impl QuectelFramer {
     /// Moves held `+` into the payload; returns the ones that did not fit, if the payload
     /// reached the declared length.
     fn flush_plus(&mut self) -> Option<Vec<u8>> {
+        self.flush_plus_into(&mut None)
+    }
+
+    fn flush_plus_into(&mut self, sink: &mut Sink<'_>) -> Option<Vec<u8>> {
         let n = usize::from(core::mem::take(&mut self.plus));
-        let room = self.cfg.declared_len.saturating_sub(self.payload.len());
+        let room = self.cfg.declared_len.saturating_sub(self.received());
         let fit = n.min(room);
-        self.payload.extend(core::iter::repeat_n(b'+', fit));
-        (self.payload.len() >= self.cfg.declared_len).then(|| alloc::vec![b'+'; n - fit])
+        self.accept(b"+++".get(..fit).unwrap_or_default(), sink);
+        (self.received() >= self.cfg.declared_len).then(|| alloc::vec![b'+'; n - fit])
     }
 
     fn finish(&mut self, end: EndReason, at: Instant, leftover: Vec<u8>) {
         self.plus = 0;
         self.result = Some(Framed {
             payload: core::mem::take(&mut self.payload),
+            streamed: self.streamed,
             end,
             at,
             leftover,

@@ -217,6 +217,28 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Runs ops (delays relative to the previous op, in ms), splitting each send as `split` says.
 fn run(cfg: FramerConfig, ops: &[Op], split: bool) -> (Option<at_wire::Framed>, Vec<u8>, usize) {
+    run_mode(cfg, ops, split, false)
+}
+
+/// [`run`], with `push_with` when `stream`: the streamed slices are joined back in front of the
+/// result's payload (after checking `streamed` counts them), so both modes compare equal.
+fn run_mode(
+    cfg: FramerConfig,
+    ops: &[Op],
+    split: bool,
+    stream: bool,
+) -> (Option<at_wire::Framed>, Vec<u8>, usize) {
+    let mut streamed = Vec::new();
+    let mut push = |f: &mut QuectelFramer, now: Instant, b: &[u8]| {
+        if stream {
+            f.push_with(now, b, &mut |run: &[u8]| {
+                assert!(!run.is_empty());
+                streamed.extend_from_slice(run);
+            })
+        } else {
+            f.push(now, b)
+        }
+    };
     let mut f = QuectelFramer::new(cfg, Instant::ZERO);
     let mut now = Instant::ZERO;
     let mut consumed_total = 0;
@@ -235,7 +257,7 @@ fn run(cfg: FramerConfig, ops: &[Op], split: bool) -> (Option<at_wire::Framed>, 
                 let n = if split {
                     let mut n = 0;
                     for b in bytes.chunks(1) {
-                        let c = f.push(now, b);
+                        let c = push(&mut f, now, b);
                         n += c;
                         if c == 0 {
                             break;
@@ -243,7 +265,7 @@ fn run(cfg: FramerConfig, ops: &[Op], split: bool) -> (Option<at_wire::Framed>, 
                     }
                     n
                 } else {
-                    f.push(now, bytes)
+                    push(&mut f, now, bytes)
                 };
                 assert!(n <= bytes.len());
                 if f.is_finished() {
@@ -257,7 +279,19 @@ fn run(cfg: FramerConfig, ops: &[Op], split: bool) -> (Option<at_wire::Framed>, 
         }
     }
     f.handle_timeout(now + Duration::from_secs(1000));
-    (f.take_result(), unconsumed, consumed_total)
+    let mut r = f.take_result();
+    if let Some(r) = &mut r {
+        assert_eq!(r.streamed, streamed.len());
+        if !stream {
+            assert_eq!(r.streamed, 0);
+        }
+        let len = r.len();
+        streamed.extend_from_slice(&r.payload);
+        r.payload = streamed;
+        r.streamed = 0;
+        assert_eq!(r.len(), len);
+    }
+    (r, unconsumed, consumed_total)
 }
 
 proptest! {
@@ -280,6 +314,17 @@ proptest! {
     fn chunking_invariance(ops in proptest::collection::vec(op(), 0..20), declared in 1usize..40) {
         let cfg = FramerConfig::new(declared, Duration::from_secs(8));
         prop_assert_eq!(run(cfg, &ops, false), run(cfg, &ops, true));
+    }
+
+    /// `push_with` streams exactly the payload `push` collects, for any timing and chunking.
+    #[test]
+    fn streaming_equals_collecting(
+        ops in proptest::collection::vec(op(), 0..20),
+        declared in 0usize..40,
+        split in any::<bool>(),
+    ) {
+        let cfg = FramerConfig::new(declared, Duration::from_secs(8));
+        prop_assert_eq!(run_mode(cfg, &ops, split, true), run(cfg, &ops, split));
     }
 
     /// `+++` with data less than a guard before it is payload.
