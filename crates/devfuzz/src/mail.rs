@@ -106,27 +106,7 @@ pub struct Delivery {
 }
 
 /// Unfolded header fields of `raw` (the runner's `@mail header:` view of a message).
-pub fn header_fields(raw: &[u8]) -> Vec<(String, String)> {
-    let text = String::from_utf8_lossy(raw);
-    let head = text.split("\r\n\r\n").next().unwrap_or_default();
-    let mut fields: Vec<String> = Vec::new();
-    for line in head.split("\r\n") {
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = fields.last_mut() {
-                last.push_str(line);
-            }
-        } else {
-            fields.push(line.to_string());
-        }
-    }
-    fields
-        .iter()
-        .filter_map(|f| {
-            let (n, v) = f.split_once(':')?;
-            Some((n.trim().to_string(), v.trim().to_string()))
-        })
-        .collect()
-}
+pub use at_runner::scenario::header_fields;
 
 impl Mail {
     /// The parts of a message the sink accepted.

@@ -212,8 +212,8 @@ fn text_matches(text: &Text, value: &[u8], bindings: &Bindings) -> bool {
     })
 }
 
-/// Unfolded raw header values named `name` (case-insensitive) from a message.
-fn header_values(raw: &[u8], name: &str) -> Vec<String> {
+/// Unfolded header fields `(name, value)` of a message, in order (what `@mail header:` sees).
+pub fn header_fields(raw: &[u8]) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(raw);
     let head = text.split("\r\n\r\n").next().unwrap_or_default();
     let mut fields: Vec<String> = Vec::new();
@@ -230,10 +230,16 @@ fn header_values(raw: &[u8], name: &str) -> Vec<String> {
         .iter()
         .filter_map(|f| {
             let (n, v) = f.split_once(':')?;
-            n.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
+            Some((n.trim().to_string(), v.trim().to_string()))
         })
+        .collect()
+}
+
+/// Unfolded raw header values named `name` (case-insensitive) from a message.
+fn header_values(raw: &[u8], name: &str) -> Vec<String> {
+    header_fields(raw)
+        .into_iter()
+        .filter_map(|(n, v)| n.eq_ignore_ascii_case(name).then_some(v))
         .collect()
 }
 
