@@ -223,6 +223,12 @@ impl SmtpClient {
         self.state == State::Done
     }
 
+    /// Whether a failure is decided and only the reply to the `QUIT` sent after it is awaited
+    /// (a driver may bound that wait; a close reports the same failure).
+    pub fn awaiting_quit_reply(&self) -> bool {
+        self.state == State::QuitAfterFailure
+    }
+
     /// The stage whose command the next [`poll_transmit`](Self::poll_transmit) would carry.
     pub fn pending_transmit_stage(&self) -> Option<Stage> {
         if self.tx.is_empty() {

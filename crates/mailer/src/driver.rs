@@ -13,6 +13,9 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::client::{Event, SmtpClient};
+
+/// How long the `QUIT` sent after a failure may wait for its reply before the connection closes.
+const QUIT_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::{Failure, MailJob, NetFault, Outcome, ResolveMap, SslType, Stage, Transcript};
 
 /// What an injected [`NetFault::Stall`] does to the delivery future.
@@ -249,7 +252,16 @@ async fn run(
         if client.stage() != stage {
             continue; // check faults for the new stage before reading
         }
-        match conn.read(&mut buf).await {
+        let read = if client.awaiting_quit_reply() {
+            // The failure is decided: a server that never answers the QUIT must not hold it.
+            match tokio::time::timeout(QUIT_REPLY_WAIT, conn.read(&mut buf)).await {
+                Ok(r) => r,
+                Err(_) => Ok(0),
+            }
+        } else {
+            conn.read(&mut buf).await
+        };
+        match read {
             Ok(0) | Err(_) => client.handle_close(started.elapsed()),
             Ok(n) => client.handle_input(started.elapsed(), buf.get(..n).unwrap_or_default()),
         }

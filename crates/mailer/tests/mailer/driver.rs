@@ -225,6 +225,45 @@ async fn auth_rejected_is_677_535() {
 }
 
 #[tokio::test]
+async fn a_quit_that_is_never_answered_does_not_hold_the_failure() {
+    // The server refuses AUTH, reads the client's QUIT, then neither answers nor closes.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (got_quit, quit_seen) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.expect("accept");
+        s.write_all(b"220 test ESMTP\r\n").await.expect("greet");
+        let mut buf = Vec::new();
+        let mut got_quit = Some(got_quit);
+        while let Some(line) = read_line(&mut s, &mut buf).await {
+            let reply: &[u8] = match line.as_str() {
+                l if l.starts_with("EHLO") => b"250-test\r\n250 AUTH PLAIN\r\n",
+                l if l.starts_with("AUTH") => b"535 Error: authentication failed\r\n",
+                "QUIT" => {
+                    if let Some(tx) = got_quit.take() {
+                        let _ = tx.send(());
+                    }
+                    continue;
+                }
+                _ => b"500 unexpected\r\n",
+            };
+            s.write_all(reply).await.expect("reply");
+        }
+    });
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        deliver(job_for(SslType::Plain), &resolve_to(addr)),
+    )
+    .await
+    .expect("the delivery ends although QUIT is never answered");
+    assert_eq!(outcome.quectel_codes(), (677, 535));
+    quit_seen
+        .await
+        .expect("the client sent QUIT after the failure");
+    server.abort();
+}
+
+#[tokio::test]
 async fn verification_on_rejects_unknown_ca_and_accepts_pinned_root() {
     let server = start(Mode::Implicit, "235 ok").await;
     let mut job = job_for(SslType::Implicit);
