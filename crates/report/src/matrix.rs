@@ -305,14 +305,26 @@ impl Matrix {
                 s.push('\n');
             }
         }
-        for (c, m) in self.columns.iter().zip(&self.counts) {
-            let parts: Vec<String> = Grade::ALL
-                .iter()
-                .map(|g| format!("{} {}", m.get(g).copied().unwrap_or(0), g.as_str()))
-                .collect();
-            s.push_str(&format!("{}: {}\n", c.label, parts.join(", ")));
+        for line in self.count_lines() {
+            s.push_str(&line);
+            s.push('\n');
         }
         s
+    }
+
+    /// Per column, `label: N pass, N non-strict, N fail, N informational, N unimplemented`.
+    pub fn count_lines(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .zip(&self.counts)
+            .map(|(c, m)| {
+                let parts: Vec<String> = Grade::ALL
+                    .iter()
+                    .map(|g| format!("{} {}", m.get(g).copied().unwrap_or(0), g.as_str()))
+                    .collect();
+                format!("{}: {}", c.label, parts.join(", "))
+            })
+            .collect()
     }
 }
 

@@ -292,16 +292,8 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
     let runs: Vec<at_report::load::Run> = results.iter().flatten().map(|r| r.run.clone()).collect();
     let m = at_report::matrix::Matrix::build(&runs, scenarios);
     // The graded counts (pass, non-strict, fail, informational, unimplemented) per target.
-    let summary = m.summary_text();
-    let grades: Vec<&str> = summary.lines().rev().take(m.columns.len()).collect();
     text.push_str("graded: ");
-    text.push_str(
-        &grades
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n        "),
-    );
+    text.push_str(&m.count_lines().join("\n        "));
     text.push('\n');
     let html = out.join("matrix.html");
     let json = out.join("matrix.json");
