@@ -9,13 +9,6 @@ use common::PtyServer;
 
 #[test]
 fn pyserial_gets_at_ok() {
-    let probe = Command::new("python3")
-        .args(["-c", "import serial"])
-        .output();
-    assert!(
-        probe.is_ok_and(|o| o.status.success()),
-        "this test needs Python 3 with pyserial: run `pip install aiosmtpd pyserial`"
-    );
     let server = PtyServer::start(ResolveMap::new());
     let script = r#"
 import sys, serial
@@ -31,7 +24,7 @@ while not got.endswith(b"OK\r\n"):
 sys.stdout.write(repr(got))
 sys.exit(0 if got == want else 1)
 "#;
-    let out = Command::new("python3")
+    let out = Command::new(at_testkit::python())
         .args(["-c", script])
         .arg(&server.link)
         .output()

@@ -148,7 +148,7 @@ fn tencent_ses_plain_port_closes_without_greeting() {
 
 fn python(mode: &str, port: u16) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtplib_client.py");
-    let out = Command::new("python3")
+    let out = Command::new(at_testkit::python())
         .args([
             script,
             mode,
@@ -158,7 +158,7 @@ fn python(mode: &str, port: u16) -> String {
             "pw",
         ])
         .output()
-        .expect("python3 must be installed to run the smtplib interoperability tests");
+        .expect("run python");
     assert!(
         out.status.success(),
         "{}",

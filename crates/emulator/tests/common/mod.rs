@@ -45,22 +45,13 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Starts the peer; fails the test with a clear message when aiosmtpd is missing.
+    /// Starts the peer (aiosmtpd provisioned by `at_testkit`).
     pub fn start() -> Peer {
-        let probe = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .output();
-        match probe {
-            Ok(o) if o.status.success() => {}
-            _ => panic!(
-                "these end-to-end tests need Python 3 with aiosmtpd: run `pip install aiosmtpd pyserial`"
-            ),
-        }
         let certs = tempfile::tempdir().expect("tempdir");
         let (cert, key) = write_cert(certs.path());
         let out = tempfile::tempdir().expect("tempdir");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aiosmtpd_peer.py");
-        let mut child = Command::new("python3")
+        let mut child = Command::new(at_testkit::python())
             .arg(&script)
             .arg(&cert)
             .arg(&key)
@@ -71,7 +62,7 @@ impl Peer {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("spawn python3");
+            .expect("spawn the aiosmtpd peer");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout)

@@ -1,0 +1,149 @@
+//! Test support: the third-party Python peers (aiosmtpd, pyserial) that the interoperability
+//! tests run against, provisioned by the tests themselves.
+//!
+//! [`python`] returns an interpreter that can import every package of `requirements.txt`. On
+//! first use it creates a virtual environment under `<target>/pyenv` and installs them there,
+//! once per machine, under a file lock (test binaries run in parallel). A fresh machine needs
+//! only `python3` (with its `venv`/`pip` modules) and access to PyPI; nothing is skipped: when
+//! provisioning fails, the calling test fails with what went wrong and how to fix it.
+//!
+//! `ATCONFORM_PYTHON=/path/to/python` uses that interpreter as it is (no provisioning).
+//!
+//! ```no_run
+//! let out = std::process::Command::new(at_testkit::python())
+//!     .args(["-c", "import aiosmtpd"])
+//!     .output()
+//!     .unwrap();
+//! assert!(out.status.success());
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The pinned packages, one requirement per line.
+pub const REQUIREMENTS: &str = include_str!("../requirements.txt");
+
+/// An interpreter that imports every package of [`REQUIREMENTS`]; panics with the reason if it
+/// cannot be provisioned.
+pub fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| match provision() {
+        Ok(p) => p,
+        Err(e) => panic!(
+            "cannot provision the Python test peers ({}): {e}\n\
+             Fix: install python3 with its venv and pip modules and allow access to PyPI, \
+             or set ATCONFORM_PYTHON to an interpreter that has: {}",
+            pyenv_dir().display(),
+            requirement_names().join(", ")
+        ),
+    })
+}
+
+/// Where the environment lives: `<target dir>/pyenv`.
+pub fn pyenv_dir() -> PathBuf {
+    target_dir().join("pyenv")
+}
+
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    // crates/testkit → the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target")
+        .components()
+        .collect()
+}
+
+fn requirement_names() -> Vec<&'static str> {
+    REQUIREMENTS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+fn provision() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("ATCONFORM_PYTHON") {
+        return Ok(PathBuf::from(p));
+    }
+    let dir = pyenv_dir();
+    let parent = dir.parent().ok_or("target directory has no parent")?;
+    fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+    let lock_path = parent.join("pyenv.lock");
+    let lock = File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+
+    let python = dir.join("bin/python");
+    let stamp = dir.join(".requirements");
+    if fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) && python.exists() {
+        return Ok(python);
+    }
+    let _ = fs::remove_dir_all(&dir);
+    let host = std::env::var_os("PYTHON3").unwrap_or_else(|| "python3".into());
+    run(
+        Command::new(&host).args(["-m", "venv"]).arg(&dir),
+        "python3 -m venv",
+    )?;
+    let req_file = dir.join("requirements.txt");
+    fs::write(&req_file, REQUIREMENTS).map_err(|e| format!("{}: {e}", req_file.display()))?;
+    eprintln!(
+        "at-testkit: installing {} into {} (once)",
+        requirement_names().join(", "),
+        dir.display()
+    );
+    run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&req_file),
+        "pip install",
+    )?;
+    let mut f = File::create(&stamp).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    f.write_all(REQUIREMENTS.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("{}: {e}", stamp.display()))?;
+    Ok(python)
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn provisioned_python_imports_every_peer() {
+        let out = std::process::Command::new(super::python())
+            .args(["-c", "import aiosmtpd, serial; print('ok')"])
+            .output()
+            .expect("run python");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "ok",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
