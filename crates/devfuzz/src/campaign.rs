@@ -15,7 +15,7 @@ use crate::exec::{Executor, Run};
 use crate::mail::{self, Delivery, Mail};
 use crate::model::{Case, Finding, FindingKind, Step};
 use crate::scn::{self, ScenarioInfo};
-use crate::virt::VirtualModule;
+use crate::virt::{self, InMemory, VirtualModule};
 
 /// Whether `case` asks the module to send mail (`AT+QSMTPPUT`, Multi-Tech `AT#PUTMAIL`).
 fn sends_mail(case: &Case) -> bool {
@@ -254,7 +254,8 @@ impl Fuzzer {
     fn reference_module(&self) -> Option<(VirtualModule, bool)> {
         let cfg = self.reference.as_ref()?;
         let echo = cfg.profile.echo;
-        let m = VirtualModule::new(cfg.clone()).with_server_name(self.generator.server());
+        let m =
+            at_emulator::driver::Driver::new(cfg.clone(), InMemory::new(self.generator.server()));
         Some((m, echo))
     }
 
@@ -269,7 +270,7 @@ impl Fuzzer {
     pub fn run_case(&mut self, case: &Case) -> Run {
         match &mut self.device {
             Device::Emulator(cfg) => {
-                let mut m = VirtualModule::new((**cfg).clone());
+                let mut m = virt::module((**cfg).clone());
                 let mut run = Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case);
                 let compare = self.cfg.mail_always || !cfg.quirks.is_empty();
                 if run.finding.is_none() {

@@ -3,7 +3,7 @@
 
 use at_devfuzz::campaign::{self, Config, Device, Fuzzer, Summary};
 use at_devfuzz::model::FindingKind;
-use at_devfuzz::virt::{Live, VirtualModule};
+use at_devfuzz::virt::{self, Live};
 use at_emulator::EmulatorConfig;
 use at_emulator::quirks::{Quirk, QuirkSet};
 
@@ -190,7 +190,7 @@ fn live_devices_keep_state_and_recover_after_a_wedge() {
         .unwrap()
         .with_quirks(QuirkSet::NONE.with(Quirk::PutBeforeBodyCrashWedge));
     let p = emu.profile.clone();
-    let target = Box::new(VirtualModule::new(emu));
+    let target = Box::new(virt::module(emu));
     let mut fz = Fuzzer::new(
         Device::Live(Live(target)),
         p,
@@ -289,9 +289,8 @@ fn finding_scenarios_replay_through_the_runner() {
     assert!(replayed >= 3 * FOUND.len(), "{replayed}");
 }
 
-/// A "live" device whose mail really goes over loopback TCP to a capture sink: the emulator
-/// core behind the runner's `EmulatorTarget`, delivering with `at_mailer::deliver_blocking`
-/// (not the fuzzer's in-memory path).
+/// A "live" device whose mail really goes over loopback TCP to a capture sink: the emulator's
+/// driver delivering over real SMTP (not the fuzzer's in-memory path).
 fn live_with_sink(quirks: QuirkSet, cases: u64) -> Summary {
     let sink = smtp_sink::spawn(
         smtp_sink::SinkConfig::new(smtp_sink::Profile::Permissive)
@@ -304,11 +303,7 @@ fn live_with_sink(quirks: QuirkSet, cases: u64) -> Summary {
     let p = emu.profile.clone();
     let mut resolve = at_mailer::ResolveMap::new();
     resolve.insert("127.0.0.1", addr.port(), addr);
-    let deliver: at_runner::target::Deliver = Box::new(move |job| {
-        let options = at_mailer::DeliverOptions::default();
-        Some(at_mailer::deliver_blocking(job.clone(), &resolve, &options))
-    });
-    let target = at_runner::target::EmulatorTarget::new(emu, deliver);
+    let target = at_emulator::driver::Driver::new(emu, at_emulator::driver::Smtp::new(resolve));
     let mut fz = Fuzzer::new(
         Device::Live(Live(Box::new(target))),
         p,

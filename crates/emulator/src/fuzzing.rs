@@ -1,12 +1,12 @@
-//! Entry point for fuzzers (`cargo fuzz` targets and the property tests): drives an
-//! [`Emulator`] with arbitrary operations and checks invariants, panicking when one breaks.
+//! Entry point for fuzzers (`cargo fuzz` targets and the property tests): drives the emulator
+//! core (through its one [`Driver`]) with arbitrary operations and checks invariants, panicking when one breaks.
 
 use core::time::Duration;
 
 use at_mailer::{Failure, Outcome, Stage, Transcript};
-use at_wire::Instant;
 
-use crate::{Action, DeliveryId, Emulator, EmulatorConfig, Fault};
+use crate::driver::{Driver, Manual};
+use crate::{EmulatorConfig, Fault};
 
 /// One step of a fuzzed session.
 #[derive(Debug, Clone, arbitrary::Arbitrary)]
@@ -103,56 +103,28 @@ pub enum FaultKind {
 
 /// Runs `ops` on a clean module of one of three profiles, then checks the module recovers:
 /// after `+++` with guard times and enough virtual time for any data mode or send to end,
-/// `AT<CR>` answers `OK` (issue "Bad input": the emulator never wedges).
+/// `AT<CR>` answers `OK` (issue "Bad input": the emulator never wedges). The module runs under
+/// the one [`Driver`], deliveries completed by the operations ([`Manual`]).
 pub fn run(profile: u8, ops: &[Op]) {
     let name = ["ec25", "ag35", "multitech"][usize::from(profile % 3)];
     let Ok(cfg) = EmulatorConfig::builtin(name) else {
         panic!("built-in profile {name} must load");
     };
-    let mut emu = Emulator::new(cfg, Instant::ZERO);
-    let mut now = Instant::ZERO;
-    let mut pending: Option<DeliveryId> = None;
-    let mut out = Vec::new();
-    let drain = |emu: &mut Emulator, pending: &mut Option<DeliveryId>, out: &mut Vec<u8>| {
-        out.clear();
-        emu.poll_output(out);
-        while let Some(a) = emu.poll_action() {
-            match a {
-                Action::Deliver { id, job, .. } => {
-                    assert!(!job.recipients.is_empty(), "delivery without recipients");
-                    assert!(pending.is_none(), "two deliveries at once");
-                    *pending = Some(id);
-                }
-                Action::Cancel { id } => {
-                    assert_eq!(*pending, Some(id), "cancel of an unknown delivery");
-                    *pending = None;
-                }
-            }
+    let mut m = Driver::new(cfg, Manual);
+    let open = |m: &Driver<Manual>| m.deliveries().iter().filter(|d| d.is_open()).count();
+    let advance = |m: &mut Driver<Manual>, d: Duration| {
+        if let Err(e) = m.advance(d) {
+            panic!("{e}");
         }
-    };
-    let advance = |emu: &mut Emulator, now: &mut Instant, d: Duration| {
-        let target = *now + d;
-        while let Some(t) = emu.poll_timeout() {
-            if t > target {
-                break;
-            }
-            *now = (*now).max(t);
-            emu.handle_timeout(*now);
-        }
-        *now = target;
     };
     for op in ops {
         match op {
-            Op::Input(b) => emu.handle_input(now, b),
-            Op::Line(l) => emu.handle_input(now, &l.bytes()),
-            Op::Advance(n) => advance(
-                &mut emu,
-                &mut now,
-                Duration::from_millis(u64::from(*n) * 10),
-            ),
-            Op::Dtr(v) => emu.set_dtr(now, *v),
+            Op::Input(b) => m.write(b),
+            Op::Line(l) => m.write(&l.bytes()),
+            Op::Advance(n) => advance(&mut m, Duration::from_millis(u64::from(*n) * 10)),
+            Op::Dtr(v) => m.set_dtr(*v),
             Op::Complete(r) => {
-                if let Some(id) = pending.take() {
+                if let Some(id) = m.deliveries().iter().find(|d| d.is_open()).map(|d| d.id) {
                     let result = match r {
                         Result_::Ok => Ok(()),
                         Result_::Dns => Err(Failure::Dns),
@@ -169,39 +141,52 @@ pub fn run(profile: u8, ops: &[Op]) {
                         }),
                     };
                     let transcript = Transcript::default();
-                    emu.handle_delivery(now, id, Outcome { result, transcript });
-                    assert!(!emu.is_sending(), "still sending after the outcome");
+                    m.complete(id, Outcome { result, transcript });
+                    assert!(
+                        !m.emulator().is_sending(),
+                        "still sending after the outcome"
+                    );
                 }
             }
-            Op::Inject(FaultKind::SimNotReady) => emu.inject_fault(now, Fault::SimNotReady),
+            Op::Inject(FaultKind::SimNotReady) => m.inject_fault(Fault::SimNotReady),
             Op::Inject(FaultKind::PdpDeactivated) => {
-                emu.inject_fault(now, Fault::PdpDeactivate { at: Duration::ZERO })
+                m.inject_fault(Fault::PdpDeactivate { at: Duration::ZERO })
             }
-            Op::Inject(FaultKind::Clear) => emu.clear_faults(),
+            Op::Inject(FaultKind::Clear) => m.clear_faults(),
         }
-        drain(&mut emu, &mut pending, &mut out);
+        assert!(open(&m) <= 1, "two deliveries at once");
+        assert!(
+            m.deliveries().iter().all(|d| !d.job.recipients.is_empty()),
+            "delivery without recipients"
+        );
+        if let Some(e) = m.error() {
+            panic!("{e}");
+        }
+        m.read_available();
     }
     // Recovery: DTR up, a guarded `+++`, then more than any `<input_time>`, upload `<timeout>`
     // or `AT+QSMTPPUT` `<timeout>` (65535 s).
-    emu.set_dtr(now, true);
-    advance(&mut emu, &mut now, Duration::from_millis(1100));
-    emu.handle_input(now, b"+++");
-    advance(&mut emu, &mut now, Duration::from_secs(65_600));
-    drain(&mut emu, &mut pending, &mut out);
-    assert!(pending.is_none(), "a delivery outlived its deadline");
-    assert!(!emu.in_data_mode(), "data mode outlived its timers");
-    emu.handle_input(now, b"\r");
-    drain(&mut emu, &mut pending, &mut out);
-    emu.handle_input(now, b"AT\r");
-    drain(&mut emu, &mut pending, &mut out);
+    m.set_dtr(true);
+    advance(&mut m, Duration::from_millis(1100));
+    m.write(b"+++");
+    advance(&mut m, Duration::from_secs(65_600));
+    assert_eq!(open(&m), 0, "a delivery outlived its deadline");
+    assert!(
+        !m.emulator().in_data_mode(),
+        "data mode outlived its timers"
+    );
+    m.write(b"\r");
+    m.read_available();
+    m.write(b"AT\r");
+    let out = m.read_available();
     assert!(
         out.ends_with(b"\r\nOK\r\n"),
         "AT after recovery answered {:?}",
         String::from_utf8_lossy(&out)
     );
     // Nothing is emitted without input or time.
-    drain(&mut emu, &mut pending, &mut out);
-    assert!(out.is_empty());
+    advance(&mut m, Duration::ZERO);
+    assert!(m.read_available().is_empty());
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! they arrived ([`Emulator::handle_input`]), DTR changes and timer expiries, and drains the
 //! module's bytes ([`Emulator::poll_output`]) and the deliveries it wants made
 //! ([`Emulator::poll_action`]). It never reads a clock, so a 120 s `<input_time>` or a 300 s
-//! `AT+QSMTPPUT` timeout costs no wall time under virtual time. The same core serves the
-//! in-process, PTY and TCP front ends.
+//! `AT+QSMTPPUT` timeout costs no wall time under virtual time. In process, the core runs on
+//! virtual time under its one [`driver::Driver`]; [`serve`] runs it behind a PTY or TCP on a
+//! real clock.
 //!
 //! Behaviour follows the manuals (000 Quectel SMTP note, 001 AG35, 002 Multi-Tech) and the
 //! choices in `ERRATA.md`; commands, limits and error tables come from [`at_catalog`], command
@@ -42,11 +43,11 @@
 #![deny(missing_docs)]
 
 mod datamode;
+pub mod driver;
 pub mod faults;
 mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod harness;
 mod machine;
 mod mail;
 pub mod quirks;

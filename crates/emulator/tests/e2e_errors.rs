@@ -7,20 +7,22 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use at_emulator::harness::InProcess;
+use at_emulator::driver::{Driver, Smtp};
 use at_emulator::{EmulatorConfig, Fault};
 use at_mailer::{NetFault, ResolveMap, Stage};
-use common::{BODY, Mail, PASS, Peer, SUBJECT, attachment_bytes, prepare, put, resolve_163};
+use common::{
+    BODY, Mail, Module, PASS, Peer, SUBJECT, attachment_bytes, prepare, put, resolve_163,
+};
 
-fn module(resolve: ResolveMap, fault: Option<Fault>) -> InProcess {
+fn module(resolve: ResolveMap, fault: Option<Fault>) -> Module {
     let mut config = EmulatorConfig::builtin("ec25").expect("ec25");
     if let Some(f) = fault {
         config = config.with_fault(f);
     }
-    InProcess::new(config, resolve)
+    Driver::new(config, Smtp::new(resolve))
 }
 
-fn prepared(resolve: ResolveMap, fault: Option<Fault>) -> InProcess {
+fn prepared(resolve: ResolveMap, fault: Option<Fault>) -> Module {
     let mut m = module(resolve, fault);
     let attachment = attachment_bytes();
     prepare(
@@ -89,10 +91,13 @@ fn stall_is_658_0_after_the_virtual_timeout() {
     m.write(b"AT+QSMTPPUT=300\r");
     assert_eq!(m.read_available(), b"\r\nOK\r\n");
     // Nothing before the timeout…
-    m.advance(Duration::from_secs(299));
+    m.advance(Duration::from_secs(299)).expect("driver");
     assert!(!m.has_output());
     // …and 658 at exactly 300 virtual seconds (000 §2.2.7 <timeout>).
-    assert!(m.advance_until_output(Duration::from_secs(10)));
+    assert!(
+        m.advance_until_output(Duration::from_secs(10))
+            .expect("driver")
+    );
     assert_eq!(m.now() - sent_at, Duration::from_secs(300));
     assert_eq!(m.read_available(), b"\r\n+QSMTPPUT: 658,0\r\n");
     assert!(peer.messages().is_empty());

@@ -1,16 +1,16 @@
-//! The in-process harness's virtual time: delivery latency, busy module, timers in order.
+//! The driver's virtual time with real SMTP: delivery latency, busy module, timers in order.
 
 use std::time::Duration;
 
-use at_emulator::harness::InProcess;
+use at_emulator::driver::{Driver, Smtp};
 use at_emulator::{EmulatorConfig, Fault};
 use at_mailer::{NetFault, ResolveMap};
 
-fn module(latency: Duration) -> InProcess {
+fn module(latency: Duration) -> Driver<Smtp> {
     let config = EmulatorConfig::builtin("ec25")
         .expect("ec25")
         .with_fault(Fault::Net(NetFault::Dns));
-    let mut m = InProcess::new(config, ResolveMap::new()).with_delivery_latency(latency);
+    let mut m = Driver::new(config, Smtp::new(ResolveMap::new())).with_delivery_latency(latency);
     m.write(b"ATE0\r");
     m.read_available();
     for line in [
@@ -43,9 +43,12 @@ fn with_latency_the_module_is_busy_until_the_result_is_due() {
     // 000 §5 652: busy while sending.
     m.write(b"AT+QSMTPSUB=0,\"x\"\r");
     assert_eq!(m.read_available(), b"\r\n+CME ERROR: 652\r\n");
-    m.advance(Duration::from_secs(4));
+    m.advance(Duration::from_secs(4)).expect("driver");
     assert!(!m.has_output());
-    assert!(m.advance_until_output(Duration::from_secs(10)));
+    assert!(
+        m.advance_until_output(Duration::from_secs(10))
+            .expect("driver")
+    );
     assert_eq!(m.now() - t0, Duration::from_secs(5));
     assert_eq!(m.read_available(), b"\r\n+QSMTPPUT: 653,0\r\n");
     m.write(b"AT+QSMTPSUB=0,\"x\"\r");
@@ -58,8 +61,8 @@ fn a_result_due_after_the_timeout_is_dropped() {
     let mut m = module(Duration::from_secs(120));
     m.write(b"AT+QSMTPPUT=60\r");
     assert_eq!(m.read_available(), b"\r\nOK\r\n");
-    m.advance(Duration::from_secs(200));
+    m.advance(Duration::from_secs(200)).expect("driver");
     assert_eq!(m.read_available(), b"\r\n+QSMTPPUT: 658,0\r\n");
-    m.advance(Duration::from_secs(200));
+    m.advance(Duration::from_secs(200)).expect("driver");
     assert!(!m.has_output());
 }

@@ -3,16 +3,16 @@
 mod common;
 
 use at_emulator::EmulatorConfig;
-use at_emulator::harness::InProcess;
+use at_emulator::driver::{Driver, Smtp};
 use common::{PASS, Peer, USER, resolve_163};
 use mail_parser::MessageParser;
 
 #[test]
 fn putmail_delivers_to_aiosmtpd() {
     let peer = Peer::start();
-    let mut m = InProcess::new(
+    let mut m = Driver::new(
         EmulatorConfig::builtin("multitech").expect("multitech"),
-        resolve_163(peer.plain),
+        Smtp::new(resolve_163(peer.plain)),
     );
     m.write(b"ATE0\r");
     m.read_available();
@@ -38,7 +38,10 @@ fn putmail_delivers_to_aiosmtpd() {
     m.write(b"line one\r\n..dot line\r\nline three\r\n.\r\n");
     let mut out = m.read_available();
     if out.is_empty() {
-        assert!(m.advance_until_output(std::time::Duration::from_secs(400)));
+        assert!(
+            m.advance_until_output(std::time::Duration::from_secs(400))
+                .expect("driver")
+        );
         out = m.read_available();
     }
     assert_eq!(String::from_utf8_lossy(&out), "\r\nOK\r\n");

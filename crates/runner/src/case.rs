@@ -5,16 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use at_emulator::driver::Driver;
 use at_emulator::{EmulatorConfig, Fault, QuirkSet};
-use at_mailer::{
-    DeliverOptions, Failure as MailFailure, MailJob, Outcome, ResolveMap, SslType, StallMode,
-};
-use at_scenario::{Profile, ResolveTo, Scenario, TlsMode};
+use at_scenario::{Profile, Scenario, TlsMode};
 use serde::Serialize;
 
 use crate::judge::{Failure, FailureKind, Verdict};
 use crate::scenario::{MailSource, SinkFault, SinkSetup, run_scenario, setup_for};
-use crate::target::{EmulatorTarget, Target};
+use crate::target::{SinkRoute, Target};
 use crate::transcript::Transcript;
 
 /// How one case ended, after applying the scenario's expected verdict.
@@ -252,57 +250,13 @@ pub fn run_case_emulated(
     } else {
         None
     };
-    let smtp = sink.as_ref().and_then(|s| s.smtp_addr());
-    let smtps = sink.as_ref().and_then(|s| s.smtps_addr());
-    let resolve = emu.resolve.clone();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counter = connections.clone();
-    let deliver = Box::new(move |job: &MailJob| -> Option<Outcome> {
-        let mut map = ResolveMap::new();
-        let mut to_sink = false;
-        for (host, to) in &resolve {
-            if !host.eq_ignore_ascii_case(&job.server) {
-                continue;
-            }
-            match to {
-                ResolveTo::Sink => {
-                    let addr = if job.ssl == SslType::Implicit {
-                        smtps
-                    } else {
-                        smtp
-                    };
-                    if let Some(a) = addr {
-                        map.insert(host, job.port, a);
-                        to_sink = true;
-                    }
-                }
-                ResolveTo::Fail => {
-                    return Some(Outcome {
-                        result: Err(MailFailure::Dns),
-                        transcript: Default::default(),
-                    });
-                }
-                ResolveTo::Addr(ip) => {
-                    if let Ok(ip) = ip.parse::<std::net::IpAddr>() {
-                        map.insert(host, job.port, std::net::SocketAddr::new(ip, job.port));
-                    }
-                }
-            }
-        }
-        let opts = DeliverOptions {
-            stall: StallMode::Report,
-            roots: None,
-        };
-        let outcome = at_mailer::deliver_blocking(job.clone(), &map, &opts);
-        if to_sink && !matches!(outcome.result, Err(MailFailure::Dns | MailFailure::Refused)) {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-        match outcome.result {
-            Err(MailFailure::Stalled { .. }) => None,
-            _ => Some(outcome),
-        }
-    });
-    let mut target = EmulatorTarget::new(config, deliver);
+    let route = SinkRoute::new(
+        emu.resolve.clone(),
+        sink.as_ref().and_then(|s| s.smtp_addr()),
+        sink.as_ref().and_then(|s| s.smtps_addr()),
+    );
+    let connections = route.connections();
+    let mut target = Driver::new(config, route);
     let counted = sink.as_ref().map(|sink| Counted { sink, connections });
     let mail = counted.as_ref().map(|s| s as &dyn MailSource);
     let mut r = run_case_on(sc, profile, &mut target, mail, cancel);

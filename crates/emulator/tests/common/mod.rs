@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use at_emulator::EmulatorConfig;
-use at_emulator::harness::InProcess;
+use at_emulator::driver::{Driver, Smtp};
 use at_mailer::ResolveMap;
 
 pub const USER: &str = "sishen664551";
@@ -135,16 +135,19 @@ pub fn resolve_163(addr: SocketAddr) -> ResolveMap {
 }
 
 /// An EC25 in process with `smtp.163.com:25` pointed at `addr`.
-pub fn ec25(addr: SocketAddr) -> InProcess {
-    InProcess::new(
+pub fn ec25(addr: SocketAddr) -> Module {
+    Driver::new(
         EmulatorConfig::builtin("ec25").expect("ec25"),
-        resolve_163(addr),
+        Smtp::new(resolve_163(addr)),
     )
 }
 
+/// An emulated module in process, delivering over real SMTP.
+pub type Module = Driver<Smtp>;
+
 /// Sends one command line (echo off expected) and returns the response text; asserts it
 /// ends in `OK`.
-pub fn ok(m: &mut InProcess, line: &str) -> String {
+pub fn ok(m: &mut Module, line: &str) -> String {
     m.write(format!("{line}\r").as_bytes());
     let out = String::from_utf8_lossy(&m.read_available()).into_owned();
     assert!(out.ends_with("\r\nOK\r\n"), "{line} -> {out:?}");
@@ -170,7 +173,7 @@ pub fn attachment_bytes() -> Vec<u8> {
 /// Configures the module as in 000 §3.1–§3.3 (seclevel 0, ERRATA E3) and fills in a mail:
 /// To, Cc and Bcc recipients, a UTF-8 subject (hex, 000 §2.2.3), a body in data mode
 /// (000 §2.2.4) and one RAM attachment (000 §2.2.5).
-pub fn prepare(m: &mut InProcess, mail: &Mail<'_>) {
+pub fn prepare(m: &mut Module, mail: &Mail<'_>) {
     m.write(b"ATE0\r");
     m.read_available();
     for line in [
@@ -209,11 +212,14 @@ pub fn prepare(m: &mut InProcess, mail: &Mail<'_>) {
 }
 
 /// `AT+QSMTPPUT=300`, expecting `OK` and then the URC; returns the URC line.
-pub fn put(m: &mut InProcess) -> String {
+pub fn put(m: &mut Module) -> String {
     m.write(b"AT+QSMTPPUT=300\r");
     let mut out = m.read_available();
     if !out.windows(10).any(|w| w == b"+QSMTPPUT:") {
-        assert!(m.advance_until_output(std::time::Duration::from_secs(400)));
+        assert!(
+            m.advance_until_output(std::time::Duration::from_secs(400))
+                .expect("driver")
+        );
         out.extend(m.read_available());
     }
     let text = String::from_utf8_lossy(&out).into_owned();

@@ -66,7 +66,7 @@ fn an_error_in_a_concatenated_line_stops_it() {
     // Data mode must end the line, and cannot follow a send on the same line.
     assert_eq!(b.cmd("AT+QSMTPBODY=0,5;+QSMTPCLR"), "\r\nERROR\r\n");
     assert_eq!(b.cmd("AT+QSMTPPUT=60;+QSMTPBODY=0,5"), "\r\nERROR\r\n");
-    assert!(b.emu.poll_action().is_none());
+    assert!(b.no_new_delivery());
     assert_eq!(b.cmd("AT"), "\r\nOK\r\n");
     assert_eq!(
         b.cmd("ATE0I"),
@@ -117,10 +117,10 @@ proptest! {
             match op {
                 Op::Bytes(bytes) => { b.send(&bytes); }
                 Op::Wait(ms) => { b.advance_ms(u64::from(ms)); }
-                Op::Dtr(v) => b.emu.set_dtr(b.now, v),
+                Op::Dtr(v) => b.m.set_dtr(v),
             }
         }
-        b.emu.set_dtr(b.now, true);
+        b.m.set_dtr(true);
         b.advance_ms(1100);
         b.send(b"+++");
         b.advance_ms(1100);

@@ -2,7 +2,6 @@
 
 use core::time::Duration;
 
-use at_emulator::Action;
 use at_mailer::{Charset, RecipientKind, SslType};
 
 use crate::util::{Bench, s};
@@ -16,7 +15,7 @@ fn echo_is_on_by_default_and_ate0_applies_to_the_next_line() {
     assert_eq!(s(&b.send(b"AT\r\n")), "\r\nOK\r\n");
     assert_eq!(s(&b.send(b"ATE1\r")), "\r\nOK\r\n");
     assert_eq!(s(&b.send(b"at\r")), "at\r\r\nOK\r\n"); // 000 §2.1.2: AT or at
-    assert!(b.emu.echo());
+    assert!(b.emu().echo());
 }
 
 #[test]
@@ -232,12 +231,12 @@ fn qsmtpbody_three_examples_of_2_2_4() {
     let mut b = Bench::quiet("ec25", Default::default());
     // 1. exactly 100 bytes
     assert_eq!(b.cmd("AT+QSMTPBODY=0,100,120"), "\r\nCONNECT\r\n");
-    assert!(b.emu.in_data_mode());
+    assert!(b.emu().in_data_mode());
     assert_eq!(
         s(&b.send(&[b'x'; 100])),
         "\r\n+QSMTPBODY: 100\r\n\r\nOK\r\n"
     );
-    assert!(!b.emu.in_data_mode());
+    assert!(!b.emu().in_data_mode());
     // 2. 90 bytes, then +++ with 1 s guard times (000 §1.3)
     assert_eq!(b.cmd("AT+QSMTPBODY=0,100,120"), "\r\nCONNECT\r\n");
     assert_eq!(s(&b.send(&[b'y'; 90])), "");
@@ -246,10 +245,10 @@ fn qsmtpbody_three_examples_of_2_2_4() {
     assert_eq!(s(&b.advance_ms(999)), "");
     assert_eq!(s(&b.advance_ms(1)), "\r\n+QSMTPBODY: 90\r\n\r\nOK\r\n");
     // 3. 90 bytes, then 120 s pass: zero wall time.
-    let t0 = b.now;
+    let t0 = b.now();
     assert_eq!(b.cmd("AT+QSMTPBODY=0,100,120"), "\r\nCONNECT\r\n");
     b.send(&[b'z'; 90]);
-    assert_eq!(b.emu.poll_timeout(), Some(t0 + Duration::from_secs(120)));
+    assert_eq!(b.emu().poll_timeout(), Some(t0 + Duration::from_secs(120)));
     assert_eq!(s(&b.advance(Duration::from_secs(119))), "");
     assert_eq!(
         s(&b.advance(Duration::from_secs(1))),
@@ -263,9 +262,9 @@ fn qsmtpbody_three_examples_of_2_2_4() {
 #[test]
 fn qsmtpbody_default_input_time_is_90_s_and_ranges() {
     let mut b = Bench::quiet("ec25", Default::default());
-    let t0 = b.now;
+    let t0 = b.now();
     b.cmd("AT+QSMTPBODY=1,10");
-    assert_eq!(b.emu.poll_timeout(), Some(t0 + Duration::from_secs(90)));
+    assert_eq!(b.emu().poll_timeout(), Some(t0 + Duration::from_secs(90)));
     assert_eq!(
         s(&b.advance(Duration::from_secs(90))),
         "\r\n+QSMTPBODY: 0\r\n\r\nOK\r\n"
@@ -315,14 +314,14 @@ fn dtr_drop_ends_the_body_only_after_at_and_d1() {
     let mut b = Bench::quiet("ec25", Default::default());
     b.cmd("AT+QSMTPBODY=0,100");
     b.send(b"abc");
-    b.emu.set_dtr(b.now, false);
+    b.m.set_dtr(false);
     assert_eq!(s(&b.drain()), "");
-    b.emu.set_dtr(b.now, true);
+    b.m.set_dtr(true);
     b.advance(Duration::from_secs(90));
     assert_eq!(b.cmd("AT&D1"), "\r\nOK\r\n");
     b.cmd("AT+QSMTPBODY=0,100");
     b.send(b"abcd");
-    b.emu.set_dtr(b.now, false);
+    b.m.set_dtr(false);
     assert_eq!(s(&b.drain()), "\r\n+QSMTPBODY: 4\r\n\r\nOK\r\n");
     assert_eq!(b.cmd("AT&D3"), "\r\nERROR\r\n");
 }
@@ -478,7 +477,7 @@ fn example_3_1_plain_send_end_to_end() {
     );
     assert_eq!(b.cmd("AT+QSMTPPUT=300"), "\r\nOK\r\n");
     let (id, job, deadline) = b.deliver();
-    assert_eq!(deadline, b.now + Duration::from_secs(300));
+    assert_eq!(deadline, b.now() + Duration::from_secs(300));
     assert_eq!(job.server, "smtp.163.com");
     assert_eq!(job.port, 25);
     assert_eq!(job.ssl, SslType::Plain);
@@ -504,10 +503,10 @@ fn example_3_1_plain_send_end_to_end() {
     assert_eq!(job.helo_domain, "[10.7.157.1]");
     assert_eq!(job.date, "Wed, 29 Jul 2020 00:00:00 +0000");
     assert_eq!(job.message_id, "0000000000000000.1@ec25.atconform.invalid");
-    assert!(b.emu.is_sending());
+    assert!(b.emu().is_sending());
     b.advance(Duration::from_secs(42));
     assert_eq!(b.finish(id, Ok(())), "\r\n+QSMTPPUT: 0,0\r\n");
-    assert!(!b.emu.is_sending());
+    assert!(!b.emu().is_sending());
     // E13: content persists until AT+QSMTPCLR; a resend goes out again.
     assert_eq!(b.cmd("AT+QSMTPPUT=300"), "\r\nOK\r\n");
     let (id2, job2, _) = b.deliver();
@@ -612,7 +611,7 @@ fn put_reports_and_timeout_without_wall_time() {
         b.cmd("AT+QSMTPPUT=300"),
         "\r\nOK\r\n\r\n+QSMTPPUT: 659,0\r\n"
     );
-    assert!(b.emu.poll_action().is_none());
+    assert!(b.no_new_delivery());
     b.ready_mail();
     assert_eq!(b.cmd("AT+QSMTPPUT=59"), "\r\n+CME ERROR: 664\r\n");
     assert_eq!(b.cmd("AT+QSMTPPUT=65536"), "\r\n+CME ERROR: 664\r\n");
@@ -633,15 +632,15 @@ fn put_reports_and_timeout_without_wall_time() {
     assert!(b.cmd("AT+QSMTPDST?").contains("to@x.com"));
     assert_eq!(b.cmd("AT"), "\r\nOK\r\n");
     // 300 s of virtual time: the deadline fires, 658 and a Cancel.
-    assert_eq!(b.emu.poll_timeout(), Some(deadline));
+    assert_eq!(b.emu().poll_timeout(), Some(deadline));
     assert_eq!(
         s(&b.advance(Duration::from_secs(300))),
         "\r\n+QSMTPPUT: 658,0\r\n"
     );
-    assert_eq!(b.emu.poll_action(), Some(Action::Cancel { id }));
+    assert!(b.cancelled(id));
     // A late outcome is ignored.
     assert_eq!(b.finish(id, Ok(())), "");
-    assert!(!b.emu.is_sending());
+    assert!(!b.emu().is_sending());
 }
 
 #[test]
@@ -720,7 +719,7 @@ fn deactivating_the_context_during_a_send_is_657() {
     b.cmd("AT+QSMTPPUT=300");
     let (id, _, _) = b.deliver();
     assert_eq!(b.cmd("AT+QIDEACT=1"), "\r\n+QSMTPPUT: 657,0\r\n\r\nOK\r\n");
-    assert_eq!(b.emu.poll_action(), Some(Action::Cancel { id }));
+    assert!(b.cancelled(id));
 }
 
 #[test]

@@ -101,7 +101,7 @@ fn fifty_seconds_of_inactivity_abort_the_body() {
         s(&b.advance(Duration::from_secs(1))),
         "\r\n#CME ERROR: 38031\r\n"
     );
-    assert!(b.emu.poll_action().is_none());
+    assert!(b.no_new_delivery());
     assert_eq!(b.cmd("AT"), "\r\nOK\r\n");
 }
 

@@ -2,8 +2,8 @@
 
 use core::time::Duration;
 
+use at_emulator::QuirkSet;
 use at_emulator::quirks::{QUIRKS, Quirk};
-use at_emulator::{Action, QuirkSet};
 use at_mailer::MailJob;
 
 use crate::util::{Bench, auth_failure, s};
@@ -16,10 +16,7 @@ fn both(q: Quirk, script: impl Fn(&mut Bench) -> String) -> (String, String) {
 }
 
 fn job(b: &mut Bench) -> MailJob {
-    match b.emu.poll_action() {
-        Some(Action::Deliver { job, .. }) => job,
-        other => panic!("expected a delivery, got {other:?}"),
-    }
+    b.deliver().1
 }
 
 fn sent_job(q: Quirk, setup: &[&str]) -> (MailJob, MailJob) {
@@ -94,9 +91,7 @@ fn urc_before_ok() {
     let (c, q) = both(Quirk::UrcBeforeOk, |b| {
         b.ready_mail();
         let mut out = b.cmd("AT+QSMTPPUT=300");
-        let Some(Action::Deliver { id, .. }) = b.emu.poll_action() else {
-            panic!()
-        };
+        let (id, _, _) = b.deliver();
         out += &b.finish(id, Ok(()));
         out
     });
@@ -241,9 +236,7 @@ fn auth_failure_err_660() {
     let (c, q) = both(Quirk::AuthFailureErr660, |b| {
         b.ready_mail();
         b.cmd("AT+QSMTPPUT=300");
-        let Some(Action::Deliver { id, .. }) = b.emu.poll_action() else {
-            panic!()
-        };
+        let (id, _, _) = b.deliver();
         b.finish(id, Err(auth_failure()))
     });
     assert_eq!(c, "\r\n+QSMTPPUT: 677,535\r\n");
@@ -255,9 +248,7 @@ fn protocol_error_zero() {
     let (c, q) = both(Quirk::ProtocolErrorZero, |b| {
         b.ready_mail();
         b.cmd("AT+QSMTPPUT=300");
-        let Some(Action::Deliver { id, .. }) = b.emu.poll_action() else {
-            panic!()
-        };
+        let (id, _, _) = b.deliver();
         b.finish(id, Err(auth_failure()))
     });
     assert_eq!(c, "\r\n+QSMTPPUT: 677,535\r\n");
@@ -425,8 +416,8 @@ fn put_before_body_crash_wedge() {
     let mut b = Bench::quiet("ec25", QuirkSet::NONE.with(Quirk::PutBeforeBodyCrashWedge));
     b.cmd("AT+QSMTPPUT=60");
     assert_eq!(b.cmd("AT"), "");
-    b.emu.set_dtr(b.now, false);
-    b.emu.set_dtr(b.now, true);
+    b.m.set_dtr(false);
+    b.m.set_dtr(true);
     assert_eq!(b.cmd("AT"), "\r\nOK\r\n");
 }
 

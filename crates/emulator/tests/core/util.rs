@@ -1,15 +1,17 @@
-//! A virtual-time driver for the core (quinn-proto `tests/util.rs` style).
+//! The core under its one virtual-time driver, deliveries completed by hand.
 
 use core::time::Duration;
 
-use at_emulator::{Action, DeliveryId, Emulator, EmulatorConfig, Fault, QuirkSet};
+use at_emulator::driver::{Driver, Manual};
+use at_emulator::{DeliveryId, Emulator, EmulatorConfig, Fault, QuirkSet};
 use at_mailer::{Failure, MailJob, Outcome, Stage, Transcript};
 use at_wire::Instant;
 
-/// The emulator plus a virtual clock.
+/// The emulator on [`Driver`], with test shorthands.
 pub struct Bench {
-    pub emu: Emulator,
-    pub now: Instant,
+    pub m: Driver<Manual>,
+    /// Deliveries already handed to the test by [`Bench::deliver`].
+    taken: usize,
 }
 
 impl Bench {
@@ -23,8 +25,8 @@ impl Bench {
             .with_quirks(quirks);
         cfg.faults = faults.to_vec();
         Bench {
-            emu: Emulator::new(cfg, Instant::ZERO),
-            now: Instant::ZERO,
+            m: Driver::new(cfg, Manual),
+            taken: 0,
         }
     }
 
@@ -35,15 +37,21 @@ impl Bench {
         b
     }
 
+    pub fn emu(&self) -> &Emulator {
+        self.m.emulator()
+    }
+
+    pub fn now(&self) -> Instant {
+        self.m.now()
+    }
+
     pub fn drain(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.emu.poll_output(&mut out);
-        out
+        self.m.read_available()
     }
 
     /// Feeds bytes at the current instant; returns the module's output.
     pub fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
-        self.emu.handle_input(self.now, bytes);
+        self.m.write(bytes);
         self.drain()
     }
 
@@ -55,15 +63,7 @@ impl Bench {
 
     /// Advances virtual time by `d`, firing every timer on the way; returns the output.
     pub fn advance(&mut self, d: Duration) -> Vec<u8> {
-        let target = self.now + d;
-        while let Some(t) = self.emu.poll_timeout() {
-            if t > target {
-                break;
-            }
-            self.now = self.now.max(t);
-            self.emu.handle_timeout(self.now);
-        }
-        self.now = target;
+        self.m.advance(d).expect("the core's timers move on");
         self.drain()
     }
 
@@ -71,17 +71,30 @@ impl Bench {
         self.advance(Duration::from_millis(ms))
     }
 
-    /// The next `Deliver` action (panics otherwise).
+    /// The next delivery the core asked for (panics if there is none).
     pub fn deliver(&mut self) -> (DeliveryId, MailJob, Instant) {
-        match self.emu.poll_action() {
-            Some(Action::Deliver { id, job, deadline }) => (id, job, deadline),
-            other => panic!("expected Deliver, got {other:?}"),
-        }
+        let Some(d) = self.m.deliveries().get(self.taken) else {
+            panic!("expected a delivery, got none");
+        };
+        self.taken += 1;
+        (d.id, d.job.clone(), d.deadline)
+    }
+
+    /// Whether the core asked for no delivery since the last [`Bench::deliver`].
+    pub fn no_new_delivery(&self) -> bool {
+        self.m.deliveries().len() == self.taken
+    }
+
+    /// Whether the core gave up on delivery `id`.
+    pub fn cancelled(&self, id: DeliveryId) -> bool {
+        self.m
+            .deliveries()
+            .iter()
+            .any(|d| d.id == id && d.cancelled.is_some())
     }
 
     pub fn finish(&mut self, id: DeliveryId, result: Result<(), Failure>) -> String {
-        self.emu.handle_delivery(
-            self.now,
+        self.m.complete(
             id,
             Outcome {
                 result,

@@ -1,135 +1,54 @@
-//! The in-process emulator (`at-emulator` core) on virtual time.
+//! The in-process emulator as a [`Target`]: the emulator's one virtual-time driver
+//! ([`at_emulator::driver::Driver`]), whatever delivers its mail. A read jumps the clock to the
+//! driver's next wake-up instead of sleeping, so 120 s and 300 s timeouts cost no wall time.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use at_emulator::{Action, Emulator, EmulatorConfig};
-use at_mailer::{MailJob, Outcome};
+use at_emulator::driver::{Deliverer, Driver, Smtp};
+use at_mailer::{Failure, MailJob, Outcome, ResolveMap, SslType};
+use at_scenario::ResolveTo;
 use at_wire::Instant;
 
 use super::{ReadOutcome, Target, TargetError};
 
-/// Performs one delivery the emulated module asks for; `None` = it never completes (an
-/// injected stall), so the module's own `AT+QSMTPPUT` deadline decides.
-pub type Deliver = Box<dyn FnMut(&MailJob) -> Option<Outcome> + Send>;
-
-/// The emulator core driven on a virtual clock: a read jumps the clock to the core's next
-/// wake-up instead of sleeping, so 120 s and 300 s timeouts cost no wall time.
-pub struct EmulatorTarget {
-    emu: Emulator,
-    now: Instant,
-    out: Vec<u8>,
-    deliver: Deliver,
-    name: String,
-    deliveries: usize,
+fn gone(e: &at_emulator::driver::Error) -> TargetError {
+    TargetError::Gone(e.to_string())
 }
 
-impl std::fmt::Debug for EmulatorTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmulatorTarget")
-            .field("name", &self.name)
-            .field("now", &self.now)
-            .finish()
-    }
-}
-
-impl EmulatorTarget {
-    /// Powers on an emulated module at virtual time zero; `deliver` sends its mail.
-    pub fn new(config: EmulatorConfig, deliver: Deliver) -> Self {
-        let name = format!("emulator {}", config.profile.name);
-        EmulatorTarget {
-            emu: Emulator::new(config, Instant::ZERO),
-            now: Instant::ZERO,
-            out: Vec::new(),
-            deliver,
-            name,
-            deliveries: 0,
-        }
-    }
-
-    /// Number of deliveries the module asked for.
-    pub fn deliveries(&self) -> usize {
-        self.deliveries
-    }
-
-    /// Runs the core's pending actions and collects its output.
-    fn pump(&mut self) {
-        while let Some(action) = self.emu.poll_action() {
-            if let Action::Deliver { id, job, .. } = action {
-                self.deliveries += 1;
-                if let Some(outcome) = (self.deliver)(&job) {
-                    self.emu.handle_delivery(self.now, id, outcome);
-                }
-            }
-        }
-        self.emu.poll_output(&mut self.out);
-    }
-}
-
-impl Target for EmulatorTarget {
+impl<D: Deliverer> Target for Driver<D> {
     fn write(&mut self, bytes: &[u8]) -> Result<(), TargetError> {
-        self.emu.handle_input(self.now, bytes);
-        self.pump();
+        if let Some(e) = self.error() {
+            return Err(gone(e));
+        }
+        Driver::write(self, bytes);
         Ok(())
     }
 
     fn read(&mut self, deadline: Instant) -> Result<ReadOutcome, TargetError> {
-        let mut spins = 0u32;
-        let mut last = None;
-        loop {
-            self.pump();
-            if !self.out.is_empty() {
-                return Ok(ReadOutcome::Data(std::mem::take(&mut self.out)));
-            }
-            match self.emu.poll_timeout() {
-                Some(t) if t <= deadline => {
-                    // A timer that fires without moving on would spin forever: report the
-                    // module as gone instead of hanging the run.
-                    if last == Some(t) {
-                        spins += 1;
-                        if spins > 1000 {
-                            return Err(TargetError::Gone(format!(
-                                "emulator timer stuck at {:?}",
-                                t.since_origin()
-                            )));
-                        }
-                    }
-                    last = Some(t);
-                    self.now = self.now.max(t);
-                    self.emu.handle_timeout(self.now);
-                }
-                _ => {
-                    self.now = self.now.max(deadline);
-                    return Ok(ReadOutcome::Timeout);
-                }
-            }
-        }
+        let max = deadline.saturating_duration_since(Driver::now(self));
+        self.advance_until_output(max).map_err(|e| gone(&e))?;
+        let out = self.read_available();
+        Ok(if out.is_empty() {
+            ReadOutcome::Timeout
+        } else {
+            ReadOutcome::Data(out)
+        })
     }
 
     fn now(&self) -> Instant {
-        self.now
+        Driver::now(self)
     }
 
     fn sleep(&mut self, d: Duration) {
-        // Timers that fall inside the sleep fire at their own instant; output is kept for the
-        // next read.
-        let until = self.now + d;
-        let mut budget = 100_000u32; // a stuck timer must not hang a sleep either
-        while let Some(t) = self.emu.poll_timeout() {
-            budget = budget.saturating_sub(1);
-            if t > until || budget == 0 {
-                break;
-            }
-            self.now = self.now.max(t);
-            self.emu.handle_timeout(self.now);
-            self.pump();
-        }
-        self.now = self.now.max(until);
-        self.pump();
+        // Output is kept for the next read; a stuck core is reported by that read.
+        let _ = self.advance(d);
     }
 
     fn set_dtr(&mut self, level: bool) -> Result<(), TargetError> {
-        self.emu.set_dtr(self.now, level);
-        self.pump();
+        Driver::set_dtr(self, level);
         Ok(())
     }
 
@@ -138,6 +57,83 @@ impl Target for EmulatorTarget {
     }
 
     fn describe(&self) -> String {
-        self.name.clone()
+        format!("emulator {}", self.emulator().profile().name)
+    }
+}
+
+/// Delivers a scenario's mail as its `@resolve` lines say: `sink` goes to the case's capture
+/// sink (its implicit-TLS port for `ssltype 1` jobs, ERRATA E4), `fail` does not resolve, an
+/// address is used as is; other names go to the system resolver. Counts the SMTP connections
+/// it opened to the sink.
+#[derive(Debug)]
+pub struct SinkRoute {
+    smtp: Smtp,
+    resolve: Vec<(String, ResolveTo)>,
+    sink: Option<SocketAddr>,
+    sink_tls: Option<SocketAddr>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl SinkRoute {
+    /// Routes by `resolve` to a sink listening on `sink` (plain/STARTTLS) and `sink_tls`
+    /// (implicit TLS).
+    pub fn new(
+        resolve: Vec<(String, ResolveTo)>,
+        sink: Option<SocketAddr>,
+        sink_tls: Option<SocketAddr>,
+    ) -> Self {
+        SinkRoute {
+            smtp: Smtp::new(ResolveMap::new()),
+            resolve,
+            sink,
+            sink_tls,
+            connections: Arc::default(),
+        }
+    }
+
+    /// The number of SMTP connections made to the sink so far (shared, it keeps counting).
+    pub fn connections(&self) -> Arc<AtomicUsize> {
+        self.connections.clone()
+    }
+}
+
+impl Deliverer for SinkRoute {
+    fn deliver(&mut self, job: &MailJob) -> Option<Outcome> {
+        let mut map = ResolveMap::new();
+        let mut to_sink = false;
+        for (host, to) in &self.resolve {
+            if !host.eq_ignore_ascii_case(&job.server) {
+                continue;
+            }
+            match to {
+                ResolveTo::Sink => {
+                    let addr = if job.ssl == SslType::Implicit {
+                        self.sink_tls
+                    } else {
+                        self.sink
+                    };
+                    if let Some(a) = addr {
+                        map.insert(host, job.port, a);
+                        to_sink = true;
+                    }
+                }
+                ResolveTo::Fail => {
+                    return Some(Outcome {
+                        result: Err(Failure::Dns),
+                        transcript: Default::default(),
+                    });
+                }
+                ResolveTo::Addr(ip) => {
+                    if let Ok(ip) = ip.parse::<IpAddr>() {
+                        map.insert(host, job.port, SocketAddr::new(ip, job.port));
+                    }
+                }
+            }
+        }
+        let outcome = self.smtp.send(job, &map);
+        if to_sink && !matches!(outcome.result, Err(Failure::Dns | Failure::Refused)) {
+            self.connections.fetch_add(1, Ordering::SeqCst);
+        }
+        Some(outcome)
     }
 }

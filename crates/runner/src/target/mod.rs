@@ -1,8 +1,9 @@
 //! Devices the runner talks to: one blocking, deadline-driven interface for every transport.
 //!
 //! Real-time targets ([`SerialTarget`], [`TcpTarget`]) read the OS clock and sleep; virtual
-//! targets (the in-process emulator, [`ScriptedTarget`]) advance their own clock to the next
-//! wake-up, so a 300 s `AT+QSMTPPUT` timeout costs no wall time.
+//! targets (the in-process emulator's [`Driver`](at_emulator::driver::Driver), which is a
+//! `Target` whatever its deliverer, and [`ScriptedTarget`]) advance their own clock to the
+//! next wake-up, so a 300 s `AT+QSMTPPUT` timeout costs no wall time.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ mod scripted;
 mod serial;
 mod tcp;
 
-pub use emulator::{Deliver, EmulatorTarget};
+pub use emulator::SinkRoute;
 pub use scripted::{Script, ScriptedTarget};
 pub use serial::SerialTarget;
 pub use tcp::TcpTarget;
