@@ -248,8 +248,9 @@ pub struct Driver<D> {
     deliveries: Vec<DeliveryRecord>,
     /// Results waiting for their instant: (due, index in `deliveries`), in due order.
     due: Vec<(Instant, usize)>,
-    /// Timer firings in the current time call.
+    /// Timer firings in the current time call, and their bound ([`MAX_TIMER_FIRES`]).
     fires: usize,
+    fire_limit: usize,
     error: Option<Error>,
 }
 
@@ -266,6 +267,7 @@ impl<D: Deliverer> Driver<D> {
             deliveries: Vec::new(),
             due: Vec::new(),
             fires: 0,
+            fire_limit: MAX_TIMER_FIRES,
             error: None,
         };
         me.pump();
@@ -497,7 +499,7 @@ impl<D: Deliverer> Driver<D> {
             match self.emu.poll_timeout() {
                 Some(t) if t <= self.now => {
                     self.fires += 1;
-                    if self.fires > MAX_TIMER_FIRES {
+                    if self.fires > self.fire_limit {
                         self.error.get_or_insert(Error::Stuck { at: self.now });
                         return;
                     }
@@ -506,5 +508,149 @@ impl<D: Deliverer> Driver<D> {
                 _ => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every delivery at once with `result`.
+    struct Answer(Result<(), Failure>);
+
+    impl Deliverer for Answer {
+        fn deliver(&mut self, _job: &MailJob) -> Option<Outcome> {
+            Some(Outcome {
+                result: self.0.clone(),
+                transcript: Transcript::default(),
+            })
+        }
+    }
+
+    fn ready<D: Deliverer>(deliverer: D, latency: Duration) -> Driver<D> {
+        let config = EmulatorConfig::builtin("ec25").expect("ec25");
+        let mut m = Driver::new(config, deliverer).with_delivery_latency(latency);
+        for line in [
+            "ATE0",
+            "AT+QIACT=1",
+            "AT+QSMTPCFG=\"smtpserver\",\"smtp.163.com\",25",
+            "AT+QSMTPDST=1,1,\"a@b.c\"",
+        ] {
+            m.write(format!("{line}\r").as_bytes());
+        }
+        m.read_available();
+        m
+    }
+
+    fn secs(s: u64) -> Instant {
+        Instant::ZERO + Duration::from_secs(s)
+    }
+
+    #[test]
+    fn the_default_latency_reports_within_the_write() {
+        let mut m = ready(Answer(Ok(())), DEFAULT_DELIVERY_LATENCY);
+        m.write(b"AT+QSMTPPUT=60\r");
+        assert_eq!(m.read_available(), b"\r\nOK\r\n\r\n+QSMTPPUT: 0,0\r\n");
+        assert_eq!(m.deliveries()[0].reported, Some(Instant::ZERO));
+    }
+
+    #[test]
+    fn a_result_arrives_after_the_latency_and_the_module_is_busy_meanwhile() {
+        let mut m = ready(Answer(Ok(())), Duration::from_secs(5));
+        m.write(b"AT+QSMTPPUT=60\r");
+        assert_eq!(m.read_available(), b"\r\nOK\r\n");
+        assert_eq!(m.next_wake(), Some(secs(5)));
+        m.write(b"AT+QSMTPSUB=0,\"x\"\r");
+        assert_eq!(m.read_available(), b"\r\n+CME ERROR: 652\r\n");
+        assert_eq!(m.advance_until_output(Duration::from_secs(60)), Ok(true));
+        assert_eq!(m.now(), secs(5));
+        assert_eq!(m.read_available(), b"\r\n+QSMTPPUT: 0,0\r\n");
+        let d = &m.deliveries()[0];
+        assert_eq!(
+            (d.at, d.deadline, d.reported),
+            (secs(0), secs(60), Some(secs(5)))
+        );
+    }
+
+    #[test]
+    fn a_result_due_after_the_deadline_is_never_reported() {
+        let mut m = ready(Answer(Ok(())), Duration::from_secs(90));
+        m.write(b"AT+QSMTPPUT=60\r");
+        m.read_available();
+        assert_eq!(m.advance(Duration::from_secs(200)), Ok(()));
+        assert_eq!(m.read_available(), b"\r\n+QSMTPPUT: 658,0\r\n");
+        let d = &m.deliveries()[0];
+        assert_eq!((d.reported, d.cancelled), (None, Some(secs(60))));
+        assert_eq!(m.next_wake(), None);
+    }
+
+    #[test]
+    fn a_stalled_delivery_is_left_to_the_core_deadline() {
+        let stalled = Err(Failure::Stalled {
+            stage: at_mailer::Stage::Greeting,
+        });
+        let mut m = ready(Answer(stalled), DEFAULT_DELIVERY_LATENCY);
+        m.write(b"AT+QSMTPPUT=60\r");
+        assert_eq!(m.read_available(), b"\r\nOK\r\n");
+        assert_eq!(m.advance_until_output(Duration::from_secs(600)), Ok(true));
+        assert_eq!(m.now(), secs(60));
+        assert_eq!(m.read_available(), b"\r\n+QSMTPPUT: 658,0\r\n");
+        let d = &m.deliveries()[0];
+        assert!(d.outcome.is_some() && d.reported.is_none() && d.cancelled == Some(secs(60)));
+    }
+
+    #[test]
+    fn inputs_never_fire_timers_and_a_waiting_read_goes_first() {
+        // A timer due at power-on fires only when time is asked to move, and only once the
+        // output before it has been read.
+        let config = EmulatorConfig::builtin("ec25")
+            .expect("ec25")
+            .with_fault(Fault::PdpDeactivate { at: Duration::ZERO });
+        let mut m = Driver::new(config, Manual);
+        m.write(b"ATE0\rAT+QIACT=1\r");
+        assert_eq!(m.next_wake(), Some(Instant::ZERO));
+        assert_eq!(m.advance_until_output(Duration::ZERO), Ok(true));
+        assert_eq!(m.read_available(), b"ATE0\r\r\nOK\r\n\r\nOK\r\n");
+        assert_eq!(m.advance_until_output(Duration::ZERO), Ok(true));
+        assert_eq!(m.read_available(), b"\r\n+QIURC: \"pdpdeact\",1\r\n");
+        assert_eq!(m.now(), Instant::ZERO);
+    }
+
+    #[test]
+    fn too_many_timer_fires_are_a_sticky_error() {
+        // The real core never spins; a lower bound shows what the rule does when one does.
+        let mut m = ready(Manual, DEFAULT_DELIVERY_LATENCY);
+        m.fire_limit = 1;
+        m.write(b"AT+QSMTPPUT=60\r");
+        m.write(b"AT+QFUPL=\"RAM:a\",10,5\r");
+        m.read_available();
+        // Two timers (the upload's 5 s, the send's 60 s) in one call: the second is one too many.
+        let stuck = Err(Error::Stuck { at: secs(60) });
+        assert_eq!(m.advance(Duration::from_secs(100)), stuck);
+        assert_eq!(m.now(), secs(60));
+        assert_eq!(
+            m.advance_until_output(Duration::from_secs(1)),
+            stuck.map(|()| false)
+        );
+        assert_eq!(m.now(), secs(60));
+    }
+
+    #[test]
+    fn manual_results_of_cancelled_deliveries_are_ignored() {
+        let mut m = ready(Manual, DEFAULT_DELIVERY_LATENCY);
+        m.write(b"AT+QSMTPPUT=60\r");
+        assert_eq!(m.read_available(), b"\r\nOK\r\n");
+        let id = m.deliveries()[0].id;
+        assert_eq!(m.advance(Duration::from_secs(60)), Ok(()));
+        assert_eq!(m.read_available(), b"\r\n+QSMTPPUT: 658,0\r\n");
+        m.complete(
+            id,
+            Outcome {
+                result: Ok(()),
+                transcript: Transcript::default(),
+            },
+        );
+        assert!(!m.has_output() && m.error().is_none());
+        assert_eq!(m.deliveries()[0].reported, None);
     }
 }
