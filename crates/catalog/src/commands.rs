@@ -261,8 +261,9 @@ pub static QSMTPCFG_SETTINGS: [Setting; 7] = [
     },
 ];
 
-/// `AT+QSSLCFG` sub-settings used by 000 §3.2/§3.3 (SSL manual \[8\]; ERRATA E3).
-pub static QSSLCFG_SETTINGS: [Setting; 3] = [
+/// `AT+QSSLCFG` sub-settings: the three 000 §3.2/§3.3 use (ERRATA E3) and the certificate
+/// files `"seclevel"` 1 and 2 need (SSL manual \[8\], ERRATA E28).
+pub static QSSLCFG_SETTINGS: [Setting; 6] = [
     Setting {
         name: "ciphersuite",
         params: &[
@@ -291,6 +292,24 @@ pub static QSSLCFG_SETTINGS: [Setting; 3] = [
         ],
         test_line: "+QSSLCFG: \"sslversion\",(0-5),(0-4)",
         source: "000 §3.2; SSL manual [8]",
+    },
+    Setting {
+        name: "cacert",
+        params: &[int("SSL_ctxID", 0, 5), opt(file("cacertpath", 80))],
+        test_line: "+QSSLCFG: \"cacert\",(0-5),<cacertpath>",
+        source: "SSL manual [8] (000 §3.2 \"不需要 SSL CA 证书\" at seclevel 0); ERRATA E28",
+    },
+    Setting {
+        name: "clientcert",
+        params: &[int("SSL_ctxID", 0, 5), opt(file("client_cert_path", 80))],
+        test_line: "+QSSLCFG: \"clientcert\",(0-5),<client_cert_path>",
+        source: "SSL manual [8]; ERRATA E28",
+    },
+    Setting {
+        name: "clientkey",
+        params: &[int("SSL_ctxID", 0, 5), opt(file("client_key_path", 80))],
+        test_line: "+QSSLCFG: \"clientkey\",(0-5),<client_key_path>",
+        source: "SSL manual [8]; ERRATA E28",
     },
 ];
 
@@ -451,10 +470,13 @@ pub static COMMANDS: &[Command] = &[
             QSSLCFG_SETTINGS[0].test_line,
             QSSLCFG_SETTINGS[1].test_line,
             QSSLCFG_SETTINGS[2].test_line,
+            QSSLCFG_SETTINGS[3].test_line,
+            QSSLCFG_SETTINGS[4].test_line,
+            QSSLCFG_SETTINGS[5].test_line,
         ],
         max_response: MS300,
         source: "000 §3.2, §3.3; SSL manual [8]",
-        summary: "SSL context settings: ciphersuite, seclevel, sslversion",
+        summary: "SSL context settings: ciphersuite, seclevel, sslversion, cacert, clientcert, clientkey",
     },
     // ---- Files (000 §2.2.5, §3.1; FILE note [4]) ----
     Command {

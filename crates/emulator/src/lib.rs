@@ -52,6 +52,7 @@ mod machine;
 mod mail;
 pub mod quirks;
 pub mod serve;
+mod ssl;
 
 pub use crate::faults::Fault;
 pub use crate::machine::{

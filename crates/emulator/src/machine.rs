@@ -19,6 +19,7 @@ use crate::faults::Fault;
 use crate::fs::{self, Drive, Fs};
 use crate::mail::{multitech_error, outcome_codes, rfc5322_date};
 use crate::quirks::{Quirk, QuirkSet, UnknownQuirk};
+use crate::ssl::SslCtx;
 
 /// Unix time of virtual instant zero: 2020-07-29 00:00:00 UTC, the date of document 000.
 pub const DEFAULT_EPOCH_UNIX: u64 = 1_595_980_800;
@@ -224,13 +225,6 @@ struct PdpContext {
     active: bool,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct SslCtx {
-    ciphersuite: u16,
-    seclevel: u8,
-    sslversion: u8,
-}
-
 #[derive(Clone, Debug)]
 struct SmtpCfg {
     user: Vec<u8>,
@@ -384,11 +378,7 @@ impl Emulator {
             attached: true,
             cgreg_n: 0,
             contexts: Default::default(),
-            ssl: [SslCtx {
-                ciphersuite: 0xFFFF,
-                seclevel: 0,
-                sslversion: 4,
-            }; 6],
+            ssl: Default::default(),
             smtp: SmtpCfg {
                 user: Vec::new(),
                 pass: Vec::new(),
@@ -1166,8 +1156,30 @@ impl Emulator {
         let Some(s) = self.ssl.get_mut(ctx) else {
             return Step::Stop(Final::Error);
         };
+        if let Some(path) = a.get(1).and_then(Arg::str) {
+            // "cacert" / "clientcert" / "clientkey": the path as typed; the file is read at
+            // AT+QSMTPPUT (ERRATA E28).
+            match setting.name {
+                "cacert" => s.cacert = path.to_vec(),
+                "clientcert" => s.clientcert = path.to_vec(),
+                "clientkey" => s.clientkey = path.to_vec(),
+                _ => return Step::Stop(Final::Error),
+            }
+            return Step::Done;
+        }
         let value = a.get(1).and_then(Arg::int);
         let line = match (setting.name, value) {
+            (name @ ("cacert" | "clientcert" | "clientkey"), None) => {
+                let path = match name {
+                    "cacert" => &s.cacert,
+                    "clientcert" => &s.clientcert,
+                    _ => &s.clientkey,
+                };
+                let mut l = format!("+QSSLCFG: \"{name}\",{ctx},").into_bytes();
+                l.extend_from_slice(&quoted(path));
+                self.emit_info(&[l]);
+                return Step::Done;
+            }
             ("ciphersuite", Some(v)) => {
                 s.ciphersuite = v as u16;
                 None
@@ -1660,16 +1672,16 @@ impl Emulator {
         let c = &self.smtp;
         let charset = |v: u8| Charset::from_quectel(u32::from(v)).unwrap_or_default();
         let (body_charset, body) = self.mail.body.clone().unwrap_or((0, Vec::new()));
-        let seclevel = self
+        let tls = self
             .ssl
             .get(usize::from(c.sslctxid))
-            .map(|s| s.seclevel)
-            .unwrap_or(0);
+            .map(|s| s.client_settings(&self.fs))
+            .unwrap_or_default();
         MailJob {
             server: lossy(&c.server),
             port: c.port,
             ssl: SslType::from_quectel(u32::from(c.ssltype)).unwrap_or_default(),
-            tls_verify: seclevel != 0,
+            tls,
             auth: (!c.user.is_empty()).then(|| Credentials {
                 user: lossy(&c.user),
                 password: Secret::new(lossy(&c.pass)),
@@ -1863,7 +1875,7 @@ impl Emulator {
             server: lossy(self.mt_str("SMTPSERV")),
             port,
             ssl: SslType::Plain,
-            tls_verify: false,
+            tls: at_tls::ClientSettings::default(),
             auth: (!user.is_empty()).then(|| Credentials {
                 user: lossy(user),
                 password: Secret::new(lossy(self.mt_str("SMTPPW"))),

@@ -306,6 +306,11 @@ impl SmtpClient {
         }
     }
 
+    /// Records what the TLS handshake settled on (shown in the transcript).
+    pub fn tls_negotiated(&mut self, negotiated: at_tls::Negotiated) {
+        self.transcript.tls = Some(negotiated);
+    }
+
     /// The TLS handshake failed.
     pub fn tls_failed(&mut self, reason: String) {
         if self.state != State::Done {

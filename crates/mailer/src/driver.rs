@@ -3,14 +3,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use at_tls::{TlsError, TlsStream, Verify};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 
 use crate::client::{Event, SmtpClient};
 
@@ -35,8 +30,10 @@ pub enum StallMode {
 pub struct DeliverOptions {
     /// Behaviour of injected stalls.
     pub stall: StallMode,
-    /// Trust anchors for `tls_verify` jobs; `None` = the Mozilla roots (webpki-roots).
-    pub roots: Option<Arc<RootCertStore>>,
+    /// Trust anchors (PEM or DER certificates) added to those of every job that verifies the
+    /// server (`seclevel` 1 or 2, whose own anchors are its `"cacert"` file). A module has no
+    /// other root store, so by default there are none.
+    pub roots: Option<Arc<Vec<Vec<u8>>>>,
 }
 
 /// Delivers `job` with default options (stalls pend forever).
@@ -82,6 +79,33 @@ fn block_on_private(job: MailJob, resolve: &ResolveMap, options: &DeliverOptions
 enum Conn {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// The job's TLS settings with the driver's extra trust anchors.
+fn tls_settings(job: &MailJob, options: &DeliverOptions) -> at_tls::ClientSettings {
+    let mut settings = job.tls.clone();
+    if let (Verify::Chain { anchors, .. }, Some(extra)) = (&mut settings.verify, &options.roots) {
+        anchors.extend(extra.iter().cloned());
+    }
+    settings
+}
+
+async fn handshake(
+    settings: &at_tls::ClientSettings,
+    job: &MailJob,
+    tcp: TcpStream,
+    stage: Stage,
+    client: &mut SmtpClient,
+    started: Instant,
+) -> Result<Conn, Abort> {
+    match at_tls::connect(settings, &job.server, tcp).await {
+        Ok(stream) => {
+            client.tls_established(started.elapsed());
+            client.tls_negotiated(stream.negotiated().clone());
+            Ok(Conn::Tls(Box::new(stream)))
+        }
+        Err(e) => Err(tls_failure(e, stage).into()),
+    }
 }
 
 impl Conn {
@@ -182,21 +206,12 @@ async fn run(
     }
     let tcp = tcp.ok_or(Failure::Refused)?;
     let _ = tcp.set_nodelay(true);
-    let tls = if job.ssl == SslType::Plain {
-        None
-    } else {
-        Some(connector(job, options)?)
-    };
-    let mut conn = match (&tls, job.ssl) {
-        (Some((connector, name)), SslType::Implicit) => {
-            let stream = connector
-                .connect(name.clone(), tcp)
-                .await
-                .map_err(|e| tls_failure(&e, Stage::Connect))?;
-            client.tls_established(started.elapsed());
-            Conn::Tls(Box::new(stream))
+    let settings = tls_settings(job, options);
+    let mut conn = match job.ssl {
+        SslType::Implicit => {
+            handshake(&settings, job, tcp, Stage::Connect, client, started).await?
         }
-        _ => Conn::Plain(tcp),
+        SslType::Plain | SslType::StartTls => Conn::Plain(tcp),
     };
 
     let mut buf = vec![0u8; 16 * 1024];
@@ -235,18 +250,10 @@ async fn run(
             }
         }
         if upgrade {
-            let Some((connector, name)) = &tls else {
-                return Err(Failure::Tls("STARTTLS without a TLS configuration".into()).into());
-            };
             let Conn::Plain(tcp) = conn else {
                 return Err(Failure::Tls("STARTTLS inside TLS".into()).into());
             };
-            let stream = connector
-                .connect(name.clone(), tcp)
-                .await
-                .map_err(|e| tls_failure(&e, Stage::StartTls))?;
-            conn = Conn::Tls(Box::new(stream));
-            client.tls_established(started.elapsed());
+            conn = handshake(&settings, job, tcp, Stage::StartTls, client, started).await?;
             continue;
         }
         if client.stage() != stage {
@@ -268,98 +275,11 @@ async fn run(
     }
 }
 
-fn tls_failure(e: &std::io::Error, stage: Stage) -> Failure {
-    match e.kind() {
-        std::io::ErrorKind::UnexpectedEof
-        | std::io::ErrorKind::ConnectionReset
-        | std::io::ErrorKind::ConnectionAborted => {
-            if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-                Failure::Tls(e.to_string())
-            } else {
-                Failure::Reset { stage }
-            }
-        }
-        _ => Failure::Tls(e.to_string()),
-    }
-}
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
-fn connector(
-    job: &MailJob,
-    options: &DeliverOptions,
-) -> Result<(TlsConnector, ServerName<'static>), Failure> {
-    let provider = provider();
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Failure::Tls(e.to_string()))?;
-    let config = if job.tls_verify {
-        let roots = options.roots.clone().unwrap_or_else(|| {
-            Arc::new(RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            })
-        });
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-            .with_no_client_auth()
-    };
-    let host = job.server.trim_start_matches('[').trim_end_matches(']');
-    let name = ServerName::try_from(host.to_owned())
-        .map_err(|_| Failure::Tls(format!("invalid TLS server name {host:?}")))?;
-    Ok((TlsConnector::from(Arc::new(config)), name))
-}
-
-/// `seclevel` 0 (000 §3.2: "不需要 SSL CA 证书"): any certificate is accepted; handshake
-/// signatures are still checked, so the peer must hold the certificate's key.
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+/// A peer that closes during the handshake closed the connection (656, 000 §5 "closed by
+/// peer"); every other handshake failure is a TLS failure (665, "SSL authentication failed").
+fn tls_failure(e: TlsError, stage: Stage) -> Failure {
+    match e {
+        TlsError::Closed => Failure::Reset { stage },
+        other => Failure::Tls(other.to_string()),
     }
 }

@@ -281,8 +281,9 @@ pub struct MailJob {
     pub port: u16,
     /// Connection security (`"ssltype"`).
     pub ssl: SslType,
-    /// Verify the server certificate (`false` = `AT+QSSLCFG="seclevel",<ctx>,0`).
-    pub tls_verify: bool,
+    /// What the TLS client offers and checks (`AT+QSSLCFG` of the `"sslctxid"` context):
+    /// versions, suites, verification (`"seclevel"`, `"cacert"`) and the client certificate.
+    pub tls: at_tls::ClientSettings,
     /// AUTH account; `None` (or an empty user) = no AUTH.
     pub auth: Option<Credentials>,
     /// Display name in `From:` (`"sender"` `<sender_name>`).
@@ -315,7 +316,7 @@ impl Default for MailJob {
             server: String::new(),
             port: 25,
             ssl: SslType::Plain,
-            tls_verify: false,
+            tls: at_tls::ClientSettings::default(),
             auth: None,
             sender_name: String::new(),
             sender_email: String::new(),

@@ -296,6 +296,8 @@ pub struct Transcript {
     pub entries: Vec<TranscriptEntry>,
     /// Index in `entries` of the first chunk sent or received under TLS, if TLS was started.
     pub tls_started_at: Option<usize>,
+    /// What the TLS handshake settled on (version, suite), if TLS was started.
+    pub tls: Option<at_tls::Negotiated>,
 }
 
 impl Transcript {
@@ -333,12 +335,18 @@ impl Transcript {
     }
 
     /// A readable rendering without times: each line prefixed `C: ` or `S: `, credentials
-    /// redacted, `-- TLS --` where TLS started. Deterministic for a given conversation.
+    /// redacted, `-- TLS --` where TLS started (with the version and suite when known:
+    /// `-- TLS TLSv1 TLS_RSA_WITH_AES_128_CBC_SHA (0x002F) --`). Deterministic for a given
+    /// conversation.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let tls_line = match &self.tls {
+            Some(n) => format!("-- TLS {n} --\n"),
+            None => "-- TLS --\n".to_owned(),
+        };
         for (i, entry) in self.entries.iter().enumerate() {
             if self.tls_started_at == Some(i) {
-                out.push_str("-- TLS --\n");
+                out.push_str(&tls_line);
             }
             let prefix = match entry.dir {
                 Direction::Sent => "C: ",
@@ -353,7 +361,7 @@ impl Transcript {
             }
         }
         if self.tls_started_at == Some(self.entries.len()) {
-            out.push_str("-- TLS --\n");
+            out.push_str(&tls_line);
         }
         out
     }

@@ -298,6 +298,20 @@ pub fn server_certificate(
     Ok((cert, key))
 }
 
+/// [`server_certificate`] as PEM text (certificate, private key), for third-party servers in
+/// tests and for users who want the sink's kind of certificate in files.
+pub fn server_certificate_pem(
+    names: &[String],
+    fault: Option<CertFault>,
+) -> Result<(String, String), TlsError> {
+    let (cert, key) = server_certificate(names, fault)?;
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    Ok((
+        text(cert.to_pem().map_err(cfg)?),
+        text(key.private_key_to_pem_pkcs8().map_err(cfg)?),
+    ))
+}
+
 /// A certificate's subject in one line (`O=atconform, CN=atconform test module`).
 pub fn subject_line(cert: &openssl::x509::X509Ref) -> String {
     cert.subject_name()

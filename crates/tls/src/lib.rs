@@ -35,6 +35,7 @@ mod version;
 
 pub use cert::{
     CertFault, TEST_CA_PEM, TEST_MODULE_CERT_PEM, TEST_MODULE_KEY_PEM, WRONG_HOST, certificates,
+    server_certificate_pem,
 };
 pub use client::{ClientSettings, Identity, Verify, connect};
 pub use error::TlsError;

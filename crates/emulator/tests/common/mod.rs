@@ -13,13 +13,15 @@ use at_mailer::ResolveMap;
 pub const USER: &str = "sishen664551";
 pub const PASS: &str = "wq664551";
 
-/// A self-signed certificate for `smtp.163.com`, written as PEM files in `dir`.
+/// An RSA certificate for `smtp.163.com` signed by the atconform test CA, written as PEM files
+/// in `dir`. RSA, because every suite of the module catalog authenticates with RSA.
 pub fn write_cert(dir: &Path) -> (PathBuf, PathBuf) {
-    let ck = rcgen::generate_simple_self_signed(vec!["smtp.163.com".into()]).expect("cert");
+    let (pem, key_pem) =
+        at_tls::server_certificate_pem(&["smtp.163.com".into()], None).expect("cert");
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
-    std::fs::write(&cert, ck.cert.pem()).expect("write cert");
-    std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write key");
+    std::fs::write(&cert, pem).expect("write cert");
+    std::fs::write(&key, key_pem).expect("write key");
     (cert, key)
 }
 

@@ -546,14 +546,51 @@ fn examples_3_2_and_3_3_ssl_settings() {
         b.cmd("AT+QSMTPPUT=60");
         let (_, job, _) = b.deliver();
         assert_eq!(job.ssl, want);
-        assert!(!job.tls_verify); // seclevel 0
+        assert_eq!(job.tls.verify, at_tls::Verify::Nothing); // seclevel 0
+        // E28: "sslversion",1,1 offers TLS 1.0 only; 0xffff the catalog's suites, in order.
+        assert_eq!(job.tls.versions.to_string(), "TLSv1");
+        assert_eq!(
+            job.tls.ciphers.tls12,
+            "AES256-SHA:AES128-SHA:RC4-SHA:RC4-MD5:DES-CBC3-SHA:AES256-SHA256:\
+             ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"
+        );
         assert_eq!(job.port, 25); // E4: no port tied to SSL
     }
+}
+
+#[test]
+fn seclevel_and_certificate_files_reach_the_job() {
     let mut b = Bench::quiet("ec25", Default::default());
-    b.cmd("AT+QSSLCFG=\"seclevel\",1,2");
+    for (cmd, resp) in [
+        ("AT+QSSLCFG=\"seclevel\",1,2", "\r\nOK\r\n"),
+        ("AT+QSSLCFG=\"cacert\",1,\"UFS:ca.pem\"", "\r\nOK\r\n"),
+        ("AT+QSSLCFG=\"clientcert\",1,\"RAM:m.pem\"", "\r\nOK\r\n"),
+        ("AT+QSSLCFG=\"clientkey\",1,\"RAM:m.key\"", "\r\nOK\r\n"),
+        (
+            "AT+QSSLCFG=\"cacert\",1",
+            "\r\n+QSSLCFG: \"cacert\",1,\"UFS:ca.pem\"\r\n\r\nOK\r\n",
+        ),
+        (
+            "AT+QSSLCFG=\"clientkey\",0",
+            "\r\n+QSSLCFG: \"clientkey\",0,\"\"\r\n\r\nOK\r\n",
+        ),
+        ("AT+QSSLCFG=\"cacert\",6,\"x\"", "\r\nERROR\r\n"),
+        ("AT+QSSLCFG=\"cacert\",1,5", "\r\nERROR\r\n"),
+    ] {
+        assert_eq!(b.cmd(cmd), resp, "{cmd}");
+    }
     b.ready_mail();
     b.cmd("AT+QSMTPPUT=60");
-    assert!(b.deliver().1.tls_verify);
+    let job = b.deliver().1;
+    // The files do not exist: nothing to verify against, no client certificate.
+    assert_eq!(
+        job.tls.verify,
+        at_tls::Verify::Chain {
+            anchors: Vec::new(),
+            check_host: true
+        }
+    );
+    assert!(job.tls.identity.is_none());
 }
 
 #[test]

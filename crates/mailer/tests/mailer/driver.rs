@@ -267,12 +267,17 @@ async fn a_quit_that_is_never_answered_does_not_hold_the_failure() {
 async fn verification_on_rejects_unknown_ca_and_accepts_pinned_root() {
     let server = start(Mode::Implicit, "235 ok").await;
     let mut job = job_for(SslType::Implicit);
-    job.tls_verify = true;
-    let empty = DeliverOptions {
-        roots: Some(Arc::new(rustls::RootCertStore::empty())),
-        ..DeliverOptions::default()
+    // seclevel 1 without a "cacert": nothing to verify against (a module has no root store).
+    job.tls.verify = at_tls::Verify::Chain {
+        anchors: Vec::new(),
+        check_host: true,
     };
-    let outcome = deliver_with(job.clone(), &resolve_to(server.addr), &empty).await;
+    let outcome = deliver_with(
+        job.clone(),
+        &resolve_to(server.addr),
+        &DeliverOptions::default(),
+    )
+    .await;
     assert!(
         matches!(outcome.result, Err(Failure::Tls(_))),
         "{:?}",
@@ -282,14 +287,23 @@ async fn verification_on_rejects_unknown_ca_and_accepts_pinned_root() {
     server.task.abort();
 
     let server = start(Mode::Implicit, "235 ok").await;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(server.cert.clone()).expect("root");
     let pinned = DeliverOptions {
-        roots: Some(Arc::new(roots)),
+        roots: Some(Arc::new(vec![server.cert.to_vec()])),
         ..DeliverOptions::default()
     };
     let outcome = deliver_with(job, &resolve_to(server.addr), &pinned).await;
     assert_eq!(outcome.result, Ok(()));
+    // The rustls peer speaks TLS 1.2/1.3 only; the transcript shows what was negotiated.
+    let tls = outcome.transcript.tls.as_ref().expect("negotiated");
+    assert_eq!(tls.version, at_tls::Version::Tls13);
+    assert!(
+        outcome
+            .transcript
+            .render()
+            .contains(&format!("-- TLS {tls} --")),
+        "{}",
+        outcome.transcript.render()
+    );
     server.task.await.expect("server");
 }
 
