@@ -59,6 +59,19 @@ pub fn render_at(r: &CaseResult) -> String {
 /// An SMTP session: consecutive bytes in one direction merged, then one line per `\n`.
 pub fn render_smtp(t: &smtp_sink::Transcript) -> String {
     let mut out = String::new();
+    // What TLS settled on: the version and suite a module negotiated are part of its behaviour.
+    let tls_line = match &t.tls {
+        Some(info) => format!("-- TLS established: {} --\n", info.summary()),
+        None => "-- TLS established --\n".to_owned(),
+    };
+    if t.implicit_tls
+        && let Some(info) = &t.tls
+    {
+        out.push_str(&format!("-- TLS {} --\n", info.summary()));
+    }
+    if let Some(e) = &t.tls_error {
+        out.push_str(&format!("-- TLS failed: {e} --\n"));
+    }
     let mut run: Vec<u8> = Vec::new();
     let mut dir = None;
     let flush = |out: &mut String, dir: Option<smtp_sink::Direction>, run: &mut Vec<u8>| {
@@ -76,7 +89,7 @@ pub fn render_smtp(t: &smtp_sink::Transcript) -> String {
     for (i, e) in t.entries.iter().enumerate() {
         if t.tls_upgrades.iter().any(|u| u.entry_index == i) {
             flush(&mut out, dir, &mut run);
-            out.push_str("-- TLS established --\n");
+            out.push_str(&tls_line);
         }
         if dir != Some(e.dir) {
             flush(&mut out, dir, &mut run);

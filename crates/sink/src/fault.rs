@@ -16,10 +16,19 @@
 //! greylist=30s                          # ...and accept only after 30 s
 //! probability=0.1                       # each rule fires with this probability...
 //! seed=7                                # ...drawn from ChaCha8 seeded with seed + connection number
+//! starttls=454 4.7.0 TLS not available  # refuse STARTTLS (RFC 3207 §4)
+//! tls=expired                           # TLS faults: every handshake (see below)
 //! ```
 //!
 //! Points: `greeting`, `ehlo`, `helo`, `auth`, `mail`, `rcpt`, `data`, `data-end`, `rset`, `noop`,
 //! `quit`, `starttls`. Injected replies must be 4xx or 5xx; the command they answer has no effect.
+//!
+//! TLS faults (`tls=NAME`, on implicit TLS and after STARTTLS alike, every connection): the
+//! certificate shown is `expired`, `not-yet-valid`, `self-signed`, `wrong-host` (names
+//! `wrong-host.invalid` only) or `unknown-ca` (signed by a CA given to nobody); `client-cert`
+//! demands a client certificate; `abort` closes the connection when the ClientHello arrives;
+//! `version-mismatch` / `suite-mismatch` answer it with a fatal `protocol_version` /
+//! `handshake_failure` alert. One certificate fault and one handshake fault at most.
 
 use std::fmt;
 use std::str::FromStr;
@@ -156,6 +165,59 @@ pub enum Trigger {
     Drop(DropAt),
 }
 
+/// The TLS faults of a script (`tls=NAME`), applied by the adapter to every handshake.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TlsFaults {
+    /// The certificate shown is faulty this way.
+    pub certificate: Option<at_tls::CertFault>,
+    /// A client certificate is demanded.
+    pub client_cert: bool,
+    /// The handshake is refused this way.
+    pub handshake: Option<at_tls::HandshakeFault>,
+}
+
+impl TlsFaults {
+    /// The names `tls=` accepts.
+    pub const NAMES: &'static [&'static str] = &[
+        "expired",
+        "not-yet-valid",
+        "self-signed",
+        "wrong-host",
+        "unknown-ca",
+        "client-cert",
+        "abort",
+        "version-mismatch",
+        "suite-mismatch",
+    ];
+
+    /// Whether no TLS fault is set.
+    pub fn is_empty(&self) -> bool {
+        *self == TlsFaults::default()
+    }
+
+    /// Adds the fault `name` (one of [`TlsFaults::NAMES`]).
+    pub fn add(&mut self, name: &str) -> Result<(), String> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("client-cert") {
+            self.client_cert = true;
+        } else if let Ok(f) = name.parse::<at_tls::CertFault>() {
+            if let Some(old) = self.certificate.replace(f).filter(|&o| o != f) {
+                return Err(format!("two certificate faults: `{old}` and `{f}`"));
+            }
+        } else if let Ok(f) = name.parse::<at_tls::HandshakeFault>() {
+            if let Some(old) = self.handshake.replace(f).filter(|&o| o != f) {
+                return Err(format!("two handshake faults: `{old}` and `{f}`"));
+            }
+        } else {
+            return Err(format!(
+                "unknown TLS fault `{name}` (expected one of: {})",
+                TlsFaults::NAMES.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A fault script: rules, greylisting and the randomness that gates them.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FaultScript {
@@ -167,6 +229,8 @@ pub struct FaultScript {
     pub probability: Option<f64>,
     /// Seed of the per-connection random generator (connection number is added).
     pub seed: u64,
+    /// TLS faults (every handshake; not gated by `probability`).
+    pub tls: TlsFaults,
 }
 
 /// A fault script that could not be parsed.
@@ -189,7 +253,13 @@ impl FaultScript {
 
     /// Whether the script does nothing.
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty() && self.greylist.is_none()
+        self.rules.is_empty() && self.greylist.is_none() && self.tls.is_empty()
+    }
+
+    /// Adds the TLS fault `name` (see the module docs).
+    pub fn tls_fault(mut self, name: &str) -> Result<Self, String> {
+        self.tls.add(name)?;
+        Ok(self)
     }
 
     /// Answers `code text` at `point` (every occurrence).
@@ -312,6 +382,7 @@ impl FaultScript {
                 let s: u64 = v.parse().map_err(|_| format!("bad seed `{v}`"))?;
                 Ok(self.seed(s))
             }
+            "tls" => self.tls_fault(need(key, value)?),
             "drop" => {
                 let v = need(key, value)?;
                 let at = match v.to_ascii_lowercase().as_str() {
@@ -421,6 +492,24 @@ mod tests {
     }
 
     #[test]
+    fn tls_faults_parse_and_combine() {
+        let s =
+            FaultScript::parse("tls=wrong-host; tls=client-cert; tls=version-mismatch").unwrap();
+        assert_eq!(
+            s.tls,
+            TlsFaults {
+                certificate: Some(at_tls::CertFault::WrongHost),
+                client_cert: true,
+                handshake: Some(at_tls::HandshakeFault::VersionMismatch),
+            }
+        );
+        assert!(!s.is_empty());
+        for name in TlsFaults::NAMES {
+            assert!(FaultScript::parse(&format!("tls={name}")).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
     fn trailing_comments_are_ignored_but_occurrences_are_not_comments() {
         let s = FaultScript::parse("rcpt#2=550 5.1.1 gone   # the second RCPT\n  # whole line")
             .unwrap();
@@ -441,7 +530,8 @@ mod tests {
             .map(|l| format!("{}\n", l.trim_start_matches("//!")))
             .collect();
         let s = FaultScript::parse(&block).unwrap();
-        assert_eq!(s.rules.len(), 8);
+        assert_eq!(s.rules.len(), 9);
+        assert_eq!(s.tls.certificate, Some(at_tls::CertFault::Expired));
         assert_eq!(s.greylist, Some(Duration::from_secs(30)));
         assert_eq!((s.probability, s.seed), (Some(0.1), 7));
     }
@@ -458,6 +548,9 @@ mod tests {
             ("rcpt#0=550", 1),
             ("drop=nowhere", 1),
             ("seed", 1),
+            ("tls=sometimes", 1),
+            ("tls=expired; tls=self-signed", 2),
+            ("tls=abort\ntls=suite-mismatch", 2),
         ] {
             let err = FaultScript::parse(text).unwrap_err();
             assert_eq!(err.index, index, "{text}: {err}");

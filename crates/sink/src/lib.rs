@@ -59,11 +59,12 @@ pub mod ses;
 mod session;
 mod store;
 mod time;
+mod tls;
 mod transcript;
 
-pub use fault::{Action, DropAt, FaultScript, FaultScriptError, Point, Rule, Trigger};
+pub use fault::{Action, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaults, Trigger};
 pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
-pub use profile::{Limits, MIB, Profile, SesLimits};
+pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};
 pub use server::{Error, RunningSink, Sink, SinkConfig, TlsSource, spawn};
 pub use session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 pub use store::{MessageCallback, Store};

@@ -49,6 +49,35 @@ impl Profile {
         }
     }
 
+    /// The TLS versions the profile accepts (ERRATA S2): permissive and tencent-ses TLS 1.0–1.3
+    /// (003: `ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3`), rfc5321 TLS 1.2–1.3 (RFC 8996
+    /// forbids 1.0 and 1.1).
+    pub fn tls_versions(self) -> at_tls::Versions {
+        use at_tls::{Version, Versions};
+        match self {
+            Profile::Permissive | Profile::TencentSes => Versions::TLS,
+            Profile::Rfc5321 => Versions::range(Version::Tls12, Version::Tls13),
+        }
+    }
+
+    /// The suites the profile accepts (ERRATA S2), as OpenSSL cipher strings: permissive
+    /// everything the library has but anonymous suites (the legacy RSA key exchange of the module
+    /// catalog included), rfc5321 the library's default, tencent-ses 003's `ssl_ciphers` list
+    /// exactly (TLS 1.3 keeps the library's suites, as nginx does).
+    pub fn tls_ciphers(self) -> at_tls::Ciphers {
+        match self {
+            Profile::Permissive => at_tls::Ciphers {
+                tls12: "ALL:!aNULL".into(),
+                tls13: None,
+            },
+            Profile::Rfc5321 => at_tls::Ciphers::library_default(),
+            Profile::TencentSes => at_tls::Ciphers {
+                tls12: TENCENT_SES_CIPHERS.into(),
+                tls13: None,
+            },
+        }
+    }
+
     /// Whether lines must end in CRLF (a bare LF is a syntax error).
     pub(crate) fn strict_crlf(self) -> bool {
         self == Profile::Rfc5321
@@ -74,6 +103,18 @@ impl FromStr for Profile {
         }
     }
 }
+
+/// 003's `ssl_ciphers` (printed three times, in the Java, Go and PHP sections; ERRATA S2),
+/// joined as nginx reads it. Debian's OpenSSL 3 has no 3DES or RC4: its last three names are
+/// ignored by the library.
+pub const TENCENT_SES_CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:\
+ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:\
+DHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:\
+ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:\
+ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:DHE-RSA-AES128-SHA256:DHE-RSA-AES256-SHA256:\
+AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA:\
+DES-CBC3-SHA:RC4-MD5:RC4-SHA";
 
 /// One mebibyte; 003's "M" is read as MiB (ERRATA S6).
 pub const MIB: usize = 1024 * 1024;

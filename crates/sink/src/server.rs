@@ -10,7 +10,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
 
 use crate::fault::FaultScript;
 use crate::message::StoredMessage;
@@ -18,7 +17,8 @@ use crate::profile::{Limits, Profile, SesLimits};
 use crate::session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 use crate::store::{MessageCallback, Store};
 use crate::time::{Clock, Instant};
-use crate::transcript::{CloseReason, SessionEnd, TlsInfo, Transcript};
+use crate::tls::TlsOptions;
+use crate::transcript::{CloseReason, SessionEnd, Transcript};
 
 /// Errors starting or running a sink.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,8 @@ pub enum Error {
 /// Where the TLS certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsSource {
-    /// A self-signed certificate for `localhost` and `127.0.0.1`, generated at start (rcgen).
+    /// Generated at start for the sink's host name, `localhost`, `127.0.0.1`, `::1` and any name
+    /// a client asks for (SNI), signed by the atconform test CA (`at_tls::TEST_CA_PEM`).
     SelfSigned,
     /// PEM files: certificate chain and private key.
     Pem {
@@ -75,6 +76,7 @@ pub struct SinkConfig {
     api: Option<SocketAddr>,
     starttls: bool,
     tls: TlsSource,
+    tls_options: TlsOptions,
     auth: AuthPolicy,
     mechanisms: Vec<Mechanism>,
     require_auth: Option<bool>,
@@ -121,6 +123,7 @@ impl SinkConfig {
             api: None,
             starttls: true,
             tls: TlsSource::SelfSigned,
+            tls_options: TlsOptions::default(),
             auth: AuthPolicy::AcceptAny,
             mechanisms: Mechanism::ALL.to_vec(),
             require_auth: None,
@@ -185,6 +188,18 @@ impl SinkConfig {
             cert: cert.into(),
             key: key.into(),
         };
+        self
+    }
+
+    /// Accepts only these TLS versions instead of the profile's (`Profile::tls_versions`).
+    pub fn tls_versions(mut self, versions: at_tls::Versions) -> Self {
+        self.tls_options.versions = Some(versions);
+        self
+    }
+
+    /// Accepts only these suites instead of the profile's (`Profile::tls_ciphers`).
+    pub fn tls_ciphers(mut self, ciphers: at_tls::Ciphers) -> Self {
+        self.tls_options.ciphers = Some(ciphers);
         self
     }
 
@@ -276,46 +291,12 @@ impl SinkConfig {
     }
 }
 
-fn tls_config(source: &TlsSource) -> Result<(Arc<rustls::ServerConfig>, Vec<u8>), Error> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    let (certs, key): (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) = match source {
-        TlsSource::SelfSigned => {
-            let ck = rcgen::generate_simple_self_signed(vec![
-                "localhost".to_string(),
-                "127.0.0.1".to_string(),
-            ])
-            .map_err(|e| Error::Tls(e.to_string()))?;
-            let key = PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der());
-            (vec![ck.cert.der().clone()], key.into())
-        }
-        TlsSource::Pem { cert, key } => {
-            let certs = CertificateDer::pem_file_iter(cert)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| Error::Tls(format!("{}: {e}", cert.display())))?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| Error::Tls(format!("{}: {e}", key.display())))?;
-            (certs, key)
-        }
-    };
-    let leaf = certs.first().map(|c| c.to_vec()).unwrap_or_default();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    // 003 lists TLSv1–TLSv1.3; rustls offers 1.2 and 1.3 (ERRATA S2).
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| Error::Tls(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| Error::Tls(e.to_string()))?;
-    Ok((Arc::new(cfg), leaf))
-}
-
 struct Ctx {
     session: Arc<SessionConfig>,
     shared: SharedState,
     store: Arc<Store>,
     clock: Clock,
-    acceptor: Option<TlsAcceptor>,
+    acceptor: Option<at_tls::Acceptor>,
     limit: Arc<Semaphore>,
 }
 
@@ -354,8 +335,19 @@ impl Sink {
         }
         let need_tls = config.smtps.is_some() || config.starttls;
         let (acceptor, cert_der) = if need_tls {
-            let (cfg, der) = tls_config(&config.tls)?;
-            (Some(TlsAcceptor::from(cfg)), der)
+            let pem = match &config.tls {
+                TlsSource::SelfSigned => None,
+                TlsSource::Pem { cert, key } => Some((cert.as_path(), key.as_path())),
+            };
+            let a = crate::tls::acceptor(
+                config.profile,
+                &config.hostname,
+                pem,
+                &config.tls_options,
+                &config.faults.tls,
+            )?;
+            let der = a.certificate_der().to_vec();
+            (Some(a), der)
         } else {
             (None, Vec::new())
         };
@@ -478,9 +470,10 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
         return;
     };
     let n = ctx.shared.next_connection();
-    let fail = |reason| {
+    let fail = |reason, tls_error: Option<String>| {
         let mut t = Transcript::new(n, implicit, 0);
         t.peer = Some(peer.to_string());
+        t.tls_error = tls_error;
         t.end = Some(SessionEnd {
             at: ctx.clock.now().elapsed(),
             reason,
@@ -494,11 +487,17 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
             Ok(Ok(mut tls)) => {
                 let mut s = new_session(&ctx, n, true, peer);
-                s.set_tls_info(tls_info(tls.get_ref().1));
+                s.set_tls_info(crate::tls::info(tls.negotiated()));
                 drive(&ctx, &mut tls, &mut s).await;
                 ctx.store.push_transcript(s.into_transcript());
             }
-            _ => ctx.store.push_transcript(fail(CloseReason::TlsFailed)),
+            Ok(Err(e)) => ctx
+                .store
+                .push_transcript(fail(CloseReason::TlsFailed, Some(e.to_string()))),
+            Err(_) => ctx.store.push_transcript(fail(
+                CloseReason::TlsFailed,
+                Some("handshake timed out".into()),
+            )),
         }
         return;
     }
@@ -515,25 +514,20 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
         match accepted {
             Ok(Ok(mut tls)) => {
                 s.tls_established(ctx.clock.now());
-                s.set_tls_info(tls_info(tls.get_ref().1));
+                s.set_tls_info(crate::tls::info(tls.negotiated()));
                 drive(&ctx, &mut tls, &mut s).await;
             }
-            _ => s.close(ctx.clock.now(), CloseReason::TlsFailed),
+            Ok(Err(e)) => {
+                s.set_tls_error(e.to_string());
+                s.close(ctx.clock.now(), CloseReason::TlsFailed);
+            }
+            Err(_) => {
+                s.set_tls_error("handshake timed out");
+                s.close(ctx.clock.now(), CloseReason::TlsFailed);
+            }
         }
     }
     ctx.store.push_transcript(s.into_transcript());
-}
-
-fn tls_info(conn: &rustls::ServerConnection) -> TlsInfo {
-    TlsInfo {
-        version: conn
-            .protocol_version()
-            .map_or_else(String::new, |v| format!("{v:?}")),
-        cipher: conn
-            .negotiated_cipher_suite()
-            .map_or_else(String::new, |c| format!("{:?}", c.suite())),
-        sni: conn.server_name().map(str::to_string),
-    }
 }
 
 fn new_session(ctx: &Ctx, n: u64, tls: bool, peer: SocketAddr) -> Session {

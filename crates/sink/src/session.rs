@@ -396,6 +396,11 @@ impl Session {
         self.transcript.tls = Some(info);
     }
 
+    /// Records why the TLS handshake after STARTTLS failed.
+    pub fn set_tls_error(&mut self, error: impl Into<String>) {
+        self.transcript.tls_error = Some(error.into());
+    }
+
     /// Records the client's address in the transcript.
     pub fn set_peer(&mut self, peer: impl Into<String>) {
         self.transcript.peer = Some(peer.into());

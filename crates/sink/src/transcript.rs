@@ -153,12 +153,27 @@ fn ser_at<S: serde::Serializer>(at: &Duration, s: S) -> Result<S::Ok, S::Error> 
 /// What TLS was negotiated on a connection.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TlsInfo {
-    /// Protocol version, e.g. `TLSv1_3`.
+    /// Protocol version as OpenSSL and nginx name it: `TLSv1`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`.
     pub version: String,
-    /// Cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    /// Cipher suite, IANA name, e.g. `TLS_RSA_WITH_AES_128_CBC_SHA`.
     pub cipher: String,
+    /// The suite's IANA number as `AT+QSSLCFG="ciphersuite"` writes it, e.g. `0x002F`.
+    pub cipher_id: String,
+    /// The suite's OpenSSL name, e.g. `AES128-SHA`.
+    pub cipher_openssl: String,
     /// Server name the client asked for (SNI), if any.
     pub sni: Option<String>,
+    /// Subject of the certificate the client presented, if it was asked for one.
+    pub client_certificate: Option<String>,
+    /// What the client's ClientHello offered (versions, suites, SNI).
+    pub offered: Option<at_tls::ClientHello>,
+}
+
+impl TlsInfo {
+    /// `TLSv1 TLS_RSA_WITH_AES_128_CBC_SHA (0x002F)`.
+    pub fn summary(&self) -> String {
+        format!("{} {} ({})", self.version, self.cipher, self.cipher_id)
+    }
 }
 
 /// How a session ended.
@@ -186,6 +201,8 @@ pub struct Transcript {
     pub tls_upgrades: Vec<TlsUpgrade>,
     /// The negotiated TLS parameters (implicit TLS or after STARTTLS).
     pub tls: Option<TlsInfo>,
+    /// Why a TLS handshake failed (with what the client offered), when one did.
+    pub tls_error: Option<String>,
     /// Ids of the messages accepted on this connection.
     pub messages: Vec<u64>,
     /// How it ended (`None` while open).
@@ -208,6 +225,7 @@ impl Transcript {
             entries: Vec::new(),
             tls_upgrades: Vec::new(),
             tls: None,
+            tls_error: None,
             messages: Vec::new(),
             end: None,
             omitted_bytes: 0,
@@ -293,9 +311,16 @@ impl Transcript {
             self.connection,
             if self.implicit_tls { "yes" } else { "no" }
         );
+        if let Some(t) = self.tls.as_ref().filter(|_| self.implicit_tls) {
+            out.push_str(&format!("          -- TLS {} --\n", t.summary()));
+        }
+        let established = match &self.tls {
+            Some(t) => format!("-- TLS established: {} --", t.summary()),
+            None => "-- TLS established --".to_owned(),
+        };
         for (i, e) in self.entries.iter().enumerate() {
             for up in self.tls_upgrades.iter().filter(|u| u.entry_index == i) {
-                out.push_str(&format!("{:>9} -- TLS established --\n", format_at(up.at)));
+                out.push_str(&format!("{:>9} {established}\n", format_at(up.at)));
             }
             let d = match e.dir {
                 Direction::ClientToServer => "C",
@@ -308,7 +333,10 @@ impl Transcript {
             .iter()
             .filter(|u| u.entry_index >= self.entries.len())
         {
-            out.push_str(&format!("{:>9} -- TLS established --\n", format_at(up.at)));
+            out.push_str(&format!("{:>9} {established}\n", format_at(up.at)));
+        }
+        if let Some(e) = &self.tls_error {
+            out.push_str(&format!("          -- TLS failed: {e} --\n"));
         }
         if self.omitted_bytes > 0 {
             out.push_str(&format!(
