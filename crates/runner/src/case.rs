@@ -186,9 +186,25 @@ pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
             .collect::<Result<Vec<_>, String>>()?;
         cfg = cfg.auth_mechanisms(mechanisms);
     }
-    if !setup.faults.is_empty() {
+    if let Some(v) = &setup.tls_versions {
+        let versions = v
+            .parse::<at_tls::Versions>()
+            .map_err(|e| format!("@sink tls-versions {v}: {e}"))?;
+        cfg = cfg.tls_versions(versions);
+    }
+    if let Some(c) = &setup.tls_ciphers {
+        let ciphers =
+            at_tls::Ciphers::parse(c).map_err(|e| format!("@sink tls-ciphers {c}: {e}"))?;
+        cfg = cfg.tls_ciphers(ciphers);
+    }
+    if !setup.faults.is_empty() || !setup.tls_faults.is_empty() {
         // Built with the script's builder, not its text form: reply texts may hold `;`/`#`.
         let mut script = smtp_sink::FaultScript::new();
+        for f in &setup.tls_faults {
+            script = script
+                .tls_fault(f)
+                .map_err(|e| format!("@sink tls-fault {f}: {e}"))?;
+        }
         for f in &setup.faults {
             let point = |stage: &at_scenario::SmtpStage| {
                 stage
@@ -293,6 +309,31 @@ mod tests {
         assert_eq!(why("quectel/3.3-send-starttls"), None);
         assert_eq!(why("quectel/3.2-send-ssl"), None);
         assert_eq!(why("quectel/3.1-send-plain"), None);
+    }
+
+    #[test]
+    fn scenario_tls_settings_are_the_sink_s() {
+        // The loader validates names without linking the sink; the lists must agree.
+        assert_eq!(at_scenario::TLS_FAULTS, smtp_sink::TlsFaults::NAMES);
+        for name in at_scenario::TLS_FAULTS {
+            let setup = SinkSetup {
+                tls_faults: vec![name.to_string()],
+                tls_versions: Some("TLSv1.2, 1.0-1.1".into()),
+                tls_ciphers: Some("AES128-SHA:0x0035".into()),
+                ..SinkSetup::default()
+            };
+            let sink = spawn_sink(&setup).unwrap_or_else(|e| panic!("{name}: {e}"));
+            drop(sink);
+            let why = setup
+                .unsupported_on_shared_sink()
+                .expect("needs its own sink");
+            assert!(why.contains(&format!("@sink tls-fault {name}")), "{why}");
+        }
+        let bad = SinkSetup {
+            tls_versions: Some("1.4".into()),
+            ..SinkSetup::default()
+        };
+        assert!(spawn_sink(&bad).unwrap_err().contains("1.4"));
     }
 
     #[test]

@@ -74,6 +74,12 @@ pub struct SinkSetup {
     pub faults: Vec<SinkFault>,
     /// The AUTH mechanisms the sink offers (`@sink auth PLAIN`); `None`: PLAIN and LOGIN.
     pub auth_mechanisms: Option<Vec<String>>,
+    /// TLS faults (`@sink tls-fault NAME`), in order.
+    pub tls_faults: Vec<String>,
+    /// The only TLS versions the sink accepts (`@sink tls-versions LIST`), as written.
+    pub tls_versions: Option<String>,
+    /// The only suites the sink accepts (`@sink tls-ciphers LIST`), as written.
+    pub tls_ciphers: Option<String>,
 }
 
 impl SinkSetup {
@@ -102,6 +108,15 @@ impl SinkSetup {
         }
         if let Some(m) = &self.auth_mechanisms {
             needs.push(format!("@sink auth {}", m.join(",")));
+        }
+        for f in &self.tls_faults {
+            needs.push(format!("@sink tls-fault {f}"));
+        }
+        if let Some(v) = &self.tls_versions {
+            needs.push(format!("@sink tls-versions {v}"));
+        }
+        if let Some(c) = &self.tls_ciphers {
+            needs.push(format!("@sink tls-ciphers {c}"));
         }
         (!needs.is_empty()).then(|| {
             format!(
@@ -153,6 +168,9 @@ pub fn setup_for(sc: &Scenario, profile: Profile) -> (EmulatorSetup, SinkSetup) 
             StepKind::Sink(SinkAction::AuthMechanisms(m)) => {
                 sink.auth_mechanisms = Some(m.clone());
             }
+            StepKind::Sink(SinkAction::TlsFault(f)) => sink.tls_faults.push(f.clone()),
+            StepKind::Sink(SinkAction::TlsVersions(v)) => sink.tls_versions = Some(v.clone()),
+            StepKind::Sink(SinkAction::TlsCiphers(c)) => sink.tls_ciphers = Some(c.clone()),
             _ => {}
         }
     }
@@ -456,6 +474,32 @@ impl Interp<'_> {
                     };
                     if got != *mode {
                         return fail(format!("session security was {got:?}, expected {mode:?}"));
+                    }
+                }
+                SmtpCheck::TlsVersion(text) | SmtpCheck::TlsCipher(text) => {
+                    let Some(info) = &t.tls else {
+                        let why = t
+                            .tls_error
+                            .as_deref()
+                            .unwrap_or("the session was not secured");
+                        return fail(format!("no TLS was negotiated ({why})"));
+                    };
+                    let (what, candidates) = match check {
+                        SmtpCheck::TlsVersion(_) => ("version", vec![&info.version]),
+                        _ => (
+                            "suite",
+                            vec![&info.cipher, &info.cipher_id, &info.cipher_openssl],
+                        ),
+                    };
+                    if !candidates
+                        .iter()
+                        .any(|c| text_matches(text, c.as_bytes(), b))
+                    {
+                        return fail(format!(
+                            "TLS {what} was {}, expected {}",
+                            info.summary(),
+                            b.display(text)
+                        ));
                     }
                 }
                 other => return fail(format!("unsupported SMTP check {other:?}")),

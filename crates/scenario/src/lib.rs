@@ -42,6 +42,6 @@ pub use error::{ErrorKind, LoadError, LoadErrors};
 pub use explain::explain;
 pub use matcher::{MatchStatus, Matcher, expected_bytes, frame_w1, match_text};
 pub use model::*;
-pub use parse::{load_dir, load_file, load_str};
+pub use parse::{TLS_FAULTS, load_dir, load_file, load_str};
 pub use payload::{PayloadError, TEXT_UNIT, binary_payload, text_payload};
 pub use profile::{GROUPS, Profile, ProfileSet};

@@ -343,6 +343,12 @@ pub enum SmtpCheck {
     Replied(u16),
     /// `tls: none|implicit|starttls`: how the session was secured.
     Tls(TlsMode),
+    /// `tls-version: TLSv1`: the version the sink negotiated (`TLSv1`, `TLSv1.1`, `TLSv1.2`,
+    /// `TLSv1.3`; full match, patterns allowed).
+    TlsVersion(Text),
+    /// `tls-cipher: TLS_RSA_WITH_AES_128_CBC_SHA`: the suite the sink negotiated; full match
+    /// against its IANA name, its number (`0x002F`) or its OpenSSL name (`AES128-SHA`).
+    TlsCipher(Text),
 }
 
 /// How an SMTP session is secured (000 §1.1 `<SSL_type>` 0/1/2).
@@ -452,6 +458,16 @@ pub enum SinkAction {
     /// `@sink auth PLAIN[,LOGIN]`: the AUTH mechanisms the sink advertises in its EHLO reply,
     /// upper case, in the order written.
     AuthMechanisms(Vec<String>),
+    /// `@sink tls-fault NAME`: a TLS fault of the sink (`smtp_sink::TlsFaults::NAMES`:
+    /// `expired`, `not-yet-valid`, `self-signed`, `wrong-host`, `unknown-ca`, `client-cert`,
+    /// `abort`, `version-mismatch`, `suite-mismatch`); repeatable.
+    TlsFault(String),
+    /// `@sink tls-versions LIST`: the only TLS versions the sink accepts (`1.2`, `1.0-1.2`,
+    /// `TLSv1,TLSv1.2`), as written.
+    TlsVersions(String),
+    /// `@sink tls-ciphers LIST`: the only suites the sink accepts (OpenSSL or IANA names,
+    /// numbers such as `0x002F`), as written.
+    TlsCiphers(String),
 }
 
 /// A point in an SMTP session, for sink faults.

@@ -26,6 +26,49 @@ const SMTP_STAGES: [&str; 10] = [
     "body",
     "quit",
 ];
+/// TLS fault names of the sink (`smtp_sink::TlsFaults::NAMES`; a runner test keeps them equal).
+pub const TLS_FAULTS: [&str; 9] = [
+    "expired",
+    "not-yet-valid",
+    "self-signed",
+    "wrong-host",
+    "unknown-ca",
+    "client-cert",
+    "abort",
+    "version-mismatch",
+    "suite-mismatch",
+];
+
+/// Whether `list` is a TLS version list `at_tls::Versions` parses: versions (`1.0`, `TLSv1.2`,
+/// `ssl3`), ranges (`1.0-1.2`) or `all`, separated by `,` or spaces.
+fn is_version_list(list: &str) -> bool {
+    let version = |v: &str| {
+        let t = v.trim().to_ascii_lowercase().replace('_', ".");
+        let t = t
+            .strip_prefix("tlsv")
+            .or_else(|| t.strip_prefix("tls"))
+            .unwrap_or(&t)
+            .to_owned();
+        matches!(
+            t.as_str(),
+            "ssl3" | "sslv3" | "ssl3.0" | "sslv3.0" | "3.0" | "1" | "1.0" | "1.1" | "1.2" | "1.3"
+        )
+    };
+    let mut items = list
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .peekable();
+    items.peek().is_some()
+        && items.all(|i| {
+            i.eq_ignore_ascii_case("all")
+                || match i.split_once('-') {
+                    Some((lo, hi)) => version(lo) && version(hi),
+                    None => version(i),
+                }
+        })
+}
+
 /// Largest generated payload (16 MiB).
 const MAX_PAYLOAD: usize = 16 << 20;
 
@@ -1024,9 +1067,38 @@ impl<'a> Parser<'a> {
                 }
                 Ok(SinkAction::AuthMechanisms(mechs))
             }
+            "tls-fault" => {
+                if TLS_FAULTS.contains(&rest.s) {
+                    Ok(SinkAction::TlsFault(rest.s.to_owned()))
+                } else {
+                    Err(self
+                        .err(ErrorKind::BadValue, if rest.s.is_empty() { line } else { rest }, format!("unknown TLS fault `{}`", rest.s))
+                        .with_help(format!("TLS faults: {}", TLS_FAULTS.join(", "))))
+                }
+            }
+            "tls-versions" => {
+                if is_version_list(rest.s) {
+                    Ok(SinkAction::TlsVersions(rest.s.to_owned()))
+                } else {
+                    Err(self
+                        .err(ErrorKind::BadValue, if rest.s.is_empty() { line } else { rest }, format!("bad TLS version list `{}`", rest.s))
+                        .with_help("versions: ssl3, 1.0, 1.1, 1.2, 1.3 (or TLSv1, TLSv1.2, …), ranges such as 1.0-1.2, or all"))
+                }
+            }
+            "tls-ciphers" => {
+                let ok = !rest.s.is_empty()
+                    && rest.s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_+!@=:,. ".contains(&b));
+                if ok {
+                    Ok(SinkAction::TlsCiphers(rest.s.to_owned()))
+                } else {
+                    Err(self
+                        .err(ErrorKind::BadValue, if rest.s.is_empty() { line } else { rest }, format!("bad TLS suite list `{}`", rest.s))
+                        .with_help("suites: OpenSSL names (AES128-SHA), IANA names or numbers (0x002F), separated by `:`, `,` or spaces"))
+                }
+            }
             _ => Err(self
                 .err(ErrorKind::BadValue, if w.s.is_empty() { line } else { w }, format!("unknown sink setting `{}`", w.s))
-                .with_help("`@sink profile NAME`, `@sink tls none|implicit|starttls`, `@sink reply STAGE CODE [text]`, `@sink drop STAGE`, `@sink auth PLAIN,LOGIN`")),
+                .with_help("`@sink profile NAME`, `@sink tls none|implicit|starttls`, `@sink reply STAGE CODE [text]`, `@sink drop STAGE`, `@sink auth PLAIN,LOGIN`, `@sink tls-fault NAME`, `@sink tls-versions LIST`, `@sink tls-ciphers LIST`")),
         }
     }
 
@@ -1279,6 +1351,8 @@ impl<'a> Parser<'a> {
                 SmtpCheck::Replied(code)
             }
             "tls" => SmtpCheck::Tls(self.tls(value)?),
+            "tls-version" => SmtpCheck::TlsVersion(self.text(value, true)?),
+            "tls-cipher" => SmtpCheck::TlsCipher(self.text(value, true)?),
             _ => {
                 return Err(self
                     .err(
@@ -1286,7 +1360,7 @@ impl<'a> Parser<'a> {
                         key,
                         format!("unknown `@smtp` key `{}`", key.s),
                     )
-                    .with_help("keys: sent, not-sent, replied, tls"));
+                    .with_help("keys: sent, not-sent, replied, tls, tls-version, tls-cipher"));
             }
         })
     }
