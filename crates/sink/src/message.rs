@@ -18,6 +18,12 @@ pub struct Envelope {
     pub tls: bool,
     /// The `EHLO`/`HELO` name the client gave.
     pub helo: String,
+    /// The TLS version it arrived under (`TLSv1` … `TLSv1.3`), if any.
+    #[serde(default)]
+    pub tls_version: Option<String>,
+    /// The TLS suite it arrived under (IANA name), if any.
+    #[serde(default)]
+    pub tls_cipher: Option<String>,
 }
 
 /// A message the sink accepted (`250` after the final `.`), exactly as received.
@@ -196,7 +202,8 @@ impl StoredMessage {
         self.parsed().subject
     }
 
-    /// One line for logs: `#3 from=<a@b> to=<c@d>,<e@f> 1234 bytes tls=yes auth=user subject="TEST"`.
+    /// One line for logs: `#3 from=<a@b> to=<c@d>,<e@f> 1234 bytes tls=no auth=user subject="TEST"`;
+    /// over TLS, `tls=TLSv1/TLS_RSA_WITH_AES_256_CBC_SHA`.
     /// Never contains a password.
     pub fn summary_line(&self) -> String {
         let to: Vec<String> = self
@@ -212,7 +219,11 @@ impl StoredMessage {
             self.envelope.mail_from,
             to.join(","),
             self.raw.len(),
-            if self.envelope.tls { "yes" } else { "no" },
+            match (&self.envelope.tls_version, &self.envelope.tls_cipher) {
+                (Some(v), Some(c)) => format!("{v}/{c}"),
+                _ if self.envelope.tls => "yes".to_owned(),
+                _ => "no".to_owned(),
+            },
             self.envelope.auth_user.as_deref().unwrap_or("-"),
             subject
         )

@@ -1225,6 +1225,8 @@ impl Session {
                     auth_user: self.auth_user.clone(),
                     tls: self.tls,
                     helo: self.helo.clone().unwrap_or_default(),
+                    tls_version: self.transcript.tls.as_ref().map(|t| t.version.clone()),
+                    tls_cipher: self.transcript.tls.as_ref().map(|t| t.cipher.clone()),
                 },
                 raw: data.msg,
             };

@@ -1,7 +1,8 @@
 //! `atconform sink`: run the capture SMTP sink stand-alone until Ctrl-C or SIGTERM.
 //!
 //! Prints one line when listening and one summary line per accepted message on stdout
-//! (`[sink] #3 from=<a@b> to=<c@d> 1234 bytes tls=yes auth=user subject="TEST SMTP"`).
+//! (`[sink] #3 from=<a@b> to=<c@d> 1234 bytes tls=TLSv1/TLS_RSA_WITH_AES_256_CBC_SHA auth=user
+//! subject="TEST SMTP"`). TLS: see `docs/tls.md`.
 //! Passwords are never printed.
 
 use std::io::Write as _;
@@ -49,10 +50,23 @@ pub struct Args {
     /// Private key (PEM) for --cert.
     #[arg(long, value_name = "FILE", requires = "cert")]
     key: Option<PathBuf>,
+    /// Accept only these TLS versions instead of the profile's, e.g. `1.2`, `1.0-1.2`,
+    /// `TLSv1,TLSv1.2` (see docs/tls.md).
+    #[arg(long, value_name = "LIST", value_parser = parse_versions)]
+    tls_versions: Option<at_tls::Versions>,
+    /// Accept only these suites instead of the profile's: OpenSSL or IANA names, numbers
+    /// (`0x002F`), OpenSSL keywords, separated by `:` or `,`, e.g. `AES128-SHA:AES256-SHA`.
+    #[arg(long, value_name = "LIST", value_parser = parse_ciphers)]
+    tls_ciphers: Option<at_tls::Ciphers>,
+    /// Print the atconform test CA certificate (PEM) that signs the sink's generated
+    /// certificates, and exit: upload it to a module as AT+QSSLCFG="cacert" for seclevel 1/2.
+    #[arg(long)]
+    print_test_ca: bool,
     /// Fault script file (see the README's fault-script section).
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
-    /// One fault directive, e.g. `rcpt=550` or `delay=mail:2s` (repeatable, after --faults).
+    /// One fault directive, e.g. `rcpt=550`, `delay=mail:2s`, `starttls=454`, `tls=expired`
+    /// (repeatable, after --faults).
     #[arg(long, value_name = "DIRECTIVE")]
     fault: Vec<String>,
     /// Seed for SES request ids.
@@ -79,6 +93,14 @@ fn parse_mechanisms(s: &str) -> Result<Vec<Mechanism>, String> {
                 .ok_or_else(|| format!("unknown AUTH mechanism `{m}` (PLAIN, LOGIN or none)"))
         })
         .collect()
+}
+
+fn parse_versions(s: &str) -> Result<at_tls::Versions, String> {
+    s.parse().map_err(|e: at_tls::UnknownVersion| e.to_string())
+}
+
+fn parse_ciphers(s: &str) -> Result<at_tls::Ciphers, String> {
+    at_tls::Ciphers::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -109,6 +131,12 @@ fn resolve(args: &Args) -> miette::Result<SinkConfig> {
         .max_connections(args.max_connections);
     if args.require_auth {
         cfg = cfg.require_auth(true);
+    }
+    if let Some(v) = args.tls_versions {
+        cfg = cfg.tls_versions(v);
+    }
+    if let Some(c) = &args.tls_ciphers {
+        cfg = cfg.tls_ciphers(c.clone());
     }
     if let (Some(c), Some(k)) = (&args.cert, &args.key) {
         cfg = cfg.tls_pem(c, k);
@@ -154,6 +182,10 @@ fn say(line: &str) {
 
 /// Runs the sink until Ctrl-C.
 pub fn run(args: Args) -> miette::Result<ExitCode> {
+    if args.print_test_ca {
+        print!("{}", at_tls::TEST_CA_PEM);
+        return Ok(ExitCode::SUCCESS);
+    }
     let users: Vec<String> = args
         .auth
         .iter()
@@ -183,6 +215,24 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 .as_ref()
                 .map_or("-".to_string(), |p| p.display().to_string()),
         ));
+        if sink.smtps_addr().is_some() || !args.no_starttls {
+            let versions = args
+                .tls_versions
+                .unwrap_or_else(|| args.profile.tls_versions());
+            let ciphers = args
+                .tls_ciphers
+                .clone()
+                .unwrap_or_else(|| args.profile.tls_ciphers());
+            let cert = if args.cert.is_some() {
+                "given"
+            } else {
+                "generated, signed by the atconform test CA (--print-test-ca)"
+            };
+            say(&format!(
+                "[sink] tls versions={versions} ciphers={ciphers} certificate={cert} library={}",
+                at_tls::library_version()
+            ));
+        }
         if args.profile == Profile::TencentSes && sink.smtps_addr().is_none() {
             // ERRATA S1: the plain listener closes every connection under tencent-ses.
             say("[sink] note: tencent-ses serves only implicit TLS; add --tls-listen ADDR");
@@ -245,6 +295,24 @@ mod tests {
         let err = resolve(&parse(&["--fault", "rcpt=250"])).unwrap_err();
         assert!(format!("{err:?}").contains("400-599"), "{err:?}");
         assert!(resolve(&parse(&["--listen", "none", "--tls-listen", "127.0.0.1:0"])).is_ok());
+        assert!(Wrap::try_parse_from(["sink", "--tls-versions", "1.4"]).is_err());
+        assert!(Wrap::try_parse_from(["sink", "--tls-ciphers", "0x9999"]).is_err());
+        let err = resolve(&parse(&["--fault", "tls=sometimes"])).unwrap_err();
+        assert!(format!("{err:?}").contains("unknown TLS fault"), "{err:?}");
+    }
+
+    #[test]
+    fn tls_restrictions_reach_the_config() {
+        let a = parse(&[
+            "--tls-versions",
+            "1.0-1.1",
+            "--tls-ciphers",
+            "AES128-SHA",
+            "--fault",
+            "tls=client-cert",
+        ]);
+        assert_eq!(a.tls_versions.unwrap().to_string(), "TLSv1,TLSv1.1");
+        assert!(resolve(&a).is_ok());
     }
 
     #[test]
