@@ -11,4 +11,5 @@ mod profiles;
 mod robustness;
 mod ses;
 mod session;
+mod tls;
 mod transcript;
