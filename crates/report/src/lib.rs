@@ -1,5 +1,6 @@
 //! Reports over atconform runs: the conformance matrix (JSON and one self-contained HTML
-//! file), run-to-run diffs, spec coverage and the module × provider matrix.
+//! file), run-to-run diffs, spec coverage, the module × provider matrix and the TLS
+//! (`sslversion` × provider) matrix.
 //!
 //! Input is what the runner leaves behind ([`load::Run`]: its JSON report and transcripts),
 //! or a [`at_runner::RunReport`] in memory; [`multi`] runs the corpus on several targets.
@@ -39,3 +40,4 @@ pub mod matrix;
 pub mod multi;
 pub mod providers;
 pub mod record;
+pub mod tls;

@@ -97,7 +97,8 @@ pub fn with_provider(sc: &Scenario, provider: &str) -> Result<Scenario, String> 
     at_scenario::load_str(&sc.name, &text).map_err(|e| format!("{e:?}"))
 }
 
-fn result_line(transcript: &str) -> String {
+/// The module's last result line (`+QSMTPPUT: …` or `#CME ERROR: …`) in a rendered AT transcript.
+pub fn result_line(transcript: &str) -> String {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(r"\+QSMTPPUT: [0-9]+,[0-9]+|#CME ERROR: [0-9]+").expect("regex")

@@ -7,3 +7,4 @@ mod html;
 mod providers;
 mod record;
 mod render;
+mod tls;

@@ -33,6 +33,22 @@ enum What {
     Coverage(CoverageArgs),
     /// Module × provider: each module profile sending through each sink provider profile.
     Providers(ProvidersArgs),
+    /// TLS: each AT+QSSLCFG="sslversion" value × each sink provider profile, over implicit TLS
+    /// and STARTTLS: the module's result and the version and suite the sink negotiated.
+    Tls(TlsArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct TlsArgs {
+    /// Module profiles (repeatable; default: ec25 and ag35).
+    #[arg(long, value_name = "PROFILE")]
+    module: Vec<String>,
+    /// Sink provider profiles (repeatable; default: permissive, rfc5321, tencent-ses).
+    #[arg(long, value_name = "NAME")]
+    provider: Vec<String>,
+    /// Also write the matrix as JSON here.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -93,7 +109,37 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         What::Matrix(m) => matrix(m),
         What::Coverage(c) => coverage(c),
         What::Providers(p) => providers(p),
+        What::Tls(t) => tls(t),
     }
+}
+
+fn tls(args: TlsArgs) -> miette::Result<ExitCode> {
+    use at_report::providers::PROVIDERS;
+    use at_report::tls::TlsMatrix;
+    let modules = if args.module.is_empty() {
+        vec![at_scenario::Profile::Ec25, at_scenario::Profile::Ag35]
+    } else {
+        args.module
+            .iter()
+            .map(|m| {
+                at_scenario::Profile::from_name(m).ok_or_else(|| miette!("unknown profile {m:?}"))
+            })
+            .collect::<miette::Result<Vec<_>>>()?
+    };
+    let providers: Vec<&str> = if args.provider.is_empty() {
+        PROVIDERS.to_vec()
+    } else {
+        args.provider.iter().map(String::as_str).collect()
+    };
+    let corpus = at_runner::corpus::embedded().map_err(|e| miette!("{e}"))?;
+    let m = TlsMatrix::run(&modules, &providers, &corpus, &AtomicBool::new(false))
+        .map_err(|e| miette!("{e}"))?;
+    print(&m.to_text())?;
+    if let Some(json) = &args.json {
+        std::fs::write(json, m.to_json()).map_err(|e| miette!("{}: {e}", json.display()))?;
+        print(&format!("json: {}\n", json.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn providers(args: ProvidersArgs) -> miette::Result<ExitCode> {
