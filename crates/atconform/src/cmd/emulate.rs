@@ -94,8 +94,13 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 Ok(()) => "sent".to_owned(),
                 Err(f) => f.to_string(),
             };
+            let tls = match &outcome.transcript.tls {
+                Some(n) => format!(", {n}"),
+                None if job.ssl == Default::default() => String::new(), // plain SMTP
+                None => format!(", offered {} [{}]", job.tls.versions, job.tls.ciphers),
+            };
             let mut text = format!(
-                "[emulate] delivery to {}:{} ({:?}): {result} -> {err},{proto}\n",
+                "[emulate] delivery to {}:{} ({:?}{tls}): {result} -> {err},{proto}\n",
                 job.server, job.port, job.ssl
             );
             if verbose {
