@@ -274,3 +274,17 @@ fn handshake_faults() {
         );
     }
 }
+
+#[test]
+fn the_scenarios_upload_the_same_test_pki() {
+    // scenarios/data holds copies for AT+QFUPL (`@data file(...)`); testca/make.sh writes both.
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/data");
+    for (file, text) in [
+        ("atconform-test-ca.pem", at_tls::TEST_CA_PEM),
+        ("atconform-test-module.pem", at_tls::TEST_MODULE_CERT_PEM),
+        ("atconform-test-module.key", at_tls::TEST_MODULE_KEY_PEM),
+    ] {
+        let copy = std::fs::read_to_string(data.join(file)).expect(file);
+        assert_eq!(copy, text, "{file} differs from crates/tls/testca");
+    }
+}
