@@ -52,6 +52,9 @@ fn summarises_a_message_and_stops_on_sigterm() {
         .and_then(|rest| rest.split(' ').next())
         .unwrap_or_else(|| panic!("{listening}"))
         .to_owned();
+    // STARTTLS is offered: the second line says what TLS the sink accepts (docs/tls.md).
+    let tls = next();
+    assert!(tls.starts_with("[sink] tls versions=TLSv1,"), "{tls}");
 
     let mut s = TcpStream::connect(&addr).expect("connect");
     let mut r = BufReader::new(s.try_clone().expect("clone"));

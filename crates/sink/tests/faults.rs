@@ -238,7 +238,8 @@ fn the_readme_fault_script_example_parses() {
         .collect();
     assert!(block.contains("greylist"), "README block not found");
     let s = FaultScript::parse(&block).expect("README fault script");
-    assert_eq!(s.rules.len(), 5);
+    assert_eq!(s.rules.len(), 6);
+    assert_eq!(s.tls.certificate, Some(at_tls::CertFault::Expired));
     assert_eq!(s.greylist, Some(Duration::from_secs(30)));
     assert_eq!((s.probability, s.seed), (Some(0.1), 7));
 }
