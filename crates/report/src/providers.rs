@@ -139,6 +139,11 @@ pub fn last_rejection(sessions: &str) -> Option<String> {
 
 /// The ERRATA entry that explains a known provider refusal, if any.
 pub fn errata_note(provider: &str, result: &str, why: &str) -> Option<&'static str> {
+    if provider == "rfc5321" && why.contains("server: TLS handshake failed") {
+        return Some(
+            "ERRATA S2, E28: rfc5321 takes TLS 1.2+ (RFC 8996); the example's \"sslversion\",1,1 is TLS 1.0",
+        );
+    }
     if provider != "tencent-ses" {
         return None;
     }
@@ -180,8 +185,12 @@ impl ProviderMatrix {
                     } else {
                         let sessions: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
                         let sessions = sessions.join("\n");
+                        let tls_error = r.smtp.iter().rev().find_map(|t| t.tls_error.clone());
                         let server = match last_rejection(&sessions) {
                             Some(reply) => format!("server: {reply}"),
+                            None if tls_error.is_some() => {
+                                format!("server: TLS {}", tls_error.unwrap_or_default())
+                            }
                             None if r.smtp.is_empty() => "server: no SMTP session".into(),
                             None if !sessions.contains(" S: ") => {
                                 "server: closed the connection before any greeting".into()

@@ -24,6 +24,20 @@ fn module_by_provider_matrix() {
         assert!(c.attempts.iter().all(|a| a.delivered), "{c:?}");
         assert!(c.attempts.iter().all(|a| a.why.is_empty()));
     }
+    // rfc5321 takes TLS 1.2+ (RFC 8996, ERRATA S2): the SSL and STARTTLS examples configure
+    // TLS 1.0 ("sslversion",1,1, ERRATA E28), so only plain text delivers there.
+    for module in ["ec25", "ag35"] {
+        for a in &m.cell(module, "rfc5321").unwrap().attempts {
+            if a.variant == "plain" {
+                assert!(a.delivered, "{a:?}");
+            } else {
+                assert_eq!(a.result, "+QSMTPPUT: 665,0", "{a:?}");
+                assert!(a.why.contains("unsupported protocol"), "{a:?}");
+                assert!(a.why.contains("ERRATA S2, E28"), "{a:?}");
+            }
+        }
+    }
+    assert!(m.cell("multitech", "rfc5321").unwrap().delivers());
     // 003: Tencent Cloud SES takes implicit TLS on 465 only, so the plain and STARTTLS
     // examples of 000 §3.1/§3.3 (port 25/587) cannot deliver there; the module reports why.
     let ses = m.cell("ec25", "tencent-ses").unwrap();
