@@ -116,7 +116,7 @@ fn send_inner(peer: &TlsOnly, ssltype: u8, sslversion: u8) -> String {
 }
 
 /// A refused handshake: 665, or 656 when the server just closes (asyncio drops the connection
-/// without flushing its alert); ERRATA E30.
+/// without flushing its alert); ERRATA E31.
 fn refused(urc: &str) -> bool {
     urc == "+QSMTPPUT: 665,0" || urc == "+QSMTPPUT: 656,0"
 }
