@@ -149,13 +149,16 @@ pub struct Setting {
     pub source: &'static str,
 }
 
-/// Maximum response time of a command.
+/// Maximum response time of a command, as its manual prints it (the per-form limit and its
+/// evidence: [`crate::response_limit`], ERRATA E30).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MaxResponse {
     /// A fixed time in milliseconds (300 ms for the SMTP configuration commands).
     Millis(u32),
     /// Given by a parameter of the command (`<input_time>`, `<timeout>`), in seconds.
     Param(&'static str),
+    /// No source gives one: only a scenario's timeout applies.
+    Undocumented,
 }
 
 /// One command of the catalog.
@@ -338,7 +341,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[],
         settings: &[],
         test_response: &[],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "000 §2.1.2",
         summary: "Attention: answers OK",
     },
@@ -349,7 +352,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[opt(dflt(list("value", &[0, 1]), 0))],
         settings: &[],
         test_response: &[],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "EC25 AT manual [5] (ATE<value>); ERRATA W2",
         summary: "Echo off (ATE0/ATE) or on (ATE1)",
     },
@@ -360,7 +363,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[opt(dflt(list("value", &[0]), 0))],
         settings: &[],
         test_response: &[],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "EC25 AT manual [5] (ATI)",
         summary: "Product identification: manufacturer, model, revision",
     },
@@ -371,7 +374,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[opt(dflt(int("value", 0, 2), 0))],
         settings: &[],
         test_response: &[],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "000 §1.3 (\"需先执行 AT&D1\"); EC25 AT manual [5]",
         summary: "DTR function: 0 ignore, 1 leave data mode, 2 leave data mode and hang up",
     },
@@ -382,7 +385,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[opt(dflt(list("value", &[0]), 0))],
         settings: &[],
         test_response: &[],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "000 §1.3; ERRATA E16",
         summary: "Return to data mode: there is no call to resume, NO CARRIER",
     },
@@ -416,7 +419,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[dflt(int("n", 0, 2), 0)],
         settings: &[],
         test_response: &["+CGREG: (0-2)"],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "000 §4.2",
         summary: "PS network registration status",
     },
@@ -434,7 +437,7 @@ pub static COMMANDS: &[Command] = &[
         ],
         settings: &[],
         test_response: &["+QICSGP: (1-16),(1-3),<APN>,<username>,<password>,(0-3)"],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "000 §3.1 step 1, §4.2; TCP/IP note [3]",
         summary: "Configure a PDP context (omitting all but contextID queries it)",
     },
@@ -474,7 +477,7 @@ pub static COMMANDS: &[Command] = &[
             QSSLCFG_SETTINGS[4].test_line,
             QSSLCFG_SETTINGS[5].test_line,
         ],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "000 §3.2, §3.3; SSL manual [8]",
         summary: "SSL context settings: ciphersuite, seclevel, sslversion, cacert, clientcert, clientkey",
     },
@@ -491,7 +494,7 @@ pub static COMMANDS: &[Command] = &[
         ],
         settings: &[],
         test_response: &["+QFUPL: <filename>[,<file_size>[,<timeout>[,<ackmode>]]]"],
-        max_response: MaxResponse::Param("timeout"),
+        max_response: MaxResponse::Undocumented,
         source: "000 §2.2.5, §3.1; FILE note [4]; ERRATA E12",
         summary: "Upload a file in data mode; answers +QFUPL: <size>,<checksum>",
     },
@@ -502,7 +505,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[opt(file("name_pattern", 80))],
         settings: &[],
         test_response: &[],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "000 §2.2.5, §3.1; FILE note [4]; ERRATA E1",
         summary: "List files matching a pattern: +QFLST: \"<name>\",<size>",
     },
@@ -513,7 +516,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[file("filename", 80)],
         settings: &[],
         test_response: &[],
-        max_response: MS300,
+        max_response: MaxResponse::Undocumented,
         source: "000 §3.1 step 5; FILE note [4]; ERRATA E2",
         summary: "Delete files (a name or a pattern with *)",
     },
@@ -623,7 +626,7 @@ pub static COMMANDS: &[Command] = &[
         params: &[],
         settings: &[],
         test_response: &[],
-        max_response: MaxResponse::Millis(50_000),
+        max_response: MaxResponse::Undocumented,
         source: "002 #PUTMAIL",
         summary: "Send a mail: OK_Info_WaitingForData, body until <CR><LF>.<CR><LF>, OK",
     },

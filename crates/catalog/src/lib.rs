@@ -26,17 +26,21 @@
 #![deny(missing_docs)]
 
 pub mod commands;
+pub mod errata;
 pub mod errors;
+pub mod limits;
 pub mod profile;
 
 pub use commands::{
     COMMANDS, Command, Dialect, Form, MAX_STRING, MULTITECH_PARAMS, MaxResponse, Param, ParamKind,
     Setting, command, multitech_param,
 };
+pub use errata::{DOCUMENTS, ErrataEntry, check_citation, errata, errata_entry, is_errata_id};
 pub use errors::{
     ERR_CODES, ErrorCode, PROTOCOL_ERRORS, err, err_code, err_for_protocol, protocol_error,
     protocol_for_err,
 };
+pub use limits::{ResponseLimit, line_limit, response_limit};
 pub use profile::{
     Limits, MultiTechErrors, MultiTechSettings, PROFILE_NAMES, Profile, ProfileError, profile,
     profiles,

@@ -13,6 +13,10 @@ use crate::model::{Case, Class, Expect, Family, Group, Info, ServerFault, Step};
 
 /// 000 §2.2.1–§2.2.6: "最大响应时间 300 毫秒".
 const MS300: Duration = Duration::from_millis(300);
+/// How long the oracle waits for the answer to a command no source gives a maximum response
+/// time (ERRATA E30): a hang detector, not a limit. Sends take their deadline from
+/// `at_catalog::line_limit`, the limits the runner judges by.
+pub const UNDOCUMENTED_WAIT: Duration = Duration::from_secs(60);
 /// 000 §1.3: at least 1 s of silence each side of `+++`; the fuzzer keeps 1.5 s.
 const GUARD: Duration = Duration::from_millis(1500);
 /// The server name normal flows configure (resolved to the capture sink in scenarios).
@@ -42,6 +46,7 @@ pub struct Generator {
 
 fn dur_of(cmd: &Command, params: &[i64]) -> Duration {
     match cmd.max_response {
+        MaxResponse::Undocumented => UNDOCUMENTED_WAIT,
         MaxResponse::Millis(ms) => Duration::from_millis(u64::from(ms)),
         MaxResponse::Param(name) => {
             let secs = cmd
@@ -340,6 +345,7 @@ impl Generator {
         };
         if self.multitech() {
             self.multitech_group(&mut g, rng);
+            self.catalog_deadlines(&mut g);
             return g;
         }
         match family {
@@ -354,7 +360,25 @@ impl Generator {
             Family::DataMode => self.data_mode(&mut g, rng),
             Family::Normal => self.normal(&mut g, rng),
         }
+        self.catalog_deadlines(&mut g);
         g
+    }
+
+    /// Every command line waits for its final result as long as the catalog's limit for it on
+    /// this profile (the runner's limits, ERRATA E30), or [`UNDOCUMENTED_WAIT`] where none is
+    /// documented: a conformant module answering an undocumented command slowly is no finding.
+    fn catalog_deadlines(&self, g: &mut Group) {
+        for step in &mut g.steps {
+            if let Step::Send {
+                bytes,
+                cr: true,
+                expect,
+            } = step
+            {
+                expect.within = at_catalog::line_limit(bytes, &self.profile.name)
+                    .map_or(UNDOCUMENTED_WAIT, |l| l.duration);
+            }
+        }
     }
 
     /// A prefix for a line known to be valid: `AT`, sometimes `at` (000 §2.1.2: "AT 或 at").

@@ -20,6 +20,8 @@ use crate::target::Target;
 const REAL_TIME_GRACE: Duration = Duration::from_secs(2);
 /// The same on virtual time: long enough for a late answer, short of every module timer.
 const VIRTUAL_GRACE: Duration = Duration::from_millis(700);
+/// The deadline of a `<` group (until the catalog limits replace it).
+const LEGACY_MAX_RESPONSE: Duration = Duration::from_millis(300);
 /// How long to listen for unexpected bytes after the last step.
 const QUIET_AFTER: Duration = Duration::from_millis(100);
 
@@ -222,6 +224,7 @@ fn text_matches(text: &Text, value: &[u8], bindings: &Bindings) -> bool {
         text: text.clone(),
         only: None,
         span: Default::default(),
+        evidence: Default::default(),
     };
     let mut v = value.to_vec();
     v.push(b'\r');
@@ -573,13 +576,16 @@ pub fn run_scenario(
                     steps.push(mk(
                         Action::Command(bytes),
                         Vec::new(),
-                        sc.meta.max_response + REAL_TIME_GRACE,
+                        LEGACY_MAX_RESPONSE + REAL_TIME_GRACE,
                     ));
                 }
                 StepKind::Expect(e) => {
                     let (frames, lines) = frames_of(e.lines_for(profile), &it.bindings)
                         .map_err(|e| format!("{loc}: {e}"))?;
-                    let within = e.within.unwrap_or(sc.meta.max_response);
+                    let within = e
+                        .within
+                        .or(sc.meta.max_response.as_ref().map(|c| c.duration))
+                        .unwrap_or(LEGACY_MAX_RESPONSE);
                     let mut s = mk(Action::Wait, frames, within + grace);
                     s.max_response = Some(within);
                     s.expect_locations = lines.into_iter().map(|l| location(sc, l)).collect();
@@ -649,6 +655,7 @@ pub fn run_scenario(
                         text: text.clone(),
                         only: None,
                         span: step.span,
+                        evidence: Default::default(),
                     };
                     let (frames, _) =
                         frames_of([&line], &it.bindings).map_err(|e| format!("{loc}: {e}"))?;

@@ -48,6 +48,9 @@ pub enum ErrorKind {
     MissingFile,
     /// The scenario has no steps.
     Empty,
+    /// A `[...]` evidence, `source:` or `errata:` item that cites nothing known: a malformed
+    /// citation, an ERRATA id `ERRATA.md` lacks, a limit without a citation.
+    BadEvidence,
 }
 
 impl ErrorKind {
@@ -74,6 +77,7 @@ impl ErrorKind {
             ErrorKind::DanglingWithin => "scenario::dangling_within",
             ErrorKind::MissingFile => "scenario::missing_file",
             ErrorKind::Empty => "scenario::empty",
+            ErrorKind::BadEvidence => "scenario::bad_evidence",
         }
     }
 }

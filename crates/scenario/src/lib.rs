@@ -30,6 +30,7 @@
 
 mod bind;
 mod error;
+mod evidence;
 mod explain;
 mod matcher;
 mod model;
@@ -39,8 +40,12 @@ mod profile;
 
 pub use bind::{BindError, Bindings, Captures, REDACTED, escape_bytes};
 pub use error::{ErrorKind, LoadError, LoadErrors};
+pub use evidence::{Evidence, Level, Limit, expectation_limit};
 pub use explain::explain;
-pub use matcher::{MatchStatus, Matcher, expected_bytes, frame_w1, match_text};
+pub use matcher::{
+    LineMatch, LineMatcher, MatchStatus, Matcher, RecordedDiff, expected_bytes, frame_w1,
+    match_text,
+};
 pub use model::*;
 pub use parse::{TLS_FAULTS, load_dir, load_file, load_str};
 pub use payload::{PayloadError, TEXT_UNIT, binary_payload, text_payload};

@@ -86,6 +86,170 @@ pub fn match_text(
     }))
 }
 
+/// One expected line compiled for matching a decoded line (no framing): the full-line match,
+/// its captures, and the values found where the line records one (`{hex=1513}`).
+///
+/// ```
+/// use at_scenario::{load_str, Bindings, LineMatcher, StepKind};
+/// let sc = load_str("x.scn", "title: t\nsource: 000 §2.2.5\nprofiles: ec25\n\
+///     > AT\n< +QFUPL: 200,{hex:sum=707}\n").unwrap();
+/// let StepKind::Expect(e) = &sc.steps[1].kind else { panic!() };
+/// let m = LineMatcher::new(&e.lines[0].text, &Bindings::new()).unwrap();
+/// let got = m.matches(b"+QFUPL: 200,5f07").unwrap();
+/// assert_eq!(got.captures.get("sum"), Some(&b"5f07"[..]));
+/// assert_eq!(got.recorded[0].got, b"5f07");
+/// assert!(m.matches(b"+QFUPL: 200,707").unwrap().recorded.is_empty());
+/// assert!(m.matches(b"+QFUPL: 200,x").is_none());
+/// ```
+#[derive(Clone)]
+pub struct LineMatcher {
+    re: Option<Regex>,
+    literal: Vec<u8>,
+    names: Vec<String>,
+    /// (regex group, recorded value, pattern as written)
+    recorded: Vec<(String, Vec<u8>, String)>,
+    shown: String,
+}
+
+/// A line a [`LineMatcher`] accepted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineMatch {
+    /// Values of `{kind:name}` patterns.
+    pub captures: Captures,
+    /// Holes whose value differs from the one recorded (`{hex=1513}` matched `5f07`).
+    pub recorded: Vec<RecordedDiff>,
+}
+
+/// A hole that matched another value than the one recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedDiff {
+    /// The pattern as written (`hex=1513`).
+    pub pattern: String,
+    /// The recorded value.
+    pub recorded: Vec<u8>,
+    /// What the line held there.
+    pub got: Vec<u8>,
+}
+
+impl LineMatcher {
+    /// Compiles `text` with `bindings` for its `${VAR}`s.
+    pub fn new(text: &Text, bindings: &Bindings) -> Result<LineMatcher, BindError> {
+        let shown = bindings.display(text);
+        let recorded: Vec<(String, Vec<u8>, String)> = text
+            .0
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Pattern(pat) => pat.recorded.clone().map(|v| (pat.to_string(), v)),
+                _ => None,
+            })
+            .enumerate()
+            .map(|(i, (shown, v))| (format!("__recorded{i}"), v, shown))
+            .collect();
+        if !text.has_pattern() {
+            return Ok(LineMatcher {
+                re: None,
+                literal: bindings.render(text)?,
+                names: Vec::new(),
+                recorded,
+                shown,
+            });
+        }
+        let (re, names) = line_regex_recording(text, bindings)?;
+        Ok(LineMatcher {
+            re: Some(re),
+            literal: Vec::new(),
+            names,
+            recorded,
+            shown,
+        })
+    }
+
+    /// The line for people (patterns as `{kind}`, secrets redacted).
+    pub fn display(&self) -> &str {
+        &self.shown
+    }
+
+    /// The exact bytes, if the line has no pattern.
+    pub fn literal(&self) -> Option<&[u8]> {
+        self.re.is_none().then_some(self.literal.as_slice())
+    }
+
+    /// Whether `line` (without terminator) is this line; its captures and recorded differences.
+    pub fn matches(&self, line: &[u8]) -> Option<LineMatch> {
+        let Some(re) = &self.re else {
+            return (line == self.literal.as_slice()).then(LineMatch::default);
+        };
+        let c = re.captures(line)?;
+        let mut out = LineMatch::default();
+        for n in &self.names {
+            if let Some(m) = c.name(n) {
+                out.captures.0.insert(n.clone(), m.as_bytes().to_vec());
+            }
+        }
+        for (group, value, pattern) in &self.recorded {
+            if let Some(m) = c.name(group)
+                && m.as_bytes() != value.as_slice()
+            {
+                out.recorded.push(RecordedDiff {
+                    pattern: pattern.clone(),
+                    recorded: value.clone(),
+                    got: m.as_bytes().to_vec(),
+                });
+            }
+        }
+        Some(out)
+    }
+}
+
+impl fmt::Debug for LineMatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LineMatcher")
+            .field("shown", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`line_regex`] with an extra group around every pattern that records a value.
+fn line_regex_recording(
+    text: &Text,
+    bindings: &Bindings,
+) -> Result<(Regex, Vec<String>), BindError> {
+    let mut src = String::from("(?-u)^(?:");
+    let mut names = Vec::new();
+    let mut recorded = 0usize;
+    for p in &text.0 {
+        match p {
+            Piece::Lit(b) => escape_regex_bytes(b, &mut src),
+            Piece::Var { name, default } => {
+                escape_regex_bytes(bindings.value(name, default)?, &mut src);
+            }
+            Piece::Pattern(pat) => {
+                let rec = pat.recorded.is_some();
+                if rec {
+                    src.push_str(&format!("(?P<__recorded{recorded}>"));
+                    recorded += 1;
+                }
+                match &pat.capture {
+                    Some(n) => {
+                        src.push_str(&format!("(?P<{n}>"));
+                        names.push(n.clone());
+                    }
+                    None => src.push_str("(?:"),
+                }
+                src.push_str(&kind_regex(&pat.kind));
+                src.push(')');
+                if rec {
+                    src.push(')');
+                }
+            }
+        }
+    }
+    src.push_str(")$");
+    Regex::new(&src)
+        .map(|re| (re, names))
+        .map_err(|_| BindError::Pattern(escape_bytes(src.as_bytes())))
+}
+
 /// One unit of a compiled expectation.
 #[derive(Clone, Debug)]
 enum Token {
@@ -205,6 +369,7 @@ impl Matcher {
             text: text.clone(),
             only: None,
             span: crate::model::Span::default(),
+            evidence: crate::Evidence::default(),
         };
         Matcher::new([&line], bindings)
     }
@@ -334,7 +499,7 @@ pub(crate) fn line_regex(
             Piece::Var { name, default } => {
                 escape_regex_bytes(bindings.value(name, default)?, &mut src);
             }
-            Piece::Pattern(Pattern { kind, capture }) => {
+            Piece::Pattern(Pattern { kind, capture, .. }) => {
                 match capture {
                     Some(n) => {
                         src.push_str(&format!("(?P<{n}>"));
@@ -379,18 +544,37 @@ impl Text {
     }
 }
 
+impl Pattern {
+    /// `int`, `hex`, `ip`, `str`, `any`, `re`.
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            PatternKind::Int => "int",
+            PatternKind::Hex => "hex",
+            PatternKind::Ip => "ip",
+            PatternKind::Str => "str",
+            PatternKind::Any => "any",
+            PatternKind::Regex(_) => "re",
+        }
+    }
+}
+
+/// The pattern as written inside `{…}`: `int:name=10`, `re=1:[15]`.
 impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            PatternKind::Int => f.write_str("int")?,
-            PatternKind::Hex => f.write_str("hex")?,
-            PatternKind::Ip => f.write_str("ip")?,
-            PatternKind::Str => f.write_str("str")?,
-            PatternKind::Any => f.write_str("any")?,
-            PatternKind::Regex(r) => write!(f, "re:{r}")?,
+        let recorded = self
+            .recorded
+            .as_deref()
+            .map(|v| String::from_utf8_lossy(v).into_owned());
+        match (&self.kind, &recorded) {
+            (PatternKind::Regex(r), Some(v)) => return write!(f, "re={v}:{r}"),
+            (PatternKind::Regex(r), None) => return write!(f, "re:{r}"),
+            _ => f.write_str(self.kind_name())?,
         }
         if let Some(c) = &self.capture {
             write!(f, ":{c}")?;
+        }
+        if let Some(v) = recorded {
+            write!(f, "={v}")?;
         }
         Ok(())
     }

@@ -10,10 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::evidence::Evidence;
 use crate::profile::ProfileSet;
 
-/// Default maximum response time of a command (000 §2.2.1–§2.2.6 "最大响应时间 300 毫秒").
-pub const DEFAULT_MAX_RESPONSE: Duration = Duration::from_millis(300);
 /// Default per-scenario timeout when the file sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default silence before `+++` (000 §1.3 asks for at least 1 s; 0.5 s of margin).
@@ -81,19 +80,46 @@ pub struct Meta {
     pub tags: Vec<String>,
     /// `timeout:` the whole scenario must finish within this (virtual or real) time.
     pub timeout: Duration,
-    /// `max-response:` default deadline for a `<` group after a send or data step.
-    pub max_response: Duration,
+    /// `max-response: DURATION [evidence]`: a response-time limit for every `<` group, replacing
+    /// the catalog's per-command limits (only with a citation); `None`: the catalog decides.
+    pub max_response: Option<Cited>,
     /// `verdict:` the verdict the runner must reach for the scenario to count as passed.
     pub verdict: Verdict,
 }
 
-/// The verdict a scenario expects.
+/// The verdict a scenario expects: the grade the runner must reach for it to count as passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verdict {
-    /// Every step must pass.
+    /// Every step passes (implementation-defined differences, graded informational, allowed).
     Pass,
-    /// At least one step must fail (a negative scenario: e.g. an emulator quirk the harness must catch).
+    /// The run finds an implementation-defined difference and nothing worse.
+    Informational,
+    /// The run finds a deviation from an ERRATA choice (or a late answer) and nothing worse.
+    NonStrict,
+    /// The run finds a deviation from a documented expectation (a negative scenario: e.g. an
+    /// emulator quirk the harness must catch).
     Fail,
+}
+
+impl Verdict {
+    /// `pass`, `informational`, `non-strict`, `fail`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Informational => "informational",
+            Verdict::NonStrict => "non-strict",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// A duration with the evidence it comes from (`max-response:`, `@within`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cited {
+    /// The duration.
+    pub duration: Duration,
+    /// Where it comes from.
+    pub evidence: Evidence,
 }
 
 /// A declared variable: `@var NAME = default` or `@secret NAME = default`. `Debug` redacts a
@@ -191,8 +217,11 @@ pub enum Terminator {
 pub struct Expect {
     /// The lines, in order; a line with `only` set is skipped for other profiles.
     pub lines: Vec<ExpectedLine>,
-    /// Deadline (`@within`) from the end of the previous send; `None`: `meta.max_response`.
+    /// Deadline (`@within`) from the end of the previous send; `None`: the scenario timeout.
     pub within: Option<Duration>,
+    /// `@within DURATION [evidence]`: the deadline is also a response-time limit with this
+    /// evidence, replacing the catalog's.
+    pub within_evidence: Option<Evidence>,
 }
 
 /// One expected line.
@@ -206,6 +235,8 @@ pub struct ExpectedLine {
     pub only: Option<ProfileSet>,
     /// Where it is written.
     pub span: Span,
+    /// Where the line comes from (`[...]` after it, else the scenario's `source:`).
+    pub evidence: Evidence,
 }
 
 /// W1 framing class of an expected line.
@@ -228,6 +259,8 @@ pub struct ExpectUrc {
     pub line: ExpectedLine,
     /// Deadline (`@within`) from the previous step; `None`: until the scenario timeout.
     pub within: Option<Duration>,
+    /// `@within DURATION [evidence]`: the deadline is also a response-time limit.
+    pub within_evidence: Option<Evidence>,
 }
 
 /// `@data`: a data-mode payload.
@@ -280,6 +313,8 @@ pub struct Escape {
 pub struct MailExpect {
     /// The checks, each with its span.
     pub checks: Vec<(MailCheck, Span)>,
+    /// The evidence of each check, parallel to `checks`.
+    pub evidence: Vec<Evidence>,
 }
 
 /// One check on a delivered mail.
@@ -329,6 +364,8 @@ pub struct AttachmentExpect {
 pub struct SmtpExpect {
     /// The checks, each with its span.
     pub checks: Vec<(SmtpCheck, Span)>,
+    /// The evidence of each check, parallel to `checks`.
+    pub evidence: Vec<Evidence>,
 }
 
 /// One check on the SMTP transcript.
@@ -534,6 +571,9 @@ pub struct Pattern {
     pub kind: PatternKind,
     /// Capture name; the matched text is bound to it for later `${name}`.
     pub capture: Option<String>,
+    /// `{kind=VALUE}`: what the reference gives here. The pattern is judged by the line's
+    /// evidence; a different value is an implementation-defined difference (informational).
+    pub recorded: Option<Vec<u8>>,
 }
 
 /// What a [`Pattern`] matches; none matches `\r` or `\n`.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{ErrorKind, LoadError, LoadErrors};
+use crate::evidence::{Evidence, looks_like_evidence, split_suffix};
 use crate::model::*;
 use crate::profile::ProfileSet;
 
@@ -225,13 +226,13 @@ struct Parser<'a> {
     profiles: Option<ProfileSet>,
     tags: Option<Vec<String>>,
     timeout: Option<Duration>,
-    max_response: Option<Duration>,
+    max_response: Option<Cited>,
     verdict: Option<Verdict>,
     vars: Vec<VarDecl>,
     names: HashSet<String>,
     payloads: HashSet<String>,
     steps: Vec<Step>,
-    within: Option<(Duration, Src<'a>)>,
+    within: Option<(Duration, Option<Evidence>, Src<'a>)>,
     block: Block,
     /// Whether the previous step line was `<`/`<<` (blank and comment lines do not break a group).
     in_expect: bool,
@@ -313,7 +314,7 @@ impl<'a> Parser<'a> {
             s: "",
             off: src.len(),
         };
-        if let Some((_, at)) = self.within {
+        if let Some((_, _, at)) = self.within {
             return Err(self
                 .err(
                     ErrorKind::DanglingWithin,
@@ -350,7 +351,7 @@ impl<'a> Parser<'a> {
                 profiles,
                 tags: self.tags.unwrap_or_default(),
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
-                max_response: self.max_response.unwrap_or(DEFAULT_MAX_RESPONSE),
+                max_response: self.max_response,
                 verdict: self.verdict.unwrap_or(Verdict::Pass),
             },
             vars: self.vars,
@@ -432,7 +433,7 @@ impl<'a> Parser<'a> {
     }
 
     fn push(&mut self, kind: StepKind, only: Option<ProfileSet>, at: Src<'_>) -> R<()> {
-        if let Some((_, w)) = self.within {
+        if let Some((_, _, w)) = self.within {
             return Err(self
                 .err(
                     ErrorKind::DanglingWithin,
@@ -504,7 +505,19 @@ impl<'a> Parser<'a> {
                 if self.sources.is_some() {
                     return dup(self);
                 }
-                self.sources = Some(self.list(value, "source")?);
+                let items = self.list(value, "source")?;
+                for it in &items {
+                    if it == "recorded" {
+                        continue;
+                    }
+                    if let Err(why) = at_catalog::check_citation(it) {
+                        let pos = value.s.find(it.as_str()).unwrap_or(0);
+                        return Err(self
+                            .err(ErrorKind::BadEvidence, value.slice(pos, pos + it.len()), why)
+                            .with_help("sources are seed sections: `000 §3.1`, `001 p.20`, `002 #PUTMAIL`, `003 …`, `004 …` (or `recorded` for a device recording)"));
+                    }
+                }
+                self.sources = Some(items);
             }
             "errata" => {
                 if self.errata.is_some() {
@@ -512,19 +525,27 @@ impl<'a> Parser<'a> {
                 }
                 let items = self.list(value, "errata")?;
                 for it in &items {
-                    let letters = it.bytes().take_while(u8::is_ascii_uppercase).count();
-                    let ok = (1..=2).contains(&letters)
-                        && it.len() > letters
-                        && it.bytes().skip(letters).all(|b| b.is_ascii_digit());
-                    if !ok {
-                        let pos = value.s.find(it.as_str()).unwrap_or(0);
+                    let pos = value.s.find(it.as_str()).unwrap_or(0);
+                    let at = value.slice(pos, pos + it.len());
+                    if !at_catalog::is_errata_id(it) {
                         return Err(self
                             .err(
                                 ErrorKind::BadValue,
-                                value.slice(pos, pos + it.len()),
+                                at,
                                 format!("`{it}` is not an ERRATA entry"),
                             )
                             .with_help("write entries as in ERRATA.md: W1, E2, M1, S3, ..."));
+                    }
+                    if at_catalog::errata_entry(it).is_none() {
+                        return Err(self
+                            .err(
+                                ErrorKind::BadEvidence,
+                                at,
+                                format!("ERRATA.md has no entry {it}"),
+                            )
+                            .with_help(
+                                "cite an entry ERRATA.md has, or add the entry there first",
+                            ));
                     }
                 }
                 self.errata = Some(items);
@@ -551,7 +572,21 @@ impl<'a> Parser<'a> {
                 if self.max_response.is_some() {
                     return dup(self);
                 }
-                self.max_response = Some(self.duration(value)?);
+                let (d, ev) = strip_limit_evidence(value);
+                let Some(ev) = ev else {
+                    return Err(self
+                        .err(
+                            ErrorKind::BadEvidence,
+                            value,
+                            "`max-response:` needs the citation of the limit",
+                        )
+                        .with_help("e.g. `max-response: 300ms [000 §2.2.1]`; without it the catalog's documented limit of each command applies, and where none is documented only `timeout:`"));
+                };
+                let evidence = self.evidence(ev)?;
+                self.max_response = Some(Cited {
+                    duration: self.duration(d)?,
+                    evidence,
+                });
             }
             "verdict" => {
                 if self.verdict.is_some() {
@@ -559,12 +594,14 @@ impl<'a> Parser<'a> {
                 }
                 self.verdict = Some(match value.s {
                     "pass" => Verdict::Pass,
+                    "informational" => Verdict::Informational,
+                    "non-strict" => Verdict::NonStrict,
                     "fail" => Verdict::Fail,
                     _ => {
                         return Err(self.err(
                             ErrorKind::BadValue,
                             value,
-                            "verdict is `pass` or `fail`",
+                            "verdict is `pass`, `informational`, `non-strict` or `fail`",
                         ));
                     }
                 });
@@ -634,7 +671,8 @@ impl<'a> Parser<'a> {
         only: Option<ProfileSet>,
         at: Src<'a>,
     ) -> R<()> {
-        let content = strip_comment(content).trim();
+        let (content, ev) = strip_evidence(strip_comment(content).trim());
+        let evidence = self.line_evidence(ev)?;
         let text = self.text(content, frame != FrameKind::Raw)?;
         let frame = if frame == FrameKind::Info && is_final(&text) {
             FrameKind::Final
@@ -647,6 +685,7 @@ impl<'a> Parser<'a> {
             text,
             only,
             span: self.span(at),
+            evidence,
         };
         if self.in_expect
             && let Some(Step {
@@ -657,11 +696,15 @@ impl<'a> Parser<'a> {
             e.lines.push(line);
             return Ok(());
         }
-        let within = self.within.take().map(|(d, _)| d);
+        let (within, within_evidence) = match self.within.take() {
+            Some((d, e, _)) => (Some(d), e),
+            None => (None, None),
+        };
         self.push(
             StepKind::Expect(Expect {
                 lines: vec![line],
                 within,
+                within_evidence,
             }),
             None,
             at,
@@ -671,7 +714,8 @@ impl<'a> Parser<'a> {
     }
 
     fn urc(&mut self, content: Src<'a>, only: Option<ProfileSet>, at: Src<'a>) -> R<()> {
-        let content = strip_comment(content).trim();
+        let (content, ev) = strip_evidence(strip_comment(content).trim());
+        let evidence = self.line_evidence(ev)?;
         let text = self.text(content, true)?;
         self.declare_captures(&text);
         let line = ExpectedLine {
@@ -679,9 +723,21 @@ impl<'a> Parser<'a> {
             text,
             only: None,
             span: self.span(at),
+            evidence,
         };
-        let within = self.within.take().map(|(d, _)| d);
-        self.push(StepKind::Urc(ExpectUrc { line, within }), only, at)
+        let (within, within_evidence) = match self.within.take() {
+            Some((d, e, _)) => (Some(d), e),
+            None => (None, None),
+        };
+        self.push(
+            StepKind::Urc(ExpectUrc {
+                line,
+                within,
+                within_evidence,
+            }),
+            only,
+            at,
+        )
     }
 
     fn declare_captures(&mut self, text: &Text) {
@@ -748,9 +804,14 @@ impl<'a> Parser<'a> {
                         "`@within` twice in a row",
                     ));
                 }
-                let d = self.duration(args)?;
+                let (d, ev) = strip_limit_evidence(args);
+                let ev = match ev {
+                    Some(e) => Some(self.evidence(e)?),
+                    None => None,
+                };
+                let d = self.duration(d)?;
                 self.in_expect = false;
-                self.within = Some((d, line));
+                self.within = Some((d, ev, line));
                 Ok(())
             }
             "@allow-urc" => {
@@ -774,7 +835,13 @@ impl<'a> Parser<'a> {
                         .with_help("write the checks on indented lines below `@mail`"));
                 }
                 self.push_block_start()?;
-                self.block = Block::Mail(MailExpect { checks: Vec::new() }, self.span(line));
+                self.block = Block::Mail(
+                    MailExpect {
+                        checks: Vec::new(),
+                        evidence: Vec::new(),
+                    },
+                    self.span(line),
+                );
                 Ok(())
             }
             "@smtp" => {
@@ -784,7 +851,13 @@ impl<'a> Parser<'a> {
                         .with_help("write the checks on indented lines below `@smtp`"));
                 }
                 self.push_block_start()?;
-                self.block = Block::Smtp(SmtpExpect { checks: Vec::new() }, self.span(line));
+                self.block = Block::Smtp(
+                    SmtpExpect {
+                        checks: Vec::new(),
+                        evidence: Vec::new(),
+                    },
+                    self.span(line),
+                );
                 Ok(())
             }
             "@fault" => {
@@ -884,7 +957,7 @@ impl<'a> Parser<'a> {
 
     /// A `@mail`/`@smtp` block opens: a pending `@within` cannot apply to it.
     fn push_block_start(&mut self) -> R<()> {
-        if let Some((_, w)) = self.within {
+        if let Some((_, _, w)) = self.within {
             return Err(self
                 .err(
                     ErrorKind::DanglingWithin,
@@ -1213,22 +1286,25 @@ impl<'a> Parser<'a> {
     fn block_entry(&mut self, line: Src<'a>) -> R<()> {
         let colon = line.s.find(':').unwrap_or(line.s.len());
         let key = line.slice(0, colon).trim();
-        let value = line.from(colon + 1).trim();
+        let (value, ev) = strip_evidence(line.from(colon + 1).trim());
         if colon == line.s.len() {
             return Err(self.err(ErrorKind::Syntax, line, "expected `key: value`"));
         }
+        let evidence = self.line_evidence(ev)?;
         let span = self.span(line);
         match &self.block {
             Block::Mail(..) => {
                 let check = self.mail_check(key, value)?;
                 if let Block::Mail(m, _) = &mut self.block {
                     m.checks.push((check, span));
+                    m.evidence.push(evidence);
                 }
             }
             Block::Smtp(..) => {
                 let check = self.smtp_check(key, value)?;
                 if let Block::Smtp(m, _) = &mut self.block {
                     m.checks.push((check, span));
+                    m.evidence.push(evidence);
                 }
             }
             Block::None => {}
@@ -1387,7 +1463,9 @@ impl<'a> Parser<'a> {
                         Some(b'n') => (b'\n', 2),
                         Some(b't') => (b'\t', 2),
                         Some(b'0') => (0, 2),
-                        Some(c @ (b'\\' | b'{' | b'}' | b'$' | b'/' | b'"' | b'#')) => (c, 2),
+                        Some(
+                            c @ (b'\\' | b'{' | b'}' | b'$' | b'/' | b'"' | b'#' | b'[' | b']'),
+                        ) => (c, 2),
                         Some(b'x') => {
                             let hex =
                                 s.s.get(i + 2..i + 4)
@@ -1413,7 +1491,7 @@ impl<'a> Parser<'a> {
                             return Err(self
                                 .err(ErrorKind::BadEscape, s.slice(i, end), "unknown escape")
                                 .with_help(
-                                    "escapes: \\r \\n \\t \\0 \\\\ \\xNN \\{ \\} \\$ \\/ \\\" \\#",
+                                    "escapes: \\r \\n \\t \\0 \\\\ \\xNN \\{ \\} \\$ \\/ \\\" \\# \\[ \\]",
                                 ));
                         }
                     };
@@ -1498,35 +1576,32 @@ impl<'a> Parser<'a> {
     }
 
     fn pattern(&self, inner: Src<'_>, whole: Src<'_>) -> R<Pattern> {
-        if let Some(re) = inner.s.strip_prefix("re:") {
-            let src = format!("(?-u)^(?:{re})$");
-            if let Err(e) = regex::bytes::Regex::new(&src) {
+        // `{re=VALUE:REGEX}`: a recorded value before the regex (a regex may hold `=`).
+        if let Some(rest) = inner.s.strip_prefix("re=") {
+            let Some(colon) = rest.find(':') else {
                 return Err(self
                     .err(
                         ErrorKind::BadPattern,
                         whole,
-                        format!(
-                            "bad regular expression: {}",
-                            e.to_string().lines().last().unwrap_or("")
-                        ),
+                        "`{re=VALUE:REGEX}` needs the `:REGEX`",
                     )
-                    .with_help("`{re:...}` takes regex-crate syntax"));
-            }
-            if re.contains("(?P<") || re.contains("(?<") {
-                return Err(self.err(
-                    ErrorKind::BadPattern,
-                    whole,
-                    "named groups are not allowed in `{re:...}`",
-                ));
-            }
-            return Ok(Pattern {
-                kind: PatternKind::Regex(re.to_owned()),
-                capture: None,
-            });
+                    .with_help("e.g. `{re=1:[15]}` (stat 1 or 5, the reference gives 1)"));
+            };
+            let value = rest.get(..colon).unwrap_or("");
+            let mut p = self.regex_pattern(rest.get(colon + 1..).unwrap_or(""), whole)?;
+            p.recorded = Some(self.recorded(&p, value, whole)?);
+            return Ok(p);
         }
-        let (kind, cap) = match inner.s.split_once(':') {
-            Some((k, c)) => (k, Some(c)),
+        if let Some(re) = inner.s.strip_prefix("re:") {
+            return self.regex_pattern(re, whole);
+        }
+        let (head, value) = match inner.s.split_once('=') {
+            Some((h, v)) => (h, Some(v)),
             None => (inner.s, None),
+        };
+        let (kind, cap) = match head.split_once(':') {
+            Some((k, c)) => (k, Some(c)),
+            None => (head, None),
         };
         let kind = match kind {
             "int" => PatternKind::Int,
@@ -1549,10 +1624,105 @@ impl<'a> Parser<'a> {
                 format!("`{c}` is not a capture name"),
             ));
         }
-        Ok(Pattern {
+        let mut p = Pattern {
             kind,
             capture: cap.map(str::to_owned),
+            recorded: None,
+        };
+        if let Some(v) = value {
+            p.recorded = Some(self.recorded(&p, v, whole)?);
+        }
+        Ok(p)
+    }
+
+    /// `{re:REGEX}`: a regex-crate expression without named groups.
+    fn regex_pattern(&self, re: &str, whole: Src<'_>) -> R<Pattern> {
+        let src = format!("(?-u)^(?:{re})$");
+        if let Err(e) = regex::bytes::Regex::new(&src) {
+            return Err(self
+                .err(
+                    ErrorKind::BadPattern,
+                    whole,
+                    format!(
+                        "bad regular expression: {}",
+                        e.to_string().lines().last().unwrap_or("")
+                    ),
+                )
+                .with_help("`{re:...}` takes regex-crate syntax"));
+        }
+        if re.contains("(?P<") || re.contains("(?<") {
+            return Err(self.err(
+                ErrorKind::BadPattern,
+                whole,
+                "named groups are not allowed in `{re:...}`",
+            ));
+        }
+        Ok(Pattern {
+            kind: PatternKind::Regex(re.to_owned()),
+            capture: None,
+            recorded: None,
         })
+    }
+
+    /// A pattern's recorded value (`{hex=1513}`): must be one the pattern matches.
+    fn recorded(&self, p: &Pattern, value: &str, whole: Src<'_>) -> R<Vec<u8>> {
+        let re = regex::bytes::Regex::new(&format!(
+            "(?-u)^(?:{})$",
+            crate::matcher::kind_regex(&p.kind)
+        ));
+        match re {
+            Ok(re) if !value.is_empty() && re.is_match(value.as_bytes()) => {
+                Ok(value.as_bytes().to_vec())
+            }
+            _ => Err(self
+                .err(
+                    ErrorKind::BadPattern,
+                    whole,
+                    format!("recorded value `{value}` is not a `{{{}}}`", p.kind_name()),
+                )
+                .with_help(
+                    "`{kind=VALUE}` records what the reference gives; VALUE must match the pattern",
+                )),
+        }
+    }
+
+    /// `[...]` after an expectation, checked: citations, ERRATA ids, `impl`.
+    fn evidence(&self, inner: Src<'_>) -> R<Evidence> {
+        Evidence::parse(inner.s).map_err(|why| {
+            self.err(ErrorKind::BadEvidence, inner, why).with_help(
+                "evidence is seed sections (`000 §2.2.1`, `001 p.9`, `002 #PUTMAIL`), ERRATA ids (`E12`) or `impl`, comma-separated",
+            )
+        })
+    }
+
+    /// The evidence of an expectation: its own `[...]`, else the scenario's `source:`.
+    fn line_evidence(&self, written: Option<Src<'_>>) -> R<Evidence> {
+        match written {
+            Some(inner) => self.evidence(inner),
+            None => Ok(Evidence::inherited(
+                self.sources.as_deref().unwrap_or_default(),
+            )),
+        }
+    }
+}
+
+/// Splits a trailing ` [evidence]` off an expected line or check: the content and the inside
+/// of the brackets, when they hold evidence (`EHLO [10.7.157.1]` is text).
+fn strip_evidence(s: Src<'_>) -> (Src<'_>, Option<Src<'_>>) {
+    match split_suffix(s.s) {
+        (body, Some((at, inner))) if looks_like_evidence(inner) => {
+            (s.slice(0, body.len()), Some(s.slice(at, at + inner.len())))
+        }
+        _ => (s, None),
+    }
+}
+
+/// Splits a trailing ` [evidence]` off a value that holds no text (`@within 1s [E30]`,
+/// `max-response:`): any bracket there is evidence.
+fn strip_limit_evidence(s: Src<'_>) -> (Src<'_>, Option<Src<'_>>) {
+    match split_suffix(s.s) {
+        (body, Some((at, inner))) => (s.slice(0, body.len()), Some(s.slice(at, at + inner.len()))),
+        _ => (s, None),
     }
 }
 

@@ -18,21 +18,156 @@ fn headers_and_defaults() {
     assert_eq!(sc.meta.sources, ["000 §2.2.4"]);
     assert_eq!(sc.meta.profiles.len(), 9);
     assert!(!sc.applies_to(Profile::Ag35));
-    assert_eq!(sc.meta.max_response, Duration::from_millis(300));
+    assert_eq!(sc.meta.max_response, None);
     assert_eq!(sc.meta.timeout, DEFAULT_TIMEOUT);
     assert_eq!(sc.meta.verdict, Verdict::Pass);
     let sc = load_str(
         "h.scn",
         "title: x\nsource: 000 §3.1, 001 p.20\nerrata: W1, E2\nprofiles: ec25\ntags: a, b\n\
-         timeout: 2min\nmax-response: 1.5s\nverdict: fail\n> AT\n< OK\n",
+         timeout: 2min\nmax-response: 1.5s [E30]\nverdict: fail\n> AT\n< OK\n",
     )
     .unwrap();
     assert_eq!(sc.meta.sources, ["000 §3.1", "001 p.20"]);
     assert_eq!(sc.meta.errata, ["W1", "E2"]);
     assert_eq!(sc.meta.tags, ["a", "b"]);
     assert_eq!(sc.meta.timeout, Duration::from_secs(120));
-    assert_eq!(sc.meta.max_response, Duration::from_millis(1500));
+    let limit = sc.meta.max_response.clone().unwrap();
+    assert_eq!(limit.duration, Duration::from_millis(1500));
+    assert_eq!(limit.evidence.errata, ["E30"]);
     assert_eq!(sc.meta.verdict, Verdict::Fail);
+    for (v, want) in [
+        ("non-strict", Verdict::NonStrict),
+        ("informational", Verdict::Informational),
+    ] {
+        let sc = load_str("v.scn", &format!("{HEAD}verdict: {v}\n> AT\n< OK\n")).unwrap();
+        assert_eq!(sc.meta.verdict, want);
+    }
+}
+
+#[test]
+fn evidence_on_lines_holes_checks_and_limits() {
+    let sc = load(
+        "> AT+CPIN?\n< +CME ERROR: {int:code=10}\n\
+         > AT+QSMTPCFG=\"bodyoriginal\",1\n< +CME ERROR: 664 [impl, 001 p.9]   // AG35\n\
+         > AT+CGREG?\n< +CGREG: 0,{re=1:[15]}\n< OK [E5]\n\
+         @within 300s [000 §2.2.7]\n~ +QSMTPPUT: 0,0\n\
+         @within 5s\n< OK \\[x]\n\
+         @mail\n    subject: test SMTP [W4]\n    attachments: 1\n\
+         @smtp\n    sent: EHLO [10.7.157.1]\n",
+    );
+    let lines: Vec<&ExpectedLine> = sc
+        .steps
+        .iter()
+        .flat_map(|s| match &s.kind {
+            StepKind::Expect(e) => e.lines.iter().collect::<Vec<_>>(),
+            StepKind::Urc(u) => vec![&u.line],
+            _ => Vec::new(),
+        })
+        .collect();
+    // Unmarked lines inherit the `source:` header: documented.
+    assert_eq!(lines[0].evidence.level(), Level::Documented);
+    assert!(!lines[0].evidence.explicit);
+    let Piece::Pattern(p) = &lines[0].text.0[1] else {
+        panic!("{:?}", lines[0].text)
+    };
+    assert_eq!(
+        (p.capture.as_deref(), p.recorded.as_deref()),
+        (Some("code"), Some(&b"10"[..]))
+    );
+    assert_eq!(lines[1].evidence.level(), Level::Open);
+    assert_eq!(
+        lines[1].evidence.to_string(),
+        "implementation-defined (001 p.9)"
+    );
+    assert_eq!(lines[1].text.as_literal().unwrap(), b"+CME ERROR: 664");
+    assert_eq!(lines[1].frame, FrameKind::Final);
+    let Piece::Pattern(p) = &lines[2].text.0[1] else {
+        panic!()
+    };
+    assert_eq!(p.kind, PatternKind::Regex("[15]".into()));
+    assert_eq!(p.recorded.as_deref(), Some(&b"1"[..]));
+    assert_eq!(p.to_string(), "re=1:[15]");
+    assert_eq!(lines[3].evidence.errata, ["E5"]);
+    assert_eq!(lines[4].evidence.level(), Level::Documented);
+    // `\[` keeps a bracket literal.
+    assert_eq!(lines[5].text.as_literal().unwrap(), b"OK [x]");
+    let urc = sc
+        .steps
+        .iter()
+        .find_map(|s| match &s.kind {
+            StepKind::Urc(u) => Some(u),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(urc.within, Some(Duration::from_secs(300)));
+    assert_eq!(
+        urc.within_evidence.as_ref().map(ToString::to_string),
+        Some("000 §2.2.7".into())
+    );
+    let mail = sc
+        .steps
+        .iter()
+        .find_map(|s| match &s.kind {
+            StepKind::Mail(m) => Some(m),
+            _ => None,
+        })
+        .unwrap();
+    let smtp = sc
+        .steps
+        .iter()
+        .find_map(|s| match &s.kind {
+            StepKind::Smtp(m) => Some(m),
+            _ => None,
+        })
+        .unwrap();
+    // An address literal is text, not evidence.
+    let SmtpCheck::Sent(t) = &smtp.checks[0].0 else {
+        panic!()
+    };
+    assert_eq!(t.as_literal().unwrap(), b"EHLO [10.7.157.1]");
+    assert!(!smtp.evidence[0].explicit);
+    assert_eq!(mail.evidence.len(), 2);
+    assert_eq!(mail.evidence[0].errata, ["W4"]);
+    assert!(!mail.evidence[1].explicit);
+}
+
+#[test]
+fn bad_evidence_is_an_error_at_its_place() {
+    for (body, col, what) in [
+        ("> AT\n< OK [E99]\n", 7, "no entry E99"),
+        ("> AT\n< OK [000 2.2.1]\n", 7, "§"),
+        ("> AT\n< OK [001 p.99]\n", 7, "pages"),
+        ("> AT\n< OK [impl, E5]\n", 7, "contradict"),
+        ("> AT\n< +QFUPL: 1,{hex=xyz}\n", 13, "recorded value `xyz`"),
+        ("> AT\n< {re=:1}\n", 3, "recorded value ``"),
+        ("> AT\n@within 1s [bogus]\n< OK\n", 13, "cites no source"),
+        (
+            "> AT\n< OK\n@mail\n    attachments: 1 [E0]\n",
+            21,
+            "no entry E0",
+        ),
+    ] {
+        let err = load_str("e.scn", &format!("{HEAD}{body}")).unwrap_err();
+        assert!(err.to_string().contains(what), "{body:?}: {err}");
+        assert_eq!(err.col(), col, "{body:?}: {err}");
+    }
+    for (head, what) in [
+        ("errata: W1, E99\n", "no entry E99"),
+        ("source: 000 §3.1, 000 3.2\n", "names a section"),
+        ("max-response: 300ms\n", "needs the citation"),
+    ] {
+        let text = format!(
+            "title: t\nprofiles: ec25\n{head}{}> AT\n< OK\n",
+            if head.starts_with("source") {
+                ""
+            } else {
+                "source: 000 §2.2.1\n"
+            }
+        );
+        let err = load_str("h.scn", &text).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadEvidence, "{head}: {err}");
+        assert!(err.to_string().contains(what), "{head}: {err}");
+    }
 }
 
 #[test]
@@ -243,7 +378,7 @@ fn payload_generators_are_fixed() {
 fn load_error_positions() {
     let e = load_str(
         "p.scn",
-        "title: t\nsource: s\nprofiles: ec25\n> AT\n< {bogus}\n",
+        "title: t\nsource: 000 §2.2.1\nprofiles: ec25\n> AT\n< {bogus}\n",
     )
     .unwrap_err();
     assert_eq!((e.line(), e.col(), e.kind()), (5, 3, ErrorKind::BadPattern));
@@ -251,7 +386,7 @@ fn load_error_positions() {
     // columns count characters, not bytes
     let e = load_str(
         "p.scn",
-        "title: 标题\nsource: s\nprofiles: ec25\n> 测试 \\q\n",
+        "title: 标题\nsource: 000 §2.2.1\nprofiles: ec25\n> 测试 \\q\n",
     )
     .unwrap_err();
     assert_eq!((e.line(), e.col()), (4, 6));
@@ -295,7 +430,7 @@ proptest! {
     #[test]
     fn literal_lines_match_their_expansion(line in "[ -~]{1,40}") {
         let escaped = line.replace('\\', "\\\\").replace('{', "\\{").replace('}', "\\}").replace('$', "\\$").replace('/', "\\/").replace('#', "\\#");
-        let text = format!("title: t\nsource: s\nprofiles: ec25\n> AT\n< {escaped}\n");
+        let text = format!("title: t\nsource: 000 §2.2.1\nprofiles: ec25\n> AT\n< {escaped}\n");
         if let Ok(sc) = load_str("lit.scn", &text)
             && let Some(StepKind::Expect(e)) = sc.steps.get(1).map(|s| &s.kind)
         {
@@ -360,7 +495,7 @@ fn duration_table() {
     for (text, ms) in ok {
         let sc = load_str(
             "d.scn",
-            &format!("title: t\nsource: s\nprofiles: ec25\ntimeout: {text}\n> AT\n< OK\n"),
+            &format!("title: t\nsource: 000 §2.2.1\nprofiles: ec25\ntimeout: {text}\n> AT\n< OK\n"),
         )
         .unwrap_or_else(|e| panic!("{text}: {e}"));
         assert_eq!(sc.meta.timeout, Duration::from_millis(*ms), "{text}");
@@ -370,7 +505,7 @@ fn duration_table() {
     ] {
         let err = load_str(
             "d.scn",
-            &format!("title: t\nsource: s\nprofiles: ec25\ntimeout: {bad}\n> AT\n< OK\n"),
+            &format!("title: t\nsource: 000 §2.2.1\nprofiles: ec25\ntimeout: {bad}\n> AT\n< OK\n"),
         )
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadDuration, "{bad:?}: {err}");
