@@ -562,6 +562,13 @@ impl Fuzzer {
                     .map_or(&[][..], |r| r.trailing.as_slice()),
             },
         );
+        // The runner grades by evidence: a finding that breaks only an ERRATA choice (an echo
+        // after `ATE0`, W2; a blank-line layout, W1) is a `verdict: non-strict` scenario.
+        let scenario = if matches!(self.device, Device::Emulator(_)) && !quirks.is_empty() {
+            scn::graded_verdict(&scenario)
+        } else {
+            scenario
+        };
         let path = self.cfg.out_dir.as_ref().and_then(|d| {
             let p = d.join(format!(
                 "fuzz-{}-s{}-c{}-{}.scn",

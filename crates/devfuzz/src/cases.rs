@@ -368,15 +368,27 @@ impl Generator {
     /// this profile (the runner's limits, ERRATA E30), or [`UNDOCUMENTED_WAIT`] where none is
     /// documented: a conformant module answering an undocumented command slowly is no finding.
     fn catalog_deadlines(&self, g: &mut Group) {
+        // What answers after data mode (`+QSMTPBODY: <n>`, `+QFUPL: …`) is still the
+        // command's response: the command's limit (`<input_time>` + 300 ms) applies.
+        let mut limit = UNDOCUMENTED_WAIT;
         for step in &mut g.steps {
-            if let Step::Send {
-                bytes,
-                cr: true,
-                expect,
-            } = step
-            {
-                expect.within = at_catalog::line_limit(bytes, &self.profile.name)
-                    .map_or(UNDOCUMENTED_WAIT, |l| l.duration);
+            match step {
+                Step::Send {
+                    bytes,
+                    cr: true,
+                    expect,
+                } => {
+                    limit = at_catalog::line_limit(bytes, &self.profile.name)
+                        .map_or(UNDOCUMENTED_WAIT, |l| l.duration);
+                    expect.within = limit;
+                }
+                Step::Data {
+                    expect: Some(e), ..
+                }
+                | Step::Escape {
+                    expect: Some(e), ..
+                } => e.within = limit,
+                _ => {}
             }
         }
     }

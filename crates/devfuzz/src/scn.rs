@@ -437,3 +437,23 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
     }
     out
 }
+
+/// `text` (a finding scenario with `verdict: fail` and its `@quirk`s) with the verdict the
+/// runner's grading gives it on the emulator: `non-strict` or `informational` when that is
+/// all the quirk breaks; unchanged otherwise (or when it does not load).
+pub fn graded_verdict(text: &str) -> String {
+    let Ok(sc) = at_scenario::load_str("finding.scn", text) else {
+        return text.to_owned();
+    };
+    let Some(profile) = sc.meta.profiles.iter().next() else {
+        return text.to_owned();
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let r = at_runner::run_case_emulated(&sc, profile, &[], &cancel);
+    let verdict = match r.grade {
+        at_runner::Grade::NonStrict => "non-strict",
+        at_runner::Grade::Informational => "informational",
+        _ => return text.to_owned(),
+    };
+    text.replace("\nverdict: fail\n", &format!("\nverdict: {verdict}\n"))
+}

@@ -134,7 +134,13 @@ fn findings_shrink_replay_and_load_as_scenarios() {
             "{}",
             f.scenario
         );
-        assert!(f.scenario.contains("verdict: fail"));
+        // The runner's grade: an echo after `ATE0` breaks only ERRATA W2.
+        let verdict = if q == Quirk::Ate0Ignored {
+            "verdict: non-strict"
+        } else {
+            "verdict: fail"
+        };
+        assert!(f.scenario.contains(verdict), "{q}: {}", f.scenario);
         if q == Quirk::UrcMissingOnTimeout {
             // Shrinking must keep what makes the case meaningful on a conforming module: the
             // silent server and the configuration the send needs.

@@ -143,7 +143,7 @@ quirks! {
         "000 §2.2.4: CONNECT",
     SlowResponses = "slow-responses":
         "Every command's response arrives 500 ms after its command line (the echo at once).";
-        "000 §2.1.2: maximum response time 300 ms",
+        "000 §2.2.1–§2.2.7: maximum response time (ERRATA E30)",
 }
 
 impl Quirk {

@@ -10,7 +10,7 @@ use at_emulator::{EmulatorConfig, Fault, QuirkSet};
 use at_scenario::{Profile, Scenario, TlsMode};
 use serde::Serialize;
 
-use crate::judge::{Failure, FailureKind, Verdict};
+use crate::judge::{Failure, FailureKind, Grade, Verdict};
 use crate::scenario::{MailSource, SinkFault, SinkSetup, run_scenario, setup_for};
 use crate::target::{SinkRoute, Target};
 use crate::transcript::Transcript;
@@ -45,10 +45,18 @@ pub struct CaseResult {
     /// The classification.
     #[serde(flatten)]
     pub status: Status,
-    /// `verdict: fail` scenarios: the run had to fail.
+    /// `verdict:` other than `pass`: the run had to find a deviation.
     pub expect_failure: bool,
-    /// The first failure, if the run failed (also for expected failures).
+    /// The grade the scenario's `verdict:` asks for (`pass`, `informational`, `non-strict`,
+    /// `fail`).
+    pub expected: Grade,
+    /// The grade the run reached: the worst of its findings (before `expected` is applied).
+    pub grade: Grade,
+    /// The deviation that decided the grade (also for expected failures).
     pub failure: Option<Failure>,
+    /// Every deviation found, in order: informational and non-strict ones (judging went on),
+    /// then the one that ended the run, if any.
+    pub findings: Vec<Failure>,
     /// Steps that passed.
     pub steps_passed: usize,
     /// Target-clock duration (virtual on the emulator), seconds.
@@ -80,13 +88,26 @@ impl CaseResult {
             profile: profile.to_string(),
             target,
             status,
-            expect_failure: sc.meta.verdict == at_scenario::Verdict::Fail,
+            expect_failure: sc.meta.verdict != at_scenario::Verdict::Pass,
+            expected: expected_grade(sc.meta.verdict),
+            grade: Grade::Pass,
             failure: None,
+            findings: Vec::new(),
             steps_passed: 0,
             elapsed: Duration::ZERO,
             transcript: Transcript::new(),
             smtp: Vec::new(),
         }
+    }
+}
+
+/// The grade a scenario's `verdict:` header asks the run to reach.
+pub fn expected_grade(v: at_scenario::Verdict) -> Grade {
+    match v {
+        at_scenario::Verdict::Pass => Grade::Pass,
+        at_scenario::Verdict::Informational => Grade::Informational,
+        at_scenario::Verdict::NonStrict => Grade::NonStrict,
+        at_scenario::Verdict::Fail => Grade::Fail,
     }
 }
 
@@ -116,20 +137,46 @@ pub fn run_case_on(
         Ok(e) => e,
         Err(e) => return CaseResult::new(sc, profile, name, Status::Error(e)),
     };
-    let expect_failure = sc.meta.verdict == at_scenario::Verdict::Fail;
+    // The grade decides against the one the scenario asks for: a pass allows informational
+    // differences; `verdict: X` needs exactly grade X.
+    let expected = expected_grade(sc.meta.verdict);
+    let grade = exec.grade();
+    let accept = |g: Grade| match expected {
+        Grade::Pass => g <= Grade::Informational,
+        e => g == e,
+    };
     let (status, failure) = match exec.verdict {
         // The target cannot do what the scenario needs (DTR on a PTY): not judged.
         Verdict::Fail(f) if matches!(f.kind, FailureKind::Unsupported { .. }) => {
             (Status::Skip(f.summary()), Some(*f))
         }
-        Verdict::Pass if expect_failure => (Status::Fail, None),
-        Verdict::Pass => (Status::Pass, None),
-        Verdict::Fail(f) if expect_failure => (Status::Pass, Some(*f)),
-        Verdict::Fail(f) => (Status::Fail, Some(*f)),
         Verdict::Interrupted => (Status::Interrupted, None),
+        Verdict::Pass => {
+            let first = exec
+                .findings
+                .iter()
+                .find(|f| f.grade == Grade::Informational)
+                .cloned();
+            let status = if accept(grade) {
+                Status::Pass
+            } else {
+                Status::Fail
+            };
+            (status, first)
+        }
+        Verdict::Fail(f) => {
+            let status = if accept(f.grade) {
+                Status::Pass
+            } else {
+                Status::Fail
+            };
+            (status, Some(*f))
+        }
     };
     let mut r = CaseResult::new(sc, profile, name, status);
+    r.grade = grade;
     r.failure = failure;
+    r.findings = exec.findings;
     r.steps_passed = exec.steps_passed;
     r.elapsed = exec.elapsed;
     r.transcript = exec.transcript;

@@ -1,10 +1,13 @@
 //! Executes a [`Plan`] on a [`Target`] and judges every byte the device sends.
 //!
-//! The device's output is one buffer; a cursor walks it frame by frame. For each expected
-//! frame the buffered bytes are either a complete match, a strict prefix (read more until the
-//! step's deadline), or certainly different (failure, unless a URC declared "may interleave"
-//! sits there). Nothing is normalised: a line ended by LF alone, a missing or extra line or a
-//! changed byte fails with the offset of the first differing byte.
+//! The device's output is one buffer; a cursor walks it. The echo of each command line is
+//! compared byte for byte (ERRATA W2); everything else is decoded with `at_wire::Decoder` into
+//! events and judged there ([`crate::events`]): the expected lines first, then their framing.
+//! Every deviation is graded by the evidence of what it breaks: documented → [`Grade::Fail`]
+//! (judging stops), an ERRATA choice → [`Grade::NonStrict`], implementation-defined →
+//! [`Grade::Informational`] (both recorded, judging goes on). Nothing is normalised: a
+//! line ended by LF alone fails (000 §2.1.2) with the offset of the byte, a missing blank line
+//! is non-strict (ERRATA W1) with the byte diff.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -13,7 +16,8 @@ use at_wire::Instant;
 use serde::Serialize;
 
 use crate::escape::{escape, escaped_width};
-use crate::plan::{Action, Captures, Frame, Location, Plan, Segment, Step};
+use crate::events::{self, What};
+use crate::plan::{Action, Captures, Frame, Item, Location, Plan, Segment, Step};
 use crate::target::{ReadOutcome, Target, TargetError};
 use crate::transcript::{Direction, Transcript, secrets_in_command};
 
@@ -24,12 +28,58 @@ const CANCEL_SLICE: Duration = Duration::from_millis(100);
 /// How much of the actual output a diff shows.
 const DIFF_CONTEXT: usize = 600;
 
+/// How a deviation grades, by the evidence of what it breaks (after Autobahn|Testsuite).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grade {
+    /// No deviation.
+    Pass,
+    /// A difference where the manuals leave the behaviour open (implementation-defined).
+    Informational,
+    /// A deviation from an ERRATA choice, or a late answer: the manual's bytes, not its letter.
+    NonStrict,
+    /// A deviation from what a manual documents.
+    #[default]
+    Fail,
+}
+
+impl Grade {
+    /// `pass`, `informational`, `non-strict`, `fail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Pass => "pass",
+            Grade::Informational => "informational",
+            Grade::NonStrict => "non-strict",
+            Grade::Fail => "fail",
+        }
+    }
+}
+
 /// Why a scenario failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FailureKind {
-    /// The device sent different bytes.
+    /// The device sent different bytes (another line, or bytes that are no line expected).
     Mismatch,
+    /// The same lines, framed differently (line terminators, blank lines).
+    Framing {
+        /// What differs.
+        what: String,
+    },
+    /// A value the manuals leave open differs from the one the scenario recorded.
+    Recorded {
+        /// The pattern as written (`hex=1513`).
+        pattern: String,
+        /// The recorded value.
+        recorded: String,
+        /// The device's value.
+        got: String,
+    },
+    /// The echo of the command line differs or is missing (ERRATA W2).
+    Echo {
+        /// What differs.
+        what: String,
+    },
     /// The expected bytes did not complete before the step's timeout.
     Timeout {
         /// The timeout that passed.
@@ -83,6 +133,10 @@ pub struct Failure {
     /// The failure.
     #[serde(flatten)]
     pub kind: FailureKind,
+    /// How it grades.
+    pub grade: Grade,
+    /// The evidence of what it breaks (`000 §2.1.2`, `ERRATA W1`, `implementation-defined`).
+    pub evidence: String,
     /// What the device should have sent in the failing step (echo included), escaped.
     pub expected: String,
     /// What it sent from the start of that step, escaped (secrets redacted).
@@ -102,6 +156,15 @@ impl Failure {
                 Some(o) => format!("unexpected bytes (first difference at byte {o})"),
                 None => "unexpected bytes".to_string(),
             },
+            FailureKind::Framing { what } => {
+                format!("same events, framing differs: {what}")
+            }
+            FailureKind::Recorded {
+                pattern,
+                recorded,
+                got,
+            } => format!("{{{pattern}}} is {got}, the reference recorded {recorded}"),
+            FailureKind::Echo { what } => what.clone(),
             FailureKind::Timeout { after } => {
                 format!(
                     "expected bytes incomplete after {:.3} s",
@@ -118,7 +181,18 @@ impl Failure {
             FailureKind::Unsupported { what } => format!("target cannot {what}"),
             FailureKind::Mail { detail } => format!("mail check failed: {detail}"),
         };
-        format!("{}: {what}", self.location)
+        match (self.grade, self.evidence.is_empty()) {
+            (_, true) => format!("{}: {what}", self.location),
+            (Grade::Fail | Grade::Pass, false) => {
+                format!("{}: {what} ({})", self.location, self.evidence)
+            }
+            (g, false) => format!(
+                "{}: {what} ({}: {})",
+                self.location,
+                g.as_str(),
+                self.evidence
+            ),
+        }
     }
 
     /// The multi-line diff shown under the summary.
@@ -178,6 +252,20 @@ pub struct Execution {
     pub elapsed: Duration,
     /// Values captured by patterns.
     pub captures: Captures,
+    /// Every deviation found, in order: informational and non-strict ones (judging went on),
+    /// then the failure that ended the run, if any.
+    pub findings: Vec<Failure>,
+}
+
+impl Execution {
+    /// The worst grade among the findings ([`Grade::Pass`] when there are none).
+    pub fn grade(&self) -> Grade {
+        self.findings
+            .iter()
+            .map(|f| f.grade)
+            .max()
+            .unwrap_or(Grade::Pass)
+    }
 }
 
 enum Match {
@@ -235,17 +323,33 @@ fn match_frame(frame: &Frame, buf: &[u8], start: usize, caps: &mut Captures) -> 
     Match::Complete(pos)
 }
 
-/// A URC frame at `start` accepted by one of `urcs` (each a whole frame, `\r\n<line>\r\n`).
-fn match_urc(urcs: &[Frame], buf: &[u8], start: usize) -> Match {
-    let mut best = Match::Mismatch(start);
-    for f in urcs {
-        match match_frame(f, buf, start, &mut Captures::new()) {
-            Match::Complete(end) if end > start => return Match::Complete(end),
-            Match::Incomplete => best = Match::Incomplete,
-            _ => {}
+/// A URC at `start` (after its blank line) accepted by one of `allowed`, decoded with
+/// `at_wire::Decoder` like every other device line.
+fn match_urc(allowed: &[Item], buf: &[u8], start: usize) -> Match {
+    if allowed.is_empty() {
+        return Match::Mismatch(start);
+    }
+    let rest = buf.get(start..).unwrap_or_default();
+    for e in events::decode(rest, None, false) {
+        match e.kind {
+            at_wire::Kind::Blank if e.term == at_wire::decoder::Terminator::CRLF => {}
+            at_wire::Kind::Urc
+                if e.term == at_wire::decoder::Terminator::CRLF
+                    && allowed
+                        .iter()
+                        .any(|a| a.line.matches(&e.line, &mut Captures::new())) =>
+            {
+                let end = e.offset + e.as_event().raw_len();
+                return Match::Complete(start + usize::try_from(end).unwrap_or(0));
+            }
+            _ => return Match::Mismatch(start),
         }
     }
-    best
+    if rest.first().is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+        Match::Incomplete
+    } else {
+        Match::Mismatch(start)
+    }
 }
 
 /// Echo state after a command line: `ATE0`/`ATE1`/`ATE` in the basic part of the line, `ATZ`
@@ -332,9 +436,14 @@ pub struct Session<'t> {
     /// No read waits past this instant (the scenario's overall timeout).
     pub hard_deadline: Option<Instant>,
     last_sent: Vec<u8>,
-    /// The first answer that came later than its documented maximum: judging goes on, and it
-    /// is the verdict only if nothing worse follows (a tolerated deviation, graded non-strict).
-    too_slow: Option<Verdict>,
+    /// Deviations that did not end the run (informational, non-strict), in order.
+    findings: Vec<Failure>,
+    /// The command line awaiting its final result code (tells information from URCs).
+    pending: Option<Vec<u8>>,
+    /// When the last command line was sent (the reference of a catalog limit).
+    command_at: Instant,
+    /// Whether the last byte judged was an LF (a response needs a `<CR><LF>` before it).
+    after_lf: bool,
 }
 
 impl<'t> Session<'t> {
@@ -356,7 +465,10 @@ impl<'t> Session<'t> {
             steps_passed: 0,
             hard_deadline: None,
             last_sent: Vec::new(),
-            too_slow: None,
+            findings: Vec::new(),
+            pending: None,
+            command_at: start,
+            after_lf: false,
         }
     }
 
@@ -391,16 +503,41 @@ impl<'t> Session<'t> {
         self.transcript.note(now, text);
     }
 
-    /// Ends the session with `verdict` (a pass with a late answer on the way ends too slow).
+    /// Records a deviation that does not end the run (informational or non-strict); a
+    /// [`Grade::Fail`] one is returned as the verdict instead.
+    pub fn record(&mut self, f: Failure) -> Result<(), Verdict> {
+        if f.grade == Grade::Fail {
+            return Err(Verdict::Fail(Box::new(f)));
+        }
+        let now = self.target.now();
+        self.transcript
+            .note(now, format!("{} {}", f.grade.as_str(), f.summary()));
+        self.findings.push(f);
+        Ok(())
+    }
+
+    /// Ends the session with `verdict`. A pass with a non-strict deviation on the way ends
+    /// with that deviation (the first one); informational ones stay findings of a pass.
     pub fn finish(mut self, verdict: Verdict) -> Execution {
-        let verdict = match (verdict, self.too_slow.take()) {
-            (Verdict::Pass, Some(slow)) => slow,
-            (v, _) => v,
+        let mut findings = std::mem::take(&mut self.findings);
+        let verdict = match verdict {
+            Verdict::Fail(f) => {
+                findings.push((*f).clone());
+                Verdict::Fail(f)
+            }
+            Verdict::Pass => match findings.iter().find(|f| f.grade == Grade::NonStrict) {
+                Some(f) => Verdict::Fail(Box::new(f.clone())),
+                None => Verdict::Pass,
+            },
+            v => v,
         };
         let end = self.target.now();
         match &verdict {
             Verdict::Pass => self.transcript.note(end, "pass"),
-            Verdict::Fail(f) => self.transcript.note(end, format!("FAIL {}", f.summary())),
+            Verdict::Fail(f) => self.transcript.note(
+                end,
+                format!("{} {}", f.grade.as_str().to_uppercase(), f.summary()),
+            ),
             Verdict::Interrupted => self.transcript.note(end, "interrupted"),
         }
         Execution {
@@ -409,6 +546,7 @@ impl<'t> Session<'t> {
             transcript: self.transcript,
             elapsed: end - self.start,
             captures: self.captures,
+            findings,
         }
     }
 
@@ -419,6 +557,8 @@ impl<'t> Session<'t> {
             step,
             sent: String::new(),
             kind,
+            grade: Grade::Fail,
+            evidence: String::new(),
             expected: String::new(),
             actual: String::new(),
             offset: None,
@@ -431,10 +571,35 @@ impl<'t> Session<'t> {
         step: usize,
         s: Option<&Step>,
         kind: FailureKind,
-        frames: &[Frame],
+        expected: &str,
         from: usize,
         at: Option<usize>,
     ) -> Verdict {
+        Verdict::Fail(Box::new(self.finding(
+            step,
+            s,
+            kind,
+            expected,
+            from,
+            at,
+            Grade::Fail,
+            "",
+        )))
+    }
+
+    /// A graded deviation at absolute offset `at`, with the step's output from `from`.
+    #[allow(clippy::too_many_arguments)]
+    fn finding(
+        &self,
+        step: usize,
+        s: Option<&Step>,
+        kind: FailureKind,
+        expected: &str,
+        from: usize,
+        at: Option<usize>,
+        grade: Grade,
+        evidence: &str,
+    ) -> Failure {
         let actual_raw = self.rx.get(from..).unwrap_or_default();
         let shown = actual_raw
             .get(..DIFF_CONTEXT.min(actual_raw.len()))
@@ -459,18 +624,18 @@ impl<'t> Session<'t> {
             Some(Action::Wait) | None => escape(&self.transcript.redact(&self.last_sent)),
         };
         let location = s.map(|s| s.location.clone()).unwrap_or_default();
-        Verdict::Fail(Box::new(Failure {
+        Failure {
             location,
             step,
             sent,
             kind,
-            expected: self
-                .transcript
-                .redact_text(&frames.iter().map(Frame::render).collect::<String>()),
+            grade,
+            evidence: evidence.to_owned(),
+            expected: self.transcript.redact_text(expected),
             actual,
             offset,
             column,
-        }))
+        }
     }
 
     /// Reads into the buffer. `Ok(false)` on timeout; `Ok(true)` when bytes came or Ctrl-C
@@ -498,13 +663,43 @@ impl<'t> Session<'t> {
         }
     }
 
-    /// Performs `step` (index `i`) and judges what the device sends; `interleave` are the URC
-    /// frames accepted between frames.
+    /// The verdict for a device that went away while `expected` was awaited.
+    fn gone(
+        &mut self,
+        i: usize,
+        step: &Step,
+        e: &TargetError,
+        expected: &str,
+        from: usize,
+    ) -> Verdict {
+        let now = self.target.now();
+        self.transcript.note(now, format!("device gone: {e}"));
+        self.fail(
+            i,
+            Some(step),
+            FailureKind::Gone {
+                reason: e.to_string(),
+            },
+            expected,
+            from,
+            None,
+        )
+    }
+
+    /// What the step expects, as bytes for a diff: the echo, exact frames, then the lines (W1).
+    fn expected_text(frames: &[Frame], lines: &[Item]) -> String {
+        let mut s: String = frames.iter().map(Frame::render).collect();
+        s.push_str(&crate::plan::render_items(lines));
+        s
+    }
+
+    /// Performs `step` (index `i`) and judges what the device sends; `interleave` are the URCs
+    /// accepted between frames.
     pub fn step(
         &mut self,
         i: usize,
         step: &Step,
-        interleave: &[Frame],
+        interleave: &[Item],
         cancel: &AtomicBool,
     ) -> Result<(), Verdict> {
         let now = self.target.now();
@@ -512,6 +707,7 @@ impl<'t> Session<'t> {
             self.transcript.note(now, format!("{}", step.location));
         }
         let mut frames: Vec<Frame> = Vec::with_capacity(step.expect.len() + 1);
+        let mut echo_frame = false;
         match &step.action {
             Action::Command(line) => {
                 for s in secrets_in_command(line) {
@@ -519,9 +715,14 @@ impl<'t> Session<'t> {
                 }
                 if self.echo {
                     frames.push(Frame::literal(line.clone()));
+                    echo_frame = true;
                 }
                 self.echo = echo_after(line, self.echo);
                 self.send(i, step, line)?;
+                self.command_at = self.target.now();
+                if line.ends_with(b"\r") || line.ends_with(b"\r\n") {
+                    self.pending = Some(at_wire::strip_line_end(line).to_vec());
+                }
             }
             Action::Data(bytes) => self.send(i, step, bytes)?,
             Action::Sleep(d) => {
@@ -541,7 +742,7 @@ impl<'t> Session<'t> {
                             reason: e.to_string(),
                         },
                     };
-                    return Err(self.fail(i, Some(step), kind, &[], self.cursor, None));
+                    return Err(self.fail(i, Some(step), kind, "", self.cursor, None));
                 }
             }
             Action::Wait => {}
@@ -552,10 +753,12 @@ impl<'t> Session<'t> {
         };
         let from = self.cursor;
         frames.extend(step.expect.iter().cloned());
+        let expected = Self::expected_text(&frames, &step.lines);
         let mut deadline = sent_at + step.timeout.max(step.max_response.unwrap_or_default());
         if let Some(hard) = self.hard_deadline {
             deadline = deadline.min(hard);
         }
+        // Exact bytes: the echo (W2) and raw frames.
         let mut idx = 0;
         while idx < frames.len() {
             let frame = frames
@@ -564,6 +767,7 @@ impl<'t> Session<'t> {
                 .unwrap_or_else(|| Frame::literal(Vec::new()));
             match match_frame(&frame, &self.rx, self.cursor, &mut self.captures) {
                 Match::Complete(end) => {
+                    self.after_lf = end > self.cursor && self.rx.get(end - 1) == Some(&b'\n');
                     self.cursor = end;
                     idx += 1;
                     continue;
@@ -580,6 +784,27 @@ impl<'t> Session<'t> {
                         continue;
                     }
                     Match::Incomplete => {}
+                    Match::Mismatch(_) if echo_frame && idx == 0 => {
+                        // ERRATA W2: no echo, or another one; graded non-strict.
+                        match self.echo_deviation(i, step, &expected, from) {
+                            Some(f) => {
+                                self.record(f)?;
+                                idx += 1;
+                                continue;
+                            }
+                            None if self.echo_undecided() => {}
+                            None => {
+                                return Err(self.fail(
+                                    i,
+                                    Some(step),
+                                    FailureKind::Mismatch,
+                                    &expected,
+                                    from,
+                                    Some(at),
+                                ));
+                            }
+                        }
+                    }
                     Match::Mismatch(_) => {
                         let loc = step
                             .expect_locations
@@ -589,7 +814,7 @@ impl<'t> Session<'t> {
                             i,
                             Some(step),
                             FailureKind::Mismatch,
-                            &frames,
+                            &expected,
                             from,
                             Some(at),
                         );
@@ -612,58 +837,199 @@ impl<'t> Session<'t> {
                         i,
                         Some(step),
                         FailureKind::Timeout { after },
-                        &frames,
+                        &expected,
                         from,
                         None,
                     ));
                 }
-                Err(e) => {
-                    let now = self.target.now();
-                    self.transcript.note(now, format!("device gone: {e}"));
-                    return Err(self.fail(
-                        i,
-                        Some(step),
-                        FailureKind::Gone {
-                            reason: e.to_string(),
-                        },
-                        &frames,
-                        from,
-                        None,
-                    ));
-                }
+                Err(e) => return Err(self.gone(i, step, &e, &expected, from)),
             }
         }
+        // Lines: decoded events, text first, then framing.
+        if !step.lines.is_empty() {
+            self.judge_lines(
+                i, step, interleave, deadline, sent_at, &expected, from, cancel,
+            )?;
+        }
+        let limited = !frames.is_empty() || !step.lines.is_empty();
         if let Some(limit) = step.max_response
-            && !frames.is_empty()
+            && limited
         {
-            let took = self.last_rx - sent_at;
-            if took > limit && self.too_slow.is_none() {
-                let slow = self.fail(
+            let since = if step.limit_from_command {
+                self.command_at
+            } else {
+                sent_at
+            };
+            let took = self.last_rx - since;
+            if took > limit {
+                let evidence = step.limit_evidence.clone().unwrap_or_default();
+                let f = self.finding(
                     i,
                     Some(step),
                     FailureKind::TooSlow { limit, took },
-                    &frames,
+                    &expected,
                     from,
                     None,
+                    Grade::NonStrict,
+                    &evidence,
                 );
-                let now = self.target.now();
-                self.transcript.note(
-                    now,
-                    format!(
-                        "too slow: {:.3} s, documented maximum {:.3} s (judging goes on)",
-                        took.as_secs_f64(),
-                        limit.as_secs_f64()
-                    ),
-                );
-                self.too_slow = Some(slow);
+                self.record(f)?;
             }
         }
         self.step_end = match step.action {
-            Action::Command(_) | Action::Data(_) if step.expect.is_empty() => sent_at,
+            Action::Command(_) | Action::Data(_)
+                if step.expect.is_empty() && step.lines.is_empty() =>
+            {
+                sent_at
+            }
             _ => self.target.now(),
         };
         self.steps_passed += 1;
         Ok(())
+    }
+
+    /// Whether the bytes at the cursor cannot yet tell what the echo is.
+    fn echo_undecided(&self) -> bool {
+        let rest = self.rx.get(self.cursor..).unwrap_or_default();
+        rest.len() < 2 || !rest.iter().any(|&b| b == b'\r' || b == b'\n')
+    }
+
+    /// The echo did not match: a missing echo (the response starts right away) or another
+    /// echo line (skipped up to its CR) is an ERRATA W2 deviation; anything else is `None`.
+    fn echo_deviation(
+        &mut self,
+        i: usize,
+        step: &Step,
+        expected: &str,
+        from: usize,
+    ) -> Option<Failure> {
+        let rest = self.rx.get(self.cursor..).unwrap_or_default();
+        let at = self.cursor;
+        let (what, skip) = if rest.starts_with(b"\r\n") {
+            ("no echo of the command line".to_owned(), 0)
+        } else {
+            let cr = rest.iter().position(|&b| b == b'\r' || b == b'\n')?;
+            let line = rest.get(..cr).unwrap_or_default();
+            if !line.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"AT")) {
+                return None;
+            }
+            let skip = cr + usize::from(rest.get(cr) == Some(&b'\r'));
+            (format!("the echo differs: {}", escape(line)), skip)
+        };
+        let f = self.finding(
+            i,
+            Some(step),
+            FailureKind::Echo { what },
+            expected,
+            from,
+            Some(at),
+            Grade::NonStrict,
+            "ERRATA W2",
+        );
+        self.cursor += skip;
+        self.after_lf = false;
+        Some(f)
+    }
+
+    /// Judges `step.lines` on the decoded events of the device's bytes ([`crate::events`]).
+    #[allow(clippy::too_many_arguments)]
+    fn judge_lines(
+        &mut self,
+        i: usize,
+        step: &Step,
+        interleave: &[Item],
+        deadline: Instant,
+        sent_at: Instant,
+        expected: &str,
+        from: usize,
+        cancel: &AtomicBool,
+    ) -> Result<(), Verdict> {
+        let mut settled = false;
+        loop {
+            let buf = self.rx.get(self.cursor..).unwrap_or_default();
+            let judged = events::judge(
+                buf,
+                &step.lines,
+                interleave,
+                self.after_lf,
+                self.pending.as_deref(),
+                settled,
+            );
+            if let Some(j) = judged {
+                let base = self.cursor;
+                for (a, b) in &j.urcs {
+                    let text = escape(self.rx.get(base + a..base + b).unwrap_or_default());
+                    let now = self.target.now();
+                    self.transcript.note(now, format!("interleaved URC {text}"));
+                }
+                self.captures.extend(j.captures.clone());
+                for f in &j.findings {
+                    let kind = match &f.what {
+                        What::Line => FailureKind::Mismatch,
+                        What::Framing(w) => FailureKind::Framing { what: w.clone() },
+                        What::Recorded {
+                            pattern,
+                            recorded,
+                            got,
+                        } => FailureKind::Recorded {
+                            pattern: pattern.clone(),
+                            recorded: escape(recorded),
+                            got: escape(got),
+                        },
+                        What::Echo => FailureKind::Echo {
+                            what: format!(
+                                "echo while none was expected: {}",
+                                escape(f.got.as_deref().unwrap_or_default())
+                            ),
+                        },
+                    };
+                    let mut failure = self.finding(
+                        i,
+                        Some(step),
+                        kind,
+                        expected,
+                        from,
+                        Some(base + f.offset),
+                        f.grade,
+                        &f.evidence,
+                    );
+                    if let Some(loc) = f
+                        .item
+                        .and_then(|k| step.lines.get(k))
+                        .and_then(|it| it.location.clone())
+                    {
+                        failure.location = loc;
+                    }
+                    self.record(failure)?;
+                }
+                if j.final_seen {
+                    self.pending = None;
+                }
+                self.cursor = base + j.end;
+                self.after_lf = self.cursor > 0 && self.rx.get(self.cursor - 1) == Some(&b'\n');
+                return Ok(());
+            }
+            if settled {
+                let after = self.target.now() - sent_at;
+                return Err(self.fail(
+                    i,
+                    Some(step),
+                    FailureKind::Timeout { after },
+                    expected,
+                    from,
+                    None,
+                ));
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Verdict::Interrupted);
+            }
+            match self.pull(deadline, cancel) {
+                Ok(true) => {}
+                // The deadline passed: judge what came, a held partial line included.
+                Ok(false) => settled = true,
+                Err(e) => return Err(self.gone(i, step, &e, expected, from)),
+            }
+        }
     }
 
     fn send(&mut self, i: usize, step: &Step, bytes: &[u8]) -> Result<(), Verdict> {
@@ -682,7 +1048,7 @@ impl<'t> Session<'t> {
                 FailureKind::Gone {
                     reason: e.to_string(),
                 },
-                &[],
+                "",
                 self.cursor,
                 None,
             ));
@@ -695,51 +1061,52 @@ impl<'t> Session<'t> {
         let now = self.target.now();
         self.transcript.note(now, format!("interleaved URC {text}"));
         self.cursor = end;
+        self.after_lf = true;
     }
 
-    /// After the last step: anything but declared URCs within `quiet_after` is a failure.
+    /// After the last step: anything but allowed URCs within `quiet` is a failure.
     pub fn trailing(
         &mut self,
         quiet: Duration,
-        interleave: &[Frame],
+        interleave: &[Item],
         last_step: Option<&Step>,
         cancel: &AtomicBool,
     ) -> Result<(), Verdict> {
         let deadline = self.target.now() + quiet;
         let last = self.steps_passed.saturating_sub(1);
+        let mut settled = false;
         loop {
-            while self.cursor < self.rx.len() {
-                match match_urc(interleave, &self.rx, self.cursor) {
-                    Match::Complete(end) => self.note_urc(end),
-                    Match::Incomplete => break,
-                    Match::Mismatch(at) => {
-                        return Err(self.fail(
-                            last,
-                            last_step,
-                            FailureKind::Trailing,
-                            &[],
-                            self.cursor,
-                            Some(at),
-                        ));
+            let base = self.cursor;
+            let buf = self.rx.get(base..).unwrap_or_default();
+            match events::trailing(buf, interleave, self.pending.as_deref(), settled) {
+                Ok(urcs) => {
+                    for (a, b) in urcs {
+                        let text = escape(self.rx.get(base + a..base + b).unwrap_or_default());
+                        let now = self.target.now();
+                        self.transcript.note(now, format!("interleaved URC {text}"));
+                        self.cursor = base + b;
                     }
                 }
+                Err(at) => {
+                    return Err(self.fail(
+                        last,
+                        last_step,
+                        FailureKind::Trailing,
+                        "",
+                        self.cursor,
+                        Some(base + at),
+                    ));
+                }
+            }
+            if settled {
+                return Ok(());
             }
             if cancel.load(Ordering::Relaxed) {
                 return Err(Verdict::Interrupted);
             }
             match self.pull(deadline, cancel) {
                 Ok(true) => {}
-                Ok(false) if self.cursor < self.rx.len() => {
-                    return Err(self.fail(
-                        last,
-                        last_step,
-                        FailureKind::Trailing,
-                        &[],
-                        self.cursor,
-                        Some(self.cursor),
-                    ));
-                }
-                Ok(false) => return Ok(()),
+                Ok(false) => settled = true,
                 Err(e) => {
                     // Disappearing after everything passed is still a failure: the
                     // device must stay available.
@@ -749,7 +1116,7 @@ impl<'t> Session<'t> {
                         FailureKind::Gone {
                             reason: e.to_string(),
                         },
-                        &[],
+                        "",
                         self.cursor,
                         None,
                     ));
@@ -795,12 +1162,13 @@ mod tests {
     fn dst_query() -> Plan {
         // 000 §3.1 / ERRATA W1: two information lines, a blank line, OK.
         let mut plan = Plan::new("dst", "ec2x");
-        plan.steps.push(Step::command(
+        plan.steps.push(Step::command_lines(
             loc(3),
             b"AT+QSMTPDST?",
             vec![
-                Frame::literal(&b"\r\n+QSMTPDST: 1,\"a\"\r\n+QSMTPDST: 2,\"b\"\r\n"[..]),
-                Frame::line(b"OK"),
+                Item::line(br#"+QSMTPDST: 1,"a""#),
+                Item::line(br#"+QSMTPDST: 2,"b""#),
+                Item::line(b"OK"),
             ],
         ));
         plan
@@ -841,10 +1209,13 @@ mod tests {
 
     #[test]
     fn line_ended_by_lf_alone_fails_at_that_byte() {
+        // 000 §2.1.2: every response line ends with <CR><LF>. Same events, framing differs.
         let bad = b"\r\n+QSMTPDST: 1,\"a\"\n+QSMTPDST: 2,\"b\"\r\n\r\nOK\r\n";
         let e = run(&dst_query(), answer(b"AT+QSMTPDST?\r", bad));
         let f = failure(&e);
-        assert_eq!(f.kind, FailureKind::Mismatch);
+        assert!(matches!(f.kind, FailureKind::Framing { .. }), "{f}");
+        assert_eq!((f.grade, f.evidence.as_str()), (Grade::Fail, "000 §2.1.2"));
+        assert!(f.summary().contains("same events, framing differs"), "{f}");
         assert_eq!(f.offset, Some(13 + 18));
         assert_eq!(f.location, loc(3));
         assert!(
@@ -861,12 +1232,55 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_blank_line_is_non_strict_and_judging_goes_on() {
+        // ERRATA W1 only: the same events, another blank-line layout.
+        let bad = b"\r\n+QSMTPDST: 1,\"a\"\r\n+QSMTPDST: 2,\"b\"\r\nOK\r\n";
+        let mut plan = dst_query();
+        plan.steps
+            .push(Step::command_lines(loc(4), b"AT", vec![Item::line(b"OK")]));
+        let mut script = answer(b"AT+QSMTPDST?\r", bad);
+        script.extend(answer(b"AT\r", b"\r\nERROR\r\n"));
+        let e = run(&plan, script.clone());
+        // A later documented deviation is the verdict; the layout one stays a finding.
+        assert_eq!(failure(&e).grade, Grade::Fail);
+        assert_eq!(failure(&e).location, loc(4));
+        assert_eq!(e.findings.len(), 2);
+        assert_eq!(e.findings[0].grade, Grade::NonStrict);
+        assert_eq!(e.findings[0].evidence, "ERRATA W1");
+        assert_eq!(e.findings[0].offset, Some(13 + 38));
+        script.truncate(2);
+        script.extend(answer(b"AT\r", b"\r\nOK\r\n"));
+        let e = run(&plan, script);
+        assert_eq!(e.grade(), Grade::NonStrict);
+        assert!(matches!(failure(&e).kind, FailureKind::Framing { .. }));
+        assert_eq!(e.steps_passed, 2);
+    }
+
+    #[test]
+    fn a_missing_echo_is_non_strict_w2() {
+        let e = run(
+            &dst_query(),
+            vec![
+                Script::Expect(b"AT+QSMTPDST?\r".to_vec()),
+                Script::Send(DST_ANSWER.to_vec()),
+            ],
+        );
+        let f = failure(&e);
+        assert!(matches!(f.kind, FailureKind::Echo { .. }), "{f}");
+        assert_eq!(
+            (f.grade, f.evidence.as_str()),
+            (Grade::NonStrict, "ERRATA W2")
+        );
+        assert_eq!(e.steps_passed, 1);
+    }
+
+    #[test]
     fn extra_missing_and_changed_lines_fail() {
         let extra =
             b"\r\n+QSMTPDST: 1,\"a\"\r\n+QSMTPDST: 2,\"b\"\r\n+QSMTPDST: 3,\"c\"\r\n\r\nOK\r\n";
         let missing = b"\r\n+QSMTPDST: 1,\"a\"\r\n\r\nOK\r\n";
         let changed = b"\r\n+QSMTPDST: 1,\"a\"\r\n+QSMTPDST: 2,\"B\"\r\n\r\nOK\r\n";
-        for (bad, at) in [(&extra[..], 38), (&missing[..], 20), (&changed[..], 34)] {
+        for (bad, at) in [(&extra[..], 38), (&missing[..], 22), (&changed[..], 34)] {
             let at = 13 + at; // after the echo
             let e = run(&dst_query(), answer(b"AT+QSMTPDST?\r", bad));
             let f = failure(&e);
@@ -906,7 +1320,7 @@ mod tests {
         let e = run(&plan, script.clone());
         assert_eq!(failure(&e).kind, FailureKind::Mismatch);
         plan.interleave
-            .push(Frame::urc(Arc::new(LinePrefix(b"+QIURC: ".to_vec()))));
+            .push(Item::urc(Arc::new(LinePrefix(b"+QIURC: ".to_vec()))));
         let e = run(&plan, script);
         assert_eq!(e.verdict, Verdict::Pass, "{:?}", e.verdict);
         let notes = e.transcript.render(false);
@@ -941,6 +1355,7 @@ mod tests {
                 took: Duration::from_millis(301)
             }
         );
+        assert_eq!(failure(&e).grade, Grade::NonStrict);
         // Judging goes on after a late answer: a wrong byte later is the verdict.
         let mut two = plan.clone();
         two.steps

@@ -1,23 +1,26 @@
-//! Replays scenarios against devices or the emulator and judges them byte-exactly.
+//! Replays scenarios against devices or the emulator and judges them with the grammar crate.
 //!
 //! Data flow: a scenario (`at-scenario`) becomes a [`Plan`] per profile; [`execute`] drives a
 //! [`Target`] (serial port, PTY, TCP, the in-process emulator, a scripted fake) step by step,
-//! records a byte-exact [`Transcript`] and returns a [`Verdict`]; [`report`] renders verdicts
-//! for terminals, JSON and JUnit.
+//! records a byte-exact [`Transcript`], decodes the device's bytes with `at_wire::Decoder`,
+//! grades every deviation by its evidence ([`Grade`]) and returns a [`Verdict`]; [`report`]
+//! renders verdicts for terminals, JSON and JUnit.
 //!
 //! ```
 //! use std::sync::atomic::AtomicBool;
-//! use at_runner::{execute, Frame, Location, Plan, Step, Verdict};
+//! use at_runner::{execute, FailureKind, Grade, Item, Location, Plan, Step, Verdict};
 //! use at_runner::target::{Script, ScriptedTarget};
 //!
 //! let mut plan = Plan::new("at", "ec2x");
-//! plan.steps.push(Step::command(Location::default(), b"AT", vec![Frame::line(b"OK")]));
+//! plan.steps.push(Step::command_lines(Location::default(), b"AT", vec![Item::line(b"OK")]));
 //! let mut device = ScriptedTarget::new(vec![
 //!     Script::Expect(b"AT\r".to_vec()),
 //!     Script::Send(b"AT\r\r\nOK\n".to_vec()), // LF alone: a framing failure (000 §2.1.2)
 //! ]);
 //! let run = execute(&plan, &mut device, &AtomicBool::new(false));
 //! let Verdict::Fail(f) = run.verdict else { panic!("must fail") };
+//! assert!(matches!(f.kind, FailureKind::Framing { .. })); // same events, framing differs
+//! assert_eq!((f.grade, f.evidence.as_str()), (Grade::Fail, "000 §2.1.2"));
 //! assert_eq!(f.offset, Some(7)); // the step's output is `AT\r` (echo) + `\r\nOK\n`
 //! ```
 #![forbid(unsafe_code)]
@@ -26,6 +29,7 @@
 pub mod case;
 pub mod corpus;
 mod escape;
+mod events;
 pub mod external;
 pub mod judge;
 pub mod plan;
@@ -38,8 +42,10 @@ pub mod transcript;
 
 pub use case::{CaseResult, Status, run_case_emulated, run_case_on};
 pub use escape::{escape, escape_lines};
-pub use judge::{Execution, Failure, FailureKind, Verdict, execute};
-pub use plan::{Action, Frame, LineMatch, Location, Plan, Segment, Step};
+pub use judge::{Execution, Failure, FailureKind, Grade, Verdict, execute};
+pub use plan::{
+    Action, Frame, Grading, Item, ItemKind, LineMatch, LineText, Location, Plan, Segment, Step,
+};
 pub use report::{RunReport, corpus_name};
 pub use run::{RunConfig, TargetSpec};
 pub use target::Target;

@@ -1,10 +1,11 @@
-//! What the runner executes: steps of host actions and the exact device bytes each expects.
+//! What the runner executes: steps of host actions and what the device must answer.
 //!
-//! A [`Plan`] is built from a scenario (see [`crate::scenario`]) or by hand in tests. Expected
-//! output is a list of [`Frame`]s, each already expanded to exact bytes (ERRATA W1: every final
-//! result code, `CONNECT` and URC framed as `\r\n<text>\r\n`, an information block as `\r\n` +
-//! lines joined by `\r\n` + `\r\n`), with [`LineMatch`] holes for values only a pattern can pin
-//! (ERRATA E12 checksums).
+//! A [`Plan`] is built from a scenario (see [`crate::scenario`]) or by hand in tests. What the
+//! device must send is a list of [`Item`]s, each one expected line (information, final result
+//! code, URC) with its evidence, judged on the events `at_wire::Decoder` makes of the device's
+//! bytes; their W1 layout (ERRATA W1: every final result code, `CONNECT` and URC framed as
+//! `\r\n<text>\r\n`, an information block as `\r\n` + lines joined by `\r\n` + `\r\n`) is judged
+//! after the events. Exact-byte [`Frame`]s remain for the echo (W2) and raw `<<` lines.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,6 +21,177 @@ pub trait LineMatch: fmt::Debug + Send + Sync {
     fn matches(&self, line: &[u8], captures: &mut Captures) -> bool;
     /// The matcher as written in the scenario, for diffs.
     fn source(&self) -> String;
+    /// For a line it matches: the holes whose value differs from the one recorded
+    /// (`{hex=1513}`), each an implementation-defined difference.
+    fn recorded(&self, _line: &[u8]) -> Vec<at_scenario::RecordedDiff> {
+        Vec::new()
+    }
+    /// The exact line, when the matcher accepts only one (for the offset of a difference).
+    fn literal(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// A scenario's expected line with its patterns, captures and recorded values.
+impl LineMatch for at_scenario::LineMatcher {
+    fn matches(&self, line: &[u8], captures: &mut Captures) -> bool {
+        match at_scenario::LineMatcher::matches(self, line) {
+            Some(m) => {
+                captures.extend(m.captures.0);
+                true
+            }
+            None => false,
+        }
+    }
+    fn source(&self) -> String {
+        self.display().to_owned()
+    }
+    fn recorded(&self, line: &[u8]) -> Vec<at_scenario::RecordedDiff> {
+        at_scenario::LineMatcher::matches(self, line)
+            .map(|m| m.recorded)
+            .unwrap_or_default()
+    }
+    fn literal(&self) -> Option<&[u8]> {
+        at_scenario::LineMatcher::literal(self)
+    }
+}
+
+/// Matches one line exactly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineText(pub Vec<u8>);
+
+impl LineMatch for LineText {
+    fn matches(&self, line: &[u8], _: &mut Captures) -> bool {
+        line == self.0.as_slice()
+    }
+    fn source(&self) -> String {
+        crate::escape(&self.0)
+    }
+    fn literal(&self) -> Option<&[u8]> {
+        Some(&self.0)
+    }
+}
+
+/// Which W1 frame an [`Item`] belongs to: consecutive information lines form one block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// An information line (`+QSMTPDST: 1,"a"`, `ATI` text).
+    Info,
+    /// A final result code, `CONNECT`, `OK_Info_WaitingForData`: framed alone.
+    Final,
+    /// A URC: framed alone.
+    Urc,
+}
+
+/// How a deviation from an expectation grades: the level of its evidence and the evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Grading {
+    /// Documented, ERRATA or implementation-defined.
+    pub level: at_scenario::Level,
+    /// The evidence for people (`000 §2.2.2`, `ERRATA E26`, `implementation-defined`).
+    pub evidence: String,
+}
+
+impl Grading {
+    /// A documented expectation citing `evidence`.
+    pub fn documented(evidence: impl Into<String>) -> Self {
+        Grading {
+            level: at_scenario::Level::Documented,
+            evidence: evidence.into(),
+        }
+    }
+
+    /// The grading of a scenario expectation.
+    pub fn of(e: &at_scenario::Evidence) -> Self {
+        Grading {
+            level: e.level(),
+            evidence: e.to_string(),
+        }
+    }
+
+    /// The grade of a deviation from it.
+    pub fn grade(&self) -> crate::judge::Grade {
+        match self.level {
+            at_scenario::Level::Documented => crate::judge::Grade::Fail,
+            at_scenario::Level::Errata => crate::judge::Grade::NonStrict,
+            at_scenario::Level::Open => crate::judge::Grade::Informational,
+        }
+    }
+}
+
+/// One expected line of device output, judged on a decoded event (`at_wire::Decoder`): its
+/// text first, then its framing.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// Its W1 frame kind.
+    pub kind: ItemKind,
+    /// What its text must be.
+    pub line: Arc<dyn LineMatch>,
+    /// How a different line grades.
+    pub grading: Grading,
+    /// Where it is written (for the failure's location).
+    pub location: Option<Location>,
+}
+
+impl Item {
+    /// A line of exact text, its kind from the text (`OK`, `ERROR`, `+CME ERROR:`, `CONNECT`…
+    /// are final), documented.
+    pub fn line(text: &[u8]) -> Self {
+        let kind = if is_final_text(text) {
+            ItemKind::Final
+        } else {
+            ItemKind::Info
+        };
+        Item {
+            kind,
+            line: Arc::new(LineText(text.to_vec())),
+            grading: Grading::documented(""),
+            location: None,
+        }
+    }
+
+    /// A URC accepted by `m`, documented.
+    pub fn urc(m: Arc<dyn LineMatch>) -> Self {
+        Item {
+            kind: ItemKind::Urc,
+            line: m,
+            grading: Grading::documented(""),
+            location: None,
+        }
+    }
+
+    /// The same item graded by `grading`.
+    pub fn graded(mut self, grading: Grading) -> Self {
+        self.grading = grading;
+        self
+    }
+}
+
+/// Final result codes and the lines framed like them (W1).
+pub(crate) fn is_final_text(t: &[u8]) -> bool {
+    matches!(
+        t,
+        b"OK" | b"ERROR" | b"NO CARRIER" | b"CONNECT" | b"OK_Info_WaitingForData"
+    ) || t.starts_with(b"CONNECT ")
+        || t.starts_with(b"+CME ERROR:")
+        || t.starts_with(b"+CMS ERROR:")
+        || t.starts_with(b"#CME ERROR:")
+}
+
+/// The items as W1 bytes for a diff: patterns as `{…}`.
+pub fn render_items(items: &[Item]) -> String {
+    let mut s = String::new();
+    let mut in_block = false;
+    for it in items {
+        match it.kind {
+            ItemKind::Info if in_block => {}
+            _ => s.push_str("\\r\\n"),
+        }
+        in_block = it.kind == ItemKind::Info;
+        s.push_str(&it.line.source());
+        s.push_str("\\r\\n");
+    }
+    s
 }
 
 /// Matches any line starting with the given bytes, e.g. `+QIURC: ` for declared URCs.
@@ -152,12 +324,21 @@ pub struct Step {
     pub location: Location,
     /// What the host does.
     pub action: Action,
-    /// The device output expected after the action (the echo is added by the runner).
+    /// Exact device bytes expected after the action (the echo is added by the runner), before
+    /// [`Step::lines`]: raw `<<` lines, hand-built plans.
     pub expect: Vec<Frame>,
+    /// The lines the device must answer, judged on decoded events.
+    pub lines: Vec<Item>,
     /// Where each frame of `expect` is written in the scenario (same length, or empty).
     pub expect_locations: Vec<Location>,
     /// The longest the device may take to complete `expect` (documented maximum response time).
     pub max_response: Option<Duration>,
+    /// Where `max_response` comes from (`000 §2.2.1`, `ERRATA E30`): a later answer is graded
+    /// non-strict naming it.
+    pub limit_evidence: Option<String>,
+    /// Whether `max_response` runs from the send of the last command line (a catalog limit:
+    /// the whole response, data mode included) rather than from the start of this step.
+    pub limit_from_command: bool,
     /// How long to wait for `expect` before failing (at least `max_response`).
     pub timeout: Duration,
 }
@@ -171,10 +352,20 @@ impl Step {
             location,
             action: Action::Command(cmd),
             expect,
+            lines: Vec::new(),
             expect_locations: Vec::new(),
             max_response: None,
+            limit_evidence: None,
+            limit_from_command: false,
             timeout: Duration::from_secs(5),
         }
+    }
+
+    /// A step sending `line` + `\r` and expecting `lines`, judged on decoded events.
+    pub fn command_lines(location: Location, line: &[u8], lines: Vec<Item>) -> Self {
+        let mut s = Step::command(location, line, Vec::new());
+        s.lines = lines;
+        s
     }
 }
 
@@ -187,8 +378,8 @@ pub struct Plan {
     pub profile: String,
     /// The steps in order.
     pub steps: Vec<Step>,
-    /// URC frames that may arrive between any two frames of any step.
-    pub interleave: Vec<Frame>,
+    /// URCs that may arrive between any two frames of any step.
+    pub interleave: Vec<Item>,
     /// Whether the device echoes at the start (ERRATA W2: modules echo by default).
     pub echo: bool,
     /// How long to keep listening after the last step for bytes nobody expected.

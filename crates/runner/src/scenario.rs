@@ -12,7 +12,7 @@ use at_scenario::{
 };
 
 use crate::judge::{Execution, FailureKind, Session, Verdict};
-use crate::plan::{Action, Frame, Location, Segment, Step};
+use crate::plan::{Action, Frame, Grading, Item, ItemKind, Location, Segment, Step};
 use crate::target::Target;
 
 /// Extra wait granted after a documented deadline on real-time targets, so a late answer is
@@ -20,8 +20,6 @@ use crate::target::Target;
 const REAL_TIME_GRACE: Duration = Duration::from_secs(2);
 /// The same on virtual time: long enough for a late answer, short of every module timer.
 const VIRTUAL_GRACE: Duration = Duration::from_millis(700);
-/// The deadline of a `<` group (until the catalog limits replace it).
-const LEGACY_MAX_RESPONSE: Duration = Duration::from_millis(300);
 /// How long to listen for unexpected bytes after the last step.
 const QUIET_AFTER: Duration = Duration::from_millis(100);
 
@@ -214,6 +212,32 @@ fn frames_of<'a>(
         });
     }
     Ok((frames, lines))
+}
+
+/// A group's lines as [`Item`]s judged on decoded events, or `None` when a line is raw (`<<`:
+/// exact bytes, judged by [`frames_of`]).
+fn items_of<'a>(
+    lines: impl IntoIterator<Item = &'a ExpectedLine>,
+    sc: &Scenario,
+    bindings: &Bindings,
+) -> Result<Option<Vec<Item>>, String> {
+    let mut items = Vec::new();
+    for l in lines {
+        let kind = match l.frame {
+            FrameKind::Info => ItemKind::Info,
+            FrameKind::Final => ItemKind::Final,
+            FrameKind::Urc => ItemKind::Urc,
+            FrameKind::Raw => return Ok(None),
+        };
+        let m = at_scenario::LineMatcher::new(&l.text, bindings).map_err(|e| e.to_string())?;
+        items.push(Item {
+            kind,
+            line: Arc::new(m),
+            grading: Grading::of(&l.evidence),
+            location: Some(location(sc, l.span.line)),
+        });
+    }
+    Ok(Some(items))
 }
 
 /// Whether `value` matches `text` entirely (patterns and variables allowed).
@@ -547,8 +571,10 @@ pub fn run_scenario(
         payloads: BTreeMap::new(),
         mails_checked: 0,
     };
-    let mut interleave: Vec<Frame> = Vec::new();
+    let mut interleave: Vec<Item> = Vec::new();
     let mut last: Option<Step> = None;
+    // The last command line sent: the catalog limit of what answers it (ERRATA E30).
+    let mut last_command: Option<Vec<u8>> = None;
     let verdict = 'run: {
         for (i, step) in sc.steps_for(profile).enumerate() {
             if cancel.load(Ordering::Relaxed) {
@@ -559,9 +585,51 @@ pub fn run_scenario(
                 location: loc.clone(),
                 action,
                 expect,
+                lines: Vec::new(),
                 expect_locations: Vec::new(),
                 max_response: None,
+                limit_evidence: None,
+                limit_from_command: false,
                 timeout,
+            };
+            // A group or URC: its lines (events) or raw bytes, its limit and its deadline.
+            let expect_step = |lines: Vec<&ExpectedLine>,
+                               within: Option<Duration>,
+                               within_evidence: Option<&at_scenario::Evidence>,
+                               urc: Option<Vec<u8>>,
+                               command: Option<&[u8]>,
+                               bindings: &Bindings|
+             -> Result<Step, String> {
+                let mut s = match items_of(lines.iter().copied(), sc, bindings)? {
+                    Some(items) => {
+                        let mut s = mk(Action::Wait, Vec::new(), sc.meta.timeout);
+                        s.lines = items;
+                        s
+                    }
+                    None => {
+                        let (frames, at) = frames_of(lines.iter().copied(), bindings)?;
+                        let mut s = mk(Action::Wait, frames, sc.meta.timeout);
+                        s.expect_locations = at.into_iter().map(|l| location(sc, l)).collect();
+                        s
+                    }
+                };
+                // An uncited `@within` is how long to wait, not a limit.
+                if let (Some(w), None) = (within, within_evidence) {
+                    s.timeout = w + grace;
+                }
+                let cited = within.zip(within_evidence);
+                if let Some(l) = at_scenario::expectation_limit(
+                    &sc.meta,
+                    cited,
+                    urc.as_deref(),
+                    command,
+                    profile,
+                ) {
+                    s.max_response = Some(l.duration);
+                    s.limit_evidence = Some(l.evidence.to_string());
+                    s.limit_from_command = cited.is_none() && sc.meta.max_response.is_none();
+                }
+                Ok(s)
             };
             let mut steps: Vec<Step> = Vec::new();
             match &step.kind {
@@ -571,34 +639,37 @@ pub fn run_scenario(
                         .render(&s.text)
                         .map_err(|e| format!("{loc}: {e}"))?;
                     if s.terminator == Terminator::Cr {
+                        last_command = Some(bytes.clone());
                         bytes.push(b'\r');
                     }
-                    steps.push(mk(
-                        Action::Command(bytes),
-                        Vec::new(),
-                        LEGACY_MAX_RESPONSE + REAL_TIME_GRACE,
-                    ));
+                    steps.push(mk(Action::Command(bytes), Vec::new(), sc.meta.timeout));
                 }
                 StepKind::Expect(e) => {
-                    let (frames, lines) = frames_of(e.lines_for(profile), &it.bindings)
-                        .map_err(|e| format!("{loc}: {e}"))?;
-                    let within = e
-                        .within
-                        .or(sc.meta.max_response.as_ref().map(|c| c.duration))
-                        .unwrap_or(LEGACY_MAX_RESPONSE);
-                    let mut s = mk(Action::Wait, frames, within + grace);
-                    s.max_response = Some(within);
-                    s.expect_locations = lines.into_iter().map(|l| location(sc, l)).collect();
+                    let s = expect_step(
+                        e.lines_for(profile).collect(),
+                        e.within,
+                        e.within_evidence.as_ref(),
+                        None,
+                        last_command.as_deref(),
+                        &it.bindings,
+                    )
+                    .map_err(|e| format!("{loc}: {e}"))?;
                     steps.push(s);
                 }
                 StepKind::Urc(u) => {
-                    let (frames, _) =
-                        frames_of([&u.line], &it.bindings).map_err(|e| format!("{loc}: {e}"))?;
-                    let mut s = mk(Action::Wait, frames, sc.meta.timeout);
-                    if let Some(w) = u.within {
-                        s.max_response = Some(w);
-                        s.timeout = w + grace;
-                    }
+                    let prefix = match u.line.text.0.first() {
+                        Some(at_scenario::Piece::Lit(b)) => b.clone(),
+                        _ => Vec::new(),
+                    };
+                    let s = expect_step(
+                        vec![&u.line],
+                        u.within,
+                        u.within_evidence.as_ref(),
+                        Some(prefix),
+                        last_command.as_deref(),
+                        &it.bindings,
+                    )
+                    .map_err(|e| format!("{loc}: {e}"))?;
                     steps.push(s);
                 }
                 StepKind::Data(d) => {
@@ -650,16 +721,11 @@ pub fn run_scenario(
                 StepKind::Dtr(on) => steps.push(mk(Action::Dtr(*on), Vec::new(), Duration::ZERO)),
                 StepKind::Echo(on) => session.echo = *on,
                 StepKind::AllowUrc(text) => {
-                    let line = ExpectedLine {
-                        frame: FrameKind::Urc,
-                        text: text.clone(),
-                        only: None,
-                        span: step.span,
-                        evidence: Default::default(),
-                    };
-                    let (frames, _) =
-                        frames_of([&line], &it.bindings).map_err(|e| format!("{loc}: {e}"))?;
-                    interleave.extend(frames);
+                    let m = at_scenario::LineMatcher::new(text, &it.bindings)
+                        .map_err(|e| format!("{loc}: {e}"))?;
+                    let mut item = Item::urc(Arc::new(m));
+                    item.location = Some(loc.clone());
+                    interleave.push(item);
                 }
                 StepKind::Mail(m) => {
                     if let Err((line, detail)) = it.check_mail(&m.checks, mail) {

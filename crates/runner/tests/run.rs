@@ -28,16 +28,24 @@ fn corpus_slice_passes_in_case_order() {
 }
 
 #[test]
-fn missing_blank_line_quirk_fails_at_the_ok_line() {
-    // ERRATA W1: the information block ends with its own CRLF before OK's framing.
+fn missing_blank_line_quirk_is_non_strict_at_the_ok_line() {
+    // ERRATA W1: the information block ends with its own CRLF before OK's framing. Without
+    // it the events are the same and only the W1 layout differs: non-strict, with the diff.
     let c = cfg("quectel/2.2.2-qsmtpdst", &["missing-blank-line-before-ok"]);
     let cases = run::select(corpus::embedded().expect("corpus"), &c);
     let report = run::run(&cases, &c, &AtomicBool::new(false), |_| {}).expect("run");
     assert_eq!(report.exit_code(), 1);
     let r = report.cases.first().expect("a case");
     assert_eq!(r.status, Status::Fail);
+    assert_eq!(r.grade, at_runner::Grade::NonStrict);
     let f = r.failure.as_ref().expect("a failure");
     assert_eq!(f.location.file, "quectel/2.2.2-qsmtpdst.scn");
+    assert_eq!(f.evidence, "ERRATA W1");
+    assert!(
+        f.summary().contains("same events, framing differs"),
+        "{}",
+        f.summary()
+    );
     assert!(f.actual.contains(r#""\r\nOK\r\n"#), "{}", f.actual);
     assert!(f.expected.contains(r#""\r\n\r\nOK\r\n"#), "{}", f.expected);
 }
@@ -53,8 +61,8 @@ fn cancelled_run_reports_what_it_has() {
 }
 
 /// `scenarios/README.md`'s corpus table has one row per scenario file, taken from its headers
-/// (`| \`dir/file.scn\` | source | profiles | title |`, `(**verdict: fail**)` for negative
-/// scenarios), and no row for a file that is gone.
+/// (`| \`dir/file.scn\` | source | profiles | title |`, `(**verdict: fail**)` (or another
+/// grade) for negative scenarios), and no row for a file that is gone.
 #[test]
 fn corpus_table_lists_every_scenario_file() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
@@ -93,8 +101,9 @@ fn corpus_table_lists_every_scenario_file() {
         };
         let rel = f.strip_prefix(&dir).expect("under scenarios/");
         let mut what = header("title");
-        if header("verdict") == "fail" {
-            what.push_str(" (**verdict: fail**)");
+        let verdict = header("verdict");
+        if !verdict.is_empty() && verdict != "pass" {
+            what.push_str(&format!(" (**verdict: {verdict}**)"));
         }
         let row = format!(
             "| `{}` | {} | {} | {what} |",

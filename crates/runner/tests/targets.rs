@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use at_runner::target::TcpTarget;
-use at_runner::{FailureKind, Frame, Location, Plan, Step, Verdict, execute};
+use at_runner::{FailureKind, Item, Location, Plan, Step, Verdict, execute};
 
 /// A one-connection device: for each expected line, read it, echo it, answer; then close.
 fn device(script: Vec<(&'static [u8], &'static [u8])>) -> (String, std::thread::JoinHandle<()>) {
@@ -37,13 +37,13 @@ fn device(script: Vec<(&'static [u8], &'static [u8])>) -> (String, std::thread::
 fn plan(lines: &[&[u8]]) -> Plan {
     let mut p = Plan::new("tcp", "ec25");
     for (i, l) in lines.iter().enumerate() {
-        let mut s = Step::command(
+        let mut s = Step::command_lines(
             Location {
                 file: "tcp.scn".into(),
                 line: i as u32 + 1,
             },
             l,
-            vec![Frame::line(b"OK")],
+            vec![Item::line(b"OK")],
         );
         s.timeout = Duration::from_secs(10);
         p.steps.push(s);
