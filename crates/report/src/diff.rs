@@ -207,6 +207,12 @@ pub struct CaseDiff {
     pub profile: (String, String),
     /// Status in run A / run B.
     pub status: (Status, Status),
+    /// Grade in run A / run B (`pass`, `informational`, `non-strict`, `fail`; empty for
+    /// reports from before graded findings).
+    pub grade: (String, String),
+    /// Graded deviations only run A has / only run B has (`informational: file:line: …`):
+    /// where the two differ where the manuals let them (informational), or beyond.
+    pub findings: (Vec<String>, Vec<String>),
     /// Steps whose exchange differs (after masking).
     pub steps: Vec<StepDiff>,
 }
@@ -216,6 +222,14 @@ impl CaseDiff {
     pub fn verdict_changed(&self) -> bool {
         self.status.0 != self.status.1
     }
+}
+
+/// A case's graded findings, one line each.
+fn findings_of(c: &Case) -> Vec<String> {
+    c.findings
+        .iter()
+        .map(|f| format!("{}: {}", f.grade.as_deref().unwrap_or("fail"), f.summary()))
+        .collect()
 }
 
 /// The comparison of two runs.
@@ -336,13 +350,27 @@ impl RunDiff {
             d.compared += 1;
             let m = masks.get(ca.scenario.as_str()).unwrap_or(&none);
             let steps = case_steps(ca, cb, m);
-            if ca.status == cb.status && steps.is_empty() {
+            let (fa, fb) = (findings_of(ca), findings_of(cb));
+            let only_a: Vec<String> = fa.iter().filter(|f| !fb.contains(f)).cloned().collect();
+            let only_b: Vec<String> = fb.iter().filter(|f| !fa.contains(f)).cloned().collect();
+            let grade = (
+                ca.grade.clone().unwrap_or_default(),
+                cb.grade.clone().unwrap_or_default(),
+            );
+            if ca.status == cb.status
+                && grade.0 == grade.1
+                && steps.is_empty()
+                && only_a.is_empty()
+                && only_b.is_empty()
+            {
                 d.unchanged += 1;
             } else {
                 d.changed.push(CaseDiff {
                     scenario: ca.scenario.clone(),
                     profile: (ca.profile.clone(), cb.profile.clone()),
                     status: (ca.status, cb.status),
+                    grade,
+                    findings: (only_a, only_b),
                     steps,
                 });
             }
@@ -365,12 +393,31 @@ impl RunDiff {
             } else {
                 format!("{} -> {}", c.profile.0, c.profile.1)
             };
-            let verdict = if c.verdict_changed() {
-                format!("{} -> {}", status(c.status.0), status(c.status.1))
+            let graded = |st: Status, g: &str| {
+                if g.is_empty() || g == status(st) || (st == Status::Pass && g == "pass") {
+                    status(st).to_string()
+                } else {
+                    format!("{} ({g})", status(st))
+                }
+            };
+            let (va, vb) = (
+                graded(c.status.0, &c.grade.0),
+                graded(c.status.1, &c.grade.1),
+            );
+            let verdict = if va != vb {
+                format!("{va} -> {vb}")
+            } else if c.steps.is_empty() {
+                format!("{va} (findings changed)")
             } else {
-                format!("{} (bytes changed)", status(c.status.0))
+                format!("{va} (bytes changed)")
             };
             s.push_str(&format!("\n== {} [{prof}]: {verdict}\n", c.scenario));
+            for f in &c.findings.0 {
+                s.push_str(&format!("only in {la}: {f}\n"));
+            }
+            for f in &c.findings.1 {
+                s.push_str(&format!("only in {lb}: {f}\n"));
+            }
             for st in &c.steps {
                 s.push_str(&format!("@@ {} @@\n{}", st.at, st.diff));
             }

@@ -201,6 +201,13 @@ fn detail(
     if !cell.summary.is_empty() {
         let _ = write!(out, "<dt>why</dt><dd>{}</dd>", escape(&cell.summary));
     }
+    if cell.findings.len() > 1 || (cell.findings.len() == 1 && cell.grade != Grade::Fail) {
+        out.push_str("<dt>findings</dt><dd><ul>");
+        for f in &cell.findings {
+            let _ = write!(out, "<li>{}</li>", escape(f));
+        }
+        out.push_str("</ul></dd>");
+    }
     if !cell.sent.is_empty() {
         let _ = write!(
             out,

@@ -70,9 +70,16 @@ pub struct FailureInfo {
     /// What the host sent in that step.
     #[serde(default)]
     pub sent: String,
-    /// `mismatch`, `timeout`, `too_slow`, `trailing`, `gone`, `unsupported`, `mail`.
+    /// `mismatch`, `framing`, `recorded`, `echo`, `timeout`, `too_slow`, `trailing`, `gone`,
+    /// `unsupported`, `mail`.
     #[serde(default)]
     pub kind: String,
+    /// `fail`, `non-strict` or `informational` (runs before graded findings: absent).
+    #[serde(default)]
+    pub grade: Option<String>,
+    /// The evidence of what it breaks (`000 §2.1.2`, `ERRATA W1`, `implementation-defined`).
+    #[serde(default)]
+    pub evidence: String,
     /// What the device should have sent (echo included).
     #[serde(default)]
     pub expected: String,
@@ -101,13 +108,29 @@ impl FailureInfo {
                 num(self.extra.get("took")),
                 num(self.extra.get("limit"))
             ),
+            "framing" => format!(
+                "same events, framing differs: {}",
+                text(self.extra.get("what"))
+            ),
+            "recorded" => format!(
+                "{{{}}} is {}, the reference recorded {}",
+                text(self.extra.get("pattern")),
+                text(self.extra.get("got")),
+                text(self.extra.get("recorded"))
+            ),
+            "echo" => text(self.extra.get("what")),
             "trailing" => "unexpected bytes after the last step".into(),
             "gone" => format!("device disappeared: {}", text(self.extra.get("reason"))),
             "unsupported" => format!("target cannot {}", text(self.extra.get("what"))),
             "mail" => format!("mail check failed: {}", text(self.extra.get("detail"))),
             k => k.to_string(),
         };
-        format!("{}:{}: {what}", self.location.file, self.location.line)
+        let at = format!("{}:{}", self.location.file, self.location.line);
+        match (self.grade.as_deref(), self.evidence.is_empty()) {
+            (_, true) => format!("{at}: {what}"),
+            (None | Some("fail"), false) => format!("{at}: {what} ({})", self.evidence),
+            (Some(g), false) => format!("{at}: {what} ({g}: {})", self.evidence),
+        }
     }
 }
 
@@ -141,12 +164,22 @@ pub struct Case {
     /// Why it was skipped or errored.
     #[serde(default)]
     pub reason: Option<String>,
-    /// `verdict: fail` scenario.
+    /// `verdict:` other than `pass` (a negative scenario).
     #[serde(default)]
     pub expect_failure: bool,
-    /// The first failure.
+    /// The grade the scenario asks for (`pass`, `informational`, `non-strict`, `fail`).
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// The grade the run reached, before the expected one is applied (runs before graded
+    /// findings: absent).
+    #[serde(default)]
+    pub grade: Option<String>,
+    /// The deviation that decided the grade.
     #[serde(default)]
     pub failure: Option<FailureInfo>,
+    /// Every deviation found, in order (informational and non-strict ones, then the failure).
+    #[serde(default)]
+    pub findings: Vec<FailureInfo>,
     /// Steps that passed.
     #[serde(default)]
     pub steps_passed: usize,

@@ -14,13 +14,16 @@ use crate::load::{Case, Run, Status};
 pub enum Grade {
     /// Every byte as the manual says (for `verdict: fail` scenarios: the deviation was found).
     Pass,
-    /// A deviation the manual tolerates: the right bytes, later than the documented maximum
-    /// response time (000 §2.1.2 lists maxima, the examples do not depend on them).
+    /// A deviation the manual tolerates: the right bytes later than a documented maximum
+    /// response time, or a deviation from an ERRATA choice only (a blank-line layout other than
+    /// W1's, another echo than W2's, a value an entry decides).
     NonStrict,
-    /// Wrong bytes, a missing response, a failed mail check, or a scenario that could not run.
+    /// A deviation from what a manual documents (wrong line, `<CR><LF>` framing, a failed mail
+    /// check), a missing response, or a scenario that could not run.
     Fail,
-    /// Not judged on this target (e.g. `@fault`/`@quirk` scenarios on real hardware), or a
-    /// scenario tagged `informational`: shown for information only.
+    /// A difference where the manuals leave the behaviour open (implementation-defined: another
+    /// checksum, cause code, recorded value), not judged on this target (e.g. `@fault`/`@quirk`
+    /// scenarios on real hardware), or a scenario tagged `informational`.
     Informational,
     /// The target answered a bare `ERROR` where the manual documents a result: the command or
     /// form is not implemented by this firmware.
@@ -48,11 +51,23 @@ impl Grade {
         }
     }
 
-    /// The grade of one case (see each variant for the rule).
+    /// The grade of one case (see each variant for the rule): the runner's grade of its
+    /// findings; a negative scenario passes when its deviation was found.
     pub fn of(case: &Case, tags: &[String]) -> Grade {
         if tags.iter().any(|t| t == "informational") {
             return Grade::Informational;
         }
+        match (case.status, case.grade.as_deref()) {
+            (Status::Skip, _) => return Grade::Informational,
+            (Status::Error | Status::Interrupted, _) => return Grade::Fail,
+            (Status::Pass, Some(_)) if case.expect_failure => return Grade::Pass,
+            (Status::Fail, Some(_)) if case.expect_failure => return Grade::Fail,
+            (_, Some("pass")) => return Grade::Pass,
+            (_, Some("informational")) => return Grade::Informational,
+            (_, Some("non-strict")) => return Grade::NonStrict,
+            _ => {}
+        }
+        // A fail, or a report from before graded findings.
         match case.status {
             Status::Pass => Grade::Pass,
             Status::Skip => Grade::Informational,
@@ -83,6 +98,9 @@ pub struct Cell {
     pub status: Status,
     /// One line: why (empty for a plain pass).
     pub summary: String,
+    /// Every graded deviation, one line each (`…: {hex=1513} is 5f07, the reference recorded
+    /// 1513 (informational: implementation-defined)`).
+    pub findings: Vec<String>,
     /// The failing step's sent bytes (escaped).
     pub sent: String,
     /// What the manual says the device sends (escaped).
@@ -235,6 +253,14 @@ impl Matrix {
                             grade,
                             status: c.status,
                             summary: redact(&summary),
+                            findings: c
+                                .findings
+                                .iter()
+                                .map(|f| {
+                                    let g = f.grade.as_deref().unwrap_or("fail");
+                                    redact(&format!("{g}: {}", f.summary()))
+                                })
+                                .collect(),
                             sent: redact(&f.sent),
                             expected: redact(&f.expected),
                             observed: redact(&f.actual),
@@ -342,7 +368,10 @@ mod tests {
             status,
             reason: None,
             expect_failure: false,
+            expected: None,
+            grade: None,
             failure,
+            findings: Vec::new(),
             steps_passed: 0,
             elapsed: 0.0,
             transcript: None,
@@ -396,6 +425,39 @@ mod tests {
             Grade::of(&case(Status::Fail, None), &["informational".into()]),
             Grade::Informational
         );
+    }
+
+    #[test]
+    fn graded_findings_decide_the_cell() {
+        let graded = |status, grade: &str, expect_failure| {
+            let mut c = case(status, None);
+            c.grade = Some(grade.into());
+            c.expect_failure = expect_failure;
+            Grade::of(&c, &[])
+        };
+        // An implementation-defined difference: the case passed, the cell says so.
+        assert_eq!(
+            graded(Status::Pass, "informational", false),
+            Grade::Informational
+        );
+        assert_eq!(graded(Status::Fail, "non-strict", false), Grade::NonStrict);
+        assert_eq!(graded(Status::Pass, "pass", false), Grade::Pass);
+        assert_eq!(graded(Status::Fail, "fail", false), Grade::Fail);
+        // A negative scenario: the deviation it asks for was found, whatever its grade.
+        assert_eq!(graded(Status::Pass, "non-strict", true), Grade::Pass);
+        assert_eq!(graded(Status::Fail, "pass", true), Grade::Fail);
+        // Bare ERROR where OK is documented stays "unimplemented".
+        let mut c = case(
+            Status::Fail,
+            Some(failure(
+                "mismatch",
+                "AT+QSMTPCLR\\r",
+                "AT+QSMTPCLR\\r\\r\\nOK\\r\\n",
+                "AT+QSMTPCLR\\r\\r\\nERROR\\r\\n",
+            )),
+        );
+        c.grade = Some("fail".into());
+        assert_eq!(Grade::of(&c, &[]), Grade::Unimplemented);
     }
 
     #[test]

@@ -214,6 +214,9 @@ fn frames_of<'a>(
     Ok((frames, lines))
 }
 
+/// A failed `@mail`/`@smtp` check: its line, what differed, its evidence.
+type CheckFailure = (u32, String, at_scenario::Evidence);
+
 /// A group's lines as [`Item`]s judged on decoded events, or `None` when a line is raw (`<<`:
 /// exact bytes, judged by [`frames_of`]).
 fn items_of<'a>(
@@ -301,11 +304,14 @@ struct Interp<'s> {
 }
 
 impl Interp<'_> {
+    /// Checks the next delivered mail; `Err` when there is none to check, else the checks
+    /// that failed, each with its evidence.
     fn check_mail(
         &mut self,
         checks: &[(MailCheck, at_scenario::Span)],
+        evidence: &[at_scenario::Evidence],
         mail: Option<&dyn MailSource>,
-    ) -> Result<(), (u32, String)> {
+    ) -> Result<Vec<CheckFailure>, (u32, String)> {
         let first = checks.first().map_or(0, |(_, s)| s.line.saturating_sub(1));
         let Some(mail) = mail else {
             return Err((first, "no capture sink attached to this target".into()));
@@ -324,135 +330,147 @@ impl Interp<'_> {
         self.mails_checked += 1;
         let parsed = msg.parsed();
         let b = &self.bindings;
-        for (check, span) in checks {
+        let mut failed = Vec::new();
+        for (n, (check, span)) in checks.iter().enumerate() {
             let fail = |what: String| Err((span.line, b.redact(&what)));
-            match check {
-                MailCheck::MailFrom(t) => {
-                    if !text_matches(t, msg.envelope.mail_from.as_bytes(), b) {
-                        return fail(format!(
-                            "MAIL FROM was {:?}, expected {}",
-                            msg.envelope.mail_from,
-                            b.display(t)
-                        ));
-                    }
-                }
-                MailCheck::RcptTo(list) => {
-                    let mut want: Vec<String> = list
-                        .iter()
-                        .map(|t| String::from_utf8_lossy(&b.render(t).unwrap_or_default()).into())
-                        .collect();
-                    let mut got = msg.envelope.rcpt_to.clone();
-                    want.sort();
-                    got.sort();
-                    if want != got {
-                        return fail(format!("RCPT TO were {got:?}, expected {want:?}"));
-                    }
-                }
-                MailCheck::Header { name, value } => {
-                    let vals = header_values(&msg.raw, name);
-                    if !vals.iter().any(|v| text_matches(value, v.as_bytes(), b)) {
-                        return fail(format!(
-                            "header {name} was {vals:?}, expected {}",
-                            b.display(value)
-                        ));
-                    }
-                }
-                MailCheck::NoHeader(name) => {
-                    let vals = header_values(&msg.raw, name);
-                    if !vals.is_empty() {
-                        return fail(format!("header {name} present: {vals:?}"));
-                    }
-                }
-                MailCheck::Subject(t) => {
-                    let got = parsed.subject.clone().unwrap_or_default();
-                    if !text_matches(t, got.as_bytes(), b) {
-                        return fail(format!("subject was {got:?}, expected {}", b.display(t)));
-                    }
-                }
-                MailCheck::Body(t) => {
-                    let got = parsed.text_body.clone().unwrap_or_default();
-                    if !text_matches(t, got.as_bytes(), b) {
-                        return fail(format!(
-                            "body was {}, expected {}",
-                            crate::escape(got.as_bytes()),
-                            b.display(t)
-                        ));
-                    }
-                }
-                MailCheck::BodyPayload(name) => {
-                    let want = self.payloads.get(name).cloned().unwrap_or_default();
-                    let got = parsed.text_body.clone().unwrap_or_default();
-                    // DATA ends the body with CRLF (RFC 5321 §4.1.1.4): a payload without
-                    // one arrives with one.
-                    let got_b = got.as_bytes();
-                    let same = got_b == want.as_slice()
-                        || (!want.ends_with(b"\r\n")
-                            && got_b.strip_suffix(b"\r\n") == Some(want.as_slice()));
-                    if !same {
-                        return fail(format!(
-                            "body ({} bytes) differs from payload {name} ({} bytes): {}",
-                            got.len(),
-                            want.len(),
-                            crate::escape(
-                                got.as_bytes().get(..80.min(got.len())).unwrap_or_default()
-                            )
-                        ));
-                    }
-                }
-                MailCheck::AttachmentCount(n) => {
-                    if parsed.attachments.len() != *n {
-                        return fail(format!(
-                            "{} attachments, expected {n}",
-                            parsed.attachments.len()
-                        ));
-                    }
-                }
-                MailCheck::Attachment(a) => {
-                    let Some(att) = parsed
-                        .attachments
-                        .iter()
-                        .find(|x| x.name.as_deref() == Some(a.name.as_str()))
-                    else {
-                        let names: Vec<_> =
-                            parsed.attachments.iter().map(|x| x.name.clone()).collect();
-                        return fail(format!("no attachment {}, got {names:?}", a.name));
-                    };
-                    if let Some(size) = a.size
-                        && att.bytes.len() as u64 != size
-                    {
-                        return fail(format!(
-                            "attachment {} has {} bytes, expected {size}",
-                            a.name,
-                            att.bytes.len()
-                        ));
-                    }
-                    if let Some(sha) = &a.sha256 {
-                        use sha2::Digest;
-                        let got = hex(&sha2::Sha256::digest(&att.bytes));
-                        if !got.eq_ignore_ascii_case(sha) {
+            let r = (|| -> Result<(), (u32, String)> {
+                match check {
+                    MailCheck::MailFrom(t) => {
+                        if !text_matches(t, msg.envelope.mail_from.as_bytes(), b) {
                             return fail(format!(
-                                "attachment {} sha256 {got}, expected {sha}",
-                                a.name
+                                "MAIL FROM was {:?}, expected {}",
+                                msg.envelope.mail_from,
+                                b.display(t)
                             ));
                         }
                     }
-                    if let Some(p) = &a.payload
-                        && self.payloads.get(p).map(Vec::as_slice) != Some(att.bytes.as_slice())
-                    {
-                        return fail(format!("attachment {} differs from payload {p}", a.name));
+                    MailCheck::RcptTo(list) => {
+                        let mut want: Vec<String> = list
+                            .iter()
+                            .map(|t| {
+                                String::from_utf8_lossy(&b.render(t).unwrap_or_default()).into()
+                            })
+                            .collect();
+                        let mut got = msg.envelope.rcpt_to.clone();
+                        want.sort();
+                        got.sort();
+                        if want != got {
+                            return fail(format!("RCPT TO were {got:?}, expected {want:?}"));
+                        }
                     }
+                    MailCheck::Header { name, value } => {
+                        let vals = header_values(&msg.raw, name);
+                        if !vals.iter().any(|v| text_matches(value, v.as_bytes(), b)) {
+                            return fail(format!(
+                                "header {name} was {vals:?}, expected {}",
+                                b.display(value)
+                            ));
+                        }
+                    }
+                    MailCheck::NoHeader(name) => {
+                        let vals = header_values(&msg.raw, name);
+                        if !vals.is_empty() {
+                            return fail(format!("header {name} present: {vals:?}"));
+                        }
+                    }
+                    MailCheck::Subject(t) => {
+                        let got = parsed.subject.clone().unwrap_or_default();
+                        if !text_matches(t, got.as_bytes(), b) {
+                            return fail(format!("subject was {got:?}, expected {}", b.display(t)));
+                        }
+                    }
+                    MailCheck::Body(t) => {
+                        let got = parsed.text_body.clone().unwrap_or_default();
+                        if !text_matches(t, got.as_bytes(), b) {
+                            return fail(format!(
+                                "body was {}, expected {}",
+                                crate::escape(got.as_bytes()),
+                                b.display(t)
+                            ));
+                        }
+                    }
+                    MailCheck::BodyPayload(name) => {
+                        let want = self.payloads.get(name).cloned().unwrap_or_default();
+                        let got = parsed.text_body.clone().unwrap_or_default();
+                        // DATA ends the body with CRLF (RFC 5321 §4.1.1.4): a payload without
+                        // one arrives with one.
+                        let got_b = got.as_bytes();
+                        let same = got_b == want.as_slice()
+                            || (!want.ends_with(b"\r\n")
+                                && got_b.strip_suffix(b"\r\n") == Some(want.as_slice()));
+                        if !same {
+                            return fail(format!(
+                                "body ({} bytes) differs from payload {name} ({} bytes): {}",
+                                got.len(),
+                                want.len(),
+                                crate::escape(
+                                    got.as_bytes().get(..80.min(got.len())).unwrap_or_default()
+                                )
+                            ));
+                        }
+                    }
+                    MailCheck::AttachmentCount(n) => {
+                        if parsed.attachments.len() != *n {
+                            return fail(format!(
+                                "{} attachments, expected {n}",
+                                parsed.attachments.len()
+                            ));
+                        }
+                    }
+                    MailCheck::Attachment(a) => {
+                        let Some(att) = parsed
+                            .attachments
+                            .iter()
+                            .find(|x| x.name.as_deref() == Some(a.name.as_str()))
+                        else {
+                            let names: Vec<_> =
+                                parsed.attachments.iter().map(|x| x.name.clone()).collect();
+                            return fail(format!("no attachment {}, got {names:?}", a.name));
+                        };
+                        if let Some(size) = a.size
+                            && att.bytes.len() as u64 != size
+                        {
+                            return fail(format!(
+                                "attachment {} has {} bytes, expected {size}",
+                                a.name,
+                                att.bytes.len()
+                            ));
+                        }
+                        if let Some(sha) = &a.sha256 {
+                            use sha2::Digest;
+                            let got = hex(&sha2::Sha256::digest(&att.bytes));
+                            if !got.eq_ignore_ascii_case(sha) {
+                                return fail(format!(
+                                    "attachment {} sha256 {got}, expected {sha}",
+                                    a.name
+                                ));
+                            }
+                        }
+                        if let Some(p) = &a.payload
+                            && self.payloads.get(p).map(Vec::as_slice) != Some(att.bytes.as_slice())
+                        {
+                            return fail(format!("attachment {} differs from payload {p}", a.name));
+                        }
+                    }
+                    other => return fail(format!("unsupported mail check {other:?}")),
                 }
-                other => return fail(format!("unsupported mail check {other:?}")),
+                Ok(())
+            })();
+            if let Err((line, what)) = r {
+                let ev = evidence.get(n).cloned().unwrap_or_default();
+                failed.push((line, what, ev));
             }
         }
-        Ok(())
+        Ok(failed)
     }
 
+    /// Checks the last SMTP session; `Err` when there is none, else the failed checks.
     fn check_smtp(
         &self,
         checks: &[(SmtpCheck, at_scenario::Span)],
+        evidence: &[at_scenario::Evidence],
         mail: Option<&dyn MailSource>,
-    ) -> Result<(), (u32, String)> {
+    ) -> Result<Vec<CheckFailure>, (u32, String)> {
         let first = checks.first().map_or(0, |(_, s)| s.line.saturating_sub(1));
         let Some(mail) = mail else {
             return Err((first, "no capture sink attached to this target".into()));
@@ -469,71 +487,103 @@ impl Interp<'_> {
             .collect();
         let server = String::from_utf8_lossy(&t.server_bytes()).into_owned();
         let b = &self.bindings;
-        for (check, span) in checks {
+        let mut failed = Vec::new();
+        for (n, (check, span)) in checks.iter().enumerate() {
             let fail = |what: String| Err((span.line, b.redact(&what)));
-            match check {
-                SmtpCheck::Sent(text) => {
-                    if !lines.iter().any(|l| text_matches(text, l, b)) {
-                        return fail(format!("the client never sent {}", b.display(text)));
+            let r = (|| -> Result<(), (u32, String)> {
+                match check {
+                    SmtpCheck::Sent(text) => {
+                        if !lines.iter().any(|l| text_matches(text, l, b)) {
+                            return fail(format!("the client never sent {}", b.display(text)));
+                        }
                     }
-                }
-                SmtpCheck::NotSent(text) => {
-                    if let Some(l) = lines.iter().find(|l| text_matches(text, l, b)) {
-                        return fail(format!(
-                            "the client sent {}",
-                            crate::escape(&b.redact_bytes(l))
-                        ));
+                    SmtpCheck::NotSent(text) => {
+                        if let Some(l) = lines.iter().find(|l| text_matches(text, l, b)) {
+                            return fail(format!(
+                                "the client sent {}",
+                                crate::escape(&b.redact_bytes(l))
+                            ));
+                        }
                     }
-                }
-                SmtpCheck::Replied(code) => {
-                    let prefix = code.to_string();
-                    if !server.lines().any(|l| l.starts_with(&prefix)) {
-                        return fail(format!("the sink never replied {code}"));
+                    SmtpCheck::Replied(code) => {
+                        let prefix = code.to_string();
+                        if !server.lines().any(|l| l.starts_with(&prefix)) {
+                            return fail(format!("the sink never replied {code}"));
+                        }
                     }
-                }
-                SmtpCheck::Tls(mode) => {
-                    let got = if t.implicit_tls {
-                        TlsMode::Implicit
-                    } else if !t.tls_upgrades.is_empty() {
-                        TlsMode::Starttls
-                    } else {
-                        TlsMode::None
-                    };
-                    if got != *mode {
-                        return fail(format!("session security was {got:?}, expected {mode:?}"));
+                    SmtpCheck::Tls(mode) => {
+                        let got = if t.implicit_tls {
+                            TlsMode::Implicit
+                        } else if !t.tls_upgrades.is_empty() {
+                            TlsMode::Starttls
+                        } else {
+                            TlsMode::None
+                        };
+                        if got != *mode {
+                            return fail(format!(
+                                "session security was {got:?}, expected {mode:?}"
+                            ));
+                        }
                     }
-                }
-                SmtpCheck::TlsVersion(text) | SmtpCheck::TlsCipher(text) => {
-                    let Some(info) = &t.tls else {
-                        let why = t
-                            .tls_error
-                            .as_deref()
-                            .unwrap_or("the session was not secured");
-                        return fail(format!("no TLS was negotiated ({why})"));
-                    };
-                    let (what, candidates) = match check {
-                        SmtpCheck::TlsVersion(_) => ("version", vec![&info.version]),
-                        _ => (
-                            "suite",
-                            vec![&info.cipher, &info.cipher_id, &info.cipher_openssl],
-                        ),
-                    };
-                    if !candidates
-                        .iter()
-                        .any(|c| text_matches(text, c.as_bytes(), b))
-                    {
-                        return fail(format!(
-                            "TLS {what} was {}, expected {}",
-                            info.summary(),
-                            b.display(text)
-                        ));
+                    SmtpCheck::TlsVersion(text) | SmtpCheck::TlsCipher(text) => {
+                        let Some(info) = &t.tls else {
+                            let why = t
+                                .tls_error
+                                .as_deref()
+                                .unwrap_or("the session was not secured");
+                            return fail(format!("no TLS was negotiated ({why})"));
+                        };
+                        let (what, candidates) = match check {
+                            SmtpCheck::TlsVersion(_) => ("version", vec![&info.version]),
+                            _ => (
+                                "suite",
+                                vec![&info.cipher, &info.cipher_id, &info.cipher_openssl],
+                            ),
+                        };
+                        if !candidates
+                            .iter()
+                            .any(|c| text_matches(text, c.as_bytes(), b))
+                        {
+                            return fail(format!(
+                                "TLS {what} was {}, expected {}",
+                                info.summary(),
+                                b.display(text)
+                            ));
+                        }
                     }
+                    other => return fail(format!("unsupported SMTP check {other:?}")),
                 }
-                other => return fail(format!("unsupported SMTP check {other:?}")),
+                Ok(())
+            })();
+            if let Err((line, what)) = r {
+                let ev = evidence.get(n).cloned().unwrap_or_default();
+                failed.push((line, what, ev));
             }
         }
-        Ok(())
+        Ok(failed)
     }
+}
+
+/// Grades failed `@mail`/`@smtp` checks by their evidence: implementation-defined and ERRATA
+/// ones are recorded and judging goes on, the first documented one is the verdict.
+fn record_checks(
+    session: &mut Session<'_>,
+    sc: &Scenario,
+    step: usize,
+    failed: Vec<CheckFailure>,
+) -> Result<(), Verdict> {
+    for (line, detail, ev) in failed {
+        let grading = Grading::of(&ev);
+        let Verdict::Fail(mut f) =
+            session.failure(step, location(sc, line), FailureKind::Mail { detail })
+        else {
+            continue;
+        };
+        f.grade = grading.grade();
+        f.evidence = grading.evidence;
+        session.record(*f)?;
+    }
+    Ok(())
 }
 
 /// Runs `sc` for `profile` on `target`; `mail` is the sink the device delivers to, if any.
@@ -728,12 +778,18 @@ pub fn run_scenario(
                     interleave.push(item);
                 }
                 StepKind::Mail(m) => {
-                    if let Err((line, detail)) = it.check_mail(&m.checks, mail) {
-                        break 'run session.failure(
-                            i,
-                            location(sc, line),
-                            FailureKind::Mail { detail },
-                        );
+                    let failed = match it.check_mail(&m.checks, &m.evidence, mail) {
+                        Ok(f) => f,
+                        Err((line, detail)) => {
+                            break 'run session.failure(
+                                i,
+                                location(sc, line),
+                                FailureKind::Mail { detail },
+                            );
+                        }
+                    };
+                    if let Err(v) = record_checks(&mut session, sc, i, failed) {
+                        break 'run v;
                     }
                     session.note(format!("mail #{} checked", it.mails_checked));
                 }
@@ -746,12 +802,18 @@ pub fn run_scenario(
                     }
                 }
                 StepKind::Smtp(s) => {
-                    if let Err((line, detail)) = it.check_smtp(&s.checks, mail) {
-                        break 'run session.failure(
-                            i,
-                            location(sc, line),
-                            FailureKind::Mail { detail },
-                        );
+                    let failed = match it.check_smtp(&s.checks, &s.evidence, mail) {
+                        Ok(f) => f,
+                        Err((line, detail)) => {
+                            break 'run session.failure(
+                                i,
+                                location(sc, line),
+                                FailureKind::Mail { detail },
+                            );
+                        }
+                    };
+                    if let Err(v) = record_checks(&mut session, sc, i, failed) {
+                        break 'run v;
                     }
                 }
                 _ => {}

@@ -122,3 +122,39 @@ fn corpus_table_lists_every_scenario_file() {
     );
     assert_eq!(table.len(), files.len(), "a row for a file that is gone");
 }
+
+/// A failed `@mail` check grades by its evidence like an expected line: documented fails,
+/// an ERRATA entry is non-strict, `[impl]` informational (and the case passes).
+#[test]
+fn mail_checks_grade_by_their_evidence() {
+    let text = corpus::CORPUS
+        .iter()
+        .find(|(n, _)| *n == "quectel/2.2.7-qsmtpput.scn")
+        .map(|(_, t)| *t)
+        .expect("in the corpus");
+    assert!(text.contains("    subject: TEST SMTP\n"));
+    for (suffix, status, grade) in [
+        ("", Status::Fail, at_runner::Grade::Fail),
+        (" [W4]", Status::Fail, at_runner::Grade::NonStrict),
+        (" [impl]", Status::Pass, at_runner::Grade::Informational),
+    ] {
+        let changed = text.replace(
+            "    subject: TEST SMTP\n",
+            &format!("    subject: another subject{suffix}\n"),
+        );
+        let sc = at_scenario::load_str("quectel/2.2.7-qsmtpput.scn", &changed).expect("loads");
+        let r = at_runner::run_case_emulated(
+            &sc,
+            at_scenario::Profile::Ec25,
+            &[],
+            &AtomicBool::new(false),
+        );
+        assert_eq!(
+            (r.status.clone(), r.grade),
+            (status, grade),
+            "{suffix}: {r:?}"
+        );
+        let f = r.failure.expect("the check's finding");
+        assert!(f.summary().contains("subject was"), "{}", f.summary());
+    }
+}
