@@ -132,10 +132,43 @@ impl RunReport {
                     status_word(&r.status),
                     describe(r)
                 ));
+            } else if r.status == Status::Pass
+                && r.grade == crate::judge::Grade::Informational
+                && !r.expect_failure
+            {
+                // Where the module differs where the manuals let it: one line each.
+                for f in r
+                    .findings
+                    .iter()
+                    .filter(|f| f.grade == crate::judge::Grade::Informational)
+                {
+                    s.push_str(&format!("\n{} informational: {}", r.id(), f.summary()));
+                }
+                s.push('\n');
             }
         }
+        // Graded: passes with implementation-defined differences, failures that are only
+        // non-strict (a late answer, an ERRATA choice).
+        let graded = |st: fn(&Status) -> bool, g: crate::judge::Grade| {
+            self.cases
+                .iter()
+                .filter(|r| st(&r.status) && r.grade == g && !r.expect_failure)
+                .count()
+        };
+        let info = graded(|s| *s == Status::Pass, crate::judge::Grade::Informational);
+        let lax = graded(|s| *s == Status::Fail, crate::judge::Grade::NonStrict);
+        let info = if info > 0 {
+            format!(" ({info} with informational differences)")
+        } else {
+            String::new()
+        };
+        let lax = if lax > 0 {
+            format!(" ({lax} only non-strict)")
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
-            "\n{} cases: {} passed, {} failed, {} skipped, {} errors{} in {:.3} s\n",
+            "\n{} cases: {} passed{info}, {} failed{lax}, {} skipped, {} errors{} in {:.3} s\n",
             self.cases.len(),
             c.pass,
             c.fail,

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::bind::{Bindings, escape_bytes};
-use crate::evidence::{Evidence, Limit, expectation_limit};
+use crate::evidence::{Limit, expectation_limit};
 use crate::matcher::Matcher;
 use crate::model::*;
 use crate::profile::Profile;
@@ -29,7 +29,7 @@ pub fn explain(scenario: &Scenario, profile: Profile, bindings: &Bindings) -> St
     if m.verdict != Verdict::Pass {
         let _ = writeln!(out, "# verdict: {}", m.verdict.as_str());
     }
-    let default = Evidence::inherited(&m.sources);
+    let default = m.default_evidence();
     let _ = writeln!(
         out,
         "# evidence of unmarked expectations: {default} ({})",

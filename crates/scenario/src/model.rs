@@ -85,6 +85,23 @@ pub struct Meta {
     pub max_response: Option<Cited>,
     /// `verdict:` the verdict the runner must reach for the scenario to count as passed.
     pub verdict: Verdict,
+    /// `evidence:` the evidence of every expectation without its own `[...]`; `None`: the
+    /// `source:` citations ([`Meta::default_evidence`]).
+    pub evidence: Option<Evidence>,
+}
+
+impl Meta {
+    /// The evidence of an expectation without its own `[...]`: the `evidence:` header, else
+    /// the `source:` citations (documented; implementation-defined for `source: recorded`).
+    pub fn default_evidence(&self) -> Evidence {
+        match &self.evidence {
+            Some(e) => Evidence {
+                explicit: false,
+                ..e.clone()
+            },
+            None => Evidence::inherited(&self.sources),
+        }
+    }
 }
 
 /// The verdict a scenario expects: the grade the runner must reach for it to count as passed.

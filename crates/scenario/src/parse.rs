@@ -228,6 +228,7 @@ struct Parser<'a> {
     timeout: Option<Duration>,
     max_response: Option<Cited>,
     verdict: Option<Verdict>,
+    evidence: Option<Evidence>,
     vars: Vec<VarDecl>,
     names: HashSet<String>,
     payloads: HashSet<String>,
@@ -254,6 +255,7 @@ impl<'a> Parser<'a> {
             timeout: None,
             max_response: None,
             verdict: None,
+            evidence: None,
             vars: Vec::new(),
             names: HashSet::new(),
             payloads: HashSet::new(),
@@ -353,6 +355,7 @@ impl<'a> Parser<'a> {
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                 max_response: self.max_response,
                 verdict: self.verdict.unwrap_or(Verdict::Pass),
+                evidence: self.evidence,
             },
             vars: self.vars,
             steps: self.steps,
@@ -588,6 +591,12 @@ impl<'a> Parser<'a> {
                     evidence,
                 });
             }
+            "evidence" => {
+                if self.evidence.is_some() {
+                    return dup(self);
+                }
+                self.evidence = Some(self.evidence(value)?);
+            }
             "verdict" => {
                 if self.verdict.is_some() {
                     return dup(self);
@@ -609,7 +618,7 @@ impl<'a> Parser<'a> {
             _ => {
                 return Err(self
                     .err(ErrorKind::UnknownHeader, key, format!("unknown header `{}:`", key.s))
-                    .with_help("headers: title, source, errata, profiles, tags, timeout, max-response, verdict"));
+                    .with_help("headers: title, source, errata, evidence, profiles, tags, timeout, max-response, verdict"));
             }
         }
         Ok(())
@@ -1695,11 +1704,16 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// The evidence of an expectation: its own `[...]`, else the scenario's `source:`.
+    /// The evidence of an expectation: its own `[...]`, else the `evidence:` header, else the
+    /// scenario's `source:`.
     fn line_evidence(&self, written: Option<Src<'_>>) -> R<Evidence> {
-        match written {
-            Some(inner) => self.evidence(inner),
-            None => Ok(Evidence::inherited(
+        match (written, &self.evidence) {
+            (Some(inner), _) => self.evidence(inner),
+            (None, Some(e)) => Ok(Evidence {
+                explicit: false,
+                ..e.clone()
+            }),
+            (None, None) => Ok(Evidence::inherited(
                 self.sources.as_deref().unwrap_or_default(),
             )),
         }
