@@ -70,3 +70,40 @@ fn matrix_then_diff_exit_codes() {
     assert!(scn.contains("< CONNECT"), "{scn}");
     assert!(scn.contains("@data \""), "{scn}");
 }
+
+#[test]
+fn coverage_counts_evidence_and_explain_shows_it() {
+    let o = atconform().args(["report", "coverage"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("expectations by evidence ("), "{text}");
+    assert!(text.contains("implementation-defined"), "{text}");
+    // The embedded corpus by name: limits and non-default evidence per group.
+    let o = atconform()
+        .args([
+            "scenario",
+            "explain",
+            "multitech/putmail-connect-refused-38028.scn",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("# evidence of unmarked expectations: ERRATA E21"),
+        "{text}"
+    );
+    assert!(text.contains("^ OK_Info_WaitingForData [E22]"), "{text}");
+    assert!(text.contains("{int=38028}"), "{text}");
+    let o = atconform()
+        .args([
+            "scenario",
+            "explain",
+            "quectel/2.2.2-qsmtpdst.scn",
+            "--profile",
+            "multitech",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+}

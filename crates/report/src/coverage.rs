@@ -483,6 +483,161 @@ pub struct Coverage {
     pub quectel: ProfileCoverage,
     /// Why the uncovered codes that no scenario can provoke cannot be (`code`: reason).
     pub unprovokable: BTreeMap<u16, String>,
+    /// The corpus's expectations by evidence level (static coverage only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceCounts>,
+}
+
+/// How many expectations of the corpus each evidence level backs: what a conformance claim
+/// rests on (documented), what rests on our reading (ERRATA) and what is only recorded
+/// (implementation-defined).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EvidenceCounts {
+    /// Scenario files counted.
+    pub scenarios: usize,
+    /// Expected lines (`<`, `~`) per level (`documented`, `errata`, `implementation-defined`).
+    pub lines: BTreeMap<String, usize>,
+    /// Pattern holes with a recorded value (each an implementation-defined value).
+    pub recorded: usize,
+    /// `@mail` / `@smtp` checks per level.
+    pub checks: BTreeMap<String, usize>,
+    /// Expectation groups by response-time limit: `documented`, `errata`, `none`.
+    pub limits: BTreeMap<String, usize>,
+    /// ERRATA entries named by expectations and limits, with how many each.
+    pub errata: BTreeMap<String, usize>,
+}
+
+impl EvidenceCounts {
+    /// Counts `corpus` (each file once; limits on its first profile).
+    pub fn of(corpus: &[Scenario]) -> EvidenceCounts {
+        use at_scenario::Level;
+        let mut c = EvidenceCounts {
+            scenarios: corpus.len(),
+            ..EvidenceCounts::default()
+        };
+        let cite = |c: &mut EvidenceCounts, e: &at_scenario::Evidence| {
+            for id in &e.errata {
+                *c.errata.entry(id.clone()).or_insert(0) += 1;
+            }
+        };
+        for sc in corpus {
+            let profile = sc.meta.profiles.iter().next();
+            let bindings = Bindings::for_scenario(sc, |_| None).ok();
+            let mut last_command: Option<Vec<u8>> = None;
+            for step in &sc.steps {
+                let (lines, within, urc): (Vec<&at_scenario::ExpectedLine>, _, _) = match &step.kind
+                {
+                    StepKind::Send(s) => {
+                        if s.terminator == at_scenario::Terminator::Cr {
+                            last_command = bindings.as_ref().and_then(|b| b.render(&s.text).ok());
+                        }
+                        continue;
+                    }
+                    StepKind::Expect(e) => (
+                        e.lines.iter().collect(),
+                        e.within.zip(e.within_evidence.as_ref()),
+                        None,
+                    ),
+                    StepKind::Urc(u) => {
+                        let lit = match u.line.text.0.first() {
+                            Some(at_scenario::Piece::Lit(b)) => b.clone(),
+                            _ => Vec::new(),
+                        };
+                        (
+                            vec![&u.line],
+                            u.within.zip(u.within_evidence.as_ref()),
+                            Some(lit),
+                        )
+                    }
+                    StepKind::Mail(m) => {
+                        for e in &m.evidence {
+                            *c.checks.entry(e.level().as_str().into()).or_insert(0) += 1;
+                            cite(&mut c, e);
+                        }
+                        continue;
+                    }
+                    StepKind::Smtp(m) => {
+                        for e in &m.evidence {
+                            *c.checks.entry(e.level().as_str().into()).or_insert(0) += 1;
+                            cite(&mut c, e);
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                for l in &lines {
+                    *c.lines
+                        .entry(l.evidence.level().as_str().into())
+                        .or_insert(0) += 1;
+                    cite(&mut c, &l.evidence);
+                    c.recorded += l
+                        .text
+                        .0
+                        .iter()
+                        .filter(
+                            |p| matches!(p, at_scenario::Piece::Pattern(q) if q.recorded.is_some()),
+                        )
+                        .count();
+                }
+                let limit = profile.and_then(|p| {
+                    at_scenario::expectation_limit(
+                        &sc.meta,
+                        within,
+                        urc.as_deref(),
+                        last_command.as_deref(),
+                        p,
+                    )
+                });
+                let key = match &limit {
+                    None => "none",
+                    Some(l) if l.evidence.level() == Level::Documented => "documented",
+                    Some(_) => "errata",
+                };
+                if let Some(l) = &limit {
+                    cite(&mut c, &l.evidence);
+                }
+                *c.limits.entry(key.into()).or_insert(0) += 1;
+            }
+        }
+        c
+    }
+
+    /// The lines of the text report.
+    pub fn to_text(&self) -> String {
+        let levels = |m: &BTreeMap<String, usize>| {
+            let total: usize = m.values().sum();
+            let parts: Vec<String> = ["documented", "errata", "implementation-defined"]
+                .iter()
+                .map(|k| format!("{} {k}", m.get(*k).copied().unwrap_or(0)))
+                .collect();
+            format!("{total} ({})", parts.join(", "))
+        };
+        let mut s = format!(
+            "expectations by evidence ({} scenarios): lines {}; recorded values {}; @mail/@smtp checks {}\n",
+            self.scenarios,
+            levels(&self.lines),
+            self.recorded,
+            levels(&self.checks)
+        );
+        let lim: Vec<String> = ["documented", "errata", "none"]
+            .iter()
+            .map(|k| format!("{} {k}", self.limits.get(*k).copied().unwrap_or(0)))
+            .collect();
+        s.push_str(&format!(
+            "response-time limits of groups: {}\n",
+            lim.join(", ")
+        ));
+        if !self.errata.is_empty() {
+            let mut by: Vec<(&String, &usize)> = self.errata.iter().collect();
+            by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let list: Vec<String> = by.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            s.push_str(&format!(
+                "ERRATA entries expectations rest on: {}\n",
+                list.join(", ")
+            ));
+        }
+        s
+    }
 }
 
 fn profile_coverage(name: &str, o: &Observed) -> ProfileCoverage {
@@ -543,7 +698,14 @@ impl Coverage {
             profiles,
             quectel: q,
             unprovokable,
+            evidence: None,
         }
+    }
+
+    /// Adds the expectations of `corpus` by evidence level.
+    pub fn with_evidence(mut self, corpus: &[Scenario]) -> Coverage {
+        self.evidence = Some(EvidenceCounts::of(corpus));
+        self
     }
 
     /// JSON rendering.
@@ -632,6 +794,9 @@ impl Coverage {
             s.push_str(&format!(
                 "uncovered <protocol_error> {c}: provokable with `@sink reply STAGE {c}`; no scenario yet\n"
             ));
+        }
+        if let Some(e) = &self.evidence {
+            s.push_str(&e.to_text());
         }
         s
     }

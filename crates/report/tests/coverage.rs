@@ -108,3 +108,28 @@ fn run_transcripts_give_dynamic_coverage() {
     let both = Coverage::build("static+dynamic", &[from_corpus(&corpus()), from_runs(&r)]);
     assert!(!both.to_text().contains("password lengths"));
 }
+
+#[test]
+fn corpus_expectations_count_by_evidence_level() {
+    let e = at_report::coverage::EvidenceCounts::of(&corpus());
+    let lines = |k: &str| e.lines.get(k).copied().unwrap_or(0);
+    // Most of the corpus replays what the manuals print; our readings and the values they
+    // leave open are counted apart.
+    assert!(lines("documented") > lines("errata"), "{e:?}");
+    assert!(lines("implementation-defined") >= 20, "{e:?}");
+    assert!(
+        e.recorded >= 10,
+        "checksums and cause codes are recorded values: {e:?}"
+    );
+    assert!(e.errata.get("E14").copied().unwrap_or(0) > 0, "{e:?}");
+    assert!(
+        e.limits.get("documented").copied().unwrap_or(0) > 0,
+        "{e:?}"
+    );
+    assert!(e.limits.get("none").copied().unwrap_or(0) > 0, "{e:?}");
+    let text = at_report::coverage::Coverage::build("static", &[])
+        .with_evidence(&corpus())
+        .to_text();
+    assert!(text.contains("expectations by evidence ("), "{text}");
+    assert!(text.contains("response-time limits of groups:"), "{text}");
+}

@@ -44,6 +44,9 @@ pub fn explain(scenario: &Scenario, profile: Profile, bindings: &Bindings) -> St
         );
     }
     let mut last_command: Option<Vec<u8>> = None;
+    // Captures are shown as the value the scenario records, else as `<name>`.
+    let mut bindings = bindings.clone();
+    let bindings = &mut bindings;
     for step in scenario.steps_for(profile) {
         let mut notes: Vec<String> = Vec::new();
         let line = match &step.kind {
@@ -55,7 +58,9 @@ pub fn explain(scenario: &Scenario, profile: Profile, bindings: &Bindings) -> St
                 }
                 format!("> {t}")
             }
+            StepKind::Expect(e) if e.lines_for(profile).next().is_none() => continue,
             StepKind::Expect(e) => {
+                bind_captures(e.lines_for(profile), bindings);
                 let within = e.within.zip(e.within_evidence.as_ref());
                 let limit = expectation_limit(m, within, None, last_command.as_deref(), profile);
                 notes.extend(
@@ -75,6 +80,7 @@ pub fn explain(scenario: &Scenario, profile: Profile, bindings: &Bindings) -> St
                 }
             }
             StepKind::Urc(u) => {
+                bind_captures([&u.line], bindings);
                 let within = u.within.zip(u.within_evidence.as_ref());
                 let lit = u.line.text.as_literal();
                 let prefix = match u.line.text.0.first() {
@@ -173,6 +179,23 @@ pub fn explain(scenario: &Scenario, profile: Profile, bindings: &Bindings) -> St
         }
     }
     out
+}
+
+/// Binds the captures of `lines` for the rest of the rendering: the recorded value, else `<name>`.
+fn bind_captures<'a>(lines: impl IntoIterator<Item = &'a ExpectedLine>, bindings: &mut Bindings) {
+    for l in lines {
+        for p in &l.text.0 {
+            if let crate::model::Piece::Pattern(pat) = p
+                && let Some(name) = &pat.capture
+            {
+                let value = pat
+                    .recorded
+                    .clone()
+                    .unwrap_or_else(|| format!("<{name}>").into_bytes());
+                bindings.set(name, value, false);
+            }
+        }
+    }
 }
 
 /// `limit 300ms [000 §2.2.1]`, `no documented limit`, `waits 150s` for a group or URC.

@@ -207,7 +207,10 @@ fn coverage(args: CoverageArgs) -> miette::Result<ExitCode> {
         (false, true) => "static",
         (false, false) => "static+dynamic",
     };
-    let c = Coverage::build(source, &observed);
+    let mut c = Coverage::build(source, &observed);
+    if !args.dynamic_only {
+        c = c.with_evidence(&corpus);
+    }
     print(&c.to_text())?;
     if let Some(p) = &args.json {
         std::fs::write(p, c.to_json()).map_err(|e| miette!("{}: {e}", p.display()))?;

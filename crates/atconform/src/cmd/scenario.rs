@@ -1,4 +1,5 @@
-//! `atconform scenario from-transcript`: a recorded transcript as a scenario file.
+//! `atconform scenario from-transcript`: a recorded transcript as a scenario file;
+//! `atconform scenario explain`: the exact bytes, limits and evidence of a scenario.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +17,52 @@ pub struct Args {
 enum What {
     /// Convert a transcript (`atconform record`, or a run's transcript file) into a scenario.
     FromTranscript(FromArgs),
+    /// Show what a scenario sends and expects, byte-exact, with each group's response-time
+    /// limit and the evidence of every expectation that does not inherit `source:`.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct ExplainArgs {
+    /// A scenario file, or a path of the embedded corpus (`edge/qfupl-checksum-e12.scn`).
+    scenario: PathBuf,
+    /// The profile to expand it for (default: its first).
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<String>,
+}
+
+fn explain(a: ExplainArgs) -> miette::Result<ExitCode> {
+    let sc = if a.scenario.is_file() {
+        at_scenario::load_file(&a.scenario).map_err(|e| miette!("{e:?}"))?
+    } else {
+        let want = a.scenario.to_string_lossy().replace('\\', "/");
+        at_runner::corpus::embedded()
+            .map_err(|e| miette!("{e}"))?
+            .into_iter()
+            .find(|s| at_runner::corpus_name(&s.name) == want)
+            .ok_or_else(|| miette!("{want}: no such file, nor a scenario of the embedded corpus"))?
+    };
+    let profile = match &a.profile {
+        Some(p) => at_scenario::Profile::from_name(p)
+            .filter(|p| sc.applies_to(*p))
+            .ok_or_else(|| {
+                miette!(
+                    "{p}: not a profile this scenario applies to ({})",
+                    sc.meta.profiles
+                )
+            })?,
+        None => sc
+            .meta
+            .profiles
+            .iter()
+            .next()
+            .ok_or_else(|| miette!("the scenario applies to no profile"))?,
+    };
+    let bindings = sc
+        .bindings(|name| std::env::var(name).ok())
+        .map_err(|e| miette!("{e}"))?;
+    super::run::print(&at_scenario::explain(&sc, profile, &bindings))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -35,7 +82,10 @@ struct FromArgs {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> miette::Result<ExitCode> {
-    let What::FromTranscript(a) = args.what;
+    let a = match args.what {
+        What::FromTranscript(a) => a,
+        What::Explain(a) => return explain(a),
+    };
     if at_scenario::ProfileSet::named(&a.profile).is_none() {
         return Err(miette!("unknown profile {:?}", a.profile));
     }
