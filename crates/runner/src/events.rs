@@ -540,6 +540,41 @@ mod tests {
         assert_eq!(j.fatal().map(|f| f.item), Some(Some(1)));
     }
 
+    /// The event judge's blank-line expectation is ERRATA W1 as `at_scenario::frame_w1` writes
+    /// it: every sequence of frame kinds framed by it is judged without a finding.
+    #[test]
+    fn w1_as_frame_w1_writes_it() {
+        use at_scenario::FrameKind as F;
+        let kinds = [F::Info, F::Final, F::Urc];
+        for n in 1..=4usize {
+            for code in 0..3usize.pow(n as u32) {
+                let seq: Vec<F> = (0..n)
+                    .map(|i| kinds[(code / 3usize.pow(i as u32)) % 3])
+                    .collect();
+                let texts: Vec<Vec<u8>> =
+                    (0..n).map(|i| format!("+L{i}: x").into_bytes()).collect();
+                let bytes =
+                    at_scenario::frame_w1(seq.iter().zip(&texts).map(|(k, t)| (*k, t.as_slice())));
+                let items: Vec<Item> = seq
+                    .iter()
+                    .zip(&texts)
+                    .map(|(k, t)| {
+                        let mut it = Item::line(t);
+                        it.kind = match k {
+                            F::Info => ItemKind::Info,
+                            F::Final => ItemKind::Final,
+                            _ => ItemKind::Urc,
+                        };
+                        it
+                    })
+                    .collect();
+                let j = judge(&bytes, &items, &[], false, None, true).expect("complete");
+                assert!(j.findings.is_empty(), "{seq:?}: {:?}", j.findings);
+                assert_eq!(j.end, bytes.len(), "{seq:?}");
+            }
+        }
+    }
+
     #[test]
     fn partial_lines_wait_unless_settled() {
         let part = b"\r\n+QSMTPDST: 1,\"a\"\r\n+QSMTPDST: 2,\"b\"\r\n\r\nOK";
