@@ -158,3 +158,37 @@ fn mail_checks_grade_by_their_evidence() {
         assert!(f.summary().contains("subject was"), "{}", f.summary());
     }
 }
+
+/// `verdict: informational` asks for exactly that grade: a module that reports another
+/// checksum (000 §2.2.5 gives no algorithm) is an implementation-defined difference.
+#[test]
+fn verdict_informational_needs_an_implementation_defined_difference() {
+    let text = corpus::CORPUS
+        .iter()
+        .find(|(n, _)| *n == "edge/qfupl-checksum-e12.scn")
+        .map(|(_, t)| *t)
+        .expect("in the corpus");
+    let with = |extra: &str| {
+        let changed = text.replace("tags: edge\n", &format!("tags: edge\n{extra}"));
+        let sc = at_scenario::load_str("edge/qfupl-checksum-e12.scn", &changed).expect("loads");
+        at_runner::run_case_emulated(
+            &sc,
+            at_scenario::Profile::Ec25,
+            &[],
+            &AtomicBool::new(false),
+        )
+    };
+    let r = with("verdict: informational\n@quirk qfupl-checksum-zero\n");
+    assert_eq!(r.status, Status::Pass, "{r:?}");
+    assert_eq!(r.grade, at_runner::Grade::Informational);
+    assert_eq!(r.findings.len(), 2, "both recorded checksums differ");
+    // The reference itself has no implementation-defined difference here.
+    let r = with("verdict: informational\n");
+    assert_eq!(r.status, Status::Fail);
+    // A plain scenario passes with the difference.
+    let r = with("@quirk qfupl-checksum-zero\n");
+    assert_eq!(
+        (r.status, r.grade),
+        (Status::Pass, at_runner::Grade::Informational)
+    );
+}

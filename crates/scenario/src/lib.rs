@@ -3,7 +3,9 @@
 //! A scenario is a manual's example transcript (commands `>` and expected responses `<`, in the
 //! order the manual prints them) plus directives for what the manual leaves implicit: data-mode
 //! payloads, `+++` guard times, URC deadlines, expectations on the delivered mail, and the faults
-//! the built-in emulator must be put in. The format is specified in `scenarios/README.md`.
+//! the built-in emulator must be put in. Every expectation carries its [`Evidence`] (a seed
+//! section, an `ERRATA.md` entry or `impl`), which is how a deviation from it grades. The format
+//! is specified in `scenarios/README.md`.
 //!
 //! ```
 //! use at_scenario::{load_str, Bindings, Matcher, Profile, StepKind};
