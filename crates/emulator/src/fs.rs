@@ -146,9 +146,28 @@ pub(crate) fn checksum(data: &[u8]) -> u16 {
     })
 }
 
+/// Liberty `checksum-sum16`: the 16-bit sum of the bytes (another algorithm E12 leaves open).
+pub(crate) fn checksum_sum16(data: &[u8]) -> u16 {
+    data.iter()
+        .fold(0u16, |acc, &b| acc.wrapping_add(u16::from(b)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sum16_changes_with_any_one_byte() {
+        assert_eq!(checksum_sum16(b""), 0);
+        assert_eq!(checksum_sum16(&[0xff, 0x01, 0x02]), 0x102);
+        let data = b"0123456789abcdef".repeat(8);
+        for i in 0..data.len() {
+            let mut d = data.clone();
+            d[i] ^= 1;
+            assert_ne!(checksum_sum16(&d), checksum_sum16(&data));
+            assert_ne!(checksum(&d), checksum(&data));
+        }
+    }
 
     #[test]
     fn names_and_patterns() {

@@ -10,8 +10,8 @@
 //!
 //! Behaviour follows the manuals (000 Quectel SMTP note, 001 AG35, 002 Multi-Tech) and the
 //! choices in `ERRATA.md`; commands, limits and error tables come from [`at_catalog`], command
-//! lines are parsed by [`at_wire`]. [`quirks`] makes it misbehave on purpose, [`faults`] injects
-//! module and network faults.
+//! lines are parsed by [`at_wire`]. [`quirks`] makes it misbehave on purpose, [`liberties`] makes
+//! the other choice where the manuals leave room, [`faults`] injects module and network faults.
 //!
 //! ```
 //! use at_emulator::{Action, Emulator, EmulatorConfig};
@@ -48,6 +48,7 @@ pub mod faults;
 mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod liberties;
 mod machine;
 mod mail;
 pub mod quirks;
@@ -59,6 +60,7 @@ pub use crate::machine::{
     Action, ConfigError, DEFAULT_EPOCH_UNIX, DeliveryId, Emulator, EmulatorConfig,
 };
 pub use crate::mail::{failure_codes, outcome_codes};
+pub use crate::liberties::{Liberty, LibertySet};
 pub use crate::quirks::{Quirk, QuirkSet};
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use core::time::Duration;
 
 use at_catalog::{self as catalog, Dialect, Form, Param as Spec, ParamKind, Profile, err};
 use at_mailer::{
-    Attachment, Body, Charset, ClientQuirks, Credentials, MailJob, Outcome, RecipientKind, Secret,
-    SslType, Subject,
+    Attachment, Body, Charset, ClientQuirks, ClientStyle, Credentials, MailJob, Outcome,
+    RecipientKind, Secret, SslType, Subject,
 };
 use at_wire::{
     Command as WCmd, Form as WForm, Instant, LineAssembler, LineEvent, Param as WParam, Prefix,
@@ -17,6 +17,7 @@ use at_wire::{
 use crate::datamode::{Collector, MtCollector};
 use crate::faults::Fault;
 use crate::fs::{self, Drive, Fs};
+use crate::liberties::{Liberty, LibertySet};
 use crate::mail::{multitech_error, outcome_codes, rfc5322_date};
 use crate::quirks::{Quirk, QuirkSet, UnknownQuirk};
 use crate::ssl::SslCtx;
@@ -40,6 +41,8 @@ pub struct EmulatorConfig {
     pub profile: Profile,
     /// Enabled firmware quirks (the profile's own plus any added).
     pub quirks: QuirkSet,
+    /// Enabled liberties: where the manuals leave room, the other choice ([`crate::liberties`]).
+    pub liberties: LibertySet,
     /// Injected faults.
     pub faults: Vec<Fault>,
     /// Seed for everything that would be random (`Message-ID`).
@@ -68,6 +71,7 @@ impl EmulatorConfig {
         Ok(EmulatorConfig {
             profile,
             quirks,
+            liberties: LibertySet::NONE,
             faults: Vec::new(),
             seed: 0,
             epoch_unix: DEFAULT_EPOCH_UNIX,
@@ -83,6 +87,12 @@ impl EmulatorConfig {
     /// Adds quirks.
     pub fn with_quirks(mut self, quirks: QuirkSet) -> Self {
         self.quirks = self.quirks.union(quirks);
+        self
+    }
+
+    /// Adds liberties.
+    pub fn with_liberties(mut self, liberties: LibertySet) -> Self {
+        self.liberties = self.liberties.union(liberties);
         self
     }
 
@@ -257,7 +267,25 @@ struct Sending {
     context: u8,
     held_ok: bool,
     multitech: bool,
+    /// Liberty `slow-send`: the outcome, reported at this instant.
+    report: Option<(Instant, Report)>,
 }
+
+/// What the end of a send prints.
+#[derive(Clone, Copy, Debug)]
+enum Report {
+    /// `+QSMTPPUT: <err>,<protocol_error>`.
+    Quectel(u16, u16),
+    /// Multi-Tech `OK`, or `#CME ERROR: <n>`.
+    MultiTech(Option<u32>),
+}
+
+/// How long a send takes with the liberty `slow-send`.
+const SLOW_SEND: Duration = Duration::from_secs(20);
+/// How late answers come with the liberty `answers-within-limits`, where the limit is 300 ms.
+const WITHIN_300MS: Duration = Duration::from_millis(250);
+/// … where the limit is longer, or where none is documented.
+const WITHIN_OTHERS: Duration = Duration::from_secs(1);
 
 /// The emulated module: a deterministic, sans-IO state machine.
 ///
@@ -343,8 +371,9 @@ impl core::fmt::Debug for Emulator {
 
 impl Emulator {
     /// A module freshly powered on at `now`.
-    pub fn new(config: EmulatorConfig, now: Instant) -> Self {
+    pub fn new(mut config: EmulatorConfig, now: Instant) -> Self {
         let _ = now;
+        apply_profile_liberties(&mut config);
         let sim_ready = !config.faults.contains(&Fault::SimNotReady);
         let pdp_fault_at = config
             .faults
@@ -438,6 +467,27 @@ impl Emulator {
         self.cfg.quirks.contains(q)
     }
 
+    /// Liberty `answers-within-limits`: how late the answer to `line` comes, inside the
+    /// catalog's documented limit for it (ERRATA E30), or 1 s where none is documented.
+    fn answer_delay(&self, line: &[u8]) -> Duration {
+        match at_catalog::line_limit(line, &self.cfg.profile.name) {
+            Some(l) if l.duration <= Duration::from_millis(300) => {
+                WITHIN_300MS.min(l.duration.mul_f32(0.9))
+            }
+            Some(l) => WITHIN_OTHERS.min(l.duration.mul_f32(0.9)),
+            None => WITHIN_OTHERS,
+        }
+    }
+
+    /// The enabled liberties.
+    pub fn liberties(&self) -> LibertySet {
+        self.cfg.liberties
+    }
+
+    fn l(&self, l: Liberty) -> bool {
+        self.cfg.liberties.contains(l)
+    }
+
     // ---- poll_* ----
 
     /// Appends the bytes the module has sent since the last call to `out`; returns how many.
@@ -468,6 +518,7 @@ impl Emulator {
         [
             mode_t,
             self.sending.map(|s| s.deadline),
+            self.sending.and_then(|s| s.report).map(|(at, _)| at),
             self.pdp_fault_at,
             self.hold.map(|(_, at)| at),
         ]
@@ -523,12 +574,19 @@ impl Emulator {
                             rest = rest.get(1..).unwrap_or_default();
                         }
                         let echoed = self.out.len();
+                        let delay = if self.q(Quirk::SlowResponses) {
+                            Some(SLOW_RESPONSE)
+                        } else if self.l(Liberty::AnswersWithinLimits) {
+                            line.as_deref().map(|l| self.answer_delay(l))
+                        } else {
+                            None
+                        };
                         self.run_line(now, line);
-                        if self.q(Quirk::SlowResponses)
+                        if let Some(delay) = delay
                             && self.out.len() > echoed
                             && self.hold.is_none()
                         {
-                            self.hold = Some((echoed, now + SLOW_RESPONSE));
+                            self.hold = Some((echoed, now + delay));
                         }
                     }
                 }
@@ -627,6 +685,13 @@ impl Emulator {
             Mode::Command | Mode::Wedged => {}
         }
         if let Some(s) = self.sending
+            && let Some((at, report)) = s.report
+            && now >= at
+        {
+            self.sending = None;
+            self.report(s, report);
+        }
+        if let Some(s) = self.sending
             && now >= s.deadline
         {
             self.sending = None;
@@ -655,25 +720,42 @@ impl Emulator {
 
     /// The result of delivery `id`. Outcomes of cancelled or unknown deliveries are ignored.
     pub fn handle_delivery(&mut self, now: Instant, id: DeliveryId, outcome: Outcome) {
-        let _ = now;
-        let Some(s) = self.sending.filter(|s| s.id == id) else {
+        let Some(s) = self.sending.filter(|s| s.id == id && s.report.is_none()) else {
             return;
         };
-        self.sending = None;
-        if s.multitech {
-            match &outcome.result {
-                Ok(()) => self.emit_final(Final::Ok),
-                Err(f) => {
-                    let code = self.mt_errors().map(|e| multitech_error(f, e)).unwrap_or(0);
-                    self.emit_final(Final::MtCme(code));
-                }
-            }
+        let report = if s.multitech {
+            Report::MultiTech(match &outcome.result {
+                Ok(()) => None,
+                Err(f) => Some(self.mt_errors().map(|e| multitech_error(f, e)).unwrap_or(0)),
+            })
+        } else {
+            let (e, p) = outcome_codes(&outcome, self.cfg.quirks);
+            Report::Quectel(e, p)
+        };
+        if self.l(Liberty::SlowSend) {
+            // Still sending (652) until the result is printed, never past `<timeout>`.
+            let at = (now + SLOW_SEND).min(s.deadline);
+            self.sending = Some(Sending {
+                report: Some((at, report)),
+                ..s
+            });
             return;
         }
-        let (e, p) = outcome_codes(&outcome, self.cfg.quirks);
-        self.urc(format!("+QSMTPPUT: {e},{p}").into_bytes());
-        if s.held_ok {
-            self.emit_final(Final::Ok);
+        self.sending = None;
+        self.report(s, report);
+    }
+
+    /// Prints how send `s` ended.
+    fn report(&mut self, s: Sending, report: Report) {
+        match report {
+            Report::MultiTech(None) => self.emit_final(Final::Ok),
+            Report::MultiTech(Some(code)) => self.emit_final(Final::MtCme(code)),
+            Report::Quectel(e, p) => {
+                self.urc(format!("+QSMTPPUT: {e},{p}").into_bytes());
+                if s.held_ok {
+                    self.emit_final(Final::Ok);
+                }
+            }
         }
     }
 
@@ -924,7 +1006,9 @@ impl Emulator {
         match name {
             "CPIN" => {
                 if !self.sim_ready {
-                    return Step::Stop(Final::Cme(10));
+                    // 27.007: 10 SIM not inserted; 14 SIM busy (liberty `sim-busy-cause`).
+                    let cause = if self.l(Liberty::SimBusyCause) { 14 } else { 10 };
+                    return Step::Stop(Final::Cme(cause));
                 }
                 self.emit_info(&[b"+CPIN: READY".to_vec()]);
                 Step::Done
@@ -988,7 +1072,9 @@ impl Emulator {
         }
         if let Some(s) = self.sending.filter(|s| s.context == id && !s.multitech) {
             self.sending = None;
-            self.actions.push_back(Action::Cancel { id: s.id });
+            if s.report.is_none() {
+                self.actions.push_back(Action::Cancel { id: s.id });
+            }
             self.urc(format!("+QSMTPPUT: {},0", err::PDP_DEACTIVATED).into_bytes());
             if s.held_ok {
                 self.emit_final(Final::Ok);
@@ -1020,9 +1106,15 @@ impl Emulator {
 
     fn cmd_cgreg(&mut self, f: Form, params: &[WParam], spec: &catalog::Command) -> Step {
         if f == Form::Read {
-            let stat = u8::from(self.attached && self.sim_ready);
+            let registered = self.attached && self.sim_ready;
+            // 27.007 <stat>: 1 registered, home network; 5 registered, roaming.
+            let stat = match (registered, self.l(Liberty::CgregRoaming)) {
+                (false, _) => 0,
+                (true, false) => 1,
+                (true, true) => 5,
+            };
             let mut line = format!("+CGREG: {},{stat}", self.cgreg_n);
-            if self.cgreg_n == 2 && stat == 1 {
+            if self.cgreg_n == 2 && registered {
                 // 3GPP TS 27.007 §10.1.20: <n>=2 adds the serving cell: <lac>,<ci>,<AcT>
                 // (7 = E-UTRAN); the values are this emulator's fixed cell.
                 line.push_str(&format!(",\"{CELL_LAC}\",\"{CELL_CI}\",7"));
@@ -1293,6 +1385,12 @@ impl Emulator {
         self.sending.is_some()
     }
 
+    /// Whether `AT+QSMTPCFG="bodyoriginal"` is accepted: 000's modules, and the AG35 with the
+    /// liberty `ag35-bodyoriginal` (001 p.9 only leaves it out of the test response).
+    fn bodyoriginal_accepted(&self) -> bool {
+        self.cfg.profile.supports_bodyoriginal || self.l(Liberty::Ag35Bodyoriginal)
+    }
+
     fn cmd_qsmtpcfg(&mut self, params: &[WParam], spec: &catalog::Command) -> Step {
         const BAD: Step = Step::Stop(Final::Cme(err::BAD_PARAM));
         let Some(setting) = params
@@ -1303,7 +1401,7 @@ impl Emulator {
         else {
             return BAD;
         };
-        if setting.name == "bodyoriginal" && !self.cfg.profile.supports_bodyoriginal {
+        if setting.name == "bodyoriginal" && !self.bodyoriginal_accepted() {
             return BAD; // 001 p.9: AG35 has no "bodyoriginal"
         }
         let rest = params.get(1..).unwrap_or_default();
@@ -1636,6 +1734,7 @@ impl Emulator {
             context: self.smtp.contextid,
             held_ok: hold_ok,
             multitech: false,
+            report: None,
         });
         self.actions
             .push_back(Action::Deliver { id, job, deadline });
@@ -1650,15 +1749,52 @@ impl Emulator {
         q
     }
 
+    fn client_style(&self) -> ClientStyle {
+        ClientStyle {
+            auth_login_first: self.l(Liberty::AuthLoginFirst),
+            body_base64: self.l(Liberty::BodyBase64),
+            multipart_always: self.l(Liberty::MultipartAlways),
+            subject_q_words: self.l(Liberty::SubjectQWords),
+            extra_headers: self.l(Liberty::MailHeaders),
+            attachment_types: self.l(Liberty::AttachmentTypes),
+        }
+    }
+
+    /// The `EHLO` argument of a Quectel send: the PDP address literal (ERRATA E27), or the
+    /// module's name (liberty `ehlo-name`).
+    fn ehlo_domain(&self, context: u8) -> String {
+        if self.l(Liberty::EhloName) {
+            format!(
+                "{}.module.invalid",
+                self.cfg.profile.model.to_ascii_lowercase()
+            )
+        } else {
+            format!("[{}]", self.cfg.profile.ip_for_context(context))
+        }
+    }
+
     fn net_faults(&self) -> Vec<at_mailer::NetFault> {
         self.cfg.faults.iter().filter_map(Fault::net).collect()
     }
 
     fn date(&self, now: Instant) -> String {
-        rfc5322_date(self.cfg.epoch_unix + now.since_origin().as_secs())
+        let unix = self.cfg.epoch_unix + now.since_origin().as_secs();
+        if self.l(Liberty::MailHeaders) {
+            // The same instant on a module clock set to China Standard Time.
+            return rfc5322_date(unix + 8 * 3600).replace("+0000", "+0800");
+        }
+        rfc5322_date(unix)
     }
 
     fn message_id(&self, id: DeliveryId) -> String {
+        if self.l(Liberty::MailHeaders) {
+            return format!(
+                "{}{:08}.{:x}@smtp.module.invalid",
+                self.cfg.profile.model.to_ascii_uppercase(),
+                id.0,
+                self.cfg.seed
+            );
+        }
         format!(
             "{:016x}.{}@{}.atconform.invalid",
             self.cfg.seed,
@@ -1675,7 +1811,7 @@ impl Emulator {
         let tls = self
             .ssl
             .get(usize::from(c.sslctxid))
-            .map(|s| s.client_settings(&self.fs))
+            .map(|s| s.client_settings(&self.fs, self.l(Liberty::CipherOrder)))
             .unwrap_or_default();
         MailJob {
             server: lossy(&c.server),
@@ -1707,15 +1843,16 @@ impl Emulator {
                 charset: charset(body_charset),
                 bytes: body,
                 original: c.bodyoriginal == 1
-                    && self.cfg.profile.supports_bodyoriginal
+                    && self.bodyoriginal_accepted()
                     && !self.q(Quirk::BodyoriginalIgnored),
             },
             attachments,
-            helo_domain: format!("[{}]", self.cfg.profile.ip_for_context(c.contextid)),
+            helo_domain: self.ehlo_domain(c.contextid),
             date: self.date(now),
             message_id: self.message_id(id),
             faults: self.net_faults(),
             quirks: self.client_quirks(),
+            style: self.client_style(),
         }
     }
 
@@ -1745,6 +1882,8 @@ impl Emulator {
                 leftover = rest;
                 let cks = if self.q(Quirk::QfuplChecksumZero) {
                     0
+                } else if self.l(Liberty::ChecksumSum16) {
+                    fs::checksum_sum16(&payload)
                 } else {
                     fs::checksum(&payload)
                 };
@@ -1902,6 +2041,7 @@ impl Emulator {
             message_id: self.message_id(id),
             faults: self.net_faults(),
             quirks: self.client_quirks(),
+            style: self.client_style(),
         };
         let deadline = now + MULTITECH_SEND_TIMEOUT;
         self.sending = Some(Sending {
@@ -1910,8 +2050,34 @@ impl Emulator {
             context: 0,
             held_ok: false,
             multitech: true,
+            report: None,
         });
         self.actions
             .push_back(Action::Deliver { id, job, deadline });
+    }
+}
+
+/// The liberties that are profile data: another PDP address, another ATI revision, other
+/// Multi-Tech cause values (`crate::liberties`).
+fn apply_profile_liberties(config: &mut EmulatorConfig) {
+    let l = config.liberties;
+    let p = &mut config.profile;
+    if l.contains(Liberty::PdpAddress) {
+        p.ip_address = "100.72.18.5".to_owned();
+    }
+    if l.contains(Liberty::AtiRevision) {
+        p.revision = format!("{}R99A01M4G", p.model);
+    }
+    if l.contains(Liberty::MultitechCauses)
+        && let Some(mt) = p.multitech.as_mut()
+    {
+        let e = &mut mt.errors;
+        // 38027 (DNS) is the one value 002 documents; the others are the firmware's.
+        e.connection = 38050;
+        e.smtp_rejected = 38051;
+        e.timeout = 38052;
+        e.inactivity = 38053;
+        e.not_ready = 38054;
+        e.busy = 38055;
     }
 }

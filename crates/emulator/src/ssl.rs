@@ -79,10 +79,25 @@ impl SslCtx {
         }
     }
 
+    /// [`suites`](Self::suites) with `0XFFFF`'s list strongest first (liberty `cipher-order`:
+    /// 000 §3.2 gives no order): the TLS 1.2 AEAD suites, then the others, each group reversed.
+    pub(crate) fn suites_strongest_first(&self) -> Vec<u16> {
+        if self.ciphersuite == ALL_SUITES {
+            let (mut aead, mut rest): (Vec<u16>, Vec<u16>) =
+                catalog_suites().into_iter().partition(|id| *id >= 0xC000);
+            aead.reverse();
+            rest.reverse();
+            aead.extend(rest);
+            aead
+        } else {
+            vec![self.ciphersuite]
+        }
+    }
+
     /// What a delivery through this context offers and checks. Files come from the module's
     /// file system as they are at `AT+QSMTPPUT`; a missing `"cacert"` leaves nothing to verify
     /// against (the handshake then fails), a missing client certificate or key sends none.
-    pub(crate) fn client_settings(&self, files: &Fs) -> ClientSettings {
+    pub(crate) fn client_settings(&self, files: &Fs, strongest_first: bool) -> ClientSettings {
         let read = |path: &[u8]| -> Option<Vec<u8>> {
             let (drive, name) = fs::split_name(path)?;
             files.get(drive, &name).cloned()
@@ -104,7 +119,11 @@ impl SslCtx {
         };
         ClientSettings {
             versions: self.versions(),
-            ciphers: Ciphers::from_ids(&self.suites()),
+            ciphers: Ciphers::from_ids(&if strongest_first {
+                self.suites_strongest_first()
+            } else {
+                self.suites()
+            }),
             verify,
             identity,
             sni: true,
@@ -135,7 +154,7 @@ mod tests {
             ciphersuite: 0x002F,
             ..SslCtx::default()
         };
-        let s = one.client_settings(&Fs::default());
+        let s = one.client_settings(&Fs::default(), false);
         assert_eq!(s.versions.to_string(), "TLSv1");
         assert_eq!(s.ciphers.tls12, "AES128-SHA");
         assert_eq!(s.verify, Verify::Nothing);
@@ -154,7 +173,7 @@ mod tests {
             clientkey: b"RAM:c.key".to_vec(),
             ..SslCtx::default()
         };
-        let s = ctx.client_settings(&files);
+        let s = ctx.client_settings(&files, false);
         assert_eq!(
             s.verify,
             Verify::Chain {
@@ -167,10 +186,10 @@ mod tests {
             "seclevel 1 sends no client certificate"
         );
         ctx.seclevel = 2;
-        let s = ctx.client_settings(&files);
+        let s = ctx.client_settings(&files, false);
         assert_eq!(s.identity.map(|i| i.cert), Some(b"CERT".to_vec()));
         ctx.cacert = b"missing.pem".to_vec();
-        let s = ctx.client_settings(&files);
+        let s = ctx.client_settings(&files, false);
         assert_eq!(
             s.verify,
             Verify::Chain {

@@ -167,6 +167,7 @@ pub struct SmtpClient {
     helo_domain: String,
     helo_only: bool,
     force_login: bool,
+    login_first: bool,
     auth: Option<(String, crate::Secret)>,
     sender: String,
     recipients: Vec<String>,
@@ -198,6 +199,7 @@ impl SmtpClient {
             helo_domain: job.helo_domain.clone(),
             helo_only: job.quirks.helo_only,
             force_login: job.quirks.force_auth_login,
+            login_first: job.style.auth_login_first,
             auth,
             sender: job.sender_email.clone(),
             recipients: job.recipients.iter().map(|(_, a)| a.clone()).collect(),
@@ -525,7 +527,7 @@ impl SmtpClient {
             self.send_mail_from();
             return;
         }
-        let mechanism = if self.force_login {
+        let mechanism = if self.force_login || (self.login_first && caps.auth_login) {
             Some(Mechanism::Login)
         } else if caps.auth_plain {
             Some(Mechanism::Plain)

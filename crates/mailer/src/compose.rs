@@ -38,9 +38,14 @@ const WORD_BYTES: usize = 45;
 /// ```
 pub fn compose(job: &MailJob) -> Vec<u8> {
     let mut out = Vec::with_capacity(512 + job.body.bytes.len() * 2);
+    let style = job.style;
     header(&mut out, "Date", job.date.as_bytes());
     let from = format!("{} <{}>", display_name(&job.sender_name), job.sender_email);
     header(&mut out, "From", from.as_bytes());
+    let subject = subject_value(job.subject.charset, &job.subject.bytes, style.subject_q_words);
+    if style.extra_headers {
+        header(&mut out, "Subject", subject.as_bytes());
+    }
     for (kind, name) in [
         (RecipientKind::To, "To"),
         (RecipientKind::Cc, "Cc"),
@@ -59,25 +64,27 @@ pub fn compose(job: &MailJob) -> Vec<u8> {
             header(&mut out, name, list.join(",\r\n ").as_bytes());
         }
     }
-    header(
-        &mut out,
-        "Subject",
-        subject_value(job.subject.charset, &job.subject.bytes).as_bytes(),
-    );
+    if !style.extra_headers {
+        header(&mut out, "Subject", subject.as_bytes());
+    }
     header(
         &mut out,
         "Message-ID",
         format!("<{}>", job.message_id).as_bytes(),
     );
+    if style.extra_headers {
+        header(&mut out, "X-Mailer", b"atconform module emulator");
+    }
 
     let body = &job.body;
-    if job.attachments.is_empty() {
+    // A verbatim body (ERRATA M1) is never wrapped: it is the original SMTP body.
+    if job.attachments.is_empty() && (body.original || !style.multipart_always) {
         if body.original {
             out.extend_from_slice(b"\r\n");
             out.extend_from_slice(&body.bytes);
         } else {
             header(&mut out, "MIME-Version", b"1.0");
-            text_part(&mut out, body.charset, &body.bytes);
+            text_part(&mut out, body.charset, &body.bytes, style.body_base64);
         }
         return out;
     }
@@ -95,15 +102,20 @@ pub fn compose(job: &MailJob) -> Vec<u8> {
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&body.bytes);
     } else {
-        text_part(&mut out, body.charset, &body.bytes);
+        text_part(&mut out, body.charset, &body.bytes, style.body_base64);
     }
     for att in &job.attachments {
         out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
         let (name_param, filename_param) = file_name_params(&att.file_name);
+        let media_type = if style.attachment_types {
+            media_type_of(&att.file_name)
+        } else {
+            "application/octet-stream"
+        };
         header(
             &mut out,
             "Content-Type",
-            format!("application/octet-stream;\r\n {name_param}").as_bytes(),
+            format!("{media_type};\r\n {name_param}").as_bytes(),
         );
         header(
             &mut out,
@@ -128,14 +140,30 @@ fn header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Headers and content of the text part (after any part boundary).
-fn text_part(out: &mut Vec<u8>, charset: Charset, bytes: &[u8]) {
+/// The media type of an attachment by its extension (client style `attachment_types`).
+fn media_type_of(file_name: &str) -> &'static str {
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" | "csv" => "text/plain",
+        "htm" | "html" => "text/html",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Headers and content of the text part (after any part boundary); `base64` always encodes.
+fn text_part(out: &mut Vec<u8>, charset: Charset, bytes: &[u8], base64: bool) {
     header(
         out,
         "Content-Type",
         format!("text/plain; charset=\"{}\"", charset.mime_name()).as_bytes(),
     );
-    if is_7bit_text(bytes) {
+    if !base64 && is_7bit_text(bytes) {
         header(out, "Content-Transfer-Encoding", b"7bit");
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(bytes);
@@ -194,16 +222,41 @@ fn display_name(name: &str) -> String {
 
 /// The `Subject:` value: verbatim when ASCII and printable, else RFC 2047 B-encoded words
 /// naming the charset (8-bit bytes under "ASCII" are labelled UTF-8 rather than lie).
-fn subject_value(charset: Charset, bytes: &[u8]) -> String {
+fn subject_value(charset: Charset, bytes: &[u8], q: bool) -> String {
     if bytes.is_empty() {
         return String::new();
     }
     let printable = bytes.iter().all(|b| (0x20..0x7f).contains(b));
+    let words = if q { q_words } else { encoded_words };
     match charset {
         Charset::Ascii if printable => String::from_utf8_lossy(bytes).into_owned(),
-        Charset::Ascii => encoded_words(Charset::Utf8, bytes),
-        other => encoded_words(other, bytes),
+        Charset::Ascii => words(Charset::Utf8, bytes),
+        other => words(other, bytes),
     }
+}
+
+/// `=?CHARSET?Q?…?=` words (RFC 2047 §4.2: `_` for space, `=XX` for anything but letters and
+/// digits), folded with CRLF SP, each holding whole characters and at most 75 characters.
+fn q_words(charset: Charset, bytes: &[u8]) -> String {
+    // 75 − len("=?GB2312?Q??=") leaves 62; an encoded byte takes at most 3.
+    const Q_BYTES: usize = 20;
+    let mut words = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let cut = char_boundary(charset, rest, Q_BYTES);
+        let (chunk, tail) = rest.split_at(cut);
+        let mut text = String::new();
+        for &b in chunk {
+            match b {
+                b' ' => text.push('_'),
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => text.push(char::from(b)),
+                _ => text.push_str(&format!("={b:02X}")),
+            }
+        }
+        words.push(format!("=?{}?Q?{text}?=", charset.mime_name()));
+        rest = tail;
+    }
+    words.join("\r\n ")
 }
 
 /// `=?CHARSET?B?…?=` words, folded with CRLF SP, each holding whole characters.

@@ -272,6 +272,25 @@ impl ClientQuirks {
     };
 }
 
+/// How a client composes and talks where the manuals and the RFCs leave it free (the
+/// emulator's liberties): every combination delivers the same mail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ClientStyle {
+    /// Prefer `AUTH LOGIN` when the server offers both PLAIN and LOGIN (RFC 4954 §4).
+    pub auth_login_first: bool,
+    /// Encode every text body in base64, 7-bit text too.
+    pub body_base64: bool,
+    /// Make every mail `multipart/mixed`, even without attachments.
+    pub multipart_always: bool,
+    /// RFC 2047 Q-encoded words for a subject that is not printable ASCII (instead of B).
+    pub subject_q_words: bool,
+    /// An `X-Mailer:` field, and `Subject:` before the recipients.
+    pub extra_headers: bool,
+    /// Attachments typed by extension (`text/plain` for `.txt`) instead of
+    /// `application/octet-stream`.
+    pub attachment_types: bool,
+}
+
 /// Everything needed to send one mail: server, account, envelope, content, faults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MailJob {
@@ -308,6 +327,8 @@ pub struct MailJob {
     pub faults: Vec<NetFault>,
     /// Client misbehaviours to reproduce.
     pub quirks: ClientQuirks,
+    /// Client choices where the manuals leave room.
+    pub style: ClientStyle,
 }
 
 impl Default for MailJob {
@@ -329,6 +350,7 @@ impl Default for MailJob {
             message_id: "0@localhost".to_owned(),
             faults: Vec::new(),
             quirks: ClientQuirks::NONE,
+            style: ClientStyle::default(),
         }
     }
 }

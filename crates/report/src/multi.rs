@@ -2,8 +2,9 @@
 //!
 //! Target specs (the `--target` syntax of the issue):
 //! `emulator:eg95`, `emulator:ec25+body-length-off-by-one` (a quirk stands in for a new firmware
-//! revision), `ec25=/dev/ttyUSB2` (serial or PTY, 115200 baud), `ag35=tcp:127.0.0.1:7001`,
-//! and `LABEL=emulator:PROFILE[+QUIRK...]`. For real devices the label's part before `@`
+//! revision), `emulator:ec25+liberty:checksum-sum16` (a liberty stands in for a conforming
+//! firmware that chose otherwise), `ec25=/dev/ttyUSB2` (serial or PTY, 115200 baud),
+//! `ag35=tcp:127.0.0.1:7001`, and `LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...]`. For real devices the label's part before `@`
 //! names the profile (`ec25@fw2=/dev/ttyUSB3`).
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ pub struct TargetArg {
     pub target: TargetSpec,
     /// Emulator quirks added to every case.
     pub quirks: Vec<String>,
+    /// Emulator liberties added to every case (`+liberty:NAME`).
+    pub liberties: Vec<String>,
 }
 
 fn profile(name: &str) -> Result<Profile, String> {
@@ -38,11 +41,22 @@ fn profile(name: &str) -> Result<Profile, String> {
 fn emulator(label: Option<&str>, spec: &str) -> Result<TargetArg, String> {
     let mut parts = spec.split('+');
     let p = profile(parts.next().unwrap_or_default())?;
-    let quirks: Vec<String> = parts.map(str::to_string).collect();
-    for q in &quirks {
-        if !at_emulator_quirk_known(q) {
+    let mut quirks = Vec::new();
+    let mut liberties = Vec::new();
+    for part in parts {
+        if let Some(l) = part.strip_prefix("liberty:") {
+            if at_emulator::liberties::Liberty::from_name(l).is_none() {
+                return Err(format!(
+                    "unknown liberty {l:?} (see `atconform emulate --list-liberties`)"
+                ));
+            }
+            liberties.push(l.to_string());
+        } else if at_emulator_quirk_known(part) {
+            quirks.push(part.to_string());
+        } else {
             return Err(format!(
-                "unknown quirk {q:?} (see `atconform emulate --list-quirks`)"
+                "unknown quirk {part:?} (see `atconform emulate --list-quirks`; a liberty is \
+                 `+liberty:NAME`)"
             ));
         }
     }
@@ -51,6 +65,7 @@ fn emulator(label: Option<&str>, spec: &str) -> Result<TargetArg, String> {
         profile: p,
         target: TargetSpec::Emulator,
         quirks,
+        liberties,
     })
 }
 
@@ -86,6 +101,7 @@ impl FromStr for TargetArg {
             profile: p,
             target,
             quirks: Vec::new(),
+            liberties: Vec::new(),
         })
     }
 }
@@ -121,8 +137,16 @@ pub struct TargetRun {
 /// `tcp 127.0.0.1:7001`.
 pub fn describe(t: &TargetArg) -> String {
     match &t.target {
-        TargetSpec::Emulator if t.quirks.is_empty() => format!("emulator {}", t.profile),
-        TargetSpec::Emulator => format!("emulator {}+{}", t.profile, t.quirks.join("+")),
+        TargetSpec::Emulator => {
+            let mut s = format!("emulator {}", t.profile);
+            for q in &t.quirks {
+                s.push_str(&format!("+{q}"));
+            }
+            for l in &t.liberties {
+                s.push_str(&format!("+liberty:{l}"));
+            }
+            s
+        }
         TargetSpec::Serial { path, .. } => path.clone(),
         TargetSpec::Tcp { addr } => format!("tcp {addr}"),
     }
@@ -244,6 +268,7 @@ fn run_one(
         target: t.target.clone(),
         profiles: vec![t.profile],
         quirks: t.quirks.clone(),
+        liberties: t.liberties.clone(),
         ..base.clone()
     };
     let cases = at_runner::run::select(scenarios.to_vec(), &cfg);
@@ -292,6 +317,22 @@ mod tests {
         let t: TargetArg = "new-fw=emulator:ec25+urc-before-ok".parse().unwrap();
         assert_eq!(t.label, "new-fw");
         assert!("emulator:ec25+no-such-quirk".parse::<TargetArg>().is_err());
+        let t: TargetArg = "fw3=emulator:ec25+urc-before-ok+liberty:checksum-sum16"
+            .parse()
+            .unwrap();
+        assert_eq!(t.quirks, ["urc-before-ok"]);
+        assert_eq!(t.liberties, ["checksum-sum16"]);
+        assert_eq!(
+            describe(&t),
+            "emulator ec25+urc-before-ok+liberty:checksum-sum16"
+        );
+        assert!(
+            "emulator:ec25+liberty:no-such"
+                .parse::<TargetArg>()
+                .is_err()
+        );
+        // A liberty is not a quirk: it needs its prefix.
+        assert!("emulator:ec25+checksum-sum16".parse::<TargetArg>().is_err());
         assert!("emulator:ec99".parse::<TargetArg>().is_err());
         assert!("/dev/ttyUSB2".parse::<TargetArg>().is_err());
         assert_eq!(dir_name("a b/c"), "a_b_c");

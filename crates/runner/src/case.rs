@@ -282,6 +282,35 @@ pub fn run_case_emulated(
     extra_quirks: &[String],
     cancel: &AtomicBool,
 ) -> CaseResult {
+    run_case_emulated_with(
+        sc,
+        profile,
+        &Variations {
+            quirks: extra_quirks.to_vec(),
+            liberties: Vec::new(),
+        },
+        cancel,
+    )
+}
+
+/// What an emulator run adds to every case: quirks (defects) and liberties (the other choice
+/// where the manuals leave room), by name (`at_emulator::quirks`, `at_emulator::liberties`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Variations {
+    /// Quirk names.
+    pub quirks: Vec<String>,
+    /// Liberty names (each may be a comma-separated list).
+    pub liberties: Vec<String>,
+}
+
+/// [`run_case_emulated`] with `extra`'s quirks and liberties added to the scenario's own.
+pub fn run_case_emulated_with(
+    sc: &Scenario,
+    profile: Profile,
+    extra: &Variations,
+    cancel: &AtomicBool,
+) -> CaseResult {
+    let extra_quirks = &extra.quirks;
     let (emu, sink_setup) = setup_for(sc, profile);
     let label = format!("emulator {profile}");
     let err = |e: String| CaseResult::new(sc, profile, label.clone(), Status::Error(e));
@@ -298,6 +327,11 @@ pub fn run_case_emulated(
     match QuirkSet::from_names(&quirks) {
         Ok(q) => config = config.with_quirks(q),
         Err(e) => return err(format!("quirk: {e}")),
+    }
+    let liberties = emu.liberties.iter().chain(&extra.liberties);
+    match at_emulator::LibertySet::from_names(liberties) {
+        Ok(l) => config = config.with_liberties(l),
+        Err(e) => return err(format!("liberty: {e}")),
     }
     for f in &emu.faults {
         match f.parse::<Fault>() {

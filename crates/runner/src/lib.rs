@@ -40,7 +40,9 @@ pub mod snapshot;
 pub mod target;
 pub mod transcript;
 
-pub use case::{CaseResult, Status, run_case_emulated, run_case_on};
+pub use case::{
+    CaseResult, Status, Variations, run_case_emulated, run_case_emulated_with, run_case_on,
+};
 pub use escape::{escape, escape_lines};
 pub use judge::{Execution, Failure, FailureKind, Grade, Verdict, execute};
 pub use plan::{

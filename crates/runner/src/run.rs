@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use at_scenario::{Profile, Scenario};
 
-use crate::case::{CaseResult, Status, run_case_emulated, run_case_on};
+use crate::case::{CaseResult, Status, Variations, run_case_emulated_with, run_case_on};
 use crate::report::{RunReport, corpus_name};
 use crate::scenario::MailSource;
 use crate::target::{SerialTarget, Target, TcpTarget};
@@ -41,6 +41,8 @@ pub struct RunConfig {
     pub filters: Vec<String>,
     /// Extra emulator quirks.
     pub quirks: Vec<String>,
+    /// Extra emulator liberties (`at_emulator::liberties`).
+    pub liberties: Vec<String>,
     /// Listen address of the capture sink for real targets (the device must reach it).
     pub sink_listen: Option<std::net::SocketAddr>,
     /// Implicit-TLS (SMTPS) listen address of that sink, for `ssltype` 1 scenarios.
@@ -56,9 +58,20 @@ impl Default for RunConfig {
             profiles: Vec::new(),
             filters: Vec::new(),
             quirks: Vec::new(),
+            liberties: Vec::new(),
             sink_listen: None,
             sink_tls_listen: None,
             sink_api: None,
+        }
+    }
+}
+
+impl RunConfig {
+    /// The quirks and liberties an emulator case gets on top of the scenario's own.
+    pub fn variations(&self) -> Variations {
+        Variations {
+            quirks: self.quirks.clone(),
+            liberties: self.liberties.clone(),
         }
     }
 }
@@ -201,7 +214,7 @@ pub fn run(
             ));
         }
         let r = match device.as_mut() {
-            None => run_case_emulated(sc, *profile, &cfg.quirks, cancel),
+            None => run_case_emulated_with(sc, *profile, &cfg.variations(), cancel),
             Some(t) => {
                 let since = sink.as_deref().map(|s| Since {
                     sink: s,
@@ -262,7 +275,7 @@ fn run_emulated_parallel(
                     let Some((sc, profile)) = cases.get(i) else {
                         return;
                     };
-                    let mut r = run_case_emulated(sc, *profile, &cfg.quirks, cancel);
+                    let mut r = run_case_emulated_with(sc, *profile, &cfg.variations(), cancel);
                     r.scenario = corpus_name(&r.scenario).to_string();
                     if tx.send((i, r)).is_err() {
                         return;

@@ -52,11 +52,13 @@ impl MailSource for smtp_sink::RunningSink {
     }
 }
 
-/// Emulator-side setup a scenario asks for (`@quirk`, `@fault`, `@resolve`).
+/// Emulator-side setup a scenario asks for (`@quirk`, `@liberty`, `@fault`, `@resolve`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EmulatorSetup {
     /// Quirk names.
     pub quirks: Vec<String>,
+    /// Liberty names (`@liberty`).
+    pub liberties: Vec<String>,
     /// Fault specs in `at_emulator::Fault` syntax.
     pub faults: Vec<String>,
     /// DNS overrides.
@@ -151,6 +153,7 @@ pub fn setup_for(sc: &Scenario, profile: Profile) -> (EmulatorSetup, SinkSetup) 
     for step in sc.steps_for(profile) {
         match &step.kind {
             StepKind::Emulator(EmulatorAction::Quirk(q)) => emu.quirks.push(q.clone()),
+            StepKind::Emulator(EmulatorAction::Liberty(l)) => emu.liberties.push(l.clone()),
             StepKind::Emulator(EmulatorAction::Resolve { host, to }) => {
                 emu.resolve.push((host.clone(), to.clone()));
             }

@@ -428,6 +428,9 @@ pub enum EmulatorAction {
     Net(String),
     /// `@quirk NAME`: enable a named emulator quirk (firmware deviation); names are the emulator's.
     Quirk(String),
+    /// `@liberty NAME`: enable a named emulator liberty (another choice the manuals leave
+    /// open); names are the emulator's.
+    Liberty(String),
     /// `@resolve HOST sink|fail|ADDR`: how the emulated module's DNS answers for `host`.
     Resolve {
         /// Host name as configured with `AT+QSMTPCFG="smtpserver"` / `SMTPSERV`.

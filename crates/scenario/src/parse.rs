@@ -901,19 +901,20 @@ impl<'a> Parser<'a> {
                 }
                 self.push(StepKind::Emulator(action), only, line)
             }
-            "@quirk" => {
+            "@quirk" | "@liberty" => {
                 if !is_ident(args.s, true) {
                     return Err(self.err(
                         ErrorKind::BadValue,
                         if args.s.is_empty() { line } else { args },
-                        "`@quirk` takes one name",
+                        format!("`{}` takes one name", name.s),
                     ));
                 }
-                self.push(
-                    StepKind::Emulator(EmulatorAction::Quirk(args.s.to_owned())),
-                    only,
-                    line,
-                )
+                let action = if name.s == "@quirk" {
+                    EmulatorAction::Quirk(args.s.to_owned())
+                } else {
+                    EmulatorAction::Liberty(args.s.to_owned())
+                };
+                self.push(StepKind::Emulator(action), only, line)
             }
             "@resolve" => {
                 let (host, to) = args.word();
@@ -959,7 +960,7 @@ impl<'a> Parser<'a> {
                 )
                 .with_help(
                     "directives: @var @secret @data @escape @wait @dtr @echo @within @allow-urc \
-                     @mail @smtp @fault @quirk @resolve @sink",
+                     @mail @smtp @fault @quirk @liberty @resolve @sink",
                 )),
         }
     }

@@ -87,13 +87,16 @@ impl Scenario {
         self.steps.iter().filter(move |s| s.applies_to(profile))
     }
 
-    /// Whether the scenario needs the built-in emulator (it has a `@fault` or `@quirk`).
+    /// Whether the scenario needs the built-in emulator (it has a `@fault`, `@quirk` or `@liberty`).
     pub fn needs_emulator(&self) -> bool {
         self.steps.iter().any(|s| {
             matches!(
                 s.kind,
                 StepKind::Emulator(
-                    EmulatorAction::Fault(_) | EmulatorAction::Net(_) | EmulatorAction::Quirk(_)
+                    EmulatorAction::Fault(_)
+                        | EmulatorAction::Net(_)
+                        | EmulatorAction::Quirk(_)
+                        | EmulatorAction::Liberty(_)
                 )
             )
         })

@@ -13,7 +13,7 @@ use std::time::Duration;
 use at_emulator::serve::{MailJob, Outcome, Pty, ResolveMap, ServeOptions, serve_tcp};
 use std::sync::Arc;
 
-use at_emulator::{EmulatorConfig, Fault, QuirkSet};
+use at_emulator::{EmulatorConfig, Fault, LibertySet, QuirkSet};
 use miette::{IntoDiagnostic, WrapErr, miette};
 
 /// Emulate a module (reference behaviour, real SMTP delivery) on a PTY or a TCP port.
@@ -35,6 +35,10 @@ pub struct Args {
     /// Enable a firmware quirk (repeatable; see --list-quirks).
     #[arg(long, value_name = "NAME")]
     quirk: Vec<String>,
+    /// Make another choice where the manuals leave room (repeatable or comma-separated; see
+    /// --list-liberties).
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    liberty: Vec<String>,
     /// Inject a fault (repeatable): sim-not-ready, pdp-deactivate@30s, pdp-activation-fails,
     /// dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE.
     #[arg(long, value_name = "NAME")]
@@ -45,6 +49,9 @@ pub struct Args {
     /// List the quirks and exit.
     #[arg(long)]
     list_quirks: bool,
+    /// List the liberties (with the seed text that leaves each open) and exit.
+    #[arg(long)]
+    list_liberties: bool,
     /// List the built-in profiles and exit.
     #[arg(long)]
     list_profiles: bool,
@@ -56,6 +63,13 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     if args.list_quirks {
         for q in at_emulator::quirks::QUIRKS {
             let _ = writeln!(stdout, "{:<30} {}", q.name, q.description);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.list_liberties {
+        for l in at_emulator::liberties::LIBERTIES {
+            let _ = writeln!(stdout, "{:<22} {}", l.name, l.description);
+            let _ = writeln!(stdout, "{:<22} room: {}", "", l.room);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -76,6 +90,9 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let quirks =
         QuirkSet::from_names(&args.quirk).map_err(|e| miette!("{e} (see --list-quirks)"))?;
     config = config.with_quirks(quirks);
+    let liberties = LibertySet::from_names(&args.liberty)
+        .map_err(|e| miette!("{e}"))?;
+    config = config.with_liberties(liberties);
     for name in &args.fault {
         let fault: Fault = name.parse().map_err(|e| miette!("{e}"))?;
         config = config.with_fault(fault);

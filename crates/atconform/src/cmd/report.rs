@@ -85,7 +85,7 @@ struct MatrixArgs {
     /// Saved run directories (or their report.json) to include as columns.
     #[arg(value_name = "RUN")]
     runs: Vec<PathBuf>,
-    /// Run the corpus on this target first (repeatable): emulator:PROFILE[+QUIRK...],
+    /// Run the corpus on this target first (repeatable): emulator:PROFILE[+QUIRK...][+liberty:NAME...],
     /// PROFILE=/dev/ttyUSB2, PROFILE=tcp:HOST:PORT, LABEL=emulator:PROFILE[+QUIRK...].
     #[arg(long, value_name = "SPEC")]
     target: Vec<TargetArg>,

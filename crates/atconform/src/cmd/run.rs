@@ -40,8 +40,8 @@ pub struct Args {
     #[arg(long, value_name = "PROFILE", conflicts_with = "target")]
     emulator: Option<String>,
     /// Run on this target (repeatable; one run directory per target under --out):
-    /// emulator:PROFILE[+QUIRK...], PROFILE[@TAG]=/dev/ttyUSB2, PROFILE[@TAG]=tcp:HOST:PORT,
-    /// LABEL=emulator:PROFILE[+QUIRK...].
+    /// emulator:PROFILE[+QUIRK...][+liberty:NAME...], PROFILE[@TAG]=/dev/ttyUSB2,
+    /// PROFILE[@TAG]=tcp:HOST:PORT, LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...].
     #[arg(long, value_name = "SPEC")]
     target: Vec<TargetArg>,
     /// The module's profile (required with --port/--tcp; repeatable to narrow emulator runs).
@@ -53,6 +53,10 @@ pub struct Args {
     /// Add an emulator quirk to every case (repeatable; see `at_emulator::quirks`).
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     quirk: Vec<String>,
+    /// Add an emulator liberty to every case (repeatable or comma-separated; see `atconform
+    /// emulate --list-liberties`).
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    liberty: Vec<String>,
     /// Also write a report: json:PATH or junit:PATH (repeatable; DIR/report.json is always
     /// written). With --target: junit:PATH only, one suite per target.
     #[arg(long, value_name = "KIND:PATH")]
@@ -138,6 +142,12 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     if let Some(p) = &args.emulator {
         profiles = vec![profile(p)?];
     }
+    at_emulator::LibertySet::from_names(&args.liberty).map_err(|e| miette!("{e}"))?;
+    if target != TargetSpec::Emulator && !args.liberty.is_empty() {
+        return Err(miette!(
+            "--liberty only applies to the emulator (a real module makes its own choices)"
+        ));
+    }
     if target != TargetSpec::Emulator && profiles.len() != 1 {
         return Err(miette!(
             "--port/--tcp need exactly one --profile NAME (the module on the other end)"
@@ -148,6 +158,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         profiles,
         filters: args.filter.clone(),
         quirks: args.quirk.clone(),
+        liberties: args.liberty.clone(),
         sink_listen: args.sink_listen,
         sink_tls_listen: args.sink_tls_listen,
         sink_api: args.sink_api,
