@@ -56,11 +56,11 @@ pub mod serve;
 mod ssl;
 
 pub use crate::faults::Fault;
+pub use crate::liberties::{Liberty, LibertySet};
 pub use crate::machine::{
     Action, ConfigError, DEFAULT_EPOCH_UNIX, DeliveryId, Emulator, EmulatorConfig,
 };
 pub use crate::mail::{failure_codes, outcome_codes};
-pub use crate::liberties::{Liberty, LibertySet};
 pub use crate::quirks::{Quirk, QuirkSet};
 
 #[cfg(test)]

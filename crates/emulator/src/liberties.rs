@@ -116,10 +116,7 @@ impl Liberty {
 
     /// The liberty named `name`.
     pub fn from_name(name: &str) -> Option<Liberty> {
-        LIBERTIES
-            .iter()
-            .find(|l| l.name == name)
-            .map(|l| l.liberty)
+        LIBERTIES.iter().find(|l| l.name == name).map(|l| l.liberty)
     }
 
     fn bit(self) -> u64 {
@@ -163,7 +160,12 @@ impl LibertySet {
     {
         let mut set = LibertySet::NONE;
         for n in names {
-            for n in n.as_ref().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            for n in n
+                .as_ref()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 set.insert(Liberty::from_name(n).ok_or_else(|| UnknownLiberty(n.to_owned()))?);
             }
         }
@@ -214,7 +216,9 @@ impl LibertySet {
 
 impl fmt::Debug for LibertySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Liberty::name)).finish()
+        f.debug_set()
+            .entries(self.iter().map(Liberty::name))
+            .finish()
     }
 }
 
@@ -231,7 +235,11 @@ mod tests {
             assert!(!l.description.is_empty() && !l.room.is_empty());
             assert!(LIBERTIES[i + 1..].iter().all(|r| r.name != l.name));
             // No name is also a quirk's: `--quirk`/`--liberty` and target specs stay unambiguous.
-            assert!(crate::quirks::Quirk::from_name(l.name).is_none(), "{}", l.name);
+            assert!(
+                crate::quirks::Quirk::from_name(l.name).is_none(),
+                "{}",
+                l.name
+            );
         }
     }
 
@@ -254,7 +262,10 @@ mod tests {
         assert_eq!(format!("{s:?}"), r#"{"checksum-sum16", "cgreg-roaming"}"#);
         assert!(LibertySet::parse("").unwrap().is_empty());
         assert_eq!(
-            LibertySet::from_names(["body-base64,ehlo-name", "slow-send"]).unwrap().iter().count(),
+            LibertySet::from_names(["body-base64,ehlo-name", "slow-send"])
+                .unwrap()
+                .iter()
+                .count(),
             3
         );
         assert_eq!(

@@ -582,6 +582,9 @@ impl Emulator {
                             None
                         };
                         self.run_line(now, line);
+                        // `CONNECT` starts data mode and its clocks: never held by a liberty.
+                        let delay =
+                            delay.filter(|_| self.q(Quirk::SlowResponses) || !self.in_data_mode());
                         if let Some(delay) = delay
                             && self.out.len() > echoed
                             && self.hold.is_none()
@@ -1007,7 +1010,11 @@ impl Emulator {
             "CPIN" => {
                 if !self.sim_ready {
                     // 27.007: 10 SIM not inserted; 14 SIM busy (liberty `sim-busy-cause`).
-                    let cause = if self.l(Liberty::SimBusyCause) { 14 } else { 10 };
+                    let cause = if self.l(Liberty::SimBusyCause) {
+                        14
+                    } else {
+                        10
+                    };
                     return Step::Stop(Final::Cme(cause));
                 }
                 self.emit_info(&[b"+CPIN: READY".to_vec()]);

@@ -42,7 +42,11 @@ pub fn compose(job: &MailJob) -> Vec<u8> {
     header(&mut out, "Date", job.date.as_bytes());
     let from = format!("{} <{}>", display_name(&job.sender_name), job.sender_email);
     header(&mut out, "From", from.as_bytes());
-    let subject = subject_value(job.subject.charset, &job.subject.bytes, style.subject_q_words);
+    let subject = subject_value(
+        job.subject.charset,
+        &job.subject.bytes,
+        style.subject_q_words,
+    );
     if style.extra_headers {
         header(&mut out, "Subject", subject.as_bytes());
     }

@@ -28,8 +28,8 @@ pub use client::{Event, MAX_REPLY_LINE, MAX_REPLY_LINES, SmtpClient, frame_data}
 pub use compose::compose;
 pub use driver::{DeliverOptions, StallMode, deliver, deliver_blocking, deliver_with};
 pub use job::{
-    Attachment, Body, Charset, ClientQuirks, ClientStyle, Credentials, MailJob, NetFault, RecipientKind, Secret,
-    SslType, Subject, UnknownFault,
+    Attachment, Body, Charset, ClientQuirks, ClientStyle, Credentials, MailJob, NetFault,
+    RecipientKind, Secret, SslType, Subject, UnknownFault,
 };
 pub use outcome::{Direction, Failure, Outcome, Stage, Transcript, TranscriptEntry, UnknownStage};
 pub use resolve::{ResolveMap, ResolveParseError};

@@ -620,6 +620,7 @@ impl<'t> Session<'t> {
             Some(Action::Command(b)) | Some(Action::Data(b)) => escape(&self.transcript.redact(b)),
             Some(Action::Sleep(d)) => format!("(wait {:.3} s)", d.as_secs_f64()),
             Some(Action::Dtr(l)) => format!("(DTR {})", if *l { "on" } else { "off" }),
+            Some(Action::Fault(f)) => format!("(fault {f})"),
             // The group answers the last thing sent.
             Some(Action::Wait) | None => escape(&self.transcript.redact(&self.last_sent)),
         };
@@ -737,6 +738,20 @@ impl<'t> Session<'t> {
                     let kind = match e {
                         TargetError::Unsupported(w) => FailureKind::Unsupported {
                             what: format!("drive {w}"),
+                        },
+                        e => FailureKind::Gone {
+                            reason: e.to_string(),
+                        },
+                    };
+                    return Err(self.fail(i, Some(step), kind, "", self.cursor, None));
+                }
+            }
+            Action::Fault(spec) => {
+                self.transcript.note(now, format!("fault {spec}"));
+                if let Err(e) = self.target.inject_fault(spec) {
+                    let kind = match e {
+                        TargetError::Unsupported(w) => FailureKind::Unsupported {
+                            what: w.to_string(),
                         },
                         e => FailureKind::Gone {
                             reason: e.to_string(),

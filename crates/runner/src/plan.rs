@@ -315,6 +315,8 @@ pub enum Action {
     Dtr(bool),
     /// Nothing: only waits for the expected frames (e.g. a final URC).
     Wait,
+    /// Puts the emulated module into a fault now (`@fault pdp-deactivated`).
+    Fault(String),
 }
 
 /// One host action and what the device must answer.

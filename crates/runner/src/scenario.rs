@@ -157,6 +157,8 @@ pub fn setup_for(sc: &Scenario, profile: Profile) -> (EmulatorSetup, SinkSetup) 
             StepKind::Emulator(EmulatorAction::Resolve { host, to }) => {
                 emu.resolve.push((host.clone(), to.clone()));
             }
+            // Injected when its step is reached (plan: `Action::Fault`).
+            StepKind::Emulator(EmulatorAction::Fault(at_scenario::Fault::PdpDeactivated)) => {}
             StepKind::Emulator(a) => emu.faults.extend(a.fault_spec()),
             StepKind::Sink(SinkAction::Profile(p)) => sink.profile = Some(p.clone()),
             StepKind::Sink(SinkAction::Tls(t)) => sink.tls = Some(*t),
@@ -772,6 +774,11 @@ pub fn run_scenario(
                 }
                 StepKind::Wait(d) => steps.push(mk(Action::Sleep(*d), Vec::new(), Duration::ZERO)),
                 StepKind::Dtr(on) => steps.push(mk(Action::Dtr(*on), Vec::new(), Duration::ZERO)),
+                StepKind::Emulator(EmulatorAction::Fault(
+                    f @ at_scenario::Fault::PdpDeactivated,
+                )) => {
+                    steps.push(mk(Action::Fault(f.spec()), Vec::new(), Duration::ZERO));
+                }
                 StepKind::Echo(on) => session.echo = *on,
                 StepKind::AllowUrc(text) => {
                     let m = at_scenario::LineMatcher::new(text, &it.bindings)

@@ -177,11 +177,32 @@ impl ParsedSummary {
                         .content_type()
                         .map(type_subtype)
                         .unwrap_or_else(|| "application/octet-stream".into()),
-                    bytes: p.contents().to_vec(),
+                    bytes: attachment_bytes(raw, p),
                 })
                 .collect(),
         }
     }
+}
+
+/// An attachment's bytes as transfer-decoded, whatever its media type says: a `text/*`
+/// attachment's `contents()` is its text converted to UTF-8 by charset, which is not the file
+/// that was attached (a module may label a binary `.txt` file `text/plain`).
+fn attachment_bytes(raw: &[u8], p: &mail_parser::MessagePart<'_>) -> Vec<u8> {
+    use mail_parser::{Encoding, PartType};
+    if !matches!(p.body, PartType::Text(_) | PartType::Html(_)) {
+        return p.contents().to_vec();
+    }
+    let body = raw
+        .get(p.offset_body as usize..p.offset_end as usize)
+        .unwrap_or_default();
+    let decoded = match p.encoding {
+        Encoding::Base64 => mail_parser::decoders::base64::base64_decode(body),
+        Encoding::QuotedPrintable => {
+            mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+        }
+        Encoding::None => Some(body.to_vec()),
+    };
+    decoded.unwrap_or_else(|| p.contents().to_vec())
 }
 
 pub(crate) fn type_subtype(ct: &mail_parser::ContentType<'_>) -> String {

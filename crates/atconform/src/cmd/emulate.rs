@@ -90,8 +90,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let quirks =
         QuirkSet::from_names(&args.quirk).map_err(|e| miette!("{e} (see --list-quirks)"))?;
     config = config.with_quirks(quirks);
-    let liberties = LibertySet::from_names(&args.liberty)
-        .map_err(|e| miette!("{e}"))?;
+    let liberties = LibertySet::from_names(&args.liberty).map_err(|e| miette!("{e}"))?;
     config = config.with_liberties(liberties);
     for name in &args.fault {
         let fault: Fault = name.parse().map_err(|e| miette!("{e}"))?;

@@ -59,6 +59,14 @@ impl<D: Deliverer> Target for Driver<D> {
     fn describe(&self) -> String {
         format!("emulator {}", self.emulator().profile().name)
     }
+
+    fn inject_fault(&mut self, spec: &str) -> Result<(), TargetError> {
+        let fault: at_emulator::Fault = spec
+            .parse()
+            .map_err(|e| TargetError::Gone(format!("fault {spec}: {e}")))?;
+        Driver::inject_fault(self, fault);
+        Ok(())
+    }
 }
 
 /// Delivers a scenario's mail as its `@resolve` lines say: `sink` goes to the case's capture

@@ -78,6 +78,12 @@ pub trait Target {
     fn is_virtual(&self) -> bool;
     /// A short human description (`/dev/ttyUSB2 @ 115200`, `emulator ec2x`).
     fn describe(&self) -> String;
+    /// Puts the device into a fault now (`at_emulator::Fault` syntax, e.g. `pdp-deactivated`):
+    /// only the emulator can.
+    fn inject_fault(&mut self, spec: &str) -> Result<(), TargetError> {
+        let _ = spec;
+        Err(TargetError::Unsupported("fault injection"))
+    }
 }
 
 impl<T: Target + ?Sized> Target for Box<T> {
@@ -98,6 +104,9 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn is_virtual(&self) -> bool {
         (**self).is_virtual()
+    }
+    fn inject_fault(&mut self, spec: &str) -> Result<(), TargetError> {
+        (**self).inject_fault(spec)
     }
     fn describe(&self) -> String {
         (**self).describe()
