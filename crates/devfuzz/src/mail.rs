@@ -263,6 +263,8 @@ pub fn deliver_to(
                     moved = true;
                 }
                 at_mailer::Event::Done(r) => result = Some(r),
+                // Only clients made with `SmtpClient::opening` hold; this one never does.
+                at_mailer::Event::Opened => {}
             }
         }
         if result.is_some() {

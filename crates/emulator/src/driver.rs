@@ -71,6 +71,28 @@ pub trait Deliverer {
     /// [`Failure::Stalled`] or [`Failure::Timeout`] never reached an answer: it is recorded,
     /// and the core's `<timeout>` decides too.
     fn deliver(&mut self, job: &MailJob) -> Option<Outcome>;
+
+    /// Opens the SMTP session of `job` (connect, greeting, EHLO, STARTTLS, AUTH) and keeps it
+    /// for [`send`](Self::send) (Multi-Tech `AT#PUTMAIL`): `Ok` once it is open, the failure's
+    /// outcome otherwise, `None` when it does not complete by itself (then the caller, with
+    /// [`Driver::complete_open`], or the core's deadline decides). By default nothing is
+    /// opened ahead: `Ok`, and [`send`](Self::send) delivers the whole mail.
+    fn open(&mut self, id: DeliveryId, job: &MailJob) -> Option<Result<(), Outcome>> {
+        let _ = (id, job);
+        Some(Ok(()))
+    }
+
+    /// Sends `job` (now with its body) on the session [`open`](Self::open) kept for `id`, or
+    /// afresh when there is none; like [`deliver`](Self::deliver).
+    fn send(&mut self, id: DeliveryId, job: &MailJob) -> Option<Outcome> {
+        let _ = id;
+        self.deliver(job)
+    }
+
+    /// Abandons whatever is kept for `id` (the core gave up on it).
+    fn abort(&mut self, id: DeliveryId) {
+        let _ = id;
+    }
 }
 
 /// Deliveries the test (or fuzzer) completes itself with [`Driver::complete`].
@@ -79,6 +101,10 @@ pub struct Manual;
 
 impl Deliverer for Manual {
     fn deliver(&mut self, _job: &MailJob) -> Option<Outcome> {
+        None
+    }
+
+    fn open(&mut self, _id: DeliveryId, _job: &MailJob) -> Option<Result<(), Outcome>> {
         None
     }
 }
@@ -92,6 +118,8 @@ pub struct Smtp {
     options: DeliverOptions,
     wall_limit: Duration,
     rt: Option<tokio::runtime::Runtime>,
+    /// Sessions opened ahead of their body ([`Deliverer::open`]), by delivery.
+    sessions: std::collections::HashMap<DeliveryId, at_mailer::OpenSession>,
 }
 
 impl Smtp {
@@ -105,6 +133,7 @@ impl Smtp {
             },
             wall_limit: DEFAULT_DELIVERY_WALL_LIMIT,
             rt: None,
+            sessions: std::collections::HashMap::new(),
         }
     }
 
@@ -124,13 +153,13 @@ impl Smtp {
         self
     }
 
-    /// Delivers `job` to the servers `resolve` maps, blocking until it ends or the wall limit
-    /// passes (then [`Failure::Timeout`]).
-    pub fn send(&mut self, job: &MailJob, resolve: &ResolveMap) -> Outcome {
-        let failed = |result| Outcome {
-            result: Err(result),
-            transcript: Transcript::default(),
-        };
+    /// Runs `f` on the private runtime within the wall limit (on a scoped helper thread when
+    /// called inside an async context, where `block_on` is not allowed).
+    fn block<T: Send>(
+        &mut self,
+        f: impl std::future::Future<Output = T> + Send,
+        on_timeout: impl FnOnce() -> T + Send,
+    ) -> Result<T, Failure> {
         let rt = match &mut self.rt {
             Some(rt) => rt,
             None => match tokio::runtime::Builder::new_current_thread()
@@ -139,34 +168,97 @@ impl Smtp {
             {
                 Ok(rt) => self.rt.insert(rt),
                 Err(e) => {
-                    return failed(Failure::Io {
+                    return Err(Failure::Io {
                         stage: at_mailer::Stage::Connect,
                         message: format!("cannot start the delivery runtime: {e}"),
                     });
                 }
             },
         };
-        let (options, limit) = (&self.options, self.wall_limit);
+        let limit = self.wall_limit;
         let run = || {
             rt.block_on(async {
-                let send = at_mailer::deliver_with(job.clone(), resolve, options);
-                tokio::time::timeout(limit, send).await.unwrap_or_else(|_| {
-                    failed(Failure::Timeout {
-                        stage: at_mailer::Stage::Connect,
-                    })
-                })
+                tokio::time::timeout(limit, f)
+                    .await
+                    .unwrap_or_else(|_| on_timeout())
             })
         };
         if tokio::runtime::Handle::try_current().is_err() {
-            return run();
+            return Ok(run());
         }
-        // `block_on` must not run inside the caller's own runtime.
-        std::thread::scope(|s| s.spawn(run).join()).unwrap_or_else(|_| {
-            failed(Failure::Io {
-                stage: at_mailer::Stage::Connect,
-                message: "delivery thread panicked".into(),
-            })
+        std::thread::scope(|s| s.spawn(run).join()).map_err(|_| Failure::Io {
+            stage: at_mailer::Stage::Connect,
+            message: "delivery thread panicked".into(),
         })
+    }
+
+    /// Delivers `job` to the servers `resolve` maps, blocking until it ends or the wall limit
+    /// passes (then [`Failure::Timeout`]).
+    pub fn send(&mut self, job: &MailJob, resolve: &ResolveMap) -> Outcome {
+        let options = self.options.clone();
+        let send = async move { at_mailer::deliver_with(job.clone(), resolve, &options).await };
+        self.block(send, || failed(timed_out()))
+            .unwrap_or_else(failed)
+    }
+
+    /// Opens the session of delivery `id` for `job` ([`Deliverer::open`]) with `resolve`,
+    /// blocking until it is open, failed, or the wall limit passes.
+    pub fn open_session(
+        &mut self,
+        id: DeliveryId,
+        job: &MailJob,
+        resolve: &ResolveMap,
+    ) -> Result<(), Outcome> {
+        let options = self.options.clone();
+        let open = async move { at_mailer::open_with(job.clone(), resolve, &options).await };
+        match self.block(open, || Err(failed(timed_out()))) {
+            Ok(Ok(session)) => {
+                self.sessions.insert(id, session);
+                Ok(())
+            }
+            Ok(Err(outcome)) => Err(outcome),
+            Err(f) => Err(failed(f)),
+        }
+    }
+
+    /// Sends `job` on the session kept for `id`, or delivers it afresh with `resolve`.
+    pub fn send_on(&mut self, id: DeliveryId, job: &MailJob, resolve: &ResolveMap) -> Outcome {
+        let Some(session) = self.sessions.remove(&id) else {
+            return self.send(job, resolve);
+        };
+        let finish = async move { session.finish(job).await };
+        self.block(finish, || failed(timed_out()))
+            .unwrap_or_else(failed)
+    }
+
+    /// Whether a session is kept open for `id`.
+    pub fn has_session(&self, id: DeliveryId) -> bool {
+        self.sessions.contains_key(&id)
+    }
+
+    /// Ends the session kept for `id`, if any, with `QUIT`.
+    pub fn abort_session(&mut self, id: DeliveryId) {
+        if let Some(session) = self.sessions.remove(&id) {
+            let _ = self.block(
+                async move {
+                    session.abort().await;
+                },
+                || {},
+            );
+        }
+    }
+}
+
+fn failed(result: Failure) -> Outcome {
+    Outcome {
+        result: Err(result),
+        transcript: Transcript::default(),
+    }
+}
+
+fn timed_out() -> Failure {
+    Failure::Timeout {
+        stage: at_mailer::Stage::Connect,
     }
 }
 
@@ -176,6 +268,24 @@ impl Deliverer for Smtp {
         let outcome = self.send(job, &resolve);
         self.resolve = resolve;
         Some(outcome)
+    }
+
+    fn open(&mut self, id: DeliveryId, job: &MailJob) -> Option<Result<(), Outcome>> {
+        let resolve = std::mem::take(&mut self.resolve);
+        let opened = self.open_session(id, job, &resolve);
+        self.resolve = resolve;
+        Some(opened)
+    }
+
+    fn send(&mut self, id: DeliveryId, job: &MailJob) -> Option<Outcome> {
+        let resolve = std::mem::take(&mut self.resolve);
+        let outcome = self.send_on(id, job, &resolve);
+        self.resolve = resolve;
+        Some(outcome)
+    }
+
+    fn abort(&mut self, id: DeliveryId) {
+        self.abort_session(id);
     }
 }
 
@@ -192,6 +302,12 @@ pub enum Error {
     /// The core cancelled a delivery that was not in progress.
     #[error("emulator cancelled delivery {} which was not in progress", .id.0)]
     StrayCancel {
+        /// The delivery.
+        id: DeliveryId,
+    },
+    /// The core sent a mail on a session it never opened.
+    #[error("emulator sent delivery {} on a session it never opened", .id.0)]
+    StraySend {
         /// The delivery.
         id: DeliveryId,
     },
@@ -214,6 +330,9 @@ pub struct DeliveryRecord {
     pub reported: Option<Instant>,
     /// When the core gave up on it.
     pub cancelled: Option<Instant>,
+    /// For a session opened before its body ([`Action::Open`], Multi-Tech): how opening it
+    /// went (`None` inside: left to [`Driver::complete_open`]) and when the core was told.
+    pub opening: Option<(Option<Result<(), Outcome>>, Option<Instant>)>,
 }
 
 impl DeliveryRecord {
@@ -246,8 +365,9 @@ pub struct Driver<D> {
     deliverer: D,
     latency: Duration,
     deliveries: Vec<DeliveryRecord>,
-    /// Results waiting for their instant: (due, index in `deliveries`), in due order.
-    due: Vec<(Instant, usize)>,
+    /// Results waiting for their instant: (due, index in `deliveries`, whether it is the
+    /// result of an opening), in due order.
+    due: Vec<(Instant, usize, bool)>,
     /// Timer firings in the current time call, and their bound ([`MAX_TIMER_FIRES`]).
     fires: usize,
     fire_limit: usize,
@@ -366,9 +486,23 @@ impl<D: Deliverer> Driver<D> {
             r.reported = Some(self.now);
             r.outcome = Some(outcome.clone());
             self.due
-                .retain(|&(_, i)| self.deliveries.get(i).is_some_and(|r| r.id != id));
+                .retain(|&(_, i, _)| self.deliveries.get(i).is_some_and(|r| r.id != id));
         }
         self.emu.handle_delivery(self.now, id, outcome);
+        self.pump();
+    }
+
+    /// Reports how opening the session of delivery `id` went, now (for openings the deliverer
+    /// left open). The core ignores results it no longer waits for.
+    pub fn complete_open(&mut self, id: DeliveryId, result: Result<(), Outcome>) {
+        if let Some(r) = self.deliveries.iter_mut().find(|r| r.id == id)
+            && let Some((res, reported)) = &mut r.opening
+            && reported.is_none()
+        {
+            *res = Some(result.clone());
+            *reported = Some(self.now);
+        }
+        self.emu.handle_opened(self.now, id, result);
         self.pump();
     }
 
@@ -400,7 +534,7 @@ impl<D: Deliverer> Driver<D> {
 
     /// The next instant something happens: a core timer or a delivery result falling due.
     pub fn next_wake(&self) -> Option<Instant> {
-        let result = self.due.first().map(|&(t, _)| t);
+        let result = self.due.first().map(|&(t, _, _)| t);
         match (self.emu.poll_timeout(), result) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -439,11 +573,8 @@ impl<D: Deliverer> Driver<D> {
                 None => return,
                 Some(Action::Deliver { id, job, deadline }) => {
                     let outcome = self.deliverer.deliver(&job);
-                    let reports = outcome.as_ref().is_some_and(|o| !never_answered(o));
-                    if reports {
-                        let due = self.now + self.latency;
-                        let at = self.due.partition_point(|&(t, _)| t <= due);
-                        self.due.insert(at, (due, self.deliveries.len()));
+                    if outcome.as_ref().is_some_and(|o| !never_answered(o)) {
+                        self.schedule(self.deliveries.len(), false);
                     }
                     self.deliveries.push(DeliveryRecord {
                         id,
@@ -453,15 +584,59 @@ impl<D: Deliverer> Driver<D> {
                         outcome,
                         reported: None,
                         cancelled: None,
+                        opening: None,
                     });
+                }
+                Some(Action::Open { id, job, deadline }) => {
+                    let opened = self.deliverer.open(id, &job);
+                    let reports = match &opened {
+                        Some(Ok(())) => true,
+                        Some(Err(o)) => !never_answered(o),
+                        None => false,
+                    };
+                    if reports {
+                        self.schedule(self.deliveries.len(), true);
+                    }
+                    self.deliveries.push(DeliveryRecord {
+                        id,
+                        at: self.now,
+                        deadline,
+                        job,
+                        outcome: None,
+                        reported: None,
+                        cancelled: None,
+                        opening: Some((opened, None)),
+                    });
+                }
+                Some(Action::Send { id, job, deadline }) => {
+                    let outcome = self.deliverer.send(id, &job);
+                    let reports = outcome.as_ref().is_some_and(|o| !never_answered(o));
+                    match self.deliveries.iter().position(|r| r.id == id) {
+                        Some(i) => {
+                            if let Some(r) = self.deliveries.get_mut(i) {
+                                r.job = job;
+                                r.deadline = deadline;
+                                r.outcome = outcome;
+                            }
+                            if reports {
+                                self.schedule(i, false);
+                            }
+                        }
+                        None => {
+                            self.error.get_or_insert(Error::StraySend { id });
+                        }
+                    }
                 }
                 Some(Action::Cancel { id }) => {
                     // A cancelled result is never reported (the core would ignore it anyway).
                     let deliveries = &self.deliveries;
                     self.due
-                        .retain(|&(_, i)| deliveries.get(i).is_some_and(|r| r.id != id));
+                        .retain(|&(_, i, _)| deliveries.get(i).is_some_and(|r| r.id != id));
                     match self.deliveries.iter_mut().find(|r| r.id == id) {
-                        Some(r) if r.is_open() => r.cancelled = Some(self.now),
+                        Some(r) if r.is_open() => {
+                            r.cancelled = Some(self.now);
+                            self.deliverer.abort(id);
+                        }
                         _ => {
                             self.error.get_or_insert(Error::StrayCancel { id });
                         }
@@ -471,22 +646,37 @@ impl<D: Deliverer> Driver<D> {
         }
     }
 
+    /// Schedules the result of `deliveries[i]` (of its opening when `opening`) `latency` from
+    /// now.
+    fn schedule(&mut self, i: usize, opening: bool) {
+        let due = self.now + self.latency;
+        let at = self.due.partition_point(|&(t, _, _)| t <= due);
+        self.due.insert(at, (due, i, opening));
+    }
+
     /// Reports the oldest result due by now, if any; whether there was one.
     fn report_due(&mut self) -> bool {
-        let Some(&(t, i)) = self.due.first() else {
+        let Some(&(t, i, opening)) = self.due.first() else {
             return false;
         };
         if t > self.now {
             return false;
         }
         self.due.remove(0);
-        if let Some(r) = self.deliveries.get_mut(i)
-            && r.is_open()
-            && let Some(outcome) = r.outcome.clone()
-        {
-            r.reported = Some(self.now);
-            let id = r.id;
-            self.emu.handle_delivery(self.now, id, outcome);
+        let now = self.now;
+        let Some(r) = self.deliveries.get_mut(i).filter(|r| r.is_open()) else {
+            return true;
+        };
+        let id = r.id;
+        if opening {
+            if let Some((Some(result), reported @ None)) = &mut r.opening {
+                *reported = Some(now);
+                let result = result.clone();
+                self.emu.handle_opened(now, id, result);
+            }
+        } else if let Some(outcome) = r.outcome.clone() {
+            r.reported = Some(now);
+            self.emu.handle_delivery(now, id, outcome);
         }
         true
     }

@@ -72,7 +72,7 @@ liberties! {
         "000 §2.2.3: `<subject>` is the hex string of the original subject; how it is carried in the header is not said (ERRATA M2 chose RFC 2047)",
     EhloName = "ehlo-name":
         "`EHLO` names the module (`ec25.module.invalid`) instead of its address literal.";
-        "000 says nothing of the EHLO argument (ERRATA E27 chose the PDP address literal); RFC 5321 §4.1.1.1 accepts a domain or an address literal",
+        "000 §1.1 and §2.2.7 describe the send, never the EHLO argument (ERRATA E27 chose the PDP address literal); RFC 5321 §4.1.1.1 accepts a domain or an address literal",
     PdpAddress = "pdp-address":
         "The network assigns the PDP context another address (`100.72.18.5`, context n: last octet + n−1).";
         "000 §3.1 prints `+QIACT: 1,1,1,\"10.7.157.1\"`: the address one network assigned in the example",
@@ -81,7 +81,7 @@ liberties! {
         "no seed prints ATI's answer (scenarios `[impl]`); the revision is the firmware's",
     MailHeaders = "mail-headers":
         "The mail carries `X-Mailer:`, a `+0800` `Date:`, another `Message-ID:` form, and `Subject:` before `To:`.";
-        "000 names only the sender, recipients, subject, body and attachments of a mail, none of its other header fields nor their order (ERRATA E27)",
+        "000 §2.2.1–§2.2.5 name only the sender, recipients, subject, body and attachments of a mail, none of its other header fields nor their order (ERRATA E27)",
     AnswersWithinLimits = "answers-within-limits":
         "Responses come late but within the documented limits: 250 ms for a 300 ms limit, 1 s for the others, 1 s where none is documented.";
         "000 §2.2.1–§2.2.7 print a maximum response time (\"最大响应时间 300 毫秒\"), not a typical one; ERRATA E30",

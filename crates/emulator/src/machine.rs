@@ -121,6 +121,28 @@ pub enum Action {
         /// When the core stops waiting.
         deadline: Instant,
     },
+    /// Open the SMTP session of this mail (connect, greeting, EHLO, STARTTLS, AUTH) and keep it
+    /// for its message; report with [`Emulator::handle_opened`] (Multi-Tech `AT#PUTMAIL`,
+    /// whose prompt means the session is open, 002). The body comes later with
+    /// [`Action::Send`]; the core gives up at `deadline`.
+    Open {
+        /// The delivery.
+        id: DeliveryId,
+        /// What to send, without its body yet.
+        job: MailJob,
+        /// When the core stops waiting.
+        deadline: Instant,
+    },
+    /// Send this mail on the session [`Action::Open`] opened (or afresh where none is kept),
+    /// and report with [`Emulator::handle_delivery`].
+    Send {
+        /// The delivery.
+        id: DeliveryId,
+        /// The whole mail, body included.
+        job: MailJob,
+        /// When the core stops waiting.
+        deadline: Instant,
+    },
     /// Abandon this delivery (timeout or PDP deactivation); its outcome will be ignored.
     Cancel {
         /// The delivery.
@@ -160,6 +182,8 @@ enum Step {
     Done,
     Stop(Final),
     Enter(Box<Mode>, &'static str),
+    /// The answer comes later, from an action's result (Multi-Tech's session opening).
+    Pending,
 }
 
 /// A validated parameter.
@@ -267,8 +291,22 @@ struct Sending {
     context: u8,
     held_ok: bool,
     multitech: bool,
+    /// Multi-Tech: the session is being opened (no prompt yet), or open while the host types
+    /// the body.
+    mt_phase: MtPhase,
     /// Liberty `slow-send`: the outcome, reported at this instant.
     report: Option<(Instant, Report)>,
+}
+
+/// Where a Multi-Tech send is (002 `AT#PUTMAIL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MtPhase {
+    /// Not a Multi-Tech send, or its mail is being sent.
+    Sending,
+    /// Connect, greeting, EHLO, AUTH: `OK_Info_WaitingForData` comes when it is open.
+    Opening,
+    /// Open; the host types the body (the core's deadline waits).
+    Body,
 }
 
 /// What the end of a send prints.
@@ -339,6 +377,8 @@ pub struct Emulator {
     fs: Fs,
     mt: BTreeMap<&'static str, Arg>,
     sending: Option<Sending>,
+    /// The Multi-Tech mail whose session is open, waiting for its body.
+    mt_job: Option<MailJob>,
     put_plan: Option<(u32, bool)>,
     next_id: u64,
     pending_urcs: Vec<Vec<u8>>,
@@ -424,6 +464,7 @@ impl Emulator {
             fs: Fs::default(),
             mt,
             sending: None,
+            mt_job: None,
             put_plan: None,
             next_id: 1,
             pending_urcs: Vec::new(),
@@ -517,7 +558,9 @@ impl Emulator {
         };
         [
             mode_t,
-            self.sending.map(|s| s.deadline),
+            self.sending
+                .filter(|s| s.mt_phase != MtPhase::Body)
+                .map(|s| s.deadline),
             self.sending.and_then(|s| s.report).map(|(at, _)| at),
             self.pdp_fault_at,
             self.hold.map(|(_, at)| at),
@@ -680,6 +723,7 @@ impl Emulator {
             Mode::MtBody { c } => {
                 if now >= c.last_rx + self.mt_inactivity() {
                     self.mode = Mode::Command;
+                    self.abandon_mt_session();
                     let code = self.mt_errors().map(|e| e.inactivity).unwrap_or(0);
                     self.emit_final(Final::MtCme(code));
                     self.flush_urcs();
@@ -695,6 +739,7 @@ impl Emulator {
             self.report(s, report);
         }
         if let Some(s) = self.sending
+            && s.mt_phase != MtPhase::Body
             && now >= s.deadline
         {
             self.sending = None;
@@ -723,7 +768,10 @@ impl Emulator {
 
     /// The result of delivery `id`. Outcomes of cancelled or unknown deliveries are ignored.
     pub fn handle_delivery(&mut self, now: Instant, id: DeliveryId, outcome: Outcome) {
-        let Some(s) = self.sending.filter(|s| s.id == id && s.report.is_none()) else {
+        let Some(s) = self
+            .sending
+            .filter(|s| s.id == id && s.report.is_none() && s.mt_phase == MtPhase::Sending)
+        else {
             return;
         };
         let report = if s.multitech {
@@ -746,6 +794,50 @@ impl Emulator {
         }
         self.sending = None;
         self.report(s, report);
+    }
+
+    /// How opening the session of delivery `id` went ([`Action::Open`], Multi-Tech): open, the
+    /// prompt and the body follow; failed, `#CME ERROR: <value>` instead of the prompt (002:
+    /// `OK_Info_WaitingForData` means "An SMTP session has been successfully opened"). Results
+    /// for deliveries the core gave up on are ignored.
+    pub fn handle_opened(&mut self, now: Instant, id: DeliveryId, result: Result<(), Outcome>) {
+        let Some(s) = self
+            .sending
+            .filter(|s| s.id == id && s.mt_phase == MtPhase::Opening)
+        else {
+            return;
+        };
+        match result {
+            Ok(()) => {
+                self.sending = Some(Sending {
+                    mt_phase: MtPhase::Body,
+                    ..s
+                });
+                let c = MtCollector::new(now, self.cfg.profile.limits.max_body);
+                self.push_resp(b"\r\nOK_Info_WaitingForData\r\n");
+                self.last_was_info = false;
+                self.mode = Mode::MtBody { c };
+                self.swallow_lf = false;
+            }
+            Err(outcome) => {
+                self.sending = None;
+                self.mt_job = None;
+                let code = match &outcome.result {
+                    Err(f) => self.mt_errors().map(|e| multitech_error(f, e)).unwrap_or(0),
+                    Ok(()) => 0,
+                };
+                self.emit_final(Final::MtCme(code));
+            }
+        }
+    }
+
+    /// Gives up the Multi-Tech session kept open for a body that will not come.
+    fn abandon_mt_session(&mut self) {
+        self.mt_job = None;
+        if let Some(s) = self.sending.filter(|s| s.multitech) {
+            self.sending = None;
+            self.actions.push_back(Action::Cancel { id: s.id });
+        }
     }
 
     /// Prints how send `s` ended.
@@ -888,6 +980,14 @@ impl Emulator {
                 Step::Stop(f) => {
                     self.put_plan = None;
                     self.emit_final(f);
+                    return;
+                }
+                Step::Pending => {
+                    if i + 1 != n || self.put_plan.take().is_some() {
+                        // Like data mode, it must end the line; give the session up.
+                        self.abandon_mt_session();
+                        self.emit_final(Final::Error);
+                    }
                     return;
                 }
                 Step::Enter(mode, banner) => {
@@ -1741,6 +1841,7 @@ impl Emulator {
             context: self.smtp.contextid,
             held_ok: hold_ok,
             multitech: false,
+            mt_phase: MtPhase::Sending,
             report: None,
         });
         self.actions
@@ -1983,17 +2084,30 @@ impl Emulator {
         if self.mt_str("REC1").is_empty() || self.mt_str("SMTPSERV").is_empty() {
             return Step::Stop(Final::MtCme(errors.not_ready));
         }
-        // 002: `OK_Info_WaitingForData` means the SMTP session is open, so a DNS failure
-        // known in advance (an injected fault) is reported at once (ERRATA E22).
-        if self
-            .cfg
-            .faults
-            .contains(&Fault::Net(at_mailer::NetFault::Dns))
-        {
-            return Step::Stop(Final::MtCme(errors.dns));
+        // 002: "Once an IP link is established, the attached host can send an email": no
+        // link (no PS attach), no session.
+        if !self.attached {
+            return Step::Stop(Final::MtCme(errors.not_ready));
         }
-        let c = MtCollector::new(now, self.cfg.profile.limits.max_body);
-        Step::Enter(Box::new(Mode::MtBody { c }), "OK_Info_WaitingForData")
+        // 002: `OK_Info_WaitingForData` means "An SMTP session has been successfully opened":
+        // the session opens first (connect, greeting, EHLO, AUTH), the prompt comes when it is
+        // open, a failure instead of it.
+        let id = DeliveryId(self.next_id);
+        self.next_id += 1;
+        let job = self.multitech_job(now, id, Vec::new());
+        let deadline = now + MULTITECH_SEND_TIMEOUT;
+        self.sending = Some(Sending {
+            id,
+            deadline,
+            context: 0,
+            held_ok: false,
+            multitech: true,
+            mt_phase: MtPhase::Opening,
+            report: None,
+        });
+        self.mt_job = Some(job.clone());
+        self.actions.push_back(Action::Open { id, job, deadline });
+        Step::Pending
     }
 
     fn finish_mt_body(&mut self, now: Instant) {
@@ -2002,10 +2116,31 @@ impl Emulator {
         };
         self.swallow_lf = false;
         let Some(body) = c.finish() else {
+            self.abandon_mt_session();
             let code = self.mt_errors().map(|e| e.smtp_rejected).unwrap_or(0);
             self.emit_final(Final::MtCme(code));
             return;
         };
+        let (Some(mut job), Some(s)) = (self.mt_job.take(), self.sending) else {
+            return;
+        };
+        job.body.bytes = body;
+        let deadline = now + MULTITECH_SEND_TIMEOUT;
+        self.sending = Some(Sending {
+            deadline,
+            mt_phase: MtPhase::Sending,
+            ..s
+        });
+        self.actions.push_back(Action::Send {
+            id: s.id,
+            job,
+            deadline,
+        });
+    }
+
+    /// The mail `AT#PUTMAIL` sends: the parameters as they are now, `body` (002: "The header of
+    /// this email is built using the REC1, CCREC1 and SUBJ1 parameters").
+    fn multitech_job(&self, now: Instant, id: DeliveryId, body: Vec<u8>) -> MailJob {
         let lossy = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
         let mut recipients = vec![(RecipientKind::To, lossy(self.mt_str("REC1")))];
         let cc = self.mt_str("CCREC1");
@@ -2014,10 +2149,8 @@ impl Emulator {
         }
         let user = self.mt_str("SMTPUN");
         let domain = self.mt_str("DOMAIN");
-        let id = DeliveryId(self.next_id);
-        self.next_id += 1;
         let port = self.mt.get("SMTPPORT").and_then(Arg::int).unwrap_or(25) as u16;
-        let job = MailJob {
+        MailJob {
             server: lossy(self.mt_str("SMTPSERV")),
             port,
             ssl: SslType::Plain,
@@ -2049,18 +2182,7 @@ impl Emulator {
             faults: self.net_faults(),
             quirks: self.client_quirks(),
             style: self.client_style(),
-        };
-        let deadline = now + MULTITECH_SEND_TIMEOUT;
-        self.sending = Some(Sending {
-            id,
-            deadline,
-            context: 0,
-            held_ok: false,
-            multitech: true,
-            report: None,
-        });
-        self.actions
-            .push_back(Action::Deliver { id, job, deadline });
+        }
     }
 }
 

@@ -23,7 +23,8 @@ use tokio::task::JoinHandle;
 
 use crate::{Action, DeliveryId, Emulator, EmulatorConfig};
 
-/// Called with each finished delivery (not with cancelled ones).
+/// Called with each finished delivery, and each session that could not be opened (not with
+/// cancelled ones).
 pub type DeliveryHook = Arc<dyn Fn(&MailJob, &Outcome) + Send + Sync>;
 
 /// What every served module is made of.
@@ -105,7 +106,10 @@ where
     let now = || Instant::from_duration(origin.elapsed());
     let mut emu = Emulator::new(options.config.clone(), now());
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(DeliveryId, Outcome)>();
+    let (open_tx, mut open_rx) = mpsc::unbounded_channel::<(DeliveryId, Result<(), Outcome>)>();
     let mut tasks: HashMap<DeliveryId, JoinHandle<()>> = HashMap::new();
+    // Sessions opened ahead of their body wait here for it (Multi-Tech `AT#PUTMAIL`).
+    let mut bodies: HashMap<DeliveryId, tokio::sync::oneshot::Sender<MailJob>> = HashMap::new();
     let mut out = Vec::new();
     let mut buf = vec![0u8; 4096];
     tokio::pin!(shutdown);
@@ -128,8 +132,48 @@ where
                     });
                     tasks.insert(id, task);
                 }
+                Action::Open { id, job, .. } => {
+                    let (opened, done) = (open_tx.clone(), done_tx.clone());
+                    let resolve = options.resolve.clone();
+                    let deliver = options.deliver.clone();
+                    let hook = options.on_delivery.clone();
+                    let (body_tx, body_rx) = tokio::sync::oneshot::channel::<MailJob>();
+                    bodies.insert(id, body_tx);
+                    let task = tokio::spawn(async move {
+                        let session =
+                            match at_mailer::open_with(job.clone(), &resolve, &deliver).await {
+                                Ok(session) => session,
+                                Err(outcome) => {
+                                    if let Some(hook) = hook {
+                                        hook(&job, &outcome);
+                                    }
+                                    let _ = opened.send((id, Err(outcome)));
+                                    return;
+                                }
+                            };
+                        let _ = opened.send((id, Ok(())));
+                        let Ok(job) = body_rx.await else {
+                            session.abort().await;
+                            return;
+                        };
+                        let outcome = session.finish(&job).await;
+                        if let Some(hook) = hook {
+                            hook(&job, &outcome);
+                        }
+                        let _ = done.send((id, outcome));
+                    });
+                    tasks.insert(id, task);
+                }
+                Action::Send { id, job, .. } => {
+                    if let Some(tx) = bodies.remove(&id) {
+                        let _ = tx.send(job);
+                    }
+                }
                 Action::Cancel { id } => {
-                    if let Some(task) = tasks.remove(&id) {
+                    // A session waiting for its body ends with QUIT when its sender is dropped.
+                    if bodies.remove(&id).is_none()
+                        && let Some(task) = tasks.remove(&id)
+                    {
                         task.abort();
                     }
                 }
@@ -159,6 +203,13 @@ where
             Some((id, outcome)) = done_rx.recv() => {
                 tasks.remove(&id);
                 emu.handle_delivery(now(), id, outcome);
+            }
+            Some((id, result)) = open_rx.recv() => {
+                if result.is_err() {
+                    tasks.remove(&id);
+                    bodies.remove(&id);
+                }
+                emu.handle_opened(now(), id, result);
             }
             () = sleep_until(wake) => emu.handle_timeout(now()),
         }

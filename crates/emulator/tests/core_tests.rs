@@ -11,6 +11,8 @@ mod bad_input;
 mod catalog;
 #[path = "core/faults.rs"]
 mod faults;
+#[path = "core/liberties.rs"]
+mod liberties;
 #[path = "core/manual.rs"]
 mod manual;
 #[path = "core/multitech.rs"]

@@ -10,7 +10,9 @@ fn read_until(s: &mut std::net::TcpStream, end: &[u8]) -> Vec<u8> {
     let mut got = Vec::new();
     let mut buf = [0u8; 256];
     while !got.ends_with(end) {
-        let n = s.read(&mut buf).expect("read");
+        let n = s.read(&mut buf).unwrap_or_else(|e| {
+            panic!("read: {e}; got so far {:?}", String::from_utf8_lossy(&got))
+        });
         if n == 0 {
             break;
         }
@@ -106,4 +108,81 @@ fn finished_deliveries_reach_the_hook() {
     rt.block_on(server).expect("join").expect("serve_tcp");
     let seen = seen.lock().expect("lock");
     assert_eq!(*seen, vec![("smtp.163.com".to_owned(), Err(Failure::Dns))]);
+}
+
+/// 002: `OK_Info_WaitingForData` means "An SMTP session has been successfully opened". On the
+/// real-time front end the session opens (greeting, EHLO, AUTH) before the prompt, the body
+/// goes on that same connection, and credentials the server rejects answer `#CME ERROR`
+/// instead of the prompt.
+#[test]
+fn multitech_prompt_comes_once_the_session_is_open() {
+    use smtp_sink::{FaultScript, Point, Profile, SinkConfig};
+
+    for reject in [false, true] {
+        let mut cfg = SinkConfig::new(Profile::Permissive);
+        if reject {
+            cfg = cfg.faults(FaultScript::new().reply(Point::Auth, 535, "5.7.8 no"));
+        }
+        let sink = smtp_sink::spawn(cfg).expect("sink");
+        let sink_addr = sink.smtp_addr().expect("smtp");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut resolve = ResolveMap::new();
+        resolve
+            .add(&format!("smtp.example.com:25={sink_addr}"))
+            .expect("resolve");
+        let options = ServeOptions::new(
+            EmulatorConfig::builtin("multitech").expect("multitech"),
+            resolve,
+        );
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(async move {
+            serve_tcp(listener, &options, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut cmd = |line: &str, end: &[u8]| {
+            s.write_all(line.as_bytes()).expect("write");
+            read_until(&mut s, end)
+        };
+        cmd("ATE0\r", b"OK\r\n");
+        for line in [
+            "AT#SMTPSERV=\"smtp.example.com\"\r",
+            "AT#SMTPUN=\"modem\"\r",
+            "AT#SMTPPW=\"secret\"\r",
+            "AT#SENDERADDR=\"modem@example.com\"\r",
+            "AT#REC1=\"to@example.com\"\r",
+            "AT#SUBJ1=\"Meter\"\r",
+        ] {
+            assert_eq!(cmd(line, b"OK\r\n"), b"\r\nOK\r\n", "{line}");
+        }
+        if reject {
+            let out = cmd("AT#PUTMAIL\r", b"38029\r\n");
+            assert_eq!(out, b"\r\n#CME ERROR: 38029\r\n");
+            assert!(sink.messages().is_empty());
+        } else {
+            assert_eq!(
+                cmd("AT#PUTMAIL\r", b"WaitingForData\r\n"),
+                b"\r\nOK_Info_WaitingForData\r\n"
+            );
+            assert_eq!(cmd("reading 42\r\n.\r\n", b"OK\r\n"), b"\r\nOK\r\n");
+            assert_eq!(sink.messages().len(), 1);
+        }
+        drop(s);
+        let _ = tx.send(());
+        rt.block_on(server).expect("join").expect("serve_tcp");
+        // One SMTP connection: the body went on the session the prompt announced.
+        let t = sink.transcripts();
+        assert_eq!(t.len(), 1, "{t:?}");
+        let text = t[0].render();
+        assert!(text.contains("AUTH PLAIN"), "{text}");
+        assert_eq!(text.contains("MAIL FROM"), !reject, "{text}");
+    }
 }

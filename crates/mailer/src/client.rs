@@ -18,6 +18,9 @@ pub const MAX_REPLY_LINES: usize = 128;
 pub enum Event {
     /// Start a TLS handshake on the connection, then call [`SmtpClient::tls_established`].
     UpgradeTls,
+    /// The session is open (greeting, EHLO, STARTTLS and AUTH done) and waits for the message:
+    /// call [`SmtpClient::release`] (clients made with [`SmtpClient::opening`] only).
+    Opened,
     /// The session is over; close the connection.
     Done(Result<(), Failure>),
 }
@@ -118,6 +121,8 @@ enum State {
     AuthLoginUser,
     AuthLoginPass,
     AuthLoginDone,
+    /// Open, waiting for [`SmtpClient::release`].
+    Held,
     MailFrom,
     RcptTo(usize),
     Data,
@@ -178,6 +183,8 @@ pub struct SmtpClient {
     transcript: Transcript,
     accepted: bool,
     failure: Option<Failure>,
+    /// Stop before `MAIL FROM` until the message is released ([`SmtpClient::opening`]).
+    hold: bool,
 }
 
 impl SmtpClient {
@@ -210,6 +217,45 @@ impl SmtpClient {
             transcript: Transcript::default(),
             accepted: false,
             failure: None,
+            hold: false,
+        }
+    }
+
+    /// A client that opens the session for `job` (greeting, EHLO, STARTTLS, AUTH), reports
+    /// [`Event::Opened`] and waits for [`release`](Self::release) before `MAIL FROM`: a
+    /// module that answers only once its SMTP session is open (002: `OK_Info_WaitingForData`
+    /// "An SMTP session has been successfully opened"), before the body exists.
+    pub fn opening(job: &MailJob) -> Self {
+        let mut c = Self::new(job);
+        c.hold = true;
+        c
+    }
+
+    /// Goes on with the session opened by [`opening`](Self::opening): `job` (the same one,
+    /// now with its body) is composed and sent. Does nothing unless the client is waiting.
+    pub fn release(&mut self, job: &MailJob) {
+        if self.state != State::Held {
+            return;
+        }
+        self.hold = false;
+        self.data = frame_data(&compose(job), !job.quirks.no_dot_stuffing);
+        self.sender = job.sender_email.clone();
+        self.recipients = job.recipients.iter().map(|(_, a)| a.clone()).collect();
+        self.send_mail_from();
+    }
+
+    /// Whether the session is open and waits for [`release`](Self::release).
+    pub fn is_held(&self) -> bool {
+        self.state == State::Held
+    }
+
+    /// Records bytes the driver sent on its own (the `QUIT` that abandons a held session);
+    /// the session is over.
+    pub fn note_sent(&mut self, now: Duration, bytes: &[u8]) {
+        self.transcript
+            .push(now, crate::Direction::Sent, bytes, false);
+        if self.state == State::Held {
+            self.state = State::Quit;
         }
     }
 
@@ -445,6 +491,8 @@ impl SmtpClient {
                     self.fail(&reply);
                 }
             }
+            // Nothing was asked: a reply now is the server giving up (RFC 5321 §3.8: 421).
+            State::Held => self.fail(&reply),
             State::AuthLoginUser => {
                 if reply.code == 334 {
                     let user = self.auth.as_ref().map(|a| a.0.clone()).unwrap_or_default();
@@ -557,6 +605,12 @@ impl SmtpClient {
     }
 
     fn send_mail_from(&mut self) {
+        if self.hold {
+            self.stage = Stage::MailFrom;
+            self.state = State::Held;
+            self.events.push_back(Event::Opened);
+            return;
+        }
         self.stage = Stage::MailFrom;
         self.state = State::MailFrom;
         let line = format!("MAIL FROM:<{}>\r\n", self.sender);

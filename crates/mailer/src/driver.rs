@@ -142,18 +142,33 @@ impl Conn {
 pub async fn deliver_with(job: MailJob, resolve: &ResolveMap, options: &DeliverOptions) -> Outcome {
     let started = Instant::now();
     let mut client = SmtpClient::new(&job);
-    let result = run(&job, resolve, options, &mut client, started).await;
+    let result = async {
+        let conn = connect(&job, resolve, options, &mut client, started).await?;
+        drive(conn, &job, options, &mut client, started).await
+    }
+    .await;
     let result = match result {
-        Ok(()) => Ok(()),
-        Err(Abort::Failure(f)) => Err(f),
-        Err(Abort::Stall(stage)) => match options.stall {
-            StallMode::Report => Err(Failure::Stalled { stage }),
-            StallMode::Pend => std::future::pending().await,
-        },
+        Ok(Driven::Done) => Ok(()),
+        // Only a client made with `SmtpClient::opening` holds; this one never does.
+        Ok(Driven::Opened(_)) => Err(Failure::Reset {
+            stage: client.stage(),
+        }),
+        Err(abort) => Err(settle(abort, options.stall).await),
     };
     Outcome {
         result,
         transcript: client.take_transcript(),
+    }
+}
+
+/// The failure an [`Abort`] stands for; a stall pends forever with [`StallMode::Pend`].
+async fn settle(abort: Abort, stall: StallMode) -> Failure {
+    match abort {
+        Abort::Failure(f) => f,
+        Abort::Stall(stage) => match stall {
+            StallMode::Report => Failure::Stalled { stage },
+            StallMode::Pend => std::future::pending().await,
+        },
     }
 }
 
@@ -182,13 +197,14 @@ fn fault_at(job: &MailJob, stage: Stage) -> Result<(), Abort> {
     Ok(())
 }
 
-async fn run(
+/// Resolves and connects (with implicit TLS's handshake), applying the job's network faults.
+async fn connect(
     job: &MailJob,
     resolve: &ResolveMap,
     options: &DeliverOptions,
     client: &mut SmtpClient,
     started: Instant,
-) -> Result<(), Abort> {
+) -> Result<Conn, Abort> {
     if job.faults.contains(&NetFault::Dns) {
         return Err(Failure::Dns.into());
     }
@@ -206,19 +222,36 @@ async fn run(
     }
     let tcp = tcp.ok_or(Failure::Refused)?;
     let _ = tcp.set_nodelay(true);
-    let settings = tls_settings(job, options);
-    let mut conn = match job.ssl {
+    match job.ssl {
         SslType::Implicit => {
-            handshake(&settings, job, tcp, Stage::Connect, client, started).await?
+            let settings = tls_settings(job, options);
+            handshake(&settings, job, tcp, Stage::Connect, client, started).await
         }
-        SslType::Plain | SslType::StartTls => Conn::Plain(tcp),
-    };
+        SslType::Plain | SslType::StartTls => Ok(Conn::Plain(tcp)),
+    }
+}
 
+/// How [`drive`] stopped.
+enum Driven {
+    /// The session ended well (a failure is an `Err`).
+    Done,
+    /// The session is open and waits for its message ([`SmtpClient::opening`]).
+    Opened(Conn),
+}
+
+/// Runs the session on `conn` until it ends, or until it is open and waits for its message.
+async fn drive(
+    mut conn: Conn,
+    job: &MailJob,
+    options: &DeliverOptions,
+    client: &mut SmtpClient,
+    started: Instant,
+) -> Result<Driven, Abort> {
     let mut buf = vec![0u8; 16 * 1024];
     let mut entered = None;
     loop {
         let stage = client.stage();
-        if entered != Some(stage) {
+        if entered != Some(stage) && !client.is_held() {
             entered = Some(stage);
             if let Err(abort) = fault_at(job, stage) {
                 if stage == Stage::Body
@@ -244,15 +277,17 @@ async fn run(
             match event {
                 Event::Done(result) => {
                     conn.shutdown().await;
-                    return result.map_err(Abort::Failure);
+                    return result.map(|()| Driven::Done).map_err(Abort::Failure);
                 }
                 Event::UpgradeTls => upgrade = true,
+                Event::Opened => return Ok(Driven::Opened(conn)),
             }
         }
         if upgrade {
             let Conn::Plain(tcp) = conn else {
                 return Err(Failure::Tls("STARTTLS inside TLS".into()).into());
             };
+            let settings = tls_settings(job, options);
             conn = handshake(&settings, job, tcp, Stage::StartTls, client, started).await?;
             continue;
         }
@@ -272,6 +307,108 @@ async fn run(
             Ok(0) | Err(_) => client.handle_close(started.elapsed()),
             Ok(n) => client.handle_input(started.elapsed(), buf.get(..n).unwrap_or_default()),
         }
+    }
+}
+
+/// An SMTP session opened before its message exists ([`open_with`]): greeting, EHLO, STARTTLS
+/// and AUTH are done; the connection waits for [`finish`](Self::finish) or
+/// [`abort`](Self::abort).
+pub struct OpenSession {
+    conn: Conn,
+    client: SmtpClient,
+    job: MailJob,
+    options: DeliverOptions,
+    started: Instant,
+}
+
+impl std::fmt::Debug for OpenSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenSession")
+            .field("server", &self.job.server)
+            .field("port", &self.job.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the SMTP session of `job` (resolve, connect, greeting, EHLO, STARTTLS, AUTH) and keeps
+/// it open for its message. A session that cannot be opened is an [`Outcome`] with the failure
+/// and the transcript (a stall pends or reports, as in [`deliver_with`]).
+pub async fn open_with(
+    job: MailJob,
+    resolve: &ResolveMap,
+    options: &DeliverOptions,
+) -> Result<OpenSession, Outcome> {
+    let started = Instant::now();
+    let mut client = SmtpClient::opening(&job);
+    let opened = async {
+        let conn = connect(&job, resolve, options, &mut client, started).await?;
+        drive(conn, &job, options, &mut client, started).await
+    }
+    .await;
+    let result = match opened {
+        Ok(Driven::Opened(conn)) => {
+            return Ok(OpenSession {
+                conn,
+                client,
+                job,
+                options: options.clone(),
+                started,
+            });
+        }
+        // Held clients end only by failing before MAIL FROM.
+        Ok(Driven::Done) => Failure::Reset {
+            stage: client.stage(),
+        },
+        Err(abort) => settle(abort, options.stall).await,
+    };
+    Err(Outcome {
+        result: Err(result),
+        transcript: client.take_transcript(),
+    })
+}
+
+impl OpenSession {
+    /// Sends `job` (the job the session was opened for, now with its body) on the session and
+    /// ends it; the transcript runs from the connect.
+    pub async fn finish(mut self, job: &MailJob) -> Outcome {
+        self.client.release(job);
+        let result = match drive(
+            self.conn,
+            &self.job,
+            &self.options,
+            &mut self.client,
+            self.started,
+        )
+        .await
+        {
+            Ok(Driven::Done) => Ok(()),
+            Ok(Driven::Opened(mut conn)) => {
+                conn.shutdown().await;
+                Err(Failure::Reset {
+                    stage: self.client.stage(),
+                })
+            }
+            Err(abort) => Err(settle(abort, self.options.stall).await),
+        };
+        Outcome {
+            result,
+            transcript: self.client.take_transcript(),
+        }
+    }
+
+    /// Ends the session without a message (`QUIT`, RFC 5321 §4.1.1.10), as a module does when
+    /// its host gives up on the body; the transcript of the session.
+    pub async fn abort(mut self) -> Transcript {
+        let t = self.started.elapsed();
+        let _ = self.conn.write_all(b"QUIT\r\n").await;
+        self.client.note_sent(t, b"QUIT\r\n");
+        let mut buf = [0u8; 512];
+        if let Ok(Ok(n)) = tokio::time::timeout(QUIT_REPLY_WAIT, self.conn.read(&mut buf)).await {
+            self.client
+                .handle_input(self.started.elapsed(), buf.get(..n).unwrap_or_default());
+        }
+        self.conn.shutdown().await;
+        self.client.take_transcript()
     }
 }
 

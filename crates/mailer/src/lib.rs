@@ -26,7 +26,9 @@ mod resolve;
 
 pub use client::{Event, MAX_REPLY_LINE, MAX_REPLY_LINES, SmtpClient, frame_data};
 pub use compose::compose;
-pub use driver::{DeliverOptions, StallMode, deliver, deliver_blocking, deliver_with};
+pub use driver::{
+    DeliverOptions, OpenSession, StallMode, deliver, deliver_blocking, deliver_with, open_with,
+};
 pub use job::{
     Attachment, Body, Charset, ClientQuirks, ClientStyle, Credentials, MailJob, NetFault,
     RecipientKind, Secret, SslType, Subject, UnknownFault,

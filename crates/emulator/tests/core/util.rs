@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use at_emulator::driver::{Driver, Manual};
-use at_emulator::{DeliveryId, Emulator, EmulatorConfig, Fault, QuirkSet};
+use at_emulator::{DeliveryId, Emulator, EmulatorConfig, Fault, LibertySet, QuirkSet};
 use at_mailer::{Failure, MailJob, Outcome, Stage, Transcript};
 use at_wire::Instant;
 
@@ -20,9 +20,20 @@ impl Bench {
     }
 
     pub fn with(profile: &str, quirks: QuirkSet, faults: &[Fault]) -> Bench {
+        Self::varied(profile, quirks, LibertySet::NONE, faults)
+    }
+
+    /// A bench with quirks and liberties.
+    pub fn varied(
+        profile: &str,
+        quirks: QuirkSet,
+        liberties: LibertySet,
+        faults: &[Fault],
+    ) -> Bench {
         let mut cfg = EmulatorConfig::builtin(profile)
             .unwrap()
-            .with_quirks(quirks);
+            .with_quirks(quirks)
+            .with_liberties(liberties);
         cfg.faults = faults.to_vec();
         Bench {
             m: Driver::new(cfg, Manual),
@@ -91,6 +102,22 @@ impl Bench {
             .deliveries()
             .iter()
             .any(|d| d.id == id && d.cancelled.is_some())
+    }
+
+    /// Reports how opening the session of `id` went (Multi-Tech); returns the output.
+    pub fn opened(&mut self, id: DeliveryId, result: Result<(), Failure>) -> String {
+        let result = result.map_err(|f| Outcome {
+            result: Err(f),
+            transcript: Transcript::default(),
+        });
+        self.m.complete_open(id, result);
+        String::from_utf8(self.drain()).unwrap()
+    }
+
+    /// The job of delivery `id` as the core last gave it (with its body once sent).
+    pub fn job_of(&self, id: DeliveryId) -> MailJob {
+        let d = self.m.deliveries().iter().find(|d| d.id == id);
+        d.expect("a delivery with that id").job.clone()
     }
 
     pub fn finish(&mut self, id: DeliveryId, result: Result<(), Failure>) -> String {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use at_emulator::DeliveryId;
 use at_emulator::driver::{Deliverer, Driver, Smtp};
 use at_mailer::{Failure, MailJob, Outcome, ResolveMap, SslType};
 use at_scenario::ResolveTo;
@@ -105,8 +106,10 @@ impl SinkRoute {
     }
 }
 
-impl Deliverer for SinkRoute {
-    fn deliver(&mut self, job: &MailJob) -> Option<Outcome> {
+impl SinkRoute {
+    /// The resolve map for `job`, whether it goes to the sink, or the failed outcome of a
+    /// name that must not resolve (`@resolve HOST fail`).
+    fn route(&self, job: &MailJob) -> Result<(ResolveMap, bool), Outcome> {
         let mut map = ResolveMap::new();
         let mut to_sink = false;
         for (host, to) in &self.resolve {
@@ -126,7 +129,7 @@ impl Deliverer for SinkRoute {
                     }
                 }
                 ResolveTo::Fail => {
-                    return Some(Outcome {
+                    return Err(Outcome {
                         result: Err(Failure::Dns),
                         transcript: Default::default(),
                     });
@@ -138,10 +141,57 @@ impl Deliverer for SinkRoute {
                 }
             }
         }
-        let outcome = self.smtp.send(job, &map);
-        if to_sink && !matches!(outcome.result, Err(Failure::Dns | Failure::Refused)) {
+        Ok((map, to_sink))
+    }
+
+    /// Counts a connection to the sink when `result` says one was made.
+    fn count(&self, to_sink: bool, result: &Result<(), Failure>) {
+        if to_sink && !matches!(result, Err(Failure::Dns | Failure::Refused)) {
             self.connections.fetch_add(1, Ordering::SeqCst);
         }
+    }
+}
+
+impl Deliverer for SinkRoute {
+    fn deliver(&mut self, job: &MailJob) -> Option<Outcome> {
+        let (map, to_sink) = match self.route(job) {
+            Ok(r) => r,
+            Err(o) => return Some(o),
+        };
+        let outcome = self.smtp.send(job, &map);
+        self.count(to_sink, &outcome.result);
         Some(outcome)
+    }
+
+    fn open(&mut self, id: DeliveryId, job: &MailJob) -> Option<Result<(), Outcome>> {
+        let (map, to_sink) = match self.route(job) {
+            Ok(r) => r,
+            Err(o) => return Some(Err(o)),
+        };
+        let opened = self.smtp.open_session(id, job, &map);
+        let result = match &opened {
+            Ok(()) => Ok(()),
+            Err(o) => o.result.clone(),
+        };
+        self.count(to_sink, &result);
+        Some(opened)
+    }
+
+    fn send(&mut self, id: DeliveryId, job: &MailJob) -> Option<Outcome> {
+        // The session was counted when it opened; a fresh delivery counts itself.
+        let (map, to_sink) = match self.route(job) {
+            Ok(r) => r,
+            Err(o) => return Some(o),
+        };
+        if self.smtp.has_session(id) {
+            return Some(self.smtp.send_on(id, job, &map));
+        }
+        let outcome = self.smtp.send(job, &map);
+        self.count(to_sink, &outcome.result);
+        Some(outcome)
+    }
+
+    fn abort(&mut self, id: DeliveryId) {
+        self.smtp.abort_session(id);
     }
 }
