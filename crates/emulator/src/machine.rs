@@ -1261,8 +1261,9 @@ impl Emulator {
             self.emit_info(&[line]);
             return Step::Done;
         }
-        // 000 §3.1 prints `AT+QICSGP=1,1,"UNINET","",1`: an integer in the password's place is
-        // the authentication with the password left empty (ERRATA E15).
+        // 000 §3.1 prints `AT+QICSGP=1,1,"UNINET","",1`: an integer where `<password>` (a string)
+        // belongs is a bad parameter, answered ERROR like any other (ERRATA E15: scenarios send
+        // the corrected line `AT+QICSGP=1,1,"UNINET","","",1`).
         let rest = params.get(1..).unwrap_or_default();
         let (ctype, apn, user, pass, auth) = match rest {
             [WParam::Int(t), a, tail @ ..] => {
@@ -1270,7 +1271,6 @@ impl Emulator {
                 let (user, pass, auth) = match tail {
                     [] => (Some(&b""[..]), Some(&b""[..]), Some(0)),
                     [u] => (u.as_str_bytes(), Some(&b""[..]), Some(0)),
-                    [u, WParam::Int(au)] => (u.as_str_bytes(), Some(&b""[..]), Some(*au)),
                     [u, p] => (u.as_str_bytes(), p.as_str_bytes(), Some(0)),
                     [u, p, WParam::Int(au)] => (u.as_str_bytes(), p.as_str_bytes(), Some(*au)),
                     _ => (None, None, None),
