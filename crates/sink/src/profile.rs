@@ -167,7 +167,7 @@ pub struct SesLimits {
     pub max_attachments_total: usize,
     /// Largest body without attachments (003 error table: 1M).
     pub max_body: usize,
-    /// Longest DATA line in characters, CRLF excluded (003 "系统级错误" 1: 2000).
+    /// Longest body line in characters, CRLF excluded (003 "系统级错误" 1: 2000; ERRATA S4).
     pub max_line: usize,
     /// Messages per second per account (003 "使用 SMTP 发信频率": 20/1s).
     pub per_account_per_second: usize,

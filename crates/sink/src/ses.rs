@@ -13,7 +13,7 @@ use crate::time::Instant;
 /// The prefix of every SES error reply (003 "错误码": system- and business-level errors).
 pub const SES_ERROR_PREFIX: &str = "554 5.0.0 Error: transaction failed, blame it on the weather: ";
 
-/// The exact reply for a DATA line over 2000 characters (003 "系统级错误" 1).
+/// The exact reply for a body line over 2000 characters (003 "系统级错误" 1; ERRATA S4).
 pub const SES_TOO_LONG_LINE: &str = "554 5.0.0 Error: transaction failed, blame it on the weather: smtp: too longer line in input stream";
 
 /// A business error of 003's "一般业务错误说明" table (plus the choices in ERRATA S8–S10).
@@ -106,6 +106,30 @@ impl SesViolation {
 fn is_attachment(p: &mail_parser::MessagePart<'_>) -> bool {
     // 003: Content-Disposition "目前仅支持传 attachment" — only those parts are attachments.
     p.content_disposition().is_some_and(|d| d.is_attachment())
+}
+
+/// Whether a body line of `raw` (the unstuffed message: every line after the header section's
+/// empty line) is longer than `max` characters, CRLF excluded (003 "系统级错误" 1: "body 部分单行
+/// 超过2000"; ERRATA S4). Characters are UTF-8 scalar values; a byte that is not UTF-8 counts
+/// as one.
+pub fn body_line_too_long(raw: &[u8], max: usize) -> bool {
+    let body = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(&[][..], |p| raw.get(p + 4..).unwrap_or_default());
+    body.split(|&b| b == b'\n').any(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        line.len() > max && chars(line) > max
+    })
+}
+
+/// The number of characters of `bytes` read as UTF-8 (an invalid byte is one).
+fn chars(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for chunk in bytes.utf8_chunks() {
+        n += chunk.valid().chars().count() + chunk.invalid().len();
+    }
+    n
 }
 
 /// Checks a complete message against the SES MIME and size rules, in a fixed order.

@@ -249,7 +249,6 @@ struct DataState {
     over_size: bool,
     bare_lf: bool,
     text_line_too_long: bool,
-    ses_line_too_long: bool,
     dropped_mid_data: bool,
 }
 
@@ -1183,9 +1182,6 @@ impl Session {
         {
             d.text_line_too_long = true;
         }
-        if content > self.cfg.ses.max_line {
-            d.ses_line_too_long = true;
-        }
         d.prev_line_crlf = crlf;
         d.line_len = 0;
         d.first = None;
@@ -1257,7 +1253,7 @@ impl Session {
                 }
             }
             Profile::TencentSes => {
-                if data.ses_line_too_long {
+                if ses::body_line_too_long(&data.msg, self.cfg.ses.max_line) {
                     return Err(SES_TOO_LONG_LINE.into());
                 }
                 let limits = self.cfg.ses.clone();

@@ -377,6 +377,26 @@ fn body_line_over_2000_characters_gets_the_weather_reply() {
 }
 
 #[test]
+fn the_2000_limit_counts_body_characters_not_header_octets() {
+    // ERRATA S4: "body 部分单行超过2000" — body lines, in characters.
+    let mut h = authed();
+    let ct = "Content-Type: text/plain; charset=UTF-8\r\n";
+    // 2000 characters of three octets each (6000 octets): accepted.
+    let wide = simple(&format!("{GOOD_HEADERS}{ct}"), &"测".repeat(2000));
+    assert_eq!(send(&mut h, &wide), "250 2.0.0 Ok: queued as 1\r\n");
+    let wider = simple(&format!("{GOOD_HEADERS}{ct}"), &"测".repeat(2001));
+    assert_eq!(send(&mut h, &wider), format!("{SES_TOO_LONG_LINE}\r\n"));
+    // A header line over 2000 octets is not a body line.
+    let header = format!("{GOOD_HEADERS}{ct}X-Long: {}\r\n", "h".repeat(2500));
+    assert_eq!(
+        send(&mut h, &simple(&header, "short body")),
+        "250 2.0.0 Ok: queued as 2\r\n"
+    );
+    assert!(!smtp_sink::ses::body_line_too_long(b"A: b\r\n\r\n\xff\xfe", 2));
+    assert!(smtp_sink::ses::body_line_too_long(b"A: b\r\n\r\n\xff\xfe\xfd", 2));
+}
+
+#[test]
 fn at_most_fifty_recipients() {
     let mut h = authed();
     let fifty: Vec<String> = (0..50).map(|i| format!("r{i}@x.com")).collect();
