@@ -108,6 +108,8 @@ pub struct LineMatcher {
     names: Vec<String>,
     /// (regex group, recorded value, pattern as written)
     recorded: Vec<(String, Vec<u8>, String)>,
+    /// (regex group, the value it must not be): `{hex!sum}`.
+    differs: Vec<(String, Vec<u8>)>,
     shown: String,
 }
 
@@ -145,12 +147,25 @@ impl LineMatcher {
             .enumerate()
             .map(|(i, (shown, v))| (format!("__recorded{i}"), v, shown))
             .collect();
+        let mut differs = Vec::new();
+        for (i, p) in text
+            .0
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Pattern(pat) => pat.differs.as_ref(),
+                _ => None,
+            })
+            .enumerate()
+        {
+            differs.push((format!("__differs{i}"), bindings.value(p, &None)?.to_vec()));
+        }
         if !text.has_pattern() {
             return Ok(LineMatcher {
                 re: None,
                 literal: bindings.render(text)?,
                 names: Vec::new(),
                 recorded,
+                differs,
                 shown,
             });
         }
@@ -160,6 +175,7 @@ impl LineMatcher {
             literal: Vec::new(),
             names,
             recorded,
+            differs,
             shown,
         })
     }
@@ -180,6 +196,11 @@ impl LineMatcher {
             return (line == self.literal.as_slice()).then(LineMatch::default);
         };
         let c = re.captures(line)?;
+        for (group, forbidden) in &self.differs {
+            if c.name(group).is_some_and(|m| m.as_bytes() == forbidden.as_slice()) {
+                return None;
+            }
+        }
         let mut out = LineMatch::default();
         for n in &self.names {
             if let Some(m) = c.name(n) {
@@ -217,6 +238,7 @@ fn line_regex_recording(
     let mut src = String::from("(?-u)^(?:");
     let mut names = Vec::new();
     let mut recorded = 0usize;
+    let mut differs = 0usize;
     for p in &text.0 {
         match p {
             Piece::Lit(b) => escape_regex_bytes(b, &mut src),
@@ -229,6 +251,11 @@ fn line_regex_recording(
                     src.push_str(&format!("(?P<__recorded{recorded}>"));
                     recorded += 1;
                 }
+                let dif = pat.differs.is_some();
+                if dif {
+                    src.push_str(&format!("(?P<__differs{differs}>"));
+                    differs += 1;
+                }
                 match &pat.capture {
                     Some(n) => {
                         src.push_str(&format!("(?P<{n}>"));
@@ -238,6 +265,9 @@ fn line_regex_recording(
                 }
                 src.push_str(&kind_regex(&pat.kind));
                 src.push(')');
+                if dif {
+                    src.push(')');
+                }
                 if rec {
                     src.push(')');
                 }
@@ -575,6 +605,9 @@ impl fmt::Display for Pattern {
         }
         if let Some(v) = recorded {
             write!(f, "={v}")?;
+        }
+        if let Some(d) = &self.differs {
+            write!(f, "!{d}")?;
         }
         Ok(())
     }

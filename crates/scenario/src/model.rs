@@ -594,6 +594,9 @@ pub struct Pattern {
     /// `{kind=VALUE}`: what the reference gives here. The pattern is judged by the line's
     /// evidence; a different value is an implementation-defined difference (informational).
     pub recorded: Option<Vec<u8>>,
+    /// `{kind!NAME}`: the hole must not hold the value captured earlier as `NAME` (a checksum
+    /// of other bytes differs, ERRATA E12); the same value does not match the line.
+    pub differs: Option<String>,
 }
 
 /// What a [`Pattern`] matches; none matches `\r` or `\n`.

@@ -1605,7 +1605,32 @@ impl<'a> Parser<'a> {
         if let Some(re) = inner.s.strip_prefix("re:") {
             return self.regex_pattern(re, whole);
         }
-        let (head, value) = match inner.s.split_once('=') {
+        // `{kind…!NAME}`: not the value captured as NAME.
+        let (inner_s, differs) = match inner.s.rsplit_once('!') {
+            Some((head, other)) => {
+                if !is_ident(other, false) {
+                    return Err(self.err(
+                        ErrorKind::BadPattern,
+                        whole,
+                        format!("`{other}` after `!` is not a capture name"),
+                    ));
+                }
+                if !self.names.contains(other) {
+                    return Err(self
+                        .err(
+                            ErrorKind::UnknownVariable,
+                            whole,
+                            format!("`!{other}`: no value captured as `{other}` before this line"),
+                        )
+                        .with_help(format!(
+                            "capture it on an earlier line: `{{hex:{other}}}`"
+                        )));
+                }
+                (head, Some(other.to_owned()))
+            }
+            None => (inner.s, None),
+        };
+        let (head, value) = match inner_s.split_once('=') {
             Some((h, v)) => (h, Some(v)),
             None => (inner.s, None),
         };
@@ -1638,6 +1663,7 @@ impl<'a> Parser<'a> {
             kind,
             capture: cap.map(str::to_owned),
             recorded: None,
+            differs,
         };
         if let Some(v) = value {
             p.recorded = Some(self.recorded(&p, v, whole)?);
@@ -1671,6 +1697,7 @@ impl<'a> Parser<'a> {
             kind: PatternKind::Regex(re.to_owned()),
             capture: None,
             recorded: None,
+            differs: None,
         })
     }
 
