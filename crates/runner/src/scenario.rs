@@ -378,6 +378,15 @@ impl Interp<'_> {
                             return fail(format!("header {name} present: {vals:?}"));
                         }
                     }
+                    MailCheck::NoHeaderValue { name, value } => {
+                        let vals = header_values(&msg.raw, name);
+                        if let Some(v) = vals.iter().find(|v| text_matches(value, v.as_bytes(), b)) {
+                            return fail(format!(
+                                "header {name} was {v:?}, which must not match {}",
+                                b.display(value)
+                            ));
+                        }
+                    }
                     MailCheck::Subject(t) => {
                         let got = parsed.subject.clone().unwrap_or_default();
                         if !text_matches(t, got.as_bytes(), b) {

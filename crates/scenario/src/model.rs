@@ -351,6 +351,14 @@ pub enum MailCheck {
     },
     /// `no-header: Name`: the header is absent (e.g. `Bcc`).
     NoHeader(String),
+    /// `no-header: Name: pattern`: no field `Name` whose unfolded value matches (e.g. a
+    /// `Content-Type` naming a charset).
+    NoHeaderValue {
+        /// Field name (case-insensitive).
+        name: String,
+        /// What no such field may hold.
+        value: Text,
+    },
     /// `subject:` the decoded subject (RFC 2047 decoded).
     Subject(Text),
     /// `body:` the decoded text body, exactly.

@@ -1355,12 +1355,24 @@ impl<'a> Parser<'a> {
                     value: self.text(value.from(c + 1).trim(), true)?,
                 }
             }
-            "no-header" => {
-                if !is_header_name(value.s) {
-                    return Err(self.err(ErrorKind::BadValue, value, "not a header name"));
+            "no-header" => match value.s.find(':') {
+                Some(c) => {
+                    let name = value.slice(0, c).trim();
+                    if !is_header_name(name.s) {
+                        return Err(self.err(ErrorKind::BadValue, name, "not a header name"));
+                    }
+                    MailCheck::NoHeaderValue {
+                        name: name.s.to_owned(),
+                        value: self.text(value.from(c + 1).trim(), true)?,
+                    }
                 }
-                MailCheck::NoHeader(value.s.to_owned())
-            }
+                None => {
+                    if !is_header_name(value.s) {
+                        return Err(self.err(ErrorKind::BadValue, value, "not a header name"));
+                    }
+                    MailCheck::NoHeader(value.s.to_owned())
+                }
+            },
             "subject" => MailCheck::Subject(self.text(value, true)?),
             "body" => MailCheck::Body(self.text(value, true)?),
             "body-payload" => MailCheck::BodyPayload(self.payload_ref(value)?),

@@ -1158,7 +1158,7 @@ impl Session {
             prev
         };
         let crlf = d.line_len >= 2 && before_lf == b'\r';
-        let mut content = d.line_len - if crlf { 2 } else { 1 };
+        let content = d.line_len - if crlf { 2 } else { 1 };
         // RFC 5321 §4.1.1.4: the end is CRLF "." CRLF; a bare-LF variant is not (SMTP smuggling).
         if d.first == Some(b'.') && content == 1 && crlf && d.prev_line_crlf {
             d.msg.truncate(d.line_start);
@@ -1169,7 +1169,6 @@ impl Session {
             if d.line_start < d.msg.len() {
                 d.msg.remove(d.line_start);
             }
-            content = content.saturating_sub(1);
         }
         if !crlf {
             d.bare_lf = true;
