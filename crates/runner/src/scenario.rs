@@ -380,7 +380,8 @@ impl Interp<'_> {
                     }
                     MailCheck::NoHeaderValue { name, value } => {
                         let vals = header_values(&msg.raw, name);
-                        if let Some(v) = vals.iter().find(|v| text_matches(value, v.as_bytes(), b)) {
+                        if let Some(v) = vals.iter().find(|v| text_matches(value, v.as_bytes(), b))
+                        {
                             return fail(format!(
                                 "header {name} was {v:?}, which must not match {}",
                                 b.display(value)

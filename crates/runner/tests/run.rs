@@ -195,8 +195,14 @@ fn verdict_informational_needs_an_implementation_defined_difference() {
     // byte get the same value. 000 prints 707 for two files itself, so only E12 says so:
     // non-strict, naming E12.
     let r = with("@quirk qfupl-checksum-zero\n");
-    assert_eq!((r.status.clone(), r.grade), (Status::Fail, at_runner::Grade::NonStrict));
+    assert_eq!(
+        (r.status.clone(), r.grade),
+        (Status::Fail, at_runner::Grade::NonStrict)
+    );
     let f = r.failure.expect("the finding");
     assert_eq!(f.evidence, "ERRATA E12");
-    assert_eq!(f.location.line, 32, "the other file's line (one header line added)");
+    assert_eq!(
+        f.location.line, 32,
+        "the other file's line (one header line added)"
+    );
 }

@@ -197,7 +197,9 @@ impl LineMatcher {
         };
         let c = re.captures(line)?;
         for (group, forbidden) in &self.differs {
-            if c.name(group).is_some_and(|m| m.as_bytes() == forbidden.as_slice()) {
+            if c.name(group)
+                .is_some_and(|m| m.as_bytes() == forbidden.as_slice())
+            {
                 return None;
             }
         }

@@ -1634,9 +1634,7 @@ impl<'a> Parser<'a> {
                             whole,
                             format!("`!{other}`: no value captured as `{other}` before this line"),
                         )
-                        .with_help(format!(
-                            "capture it on an earlier line: `{{hex:{other}}}`"
-                        )));
+                        .with_help(format!("capture it on an earlier line: `{{hex:{other}}}`")));
                 }
                 (head, Some(other.to_owned()))
             }

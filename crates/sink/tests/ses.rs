@@ -392,8 +392,14 @@ fn the_2000_limit_counts_body_characters_not_header_octets() {
         send(&mut h, &simple(&header, "short body")),
         "250 2.0.0 Ok: queued as 2\r\n"
     );
-    assert!(!smtp_sink::ses::body_line_too_long(b"A: b\r\n\r\n\xff\xfe", 2));
-    assert!(smtp_sink::ses::body_line_too_long(b"A: b\r\n\r\n\xff\xfe\xfd", 2));
+    assert!(!smtp_sink::ses::body_line_too_long(
+        b"A: b\r\n\r\n\xff\xfe",
+        2
+    ));
+    assert!(smtp_sink::ses::body_line_too_long(
+        b"A: b\r\n\r\n\xff\xfe\xfd",
+        2
+    ));
 }
 
 #[test]

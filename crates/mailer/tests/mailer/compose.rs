@@ -96,7 +96,10 @@ fn utf8_subject_of_000_example_is_encoded() {
     };
     assert!(entry("W4").contains("`test SMTP`"), "{}", entry("W4"));
     assert!(entry("M2").contains(word), "{}", entry("M2"));
-    assert!(!errata.contains("VEVTVCBTTVRQ"), "no second truth (\"TEST SMTP\") left");
+    assert!(
+        !errata.contains("VEVTVCBTTVRQ"),
+        "no second truth (\"TEST SMTP\") left"
+    );
 }
 
 #[test]
