@@ -5,6 +5,7 @@ use core::time::Duration;
 use std::path::{Path, PathBuf};
 
 use at_emulator::EmulatorConfig;
+use at_emulator::LibertySet;
 use at_emulator::quirks::{QUIRKS, QuirkSet};
 use at_runner::target::Target;
 
@@ -131,6 +132,8 @@ pub struct Summary {
     pub profile: String,
     /// Quirks on (emulator).
     pub quirks: Vec<String>,
+    /// Liberties on (emulator).
+    pub liberties: Vec<String>,
     /// Seed.
     pub seed: u64,
     /// Cases run.
@@ -157,10 +160,14 @@ pub struct Fuzzer {
     device: Device,
     profile: at_catalog::Profile,
     quirks: Vec<String>,
+    liberties: Vec<String>,
     generator: Generator,
     cfg: Config,
     echo: bool,
     reference: Option<EmulatorConfig>,
+    /// With liberties on: the profile without quirks and without liberties, whose mail the
+    /// device's must equal on what any conforming module keeps ([`mail::compare_live`]).
+    plain: Option<EmulatorConfig>,
     sink: Option<smtp_sink::RunningSink>,
 }
 
@@ -225,13 +232,24 @@ impl Fuzzer {
             Device::Live(_) => (Caps::default(), Vec::new()),
         };
         let echo = profile.echo;
-        // The reference a shrunk case must pass on: the same profile without any quirk.
+        let liberties = match &device {
+            Device::Emulator(c) => c.liberties,
+            Device::Live(_) => LibertySet::NONE,
+        };
+        // The reference a shrunk case must pass on: the same profile without any quirk, with
+        // the device's liberties (a conforming firmware that made the same choices).
         let reference = EmulatorConfig::new(profile.clone())
             .ok()
+            .map(|c| c.with_quirks(QuirkSet::NONE).with_liberties(liberties));
+        let plain = (!liberties.is_empty())
+            .then(|| EmulatorConfig::new(profile.clone()).ok())
+            .flatten()
             .map(|c| c.with_quirks(QuirkSet::NONE));
         Fuzzer {
+            liberties: liberties.iter().map(|l| l.name().to_owned()).collect(),
             sink: None,
             reference,
+            plain,
             generator: Generator::new(profile.clone(), caps),
             device,
             profile,
@@ -286,6 +304,9 @@ impl Fuzzer {
                 }
                 if run.finding.is_none() && compare && sends_mail(case) {
                     run.finding = self.mail_finding(case, &run);
+                }
+                if run.finding.is_none() && self.plain.is_some() && sends_mail(case) {
+                    run.finding = self.liberty_mail_finding(case, &run);
                 }
                 run
             }
@@ -342,6 +363,39 @@ impl Fuzzer {
             kind: FindingKind::Mail,
             step,
             message: format!("{summary}\n{diff}").trim_end().to_owned(),
+        })
+    }
+
+    /// With liberties on: the device's mail against the liberty-free model's, on what any
+    /// conforming module keeps whatever its composer ([`mail::compare_live`]): another MIME
+    /// composition must deliver the same mail.
+    fn liberty_mail_finding(&self, case: &Case, run: &Run) -> Option<Finding> {
+        let cfg = self.plain.as_ref()?;
+        let mut m =
+            at_emulator::driver::Driver::new(cfg.clone(), InMemory::new(self.generator.server()));
+        let r = Executor::new(&mut m, cfg.profile.echo, Duration::ZERO).run(case);
+        if r.finding.is_some() {
+            return None;
+        }
+        let mails = |run: &Run| -> Vec<(usize, Mail)> {
+            run.mail
+                .iter()
+                .filter_map(|(s, d)| d.mail.clone().map(|m| (*s, m)))
+                .collect()
+        };
+        let (want, got) = (mails(&r), mails(run));
+        let strip = |v: &[(usize, Mail)]| v.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>();
+        let (i, summary, diff) = mail::compare_live(&strip(&want), &strip(&got))?;
+        let step = got
+            .get(i)
+            .or_else(|| want.get(i))
+            .map_or(case.steps().count(), |(s, _)| *s);
+        Some(Finding {
+            kind: FindingKind::Mail,
+            step,
+            message: format!("{summary} (the liberty-free model)\n{diff}")
+                .trim_end()
+                .to_owned(),
         })
     }
 
@@ -526,6 +580,7 @@ impl Fuzzer {
             },
             profile: self.profile.name.clone(),
             quirks: self.quirks.clone(),
+            liberties: self.liberties.clone(),
             seed: self.cfg.seed,
             cases_run: done,
             findings,
@@ -536,6 +591,7 @@ impl Fuzzer {
 
     fn report(&self, orig: &Case, small: &Case, f: &Finding, run: &Run) -> Report {
         let quirks: Vec<&str> = self.quirks.iter().map(String::as_str).collect();
+        let liberties: Vec<&str> = self.liberties.iter().map(String::as_str).collect();
         let reference = self.reference_run(small);
         let logs = reference
             .as_ref()
@@ -552,6 +608,7 @@ impl Fuzzer {
             ScenarioInfo {
                 profile: &self.profile.name,
                 quirks: &quirks,
+                liberties: &liberties,
                 echo: self.profile.echo,
                 mail: want,
                 device_mail: got,

@@ -50,6 +50,8 @@ pub struct Executor<'t> {
     echo: bool,
     buf: Vec<u8>,
     slack: Duration,
+    /// `+QFUPL` checksums seen in this case, by capture name ([`Info::Checksum`]).
+    checksums: Vec<(String, String)>,
 }
 
 fn finding(kind: FindingKind, step: usize, message: impl Into<String>) -> Finding {
@@ -100,7 +102,17 @@ fn info_ok(info: &Info, lines: &[String]) -> bool {
                     regex::Regex::new(&format!("^(?:{re})$")).is_ok_and(|r| r.is_match(l))
                 })
         }
+        Info::Checksum { size, .. } => match lines {
+            [l] => checksum_of(l, *size).is_some(),
+            _ => false,
+        },
     }
+}
+
+/// The `<checksum>` of a `+QFUPL: <size>,<checksum>` line for `size` bytes (hex).
+fn checksum_of(line: &str, size: usize) -> Option<&str> {
+    let hex = line.strip_prefix(&format!("+QFUPL: {size},"))?;
+    (!hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
 }
 
 impl<'t> Executor<'t> {
@@ -112,6 +124,7 @@ impl<'t> Executor<'t> {
             echo,
             buf: Vec::new(),
             slack,
+            checksums: Vec::new(),
         }
     }
 
@@ -419,6 +432,32 @@ impl<'t> Executor<'t> {
                             n,
                             format!("expected information {:?}, got {:?}", e.info, info),
                         ));
+                    }
+                    if let Info::Checksum {
+                        size,
+                        name,
+                        differs_from,
+                    } = &e.info
+                    {
+                        let got = info
+                            .first()
+                            .and_then(|l| checksum_of(l, *size))
+                            .unwrap_or_default()
+                            .to_ascii_lowercase();
+                        let before = differs_from.as_ref().and_then(|d| {
+                            self.checksums.iter().find(|(c, _)| c == d).map(|(_, v)| v)
+                        });
+                        if before.is_some_and(|v| *v == got) {
+                            return Err(finding(
+                                FindingKind::WrongInfo,
+                                n,
+                                format!(
+                                    "checksum {got} again for bytes that differ in one place: \
+                                     not a checksum of the data (ERRATA E12)"
+                                ),
+                            ));
+                        }
+                        self.checksums.push((name.clone(), got));
                     }
                     if let Some((pfx, within)) = want_urc.take() {
                         self.await_urc(n, &pfx, within, log)?;

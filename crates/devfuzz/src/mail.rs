@@ -29,6 +29,9 @@ pub struct Mail {
     pub headers: Vec<(String, String)>,
     /// Subject decoded (RFC 2047).
     pub subject: Option<String>,
+    /// The subject's bytes with its RFC 2047 words decoded, no charset applied: what the
+    /// module was given (000 §2.2.3), whatever words carried it.
+    pub subject_bytes: Option<Vec<u8>>,
     /// Top-level content type.
     pub content_type: Option<String>,
     /// First text body, decoded.
@@ -89,6 +92,88 @@ pub fn rule_breaks(raw: &[u8], headers: &[(String, String)]) -> Vec<String> {
     out
 }
 
+/// The bytes an unfolded header value carries: RFC 2047 encoded words (B or Q) decoded to
+/// their bytes, the white space between adjacent words dropped (RFC 2047 §6.2), other text as
+/// is. No charset is applied, so the result does not depend on where an encoder cut its words.
+pub fn rfc2047_bytes(value: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    let mut pending_space = Vec::new();
+    let mut last_was_word = false;
+    let mut rest = value;
+    while !rest.is_empty() {
+        let word = rest.strip_prefix("=?").and_then(|w| {
+            let mut parts = w.splitn(3, '?');
+            let (_cs, enc, tail) = (parts.next()?, parts.next()?, parts.next()?);
+            let end = tail.find("?=")?;
+            let text = &tail[..end];
+            let bytes = match enc {
+                "B" | "b" => base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .ok()?,
+                "Q" | "q" => q_decode(text),
+                _ => return None,
+            };
+            let used = 2 + (w.len() - tail.len()) + end + 2;
+            Some((bytes, used))
+        });
+        match word {
+            Some((bytes, used)) => {
+                if !last_was_word {
+                    out.append(&mut pending_space);
+                }
+                pending_space.clear();
+                out.extend(bytes);
+                last_was_word = true;
+                rest = &rest[used..];
+            }
+            None => {
+                let ch = rest.chars().next().unwrap_or(' ');
+                let mut buf = [0u8; 4];
+                let enc = ch.encode_utf8(&mut buf).as_bytes();
+                if ch == ' ' || ch == '\t' {
+                    pending_space.extend_from_slice(enc);
+                } else {
+                    out.append(&mut pending_space);
+                    out.extend_from_slice(enc);
+                    last_was_word = false;
+                }
+                rest = &rest[ch.len_utf8()..];
+            }
+        }
+    }
+    out.append(&mut pending_space);
+    out
+}
+
+fn q_decode(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'_' => out.push(b' '),
+            b'=' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'='),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
 /// One delivery attempt the module made.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Delivery {
@@ -113,6 +198,10 @@ impl Mail {
     pub fn from_stored(m: &StoredMessage) -> Mail {
         let p = m.parsed();
         let fields = header_fields(&m.raw);
+        let subject_bytes = fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("Subject"))
+            .map(|(_, v)| rfc2047_bytes(v));
         let breaks = rule_breaks(&m.raw, &fields);
         let headers = fields
             .into_iter()
@@ -129,6 +218,7 @@ impl Mail {
             rcpt_to: m.envelope.rcpt_to.clone(),
             headers,
             subject: p.subject,
+            subject_bytes,
             content_type: p.content_type,
             body: p.text_body,
             attachments: p
@@ -514,7 +604,13 @@ pub fn compare_live(want: &[Mail], got: &[Mail]) -> Option<(usize, String, Strin
                 .collect()
         };
         line_diff("headers", &bcc(a), &bcc(b), &mut out, &mut fields);
-        field_diff("subject", &a.subject, &b.subject, &mut out, &mut fields);
+        let subject = |m: &Mail| {
+            m.subject_bytes
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .or_else(|| m.subject.clone())
+        };
+        field_diff("subject", &subject(a), &subject(b), &mut out, &mut fields);
         field_diff(
             "body",
             &body(&a.body),
@@ -554,6 +650,21 @@ mod tests {
 
     fn breaks(raw: &[u8]) -> Vec<String> {
         rule_breaks(raw, &header_fields(raw))
+    }
+
+    #[test]
+    fn rfc2047_bytes_do_not_depend_on_the_words() {
+        let b = rfc2047_bytes("=?UTF-8?B?5rWL6K+VIE9L?=");
+        let q = rfc2047_bytes(
+            "=?UTF-8?Q?=E6=B5=8B?=\r\n =?UTF-8?Q?=E8=AF=95_OK?="
+                .replace("\r\n", "")
+                .as_str(),
+        );
+        assert_eq!(b, "测试 OK".as_bytes());
+        assert_eq!(q, b);
+        assert_eq!(rfc2047_bytes("plain  text"), b"plain  text");
+        assert_eq!(rfc2047_bytes("a =?UTF-8?B?YQ==?= b"), b"a a b");
+        assert_eq!(rfc2047_bytes("=?X?Q?=ZZ?="), b"=ZZ");
     }
 
     #[test]

@@ -30,6 +30,18 @@ pub enum Info {
     Exact(Vec<String>),
     /// One line per `(regex, scenario pattern)` (full match), in order.
     Match(Vec<(String, String)>),
+    /// `+QFUPL: <size>,<checksum>` after an upload: the checksum's algorithm is the module's
+    /// (000 §2.2.5 prints 707 for two files, ERRATA E12), but it is one of the bytes: captured
+    /// as `name`, and, with `differs_from`, not the value captured under that name (these
+    /// bytes differ from those in one place).
+    Checksum {
+        /// `<size>`.
+        size: usize,
+        /// Capture name of this checksum (an identifier).
+        name: String,
+        /// The capture this checksum must differ from.
+        differs_from: Option<String>,
+    },
 }
 
 /// The response a step must get, and how soon.

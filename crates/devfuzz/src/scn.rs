@@ -99,6 +99,23 @@ fn expect_lines(e: &Expect, log: Option<&StepLog>, out: &mut String) {
                 let _ = writeln!(out, "< {pattern}");
             }
         }
+        Info::Checksum {
+            size,
+            name,
+            differs_from,
+        } => {
+            // The value is the module's (ERRATA E12); only its link to other uploads is judged.
+            let not = differs_from
+                .as_ref()
+                .map(|d| format!("!{d}"))
+                .unwrap_or_default();
+            let evidence = if differs_from.is_some() {
+                " [000 §2.2.5, E12]"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "< +QFUPL: {size},{{hex:{name}{not}}}{evidence}");
+        }
         Info::Any => {
             for l in observed_info {
                 let _ = writeln!(out, "< {}", escape(l.as_bytes()));
@@ -139,6 +156,8 @@ pub struct ScenarioInfo<'a> {
     pub profile: &'a str,
     /// Emulator quirks the run had on (`@quirk` lines, `verdict: fail`).
     pub quirks: &'a [&'a str],
+    /// Emulator liberties the run had on (`@liberty` lines).
+    pub liberties: &'a [&'a str],
     /// The profile's initial echo.
     pub echo: bool,
     /// Mail the reference model delivered, with the step that sent it: written as `@mail` and
@@ -310,6 +329,9 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
     }
     for q in info.quirks {
         let _ = writeln!(out, "@quirk {q}");
+    }
+    for l in info.liberties {
+        let _ = writeln!(out, "@liberty {l}");
     }
     for g in &case.groups {
         if let Some(s) = &g.server {

@@ -37,6 +37,39 @@ fn clean_emulator_gives_no_finding() {
     }
 }
 
+/// A liberty is a conforming firmware's other choice: no oracle may flag it, on the profiles it
+/// shows on, with its mail also compared against the liberty-free model on what any module
+/// keeps (`mail::compare_live`).
+#[test]
+fn no_liberty_gives_a_finding() {
+    use at_emulator::LibertySet;
+    use at_emulator::liberties::LIBERTIES;
+    let all = LibertySet::all();
+    let mut sets: Vec<(String, LibertySet)> = LIBERTIES
+        .iter()
+        .map(|l| (l.name.to_owned(), LibertySet::NONE.with(l.liberty)))
+        .collect();
+    sets.push(("(all)".to_owned(), all));
+    for profile in ["ec25", "ag35", "multitech"] {
+        for (name, set) in &sets {
+            let emu = EmulatorConfig::builtin(profile)
+                .unwrap()
+                .with_liberties(*set);
+            let p = emu.profile.clone();
+            let cfg = Config {
+                seed: 5,
+                cases: 300,
+                ..Config::default()
+            };
+            let s = Fuzzer::new(Device::Emulator(Box::new(emu)), p, cfg).run(&mut |_| {});
+            assert_eq!(s.cases_run, 300);
+            assert_eq!(s.liberties.len(), set.iter().count());
+            let msgs: Vec<_> = s.findings.iter().map(|f| &f.finding).collect();
+            assert!(msgs.is_empty(), "{profile} + {name}: {msgs:#?}");
+        }
+    }
+}
+
 /// Every quirk of the registry when this test was written: the AT-level oracle catches most,
 /// the mail oracle (differential against the reference model) the ones that only show in the
 /// delivered mail or the SMTP session.

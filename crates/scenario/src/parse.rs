@@ -1642,7 +1642,7 @@ impl<'a> Parser<'a> {
         };
         let (head, value) = match inner_s.split_once('=') {
             Some((h, v)) => (h, Some(v)),
-            None => (inner.s, None),
+            None => (inner_s, None),
         };
         let (kind, cap) = match head.split_once(':') {
             Some((k, c)) => (k, Some(c)),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use at_devfuzz::campaign::{self, Config, Device, Fuzzer};
 use at_devfuzz::virt::Live;
 use at_emulator::EmulatorConfig;
+use at_emulator::LibertySet;
 use at_emulator::quirks::QuirkSet;
 use at_runner::target::{SerialTarget, TcpTarget};
 use miette::{IntoDiagnostic, miette};
@@ -21,6 +22,11 @@ pub struct Args {
     /// Emulator quirks to switch on, comma-separated (emulator target only).
     #[arg(long, value_name = "NAMES")]
     quirk: Option<String>,
+    /// Emulator liberties to switch on (repeatable or comma-separated; emulator target only):
+    /// a conforming module that chose otherwise where the manuals leave room, which must raise
+    /// no finding.
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    liberty: Vec<String>,
     /// Fuzz the module behind a TCP port (HOST:PORT) instead of the emulator.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "port")]
     tcp: Option<String>,
@@ -107,11 +113,15 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         ))),
         (None, None) => {
             let quirks = QuirkSet::parse(args.quirk.as_deref().unwrap_or("")).into_diagnostic()?;
-            Device::Emulator(Box::new(emu.with_quirks(quirks)))
+            let liberties = LibertySet::from_names(&args.liberty).into_diagnostic()?;
+            Device::Emulator(Box::new(emu.with_quirks(quirks).with_liberties(liberties)))
         }
     };
     if args.quirk.is_some() && !matches!(device, Device::Emulator(_)) {
         return Err(miette!("--quirk only applies to the emulator"));
+    }
+    if !args.liberty.is_empty() && !matches!(device, Device::Emulator(_)) {
+        return Err(miette!("--liberty only applies to the emulator"));
     }
     let (first, cases) = match args.case {
         Some(n) => (n, 1),
