@@ -256,7 +256,10 @@ pub fn render_providers(m: &crate::providers::ProviderMatrix, title: &str) -> St
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{t}</title><style>{css}</style></head><body>\n<h1>{t}</h1>\n\
 <p>Each module profile replays its manual's send examples through each sink provider profile \
-(emulator, virtual time). <span class=\"g gp\">ok</span> = delivered as the scenario describes.</p>\n\
+(emulator, virtual time). <span class=\"g gp\">ok</span> = delivered as the scenario describes; \
+a refusal is <span class=\"g gf\">documented</span> on both sides, rests on an \
+<span class=\"g gn\">ERRATA reading</span>, or on a <span class=\"g gi\">choice the manuals leave open</span> \
+(an emulator liberty delivers the same example; the cell's title names it).</p>\n\
 <div class=\"wrap\"><table class=\"matrix\"><thead><tr><th class=\"sc\">module</th>",
         t = escape(title),
         css = css()
@@ -271,15 +274,29 @@ pub fn render_providers(m: &crate::providers::ProviderMatrix, title: &str) -> St
             h.push_str("<td>");
             if let Some(c) = m.cell(module, p) {
                 for a in &c.attempts {
-                    let (class, word) = if a.delivered {
-                        ("gp", "ok".to_string())
-                    } else {
-                        ("gf", a.result.clone())
+                    // A non-delivery is coloured by what it rests on: documented (fail),
+                    // an ERRATA reading (non-strict), a choice the manuals leave open.
+                    let (class, word) = match (a.delivered, a.grade.as_str()) {
+                        (true, _) => ("gp", "ok".to_string()),
+                        (false, "errata") => ("gn", a.result.clone()),
+                        (false, "implementation-defined") => ("gi", a.result.clone()),
+                        (false, _) => ("gf", a.result.clone()),
                     };
+                    let mut title = format!("{}: {}", a.scenario, a.why);
+                    if !a.delivered {
+                        title.push_str(&format!(" [{}: {}", a.grade, a.rests_on));
+                        if !a.delivers_with.is_empty() {
+                            title.push_str(&format!(
+                                "; delivers with liberty {}",
+                                a.delivers_with.join(", ")
+                            ));
+                        }
+                        title.push(']');
+                    }
                     let _ = write!(
                         h,
                         "<span class=\"g {class}\" title=\"{}\">{} {}</span> ",
-                        escape(&format!("{}: {}", a.scenario, a.why)),
+                        escape(&title),
                         escape(&a.variant),
                         escape(if word.is_empty() { "fail" } else { &word })
                     );

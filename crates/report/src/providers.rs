@@ -5,7 +5,10 @@
 //! Each module replays the corpus's send examples of its manual (000 §3.1–§3.3 for the EC2x
 //! family, 001 p.20–24 for the AG35, 002 `#PUTMAIL` for Multi-Tech) with `@sink profile NAME`
 //! added; a combination delivers when the scenario passes (the module reports success and the
-//! sink received the mail the scenario describes).
+//! sink received the mail the scenario describes). A non-delivery is graded by the evidence it
+//! rests on ([`conclusion`]): documented on both sides, an ERRATA reading, or a choice the
+//! manuals leave open — then some liberty of the emulator delivers the same example, and the
+//! matrix says which.
 
 use std::sync::atomic::AtomicBool;
 
@@ -32,6 +35,16 @@ pub struct Attempt {
     /// Why it did not deliver (the runner's first failure and the server's last rejection),
     /// empty when it did.
     pub why: String,
+    /// How far a non-delivery is a finding about the module, by the evidence it rests on:
+    /// `documented` (both sides as their documents say), `errata` (rests on an ERRATA reading),
+    /// `implementation-defined` (a choice the manuals leave open: some liberty delivers);
+    /// empty when it delivered.
+    pub grade: String,
+    /// The evidence the non-delivery rests on (sections, ERRATA entries, liberties).
+    pub rests_on: String,
+    /// Liberties (`at_emulator::liberties`) with which the same example delivers: a conforming
+    /// module that composes or talks otherwise where the manuals leave room.
+    pub delivers_with: Vec<String>,
 }
 
 /// One module × provider cell.
@@ -158,6 +171,58 @@ pub fn errata_note(provider: &str, result: &str, why: &str) -> Option<&'static s
     }
 }
 
+/// The liberties tried on a non-delivery: the ones that change what reaches the server (the
+/// mail's composition, the SMTP session, the TLS offer).
+pub const COMPOSITION_LIBERTIES: [&str; 8] = [
+    "multipart-always",
+    "body-base64",
+    "subject-q-words",
+    "mail-headers",
+    "attachment-types",
+    "auth-login-first",
+    "ehlo-name",
+    "cipher-order",
+];
+
+/// The evidence a non-delivery of `variant` through `provider` rests on, from the reason: the
+/// grade (`documented` or `errata`) and the sections and ERRATA entries. (A liberty that
+/// delivers makes it `implementation-defined`, see [`ProviderMatrix::run`].)
+pub fn conclusion(provider: &str, variant: &str, result: &str, why: &str) -> (&'static str, String) {
+    if provider == "rfc5321" && why.contains("TLS handshake failed") {
+        // 000 §3.2 configures TLS 1.0; that rfc5321 refuses it is our profile (RFC 8996).
+        return ("errata", "000 §3.2 \"sslversion\",1,1 (TLS 1.0); ERRATA S2".into());
+    }
+    if provider == "tencent-ses" {
+        if why.contains("Content-Type must in") {
+            return (
+                "errata",
+                "003 Content-Type whitelist (ERRATA S10); the module's text/plain; charset=\"US-ASCII\" \
+                 for a <charset> 0 body is ERRATA M1's composition (S14)"
+                    .into(),
+            );
+        }
+        if why.contains("before any greeting") || result == "+QSMTPPUT: 656,0" {
+            return if variant == "plain" {
+                (
+                    "documented",
+                    "003 SMTP 服务地址: port 25 disabled, 465 SSL only; 000 §3.1 sends in plain text".into(),
+                )
+            } else if variant == "putmail" {
+                (
+                    "documented",
+                    "003 SMTP 服务地址: 465 SSL only; 002 #PUTMAIL has no TLS parameter".into(),
+                )
+            } else {
+                (
+                    "errata",
+                    "003: 465 SSL only, STARTTLS not offered (ERRATA S1; 003's Python sample says otherwise)".into(),
+                )
+            };
+        }
+    }
+    ("documented", String::new())
+}
+
 impl ProviderMatrix {
     /// Runs every module × provider × send example on the emulator.
     pub fn run(
@@ -180,6 +245,8 @@ impl ProviderMatrix {
                     let transcript = r.transcript.render(false);
                     let delivered = r.status == at_runner::Status::Pass;
                     let result = result_line(&transcript);
+                    let (mut grade, mut rests_on, mut delivers_with) =
+                        (String::new(), String::new(), Vec::new());
                     let why = if delivered {
                         String::new()
                     } else {
@@ -201,6 +268,24 @@ impl ProviderMatrix {
                         if let Some(note) = errata_note(p, &result, &why) {
                             why.push_str(&format!(" ({note})"));
                         }
+                        let (g, on) = conclusion(p, variant, &result, &why);
+                        // A conforming module that chose otherwise where the manuals leave room.
+                        for l in COMPOSITION_LIBERTIES {
+                            let extra = at_runner::Variations {
+                                quirks: Vec::new(),
+                                liberties: vec![l.to_string()],
+                            };
+                            let r = at_runner::run_case_emulated_with(&sc, m, &extra, cancel);
+                            if r.status == at_runner::Status::Pass {
+                                delivers_with.push(l.to_string());
+                            }
+                        }
+                        grade = if delivers_with.is_empty() {
+                            g.to_string()
+                        } else {
+                            "implementation-defined".to_string()
+                        };
+                        rests_on = on;
                         why
                     };
                     attempts.push(Attempt {
@@ -209,6 +294,9 @@ impl ProviderMatrix {
                         delivered,
                         result,
                         why,
+                        grade,
+                        rests_on,
+                        delivers_with,
                     });
                 }
                 cells.push(Combination {
@@ -291,12 +379,37 @@ impl ProviderMatrix {
             "{delivering}/{} module × provider combinations deliver\n",
             self.cells.len()
         ));
+        let failed: Vec<&Attempt> = self
+            .cells
+            .iter()
+            .flat_map(|c| c.attempts.iter())
+            .filter(|a| !a.delivered)
+            .collect();
+        let count = |g: &str| failed.iter().filter(|a| a.grade == g).count();
+        s.push_str(&format!(
+            "{} send examples do not deliver: {} documented, {} rest on ERRATA readings, {} on \
+             choices the manuals leave open (a liberty delivers)\n",
+            failed.len(),
+            count("documented"),
+            count("errata"),
+            count("implementation-defined")
+        ));
         for c in &self.cells {
             for a in c.attempts.iter().filter(|a| !a.delivered) {
                 s.push_str(&format!(
-                    "{} × {} {}: {} — {}\n",
-                    c.module, c.provider, a.variant, a.result, a.why
+                    "{} × {} {}: {} — {} [{}",
+                    c.module, c.provider, a.variant, a.result, a.why, a.grade
                 ));
+                if !a.rests_on.is_empty() {
+                    s.push_str(&format!(": {}", a.rests_on));
+                }
+                if !a.delivers_with.is_empty() {
+                    s.push_str(&format!(
+                        "; delivers with liberty {}",
+                        a.delivers_with.join(", ")
+                    ));
+                }
+                s.push_str("]\n");
             }
         }
         s
