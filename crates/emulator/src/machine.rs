@@ -2084,6 +2084,13 @@ impl Emulator {
         if self.mt_str("REC1").is_empty() || self.mt_str("SMTPSERV").is_empty() {
             return Step::Stop(Final::MtCme(errors.not_ready));
         }
+        // 002: "An email address specified in REC1 or CCREC1 is not valid" is a #CME ERROR;
+        // one that is not even an address (RFC 5321 §4.1.2 local-part@domain) is refused
+        // before any session (ERRATA E22). A valid one the server rejects fails at RCPT.
+        let cc = self.mt_str("CCREC1");
+        if !is_address(&self.mt_str("REC1")) || (!cc.is_empty() && !is_address(&cc)) {
+            return Step::Stop(Final::MtCme(errors.not_ready));
+        }
         // 002: "Once an IP link is established, the attached host can send an email": no
         // link (no PS attach), no session.
         if !self.attached {
@@ -2209,4 +2216,19 @@ fn apply_profile_liberties(config: &mut EmulatorConfig) {
         e.not_ready = 38054;
         e.busy = 38055;
     }
+}
+
+/// Whether `a` has the shape of an RFC 5321 mailbox: `local-part@domain`, both non-empty, one
+/// `@`, no white space, no angle brackets (not a full syntax check).
+fn is_address(a: &[u8]) -> bool {
+    let Some(at) = a.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&a[..at], &a[at + 1..]);
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains(&b'@')
+        && a
+            .iter()
+            .all(|&b| b > b' ' && b != 0x7f && b != b'<' && b != b'>')
 }

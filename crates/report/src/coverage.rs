@@ -20,15 +20,15 @@ use crate::load::{Run, WireLine, parse_transcript};
 pub const UNPROVOKABLE: &[(u16, &str)] = &[
     (
         651,
-        "000 §5 gives no trigger; the emulator reports it only for a malformed SMTP reply, which no @sink directive produces",
+        "000 §5 gives no trigger (\"Unknown error\"); the emulator reports it only for an SMTP reply it cannot parse, and the sink (no @sink directive) sends none",
     ),
     (
         662,
-        "000 gives no memory size, the emulator has no memory model and never reports it",
+        "000 §5 names the trigger (\"No enough memory for the attachment\") but no memory size; any size would be invented (the drives' sizes are implementation-defined, ERRATA E18), so the emulator models none and never reports it",
     ),
     (
         663,
-        "no storage failure is modelled (the emulator never reports it)",
+        "000 §5 \"Failed to save the attachment\" names no host action that saves an attachment (attachments are read from uploaded files, 000 §2.2.5); the emulator never reports it",
     ),
 ];
 

@@ -520,6 +520,15 @@ impl Interp<'_> {
                             ));
                         }
                     }
+                    SmtpCheck::RepliedLine(text) => {
+                        let replies: Vec<&str> = server
+                            .lines()
+                            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+                            .collect();
+                        if !replies.iter().any(|l| text_matches(text, l.as_bytes(), b)) {
+                            return fail(format!("the sink never replied {}", b.display(text)));
+                        }
+                    }
                     SmtpCheck::Replied(code) => {
                         let prefix = code.to_string();
                         if !server.lines().any(|l| l.starts_with(&prefix)) {

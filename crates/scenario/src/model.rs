@@ -403,6 +403,9 @@ pub enum SmtpCheck {
     NotSent(Text),
     /// `replied: CODE`: the server replied this code at least once.
     Replied(u16),
+    /// `replied: CODE TEXT`: some server reply line matches `CODE TEXT` in full (patterns
+    /// allowed), e.g. a provider's error text.
+    RepliedLine(Text),
     /// `tls: none|implicit|starttls`: how the session was secured.
     Tls(TlsMode),
     /// `tls-version: TLSv1`: the version the sink negotiated (`TLSv1`, `TLSv1.1`, `TLSv1.2`,

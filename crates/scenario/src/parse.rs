@@ -1437,6 +1437,18 @@ impl<'a> Parser<'a> {
         Ok(match key.s {
             "sent" => SmtpCheck::Sent(self.text(value, true)?),
             "not-sent" => SmtpCheck::NotSent(self.text(value, true)?),
+            "replied" if value.s.trim().contains(' ') => {
+                let (code, _) = value.word();
+                let n: u16 = self.number(code, "SMTP reply code")?;
+                if !(200..=599).contains(&n) {
+                    return Err(self.err(
+                        ErrorKind::BadValue,
+                        code,
+                        "SMTP reply codes are 200–599",
+                    ));
+                }
+                SmtpCheck::RepliedLine(self.text(value, true)?)
+            }
             "replied" => {
                 let code: u16 = self.number(value, "SMTP reply code")?;
                 if !(200..=599).contains(&code) {
