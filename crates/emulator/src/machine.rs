@@ -2228,7 +2228,6 @@ fn is_address(a: &[u8]) -> bool {
     !local.is_empty()
         && !domain.is_empty()
         && !domain.contains(&b'@')
-        && a
-            .iter()
+        && a.iter()
             .all(|&b| b > b' ' && b != 0x7f && b != b'<' && b != b'>')
 }

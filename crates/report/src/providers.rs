@@ -187,10 +187,18 @@ pub const COMPOSITION_LIBERTIES: [&str; 8] = [
 /// The evidence a non-delivery of `variant` through `provider` rests on, from the reason: the
 /// grade (`documented` or `errata`) and the sections and ERRATA entries. (A liberty that
 /// delivers makes it `implementation-defined`, see [`ProviderMatrix::run`].)
-pub fn conclusion(provider: &str, variant: &str, result: &str, why: &str) -> (&'static str, String) {
+pub fn conclusion(
+    provider: &str,
+    variant: &str,
+    result: &str,
+    why: &str,
+) -> (&'static str, String) {
     if provider == "rfc5321" && why.contains("TLS handshake failed") {
         // 000 §3.2 configures TLS 1.0; that rfc5321 refuses it is our profile (RFC 8996).
-        return ("errata", "000 §3.2 \"sslversion\",1,1 (TLS 1.0); ERRATA S2".into());
+        return (
+            "errata",
+            "000 §3.2 \"sslversion\",1,1 (TLS 1.0); ERRATA S2".into(),
+        );
     }
     if provider == "tencent-ses" {
         if why.contains("Content-Type must in") {

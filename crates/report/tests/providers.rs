@@ -67,7 +67,11 @@ fn module_by_provider_matrix() {
     let plain = ses.attempts.iter().find(|a| a.variant == "plain").unwrap();
     assert_eq!(plain.grade, "documented", "003 disables port 25: {plain:?}");
     assert!(plain.delivers_with.is_empty());
-    let starttls = ses.attempts.iter().find(|a| a.variant == "starttls").unwrap();
+    let starttls = ses
+        .attempts
+        .iter()
+        .find(|a| a.variant == "starttls")
+        .unwrap();
     assert_eq!(starttls.grade, "errata", "ERRATA S1: {starttls:?}");
     for a in &m.cell("ec25", "rfc5321").unwrap().attempts {
         if !a.delivered {
@@ -94,7 +98,10 @@ fn module_by_provider_matrix() {
         ),
         "{text}"
     );
-    assert!(text.contains("delivers with liberty multipart-always]"), "{text}");
+    assert!(
+        text.contains("delivers with liberty multipart-always]"),
+        "{text}"
+    );
     // The text report says why, not only which code.
     assert!(
         text.contains("ec25 × tencent-ses ssl: +QSMTPPUT: 682,554 — "),

@@ -542,3 +542,57 @@ fn load_dir_is_sorted_and_reports_every_bad_file() {
     assert_eq!(errs.0.len(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `@liberty NAME`, `{kind!NAME}` (not the value captured as NAME), `no-header: Name: pattern`
+/// and `replied: CODE TEXT`.
+#[test]
+fn liberties_inequality_and_negative_checks() {
+    let sc = load(
+        "@liberty checksum-sum16\n> AT\n< +QFUPL: 1,{hex:a}\n< +QFUPL: 1,{hex:b=7800!a}\n\
+         @mail\n    no-header: Content-Type: {any}charset{any}\n\
+         @smtp\n    replied: 554 5.0.0 {any}\n",
+    );
+    assert!(sc.needs_emulator());
+    let k: Vec<&StepKind> = sc.steps.iter().map(|s| &s.kind).collect();
+    assert_eq!(
+        k[0],
+        &StepKind::Emulator(EmulatorAction::Liberty("checksum-sum16".into()))
+    );
+    let StepKind::Expect(e) = k[2] else {
+        panic!("{k:?}")
+    };
+    let pats: Vec<&Pattern> = e.lines[1]
+        .text
+        .0
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Pattern(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pats[0].capture.as_deref(), Some("b"));
+    assert_eq!(pats[0].recorded.as_deref(), Some(&b"7800"[..]));
+    assert_eq!(pats[0].differs.as_deref(), Some("a"));
+    assert_eq!(pats[0].to_string(), "hex:b=7800!a");
+    let mut b = Bindings::new();
+    b.set("a", b"1f2".to_vec(), false);
+    let m = LineMatcher::new(&e.lines[1].text, &b).unwrap();
+    assert!(m.matches(b"+QFUPL: 1,1f2").is_none(), "the same value");
+    assert!(m.matches(b"+QFUPL: 1,1f3").is_some());
+    let StepKind::Mail(mail) = k[3] else {
+        panic!("{k:?}")
+    };
+    assert!(
+        matches!(&mail.checks[0].0, MailCheck::NoHeaderValue { name, .. } if name == "Content-Type")
+    );
+    let StepKind::Smtp(smtp) = k[4] else {
+        panic!("{k:?}")
+    };
+    assert!(matches!(smtp.checks[0].0, SmtpCheck::RepliedLine(_)));
+    // `!NAME` needs a value captured before.
+    let err = load_str("l.scn", &format!("{HEAD}> AT\n< +QFUPL: 1,{{hex!nope}}\n")).unwrap_err();
+    assert!(
+        err.to_string().contains("no value captured as `nope`"),
+        "{err}"
+    );
+}
