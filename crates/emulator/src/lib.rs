@@ -52,6 +52,7 @@ mod machine;
 mod mail;
 pub mod quirks;
 pub mod serve;
+pub mod serve_rfc2217;
 mod ssl;
 
 pub use crate::faults::Fault;

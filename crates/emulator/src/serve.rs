@@ -86,18 +86,49 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    session(reader, writer, options, shutdown).await.map(|_| ())
+    session(Plain(reader), writer, options, shutdown)
+        .await
+        .map(|_| ())
 }
 
-/// [`serve_io`], returning whether it ended because `shutdown` completed.
-async fn session<R, W>(
-    mut reader: R,
+/// One input from the host side of a served stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HostInput {
+    /// This many bytes were read into the buffer.
+    Bytes(usize),
+    /// The host set DTR (RFC 2217 `SET-CONTROL`).
+    Dtr(bool),
+    /// The host closed the stream.
+    Eof,
+}
+
+/// The host side of a served stream: bytes, and for RFC 2217 line changes, in stream order.
+pub(crate) trait HostReader {
+    /// The next input, `Bytes` read into `buf`; cancel-safe (a `select!` may drop it).
+    fn next_input(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<HostInput>>;
+}
+
+/// A plain byte stream (PTY, TCP): bytes only.
+struct Plain<R>(R);
+
+impl<R: AsyncRead + Unpin> HostReader for Plain<R> {
+    async fn next_input(&mut self, buf: &mut [u8]) -> io::Result<HostInput> {
+        Ok(match self.0.read(buf).await? {
+            0 => HostInput::Eof,
+            n => HostInput::Bytes(n),
+        })
+    }
+}
+
+/// [`serve_io`] for any [`HostReader`], returning whether it ended because `shutdown`
+/// completed.
+pub(crate) async fn session<W>(
+    mut reader: impl HostReader,
     mut writer: W,
     options: &ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<bool>
 where
-    R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     // tokio's clock, so the core's time and the timer sleeps below can never disagree.
@@ -151,9 +182,10 @@ where
         });
         tokio::select! {
             () = &mut shutdown => break Ok(true),
-            read = reader.read(&mut buf) => match read {
-                Ok(0) => break Ok(false),
-                Ok(n) => emu.handle_input(now(), buf.get(..n).unwrap_or_default()),
+            read = reader.next_input(&mut buf) => match read {
+                Ok(HostInput::Eof) => break Ok(false),
+                Ok(HostInput::Bytes(n)) => emu.handle_input(now(), buf.get(..n).unwrap_or_default()),
+                Ok(HostInput::Dtr(level)) => emu.set_dtr(now(), level),
                 Err(e) => break Err(e),
             },
             Some((id, outcome)) = done_rx.recv() => {
@@ -192,7 +224,7 @@ pub async fn serve_tcp(
         let _ = stream.set_nodelay(true);
         let (r, w) = stream.into_split();
         // A connection's I/O error ends that connection, not the listener.
-        if let Ok(true) = session(r, w, options, &mut shutdown).await {
+        if let Ok(true) = session(Plain(r), w, options, &mut shutdown).await {
             return Ok(());
         }
     }

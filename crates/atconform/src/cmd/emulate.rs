@@ -1,6 +1,7 @@
 //! `atconform emulate`: serve the reference emulator on a PTY or a TCP port until killed.
 //!
-//! Prints one startup line on stdout (`emulating EC25 on /tmp/ttyEC25 -> /dev/pts/7`), then
+//! Prints one startup line on stdout (`emulating EC25 on /tmp/ttyEC25 -> /dev/pts/7`,
+//! `emulating EC25 on tcp 127.0.0.1:7001`, `... on rfc2217 127.0.0.1:7002`), then
 //! serves until SIGINT/SIGTERM, removing the PTY link on the way out. Each finished delivery
 //! logs one line on stderr (with `--verbose`, its redacted SMTP transcript too).
 
@@ -28,6 +29,10 @@ pub struct Args {
     /// Serve over TCP on ADDR (one connection at a time, each a fresh power-on).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// With --listen: speak RFC 2217 (Telnet COM port control, as ser2net's `telnet(rfc2217)`
+    /// does), so clients can set the baud rate and drive DTR.
+    #[arg(long, requires = "listen")]
+    rfc2217: bool,
     /// Point HOST:PORT at IP:PORT for deliveries, like curl's (repeatable),
     /// e.g. smtp.163.com:25=127.0.0.1:2525.
     #[arg(long, value_name = "HOST:PORT=IP:PORT")]
@@ -135,6 +140,16 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
             })?;
             let local = listener.local_addr()?;
+            if args.rfc2217 {
+                let _ = writeln!(stdout, "emulating {model} on rfc2217 {local}");
+                let _ = stdout.flush();
+                return at_emulator::serve_rfc2217::serve_rfc2217(
+                    listener,
+                    &options,
+                    stop_signal(),
+                )
+                .await;
+            }
             let _ = writeln!(stdout, "emulating {model} on tcp {local}");
             let _ = stdout.flush();
             serve_tcp(listener, &options, stop_signal()).await
