@@ -3,7 +3,9 @@
 
 use alloc::vec::Vec;
 
-use crate::{Client, ClientConfig, ClientEvent, MAX_SUBNEGOTIATION, Server, ServerConfig, ServerEvent};
+use crate::{
+    Client, ClientConfig, ClientEvent, MAX_SUBNEGOTIATION, Server, ServerConfig, ServerEvent,
+};
 
 /// Cut points (sorted, within `len`) derived from a seed byte.
 fn cuts(seed: u8, len: usize) -> Vec<usize> {
@@ -183,35 +185,36 @@ pub fn roundtrip(data: &[u8]) {
     for op in first {
         apply(&mut client, op);
     }
-    let mut pump = |client: &mut Client, server: &mut Server, seen: &mut Vec<Op>, rx: &mut Vec<u8>| {
-        for _ in 0..8 {
-            wire.clear();
-            client.poll_transmit(&mut wire);
-            let quiet = wire.is_empty();
-            for chunk in chunks(&wire, &cuts(seed, wire.len())) {
-                server.handle_input(chunk);
-            }
-            while let Some(ev) = server.poll_event() {
-                match ev {
-                    ServerEvent::Data(d) => seen.push(Op::Data(d)),
-                    ServerEvent::Dtr(on) => seen.push(Op::Dtr(on)),
-                    ServerEvent::Baud(b) => seen.push(Op::Baud(b)),
-                    _ => {}
+    let mut pump =
+        |client: &mut Client, server: &mut Server, seen: &mut Vec<Op>, rx: &mut Vec<u8>| {
+            for _ in 0..8 {
+                wire.clear();
+                client.poll_transmit(&mut wire);
+                let quiet = wire.is_empty();
+                for chunk in chunks(&wire, &cuts(seed, wire.len())) {
+                    server.handle_input(chunk);
+                }
+                while let Some(ev) = server.poll_event() {
+                    match ev {
+                        ServerEvent::Data(d) => seen.push(Op::Data(d)),
+                        ServerEvent::Dtr(on) => seen.push(Op::Dtr(on)),
+                        ServerEvent::Baud(b) => seen.push(Op::Baud(b)),
+                        _ => {}
+                    }
+                }
+                wire.clear();
+                server.poll_transmit(&mut wire);
+                if quiet && wire.is_empty() {
+                    break;
+                }
+                client.handle_input(&wire);
+                while let Some(ev) = client.poll_event() {
+                    if let ClientEvent::Data(d) = ev {
+                        rx.extend_from_slice(&d);
+                    }
                 }
             }
-            wire.clear();
-            server.poll_transmit(&mut wire);
-            if quiet && wire.is_empty() {
-                break;
-            }
-            client.handle_input(&wire);
-            while let Some(ev) = client.poll_event() {
-                if let ClientEvent::Data(d) = ev {
-                    rx.extend_from_slice(&d);
-                }
-            }
-        }
-    };
+        };
     pump(&mut client, &mut server, &mut seen, &mut device_out);
     assert_eq!(client.com_port(), Some(true), "negotiation settles");
     for op in later {
@@ -223,7 +226,11 @@ pub fn roundtrip(data: &[u8]) {
     let mut want = alloc::vec![Op::Baud(115_200), Op::Dtr(true)];
     want.extend(ops.iter().cloned());
     // Opening settings are queued before any operation, so they come first.
-    assert_eq!(merge_ops(seen), merge_ops(want), "server saw the client's stream");
+    assert_eq!(
+        merge_ops(seen),
+        merge_ops(want),
+        "server saw the client's stream"
+    );
     assert_eq!(device_out, data, "client saw the device's stream");
     assert_eq!(client.stats().dropped_subnegotiations, 0);
     assert_eq!(server.stats().dropped_subnegotiations, 0);

@@ -61,8 +61,8 @@ pub mod telnet;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use telnet::{MAX_SUBNEGOTIATION, Stats};
 use telnet::{Item, OPT_BINARY, OPT_COM_PORT, OPT_SGA, Telnet};
+pub use telnet::{MAX_SUBNEGOTIATION, Stats};
 
 /// RFC 2217 command codes, client to access server (the server answers with code + 100).
 pub mod code {

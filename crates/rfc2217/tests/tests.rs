@@ -219,7 +219,9 @@ fn fuzz_entry_points_accept_their_seeds() {
     fuzzing::decode(&[]);
     fuzzing::decode(&[3, IAC, SB, COM, 1, 0, 0, IAC, IAC, IAC, SE, b'\r', 0]);
     fuzzing::roundtrip(&[]);
-    fuzzing::roundtrip(&[5, 2, 7, b'A', b'T', b'\r', 0, 2, 0xff, 0xff, 0, 1, 3, 0xff, 0xff, b'\r']);
+    fuzzing::roundtrip(&[
+        5, 2, 7, b'A', b'T', b'\r', 0, 2, 0xff, 0xff, 0, 1, 3, 0xff, 0xff, b'\r',
+    ]);
 }
 
 proptest! {
