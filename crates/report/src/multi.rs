@@ -3,7 +3,8 @@
 //! Target specs (the `--target` syntax of the issue):
 //! `emulator:eg95`, `emulator:ec25+body-length-off-by-one` (a quirk stands in for a new firmware
 //! revision), `ec25=/dev/ttyUSB2` (serial or PTY, 115200 baud), `ag35=tcp:127.0.0.1:7001`,
-//! and `LABEL=emulator:PROFILE[+QUIRK...]`. For real devices the label's part before `@`
+//! `ec25=rfc2217:lab1:4001` (RFC 2217: baud rate and DTR over TCP), and
+//! `LABEL=emulator:PROFILE[+QUIRK...]`. For real devices the label's part before `@`
 //! names the profile (`ec25@fw2=/dev/ttyUSB3`).
 
 use std::path::{Path, PathBuf};
@@ -74,12 +75,18 @@ impl FromStr for TargetArg {
             return emulator(Some(label), spec);
         }
         let p = profile(label.split('@').next().unwrap_or(label))?;
-        let target = match spec.strip_prefix("tcp:") {
-            Some(addr) => TargetSpec::Tcp { addr: addr.into() },
-            None => TargetSpec::Serial {
+        let target = if let Some(addr) = spec.strip_prefix("tcp:") {
+            TargetSpec::Tcp { addr: addr.into() }
+        } else if let Some(addr) = spec.strip_prefix("rfc2217:") {
+            TargetSpec::Rfc2217 {
+                addr: addr.into(),
+                baud: 115_200,
+            }
+        } else {
+            TargetSpec::Serial {
                 path: spec.into(),
                 baud: 115_200,
-            },
+            }
         };
         Ok(TargetArg {
             label: label.into(),
@@ -125,6 +132,7 @@ pub fn describe(t: &TargetArg) -> String {
         TargetSpec::Emulator => format!("emulator {}+{}", t.profile, t.quirks.join("+")),
         TargetSpec::Serial { path, .. } => path.clone(),
         TargetSpec::Tcp { addr } => format!("tcp {addr}"),
+        TargetSpec::Rfc2217 { addr, .. } => format!("rfc2217 {addr}"),
     }
 }
 
@@ -222,7 +230,9 @@ fn chains(targets: &[TargetArg], base: &RunConfig) -> Vec<Vec<usize>> {
             TargetSpec::Emulator => None,
             _ if shared_sink => Some(String::from("shared sink")),
             TargetSpec::Serial { path, .. } => Some(format!("serial {path}")),
-            TargetSpec::Tcp { addr } => Some(format!("tcp {addr}")),
+            TargetSpec::Tcp { addr } | TargetSpec::Rfc2217 { addr, .. } => {
+                Some(format!("tcp {addr}"))
+            }
         };
         match chains.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
             Some((_, c)) => c.push(i),

@@ -9,7 +9,7 @@ use at_scenario::{Profile, Scenario};
 use crate::case::{CaseResult, Status, run_case_emulated, run_case_on};
 use crate::report::{RunReport, corpus_name};
 use crate::scenario::MailSource;
-use crate::target::{SerialTarget, Target, TcpTarget};
+use crate::target::{Rfc2217Target, SerialTarget, Target, TcpTarget};
 
 /// Where the cases run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +28,39 @@ pub enum TargetSpec {
         /// Address.
         addr: String,
     },
+    /// A serial port behind an RFC 2217 server (ser2net, a labgrid `NetworkSerialPort`):
+    /// TCP with baud rate and DTR.
+    Rfc2217 {
+        /// Address.
+        addr: String,
+        /// Baud rate to set.
+        baud: u32,
+    },
+}
+
+impl TargetSpec {
+    /// Opens the device (`None` for the emulator, which runs one per case).
+    pub fn open(&self) -> Result<Option<Box<dyn Target>>, String> {
+        let timeout = Duration::from_secs(5);
+        Ok(match self {
+            TargetSpec::Emulator => None,
+            TargetSpec::Serial { path, baud } => Some(Box::new(
+                SerialTarget::open(path, *baud).map_err(|e| e.to_string())?,
+            )),
+            TargetSpec::Tcp { addr } => Some(Box::new(
+                TcpTarget::connect(addr, timeout).map_err(|e| e.to_string())?,
+            )),
+            TargetSpec::Rfc2217 { addr, baud } => Some(Box::new(
+                Rfc2217Target::connect(addr, *baud, timeout).map_err(|e| e.to_string())?,
+            )),
+        })
+    }
+
+    /// Whether each case gets a fresh connection: `atconform emulate --listen` powers a
+    /// fresh module on per connection, and serial-over-TCP bridges start each session clean.
+    pub fn reconnects(&self) -> bool {
+        matches!(self, TargetSpec::Tcp { .. } | TargetSpec::Rfc2217 { .. })
+    }
 }
 
 /// What to run and how.
@@ -151,15 +184,7 @@ pub fn run(
 ) -> Result<RunReport, String> {
     let wall = std::time::Instant::now();
     let mut results = Vec::with_capacity(cases.len());
-    let mut device: Option<Box<dyn Target>> = match &cfg.target {
-        TargetSpec::Emulator => None,
-        TargetSpec::Serial { path, baud } => Some(Box::new(
-            SerialTarget::open(path, *baud).map_err(|e| e.to_string())?,
-        )),
-        TargetSpec::Tcp { addr } => Some(Box::new(
-            TcpTarget::connect(addr, Duration::from_secs(5)).map_err(|e| e.to_string())?,
-        )),
-    };
+    let mut device: Option<Box<dyn Target>> = cfg.target.open()?;
     let sink: Option<Box<dyn SharedSink>> = match (&device, cfg.sink_listen) {
         (Some(_), _) if cfg.sink_api.is_some() => cfg
             .sink_api
@@ -190,15 +215,10 @@ pub fn run(
         if cancel.load(Ordering::Relaxed) {
             break;
         }
-        if let TargetSpec::Tcp { addr } = &cfg.target
-            && !results.is_empty()
-        {
-            // A fresh connection per case: `atconform emulate --listen` powers a fresh module
-            // on per connection, and serial-over-TCP bridges start each session clean.
+        if cfg.target.reconnects() && !results.is_empty() {
+            // A fresh connection per case (see `TargetSpec::reconnects`).
             drop(device.take()); // close before reconnecting: one connection at a time
-            device = Some(Box::new(
-                TcpTarget::connect(addr, Duration::from_secs(5)).map_err(|e| e.to_string())?,
-            ));
+            device = cfg.target.open()?;
         }
         let r = match device.as_mut() {
             None => run_case_emulated(sc, *profile, &cfg.quirks, cancel),
