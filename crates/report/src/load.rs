@@ -192,6 +192,9 @@ pub struct Case {
     /// The rendered SMTP sessions, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<String>,
+    /// The command that reruns this case alone (failed and erroneous cases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<String>,
 }
 
 impl Case {

@@ -27,6 +27,8 @@ pub struct TargetArg {
     pub target: TargetSpec,
     /// Emulator quirks added to every case.
     pub quirks: Vec<String>,
+    /// The `--target` value that selects exactly this target again (reproducer commands).
+    pub origin: String,
 }
 
 fn profile(name: &str) -> Result<Profile, String> {
@@ -52,6 +54,10 @@ fn emulator(label: Option<&str>, spec: &str) -> Result<TargetArg, String> {
         profile: p,
         target: TargetSpec::Emulator,
         quirks,
+        origin: match label {
+            Some(l) => format!("{l}=emulator:{spec}"),
+            None => format!("emulator:{spec}"),
+        },
     })
 }
 
@@ -93,6 +99,7 @@ impl FromStr for TargetArg {
             profile: p,
             target,
             quirks: Vec::new(),
+            origin: s.to_string(),
         })
     }
 }
@@ -257,8 +264,15 @@ fn run_one(
         ..base.clone()
     };
     let cases = at_runner::run::select(scenarios.to_vec(), &cfg);
-    let report = at_runner::run::run(&cases, &cfg, cancel, |r| on_case(&t.label, r))
+    let mut report = at_runner::run::run(&cases, &cfg, cancel, |r| on_case(&t.label, r))
         .map_err(|e| format!("{}: {e}", t.label))?;
+    if let Some(rerun) = &base.rerun {
+        // The run's options and paths, this target's `--target` value.
+        let mut rerun = rerun.clone();
+        rerun.target = vec!["--target".into(), t.origin.clone()];
+        rerun.fixes_profile = true;
+        report.attach_reproducers(&rerun);
+    }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     Run::save_runner(&report, dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut run = Run::load(dir).map_err(|e| e.to_string())?;

@@ -69,6 +69,10 @@ pub struct CaseResult {
     /// `smtp_sink::Transcript::render`; both redact credentials).
     #[serde(skip)]
     pub smtp: Vec<smtp_sink::Transcript>,
+    /// The command that reruns this case alone (failed and erroneous cases, see
+    /// [`crate::report::RunReport::attach_reproducers`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<String>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -97,6 +101,7 @@ impl CaseResult {
             elapsed: Duration::ZERO,
             transcript: Transcript::new(),
             smtp: Vec::new(),
+            reproduce: None,
         }
     }
 }
@@ -120,16 +125,8 @@ pub fn run_case_on(
     cancel: &AtomicBool,
 ) -> CaseResult {
     let name = target.describe();
-    if !target.is_virtual() && sc.needs_emulator() {
-        return CaseResult::new(
-            sc,
-            profile,
-            name,
-            Status::Skip("needs the emulator (@fault/@quirk)".into()),
-        );
-    }
     if !target.is_virtual()
-        && let Some(why) = setup_for(sc, profile).1.unsupported_on_shared_sink()
+        && let Some(why) = skip_on_real_target(sc, profile)
     {
         return CaseResult::new(sc, profile, name, Status::Skip(why));
     }
@@ -184,6 +181,32 @@ pub fn run_case_on(
         r.smtp = m.transcripts();
     }
     r
+}
+
+/// Why `sc` is not run for `profile` on a real target, if it is not: it needs the emulator
+/// (`@fault`/`@quirk`), or a sink of its own where real targets share one.
+pub fn skip_on_real_target(sc: &Scenario, profile: Profile) -> Option<String> {
+    if sc.needs_emulator() {
+        return Some("needs the emulator (@fault/@quirk)".into());
+    }
+    setup_for(sc, profile).1.unsupported_on_shared_sink()
+}
+
+/// Why `sc` would not be run for `profile` on `target` (`atconform run --list`): the rules of
+/// [`skip_on_real_target`], plus DTR on a raw TCP stream, which has no modem lines (the run
+/// itself learns that from the target, as it does for a PTY).
+pub fn would_skip(sc: &Scenario, profile: Profile, target: &crate::TargetSpec) -> Option<String> {
+    if *target == crate::TargetSpec::Emulator {
+        return None;
+    }
+    if let Some(why) = skip_on_real_target(sc, profile) {
+        return Some(why);
+    }
+    let dtr = sc
+        .steps_for(profile)
+        .any(|s| matches!(s.kind, at_scenario::StepKind::Dtr(_)));
+    (dtr && matches!(target, crate::TargetSpec::Tcp { .. }))
+        .then(|| "needs DTR (@dtr); a raw TCP port has no modem lines (use rfc2217)".into())
 }
 
 /// The emulator's sink: the runner knows how many SMTP connections were made to it, so it

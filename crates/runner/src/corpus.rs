@@ -59,9 +59,46 @@ pub fn resolve_relative(name: &str, rel: &str) -> String {
     parts.join("/")
 }
 
+/// Whether the citation `source` (`000 §2.2.4`, `001 p.9`) falls under `section`: the same
+/// document, and `section`'s numbers a prefix of the citation's (`000 §2.2` selects
+/// `000 §2.2.4`; `000` the whole document). `§` and spacing are optional: `000 2.2.4`.
+pub fn cites(source: &str, section: &str) -> bool {
+    fn parts(s: &str) -> (String, Vec<String>) {
+        let s = s.trim();
+        let (doc, rest) = match s.find(|c: char| c.is_whitespace() || c == '§') {
+            Some(i) => (s.get(..i).unwrap_or(s), s.get(i..).unwrap_or("")),
+            None => (s, ""),
+        };
+        let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '§');
+        let path = rest
+            .split('.')
+            .map(|p| p.trim().to_lowercase())
+            .filter(|p| !p.is_empty())
+            .collect();
+        (doc.to_lowercase(), path)
+    }
+    let (sdoc, spath) = parts(source);
+    let (want, wpath) = parts(section);
+    sdoc == want && wpath.len() <= spath.len() && spath.iter().zip(&wpath).all(|(a, b)| a == b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sections_select_their_subsections() {
+        assert!(cites("000 §2.2.4", "000 §2.2.4"));
+        assert!(cites("000 §2.2.4", "000 §2.2"));
+        assert!(cites("000 §2.2.4", "000 2.2.4"));
+        assert!(cites("000 §2.2.4", "000"));
+        assert!(!cites("000 §2.2.4", "000 §2.2.40"));
+        assert!(!cites("000 §2.2.40", "000 §2.2.4"));
+        assert!(!cites("000 §2.2", "000 §2.2.4"));
+        assert!(!cites("001 §2.2.4", "000 §2.2.4"));
+        assert!(cites("001 p.9", "001 p.9"));
+        assert!(!cites("001 p.19", "001 p.9"));
+    }
 
     #[test]
     fn relative_paths_resolve_within_the_corpus() {

@@ -34,6 +34,7 @@ pub mod external;
 pub mod judge;
 pub mod plan;
 pub mod report;
+pub mod reproduce;
 pub mod run;
 pub mod scenario;
 pub mod snapshot;

@@ -67,6 +67,15 @@ impl RunReport {
         }
     }
 
+    /// Gives every failed or erroneous case the command that reruns it alone.
+    pub fn attach_reproducers(&mut self, rerun: &crate::reproduce::Rerun) {
+        for r in &mut self.cases {
+            if matches!(r.status, Status::Fail | Status::Error(_)) {
+                r.reproduce = Some(crate::reproduce::command(rerun, &r.scenario, &r.profile));
+            }
+        }
+    }
+
     /// The JSON report.
     pub fn to_json(&self) -> String {
         #[derive(Serialize)]
@@ -132,6 +141,9 @@ impl RunReport {
                     status_word(&r.status),
                     describe(r)
                 ));
+                if let Some(cmd) = &r.reproduce {
+                    s.push_str(&format!("reproduce: {cmd}\n"));
+                }
             } else if r.status == Status::Pass
                 && r.grade == crate::judge::Grade::Informational
                 && !r.expect_failure
@@ -414,6 +426,7 @@ mod tests {
             elapsed: Duration::from_secs(300),
             transcript: Transcript::new(),
             smtp: Vec::new(),
+            reproduce: None,
         }
     }
 

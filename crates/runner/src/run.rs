@@ -80,6 +80,11 @@ pub struct RunConfig {
     pub sink_tls_listen: Option<std::net::SocketAddr>,
     /// Use a sink run elsewhere (`atconform sink --api ADDR`) instead: its API address.
     pub sink_api: Option<std::net::SocketAddr>,
+    /// Only scenarios citing one of these manual sections (`000 §2.2.4`; a section selects
+    /// its subsections, see [`crate::corpus::cites`]).
+    pub sections: Vec<String>,
+    /// How to rerun one case on the command line (for the reproducer commands).
+    pub rerun: Option<crate::reproduce::Rerun>,
 }
 
 impl Default for RunConfig {
@@ -92,6 +97,8 @@ impl Default for RunConfig {
             sink_listen: None,
             sink_tls_listen: None,
             sink_api: None,
+            sections: Vec::new(),
+            rerun: None,
         }
     }
 }
@@ -102,6 +109,16 @@ pub fn select(scenarios: Vec<Scenario>, cfg: &RunConfig) -> Vec<(Arc<Scenario>, 
     for sc in scenarios {
         let name = corpus_name(&sc.name).to_string();
         if !cfg.filters.is_empty() && !cfg.filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        if !cfg.sections.is_empty()
+            && !cfg.sections.iter().any(|s| {
+                sc.meta
+                    .sources
+                    .iter()
+                    .any(|src| crate::corpus::cites(src, s))
+            })
+        {
             continue;
         }
         let sc = Arc::new(sc);

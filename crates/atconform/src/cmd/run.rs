@@ -8,6 +8,8 @@
 //! runs compare with `atconform diff`. With `--target SPEC` (repeatable) the corpus runs on
 //! every target (in parallel where independent, see [`at_report::multi::run_targets`]), one
 //! run directory `DIR/<label>/` each, plus `DIR/matrix.html` and `DIR/matrix.json`.
+//! `--target labgrid:...` targets are labgrid places (see [`super::lab`]); `--baseline FILE`
+//! turns the exit code into a regression gate; `--list` shows what would run where.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -15,8 +17,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use at_lab::TargetSel;
 use at_report::multi::{TargetArg, TargetRun};
 use at_runner::report::ReportSpec;
+use at_runner::reproduce::Rerun;
 use at_runner::{RunConfig, TargetSpec};
 use at_scenario::Profile;
 use miette::miette;
@@ -41,9 +45,29 @@ pub struct Args {
     emulator: Option<String>,
     /// Run on this target (repeatable; one run directory per target under --out):
     /// emulator:PROFILE[+QUIRK...], PROFILE[@TAG]=/dev/ttyUSB2, PROFILE[@TAG]=tcp:HOST:PORT,
-    /// LABEL=emulator:PROFILE[+QUIRK...].
+    /// PROFILE[@TAG]=rfc2217:HOST:PORT, LABEL=emulator:PROFILE[+QUIRK...], and labgrid places
+    /// (coordinator from LG_COORDINATOR): [PROFILE=]labgrid:PLACE,
+    /// [PROFILE=]labgrid:KEY=VALUE[,KEY=VALUE...] (every matching place; the profile from the
+    /// place's `profile` tag unless given).
     #[arg(long, value_name = "SPEC")]
-    target: Vec<TargetArg>,
+    target: Vec<TargetSel>,
+    /// How long to wait for each labgrid place's reservation (seconds); a place not
+    /// allocated by then is not run.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    lab_wait: u64,
+    /// Regression gate: compare every case's grade with this baseline file (per target and
+    /// case, written by `atconform baseline update`); exit 0 unless a case got worse (or a
+    /// baseline case could not be graded). Newly passing and new cases are listed.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Dry run: list what would run on which target, and why anything would be skipped
+    /// (labgrid places are looked up, not reserved; nothing is sent to a device).
+    #[arg(long)]
+    list: bool,
+    /// Only scenarios citing this manual section or a subsection of it (repeatable):
+    /// "000 §2.2.4", "000 §2.2", "001 p.9".
+    #[arg(long, value_name = "SECTION")]
+    section: Vec<String>,
     /// The module's profile (required with --port/--tcp; repeatable to narrow emulator runs).
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     profile: Vec<String>,
@@ -119,6 +143,10 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         at_runner::corpus::load_paths(&args.paths)
     }
     .map_err(|e| miette!("{e}"))?;
+    check_sections(&args.section, &scenarios)?;
+    if args.list {
+        return super::lab::list(&args_view(&args), &scenarios);
+    }
     if !args.target.is_empty() {
         return run_targets(&args, &scenarios);
     }
@@ -144,6 +172,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         ));
     }
     let cfg = RunConfig {
+        rerun: Some(single_rerun(&args, &target, &profiles)),
         target,
         profiles,
         filters: args.filter.clone(),
@@ -151,7 +180,10 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         sink_listen: args.sink_listen,
         sink_tls_listen: args.sink_tls_listen,
         sink_api: args.sink_api,
+        sections: args.section.clone(),
     };
+    let baseline = super::lab::load_baseline(args.baseline.as_deref())?;
+    let corpus = scenarios.clone();
     let cases = at_runner::run::select(scenarios, &cfg);
     if cases.is_empty() {
         return Err(miette!("no scenario matches the selection"));
@@ -159,9 +191,12 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
 
     let cancel = cancel_on_ctrl_c();
     let progress = at_runner::report::Progress::new(cases.len(), args.quiet);
-    let report = at_runner::run::run(&cases, &cfg, &cancel, |r| progress.case(r))
+    let mut report = at_runner::run::run(&cases, &cfg, &cancel, |r| progress.case(r))
         .map_err(|e| miette!("{e}"))?;
     progress.finish();
+    if let Some(rerun) = &cfg.rerun {
+        report.attach_reproducers(rerun);
+    }
 
     let out = args.out.clone().unwrap_or_else(default_out);
     // A run directory: transcripts + report.json, what `atconform diff` and the reports read.
@@ -181,34 +216,155 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         report.summary_text(),
         out.display()
     ))?;
+    if let Some((path, baseline)) = &baseline {
+        let run = at_report::load::Run::from_runner(at_lab::baseline::SINGLE_RUN, &report);
+        let ids: std::collections::BTreeSet<String> = cases
+            .iter()
+            .map(|(sc, p)| format!("{} [{p}]", at_runner::corpus_name(&sc.name)))
+            .collect();
+        let scope = [(at_lab::baseline::SINGLE_RUN.to_string(), Some(ids))].into();
+        let gate = super::lab::gate(
+            path,
+            baseline,
+            &[(at_lab::baseline::SINGLE_RUN.to_string(), &run)],
+            &corpus,
+            &scope,
+            &Default::default(),
+        );
+        print(&gate.0)?;
+        return Ok(ExitCode::from(gate.1));
+    }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+/// Every `--section` must be cited by some scenario (a typo would otherwise select nothing).
+fn check_sections(sections: &[String], scenarios: &[at_scenario::Scenario]) -> miette::Result<()> {
+    for want in sections {
+        let cited = scenarios.iter().any(|sc| {
+            sc.meta
+                .sources
+                .iter()
+                .any(|s| at_runner::corpus::cites(s, want))
+        });
+        if !cited {
+            let mut all: Vec<&str> = scenarios
+                .iter()
+                .flat_map(|sc| sc.meta.sources.iter().map(String::as_str))
+                .collect();
+            all.sort_by_key(|s| at_report::matrix::section_key(s));
+            all.dedup();
+            return Err(miette!(
+                "--section {want:?}: no scenario cites it; cited sections: {}",
+                all.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The arguments of a single-target run that a reproducer repeats.
+fn single_rerun(args: &Args, target: &TargetSpec, profiles: &[Profile]) -> Rerun {
+    let profile = profiles.first().map(|p| p.to_string()).unwrap_or_default();
+    let (target_args, fixes_profile) = match target {
+        TargetSpec::Serial { path, baud } => (
+            vec![
+                "--port".into(),
+                path.clone(),
+                "--baud".into(),
+                baud.to_string(),
+                "--profile".into(),
+                profile,
+            ],
+            true,
+        ),
+        TargetSpec::Tcp { addr } => (
+            vec!["--tcp".into(), addr.clone(), "--profile".into(), profile],
+            true,
+        ),
+        TargetSpec::Emulator | TargetSpec::Rfc2217 { .. } => (Vec::new(), false),
+    };
+    let mut options = sink_options(args);
+    for q in &args.quirk {
+        options.push("--quirk".into());
+        options.push(q.clone());
+    }
+    Rerun {
+        target: target_args,
+        fixes_profile,
+        options,
+        paths: paths(args),
+    }
+}
+
+/// `--sink-listen`, `--sink-tls-listen`, `--sink-api` as given.
+fn sink_options(args: &Args) -> Vec<String> {
+    let mut o = Vec::new();
+    for (flag, v) in [
+        ("--sink-listen", args.sink_listen),
+        ("--sink-tls-listen", args.sink_tls_listen),
+        ("--sink-api", args.sink_api),
+    ] {
+        if let Some(v) = v {
+            o.push(flag.to_string());
+            o.push(v.to_string());
+        }
+    }
+    o
+}
+
+fn paths(args: &Args) -> Vec<String> {
+    args.paths.iter().map(|p| p.display().to_string()).collect()
+}
+
+/// What `--list` needs to know of the arguments.
+fn args_view(args: &Args) -> super::lab::ListArgs {
+    let single = if args.target.is_empty() {
+        let profiles: Vec<Profile> = match &args.emulator {
+            Some(p) => Profile::from_name(p).into_iter().collect(),
+            None => args
+                .profile
+                .iter()
+                .filter_map(|p| Profile::from_name(p))
+                .collect(),
+        };
+        let target = match (&args.port, &args.tcp) {
+            (Some(path), _) => TargetSpec::Serial {
+                path: path.clone(),
+                baud: args.baud,
+            },
+            (_, Some(addr)) => TargetSpec::Tcp { addr: addr.clone() },
+            _ => TargetSpec::Emulator,
+        };
+        Some((target, profiles))
+    } else {
+        None
+    };
+    super::lab::ListArgs {
+        targets: args.target.clone(),
+        single,
+        filters: args.filter.clone(),
+        sections: args.section.clone(),
+        lab_wait: args.lab_wait,
+    }
 }
 
 /// `--target SPEC...`: the corpus on every target, one run directory each, a summary table
 /// and the matrix. Exit code: the worst of the targets' (a target that cannot run counts as
-/// failed).
+/// failed), or with `--baseline` the gate's.
 fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Result<ExitCode> {
     let base = RunConfig {
         filters: args.filter.clone(),
         sink_listen: args.sink_listen,
         sink_tls_listen: args.sink_tls_listen,
         sink_api: args.sink_api,
+        sections: args.section.clone(),
+        rerun: Some(Rerun {
+            options: sink_options(args),
+            paths: paths(args),
+            ..Rerun::default()
+        }),
         ..RunConfig::default()
     };
-    let total: usize = args
-        .target
-        .iter()
-        .map(|t| {
-            let cfg = RunConfig {
-                profiles: vec![t.profile],
-                ..base.clone()
-            };
-            at_runner::run::select(scenarios.to_vec(), &cfg).len()
-        })
-        .sum();
-    if total == 0 {
-        return Err(miette!("no scenario matches the selection on any target"));
-    }
     if let Some(spec) = args
         .report
         .iter()
@@ -220,21 +376,42 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             spec.path.display()
         ));
     }
-    let out = args.out.clone().unwrap_or_else(default_out);
+    let baseline = super::lab::load_baseline(args.baseline.as_deref())?;
     let cancel = cancel_on_ctrl_c();
+    // labgrid places become targets: reserved, acquired and health-checked, in parallel.
+    let mut lab = super::lab::take_places(&args.target, args.lab_wait, &cancel)?;
+    let mut targets: Vec<TargetArg> = args
+        .target
+        .iter()
+        .filter_map(|t| match t {
+            TargetSel::Direct(t) => Some(t.clone()),
+            TargetSel::Lab(_) => None,
+        })
+        .collect();
+    targets.extend(lab.held.iter().map(|h| h.target.clone()));
+    let selected = |t: &TargetArg| {
+        let cfg = RunConfig {
+            profiles: vec![t.profile],
+            ..base.clone()
+        };
+        at_runner::run::select(scenarios.to_vec(), &cfg)
+    };
+    let total: usize = targets.iter().map(|t| selected(t).len()).sum();
+    if total == 0 && lab.not_run.is_empty() {
+        return Err(miette!("no scenario matches the selection on any target"));
+    }
+    let out = args.out.clone().unwrap_or_else(default_out);
     let progress = at_runner::report::Progress::new(total, args.quiet);
-    let results = at_report::multi::run_targets(
-        &args.target,
-        scenarios,
-        &base,
-        &out,
-        &cancel,
-        &|label, r| progress.target_case(label, r),
-    )
-    .map_err(|e| miette!("{e}"))?;
+    let results =
+        at_report::multi::run_targets(&targets, scenarios, &base, &out, &cancel, &|label, r| {
+            progress.target_case(label, r)
+        })
+        .map_err(|e| miette!("{e}"))?;
     progress.finish();
+    // Release every place now (errors reported), not at the end of the process.
+    let lab_text = lab.finish();
 
-    let mut text = String::new();
+    let mut text = lab.summary().to_string();
     let mut exit = 0u8;
     for r in results.iter().flatten() {
         if r.report.exit_code() != 0 {
@@ -242,15 +419,14 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             text.push_str(&failures(r));
         }
     }
-    let lw = args
-        .target
+    let lw = targets
         .iter()
         .map(|t| t.label.len())
+        .chain(lab.not_run.iter().map(|n| n.label.len()))
         .max()
         .unwrap_or(0)
         .max(6);
-    let rw = args
-        .target
+    let rw = targets
         .iter()
         .map(|t| at_report::multi::describe(t).len())
         .max()
@@ -260,7 +436,7 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         "\n{:<lw$} {:<rw$} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9}\n",
         "target", "runs on", "cases", "pass", "fail", "skip", "error", "time"
     ));
-    for (t, r) in args.target.iter().zip(&results) {
+    for (t, r) in targets.iter().zip(&results) {
         let runs_on = at_report::multi::describe(t);
         match r {
             Ok(r) => {
@@ -288,6 +464,14 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
                 exit = exit.max(1);
             }
         }
+    }
+    for n in &lab.not_run {
+        let runs_on = "labgrid place";
+        text.push_str(&format!(
+            "{:<lw$} {runs_on:<rw$} NOT RUN: {}\n",
+            n.label, n.reason
+        ));
+        exit = exit.max(1);
     }
     let runs: Vec<at_report::load::Run> = results.iter().flatten().map(|r| r.run.clone()).collect();
     let m = at_report::matrix::Matrix::build(&runs, scenarios);
@@ -328,6 +512,48 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         html.display(),
         json.display()
     ));
+    text.push_str(&lab_text);
+    if let Some((path, baseline)) = &baseline {
+        let keyed: Vec<(String, &at_report::load::Run)> = results
+            .iter()
+            .flatten()
+            .map(|r| (at_report::multi::dir_name(&r.target.label), &r.run))
+            .collect();
+        let mut scope = std::collections::BTreeMap::new();
+        let mut why = std::collections::BTreeMap::new();
+        let ids = |t: &TargetArg| {
+            selected(t)
+                .iter()
+                .map(|(sc, p)| format!("{} [{p}]", at_runner::corpus_name(&sc.name)))
+                .collect::<std::collections::BTreeSet<String>>()
+        };
+        for (t, r) in targets.iter().zip(&results) {
+            let key = at_report::multi::dir_name(&t.label);
+            if let Err(e) = r {
+                why.insert(key.clone(), format!("not run: {e}"));
+            }
+            scope.insert(key, Some(ids(t)));
+        }
+        for n in &lab.not_run {
+            let key = at_report::multi::dir_name(&n.label);
+            why.insert(key.clone(), format!("not run: {}", n.reason));
+            // Its profile decides the selection; without one, every baseline case counts.
+            let cases = n.profile.map(|p| {
+                ids(&TargetArg {
+                    label: n.label.clone(),
+                    profile: p,
+                    target: TargetSpec::Emulator,
+                    quirks: Vec::new(),
+                    origin: String::new(),
+                })
+            });
+            scope.insert(key, cases);
+        }
+        let (gate_text, code) = super::lab::gate(path, baseline, &keyed, scenarios, &scope, &why);
+        text.push_str(&gate_text);
+        print(&text)?;
+        return Ok(ExitCode::from(code));
+    }
     print(&text)?;
     Ok(ExitCode::from(exit))
 }
