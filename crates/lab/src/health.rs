@@ -30,7 +30,7 @@ fn ask(target: &mut dyn Target, command: &[u8]) -> Result<Vec<String>, String> {
     dec.expect_line(command);
     let deadline = target.now() + COMMAND_TIMEOUT;
     let mut info = Vec::new();
-    let mut done: Option<Final> = None;
+    let mut done: Option<(Final, String)> = None;
     while done.is_none() {
         match target.read(deadline).map_err(|e| format!("{shown}: {e}"))? {
             ReadOutcome::Timeout => {
@@ -43,14 +43,16 @@ fn ask(target: &mut dyn Target, command: &[u8]) -> Result<Vec<String>, String> {
                 Kind::Info | Kind::Text => {
                     info.push(String::from_utf8_lossy(ev.line).trim().to_string());
                 }
-                Kind::Final(f) if done.is_none() => done = Some(f),
+                Kind::Final(f) if done.is_none() => {
+                    done = Some((f, String::from_utf8_lossy(ev.line).trim().to_string()));
+                }
                 _ => {}
             }),
         }
     }
     match done {
-        Some(Final::Ok) => Ok(info),
-        Some(f) => Err(format!("{shown} answered {f:?}")),
+        Some((Final::Ok, _)) => Ok(info),
+        Some((_, line)) => Err(format!("{shown} answered {line}")),
         None => Err(format!("no final result code for {shown}")),
     }
 }
@@ -59,7 +61,7 @@ fn ask(target: &mut dyn Target, command: &[u8]) -> Result<Vec<String>, String> {
 pub fn check(target: &mut dyn Target) -> Result<Health, String> {
     ask(target, b"AT")?;
     let ident = ask(target, b"ATI")?.join(" ");
-    let cpin = ask(target, b"AT+CPIN?")?;
+    let cpin = ask(target, b"AT+CPIN?").map_err(|e| format!("SIM not ready: {e}"))?;
     if !cpin.iter().any(|l| l.trim() == "+CPIN: READY") {
         return Err(format!(
             "SIM not ready: AT+CPIN? answered {}",
@@ -123,7 +125,7 @@ mod tests {
             (b"AT+CPIN?\r", b"AT+CPIN?\r\r\n+CME ERROR: 10\r\n"),
         ]);
         let e = check(&mut t).unwrap_err();
-        assert!(e.contains("AT+CPIN?") && e.contains("CmeError"), "{e}");
+        assert_eq!(e, "SIM not ready: AT+CPIN? answered +CME ERROR: 10");
         let mut t = device(&[(b"AT\r", b"")]);
         let e = check(&mut t).unwrap_err();
         assert!(e.contains("no answer to AT"), "{e}");

@@ -153,12 +153,12 @@ pub fn take_places(
                 let from = h.candidate.profile.as_ref().map(|(_, f)| *f).unwrap_or("");
                 lab.text.push_str(&format!(
                     "  {}  profile {} (from its {from})  {}  reserved+acquired in {:.1} s, \
-                     healthy in {:.1} s: {}\n",
+                     healthy in {} ms: {}\n",
                     h.target.label,
                     h.target.profile,
                     describe_port(&h.port),
                     h.acquire_time.as_secs_f64(),
-                    h.health_time.as_secs_f64(),
+                    h.health_time.as_millis(),
                     h.health.ident
                 ));
                 lab.held.push(h);

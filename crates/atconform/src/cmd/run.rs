@@ -476,9 +476,11 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
     let runs: Vec<at_report::load::Run> = results.iter().flatten().map(|r| r.run.clone()).collect();
     let m = at_report::matrix::Matrix::build(&runs, scenarios);
     // The graded counts (pass, non-strict, fail, informational, unimplemented) per target.
-    text.push_str("graded: ");
-    text.push_str(&m.count_lines().join("\n        "));
-    text.push('\n');
+    if !runs.is_empty() {
+        text.push_str("graded: ");
+        text.push_str(&m.count_lines().join("\n        "));
+        text.push('\n');
+    }
     let html = out.join("matrix.html");
     let json = out.join("matrix.json");
     let written = std::fs::create_dir_all(&out)
