@@ -536,3 +536,69 @@ fn unhealthy_busy_and_interrupted_places_are_released() {
     );
     lab.assert_all_free();
 }
+
+/// ser2net (Debian) as the RFC 2217 access server, as labgrid exporters run it, in front of a
+/// PTY module (`atconform emulate --pty-link`): the runner negotiates with a third-party
+/// server and the cases pass; a PTY has no DTR line, which ser2net does not confirm, so the
+/// DTR scenario is skipped with that reason instead of failing for the wrong one.
+#[test]
+#[ignore = "needs ser2net (Debian package): .ci/run installs it and runs this test"]
+fn ser2net_rfc2217_in_front_of_a_pty_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttyEMU");
+    let (_pty, _) = Proc::start(
+        "emulate --pty-link",
+        Command::new(env!("CARGO_BIN_EXE_atconform"))
+            .args(["emulate", "--pty-link"])
+            .arg(&link),
+        "emulating EC25 on",
+    );
+    // ser2net takes a port number: an ephemeral one, free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let mut ser2net = Command::new("ser2net")
+        .args(["-d", "-n", "-Y"])
+        .arg(format!(
+            "connection: &con01#  accepter: telnet(rfc2217,mode=server),tcp,127.0.0.1,{port}"
+        ))
+        .arg("-Y")
+        .arg(format!(
+            "  connector: serialdev(nouucplock=true),{},115200n81,local",
+            link.display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ser2net (apt-get install ser2net)");
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "ser2net never listened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let target = format!("ec25=rfc2217:127.0.0.1:{port}");
+    let run = |filters: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_atconform"));
+        c.args(["run", "--quiet", "--target", &target])
+            .current_dir(dir.path());
+        for f in filters {
+            c.args(["--filter", f]);
+        }
+        c.output().unwrap()
+    };
+    let o = run(&[
+        "edge/basic-commands",
+        "quectel/2.2.2-qsmtpdst",
+        "quectel/2.2.3-qsmtpsub",
+    ]);
+    let dtr = run(&["edge/dtr-ends-body"]);
+    let _ = ser2net.kill();
+    let _ = ser2net.wait();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let ec25 = row(&String::from_utf8_lossy(&o.stdout), "ec25").join(" ");
+    assert!(ec25.contains(" 3 3 0 0 0 "), "{ec25}");
+    assert_eq!(dtr.status.code(), Some(0), "{}", text(&dtr));
+    let ec25 = row(&String::from_utf8_lossy(&dtr.stdout), "ec25").join(" ");
+    assert!(ec25.contains(" 1 0 0 1 0 "), "skipped: {ec25}");
+}

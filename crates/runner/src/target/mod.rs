@@ -16,7 +16,7 @@ mod serial;
 mod tcp;
 
 pub use emulator::SinkRoute;
-pub use rfc2217::{NEGOTIATION_TIMEOUT, Rfc2217Target};
+pub use rfc2217::{DTR_CONFIRM_TIMEOUT, NEGOTIATION_TIMEOUT, Rfc2217Target};
 pub use scripted::{Script, ScriptedTarget};
 pub use serial::SerialTarget;
 pub use tcp::TcpTarget;

@@ -25,7 +25,12 @@ pub struct Rfc2217Target {
     baud: u32,
     /// Device bytes decoded but not returned yet.
     rx: VecDeque<u8>,
+    /// How many `SET-CONTROL` answers the server sent.
+    control_answers: u64,
 }
+
+/// How long the server may take to confirm a DTR change.
+pub const DTR_CONFIRM_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Rfc2217Target {
     /// Connects to `addr` (`HOST:PORT`) within `timeout`, negotiates COM port control, sets
@@ -40,6 +45,7 @@ impl Rfc2217Target {
             addr: addr.to_string(),
             baud,
             rx: VecDeque::new(),
+            control_answers: 0,
         };
         let open_err = |reason: String| TargetError::Open {
             device: format!("rfc2217 {addr}"),
@@ -47,8 +53,10 @@ impl Rfc2217Target {
         };
         t.flush()?;
         let deadline = t.clock.now() + NEGOTIATION_TIMEOUT;
-        // Settled when the server confirmed the baud rate and DTR (sent after agreement).
-        while t.client.baud().is_none() || t.client.dtr().is_none() {
+        // Settled when the server confirmed the baud rate (sent first after agreement). Not
+        // every server confirms DTR (ser2net in front of a PTY, where the line does not
+        // exist, stays silent), so that answer is not awaited.
+        while t.client.baud().is_none() {
             if t.client.com_port() == Some(false) {
                 return Err(open_err(
                     "the server refused COM port control (a raw TCP port? use protocol raw)".into(),
@@ -89,8 +97,10 @@ impl Rfc2217Target {
         };
         self.client.handle_input(buf.get(..n).unwrap_or_default());
         while let Some(ev) = self.client.poll_event() {
-            if let ClientEvent::Data(d) = ev {
-                self.rx.extend(d);
+            match ev {
+                ClientEvent::Data(d) => self.rx.extend(d),
+                ClientEvent::Control(_) => self.control_answers += 1,
+                _ => {}
             }
         }
         // Negotiation answers, signature replies.
@@ -124,11 +134,25 @@ impl Target for Rfc2217Target {
         std::thread::sleep(d);
     }
 
-    /// Sends `SET-CONTROL` DTR on/off; it follows the data already written in the stream, so
-    /// the server applies it after those bytes.
+    /// Sends `SET-CONTROL` DTR on/off (it follows the data already written in the stream, so
+    /// the server applies it after those bytes) and waits for the server's answer: a server
+    /// that cannot set the line (ser2net in front of a PTY) does not answer, and DTR is then
+    /// unsupported rather than silently ignored. Any answer counts (some servers echo a
+    /// wrong value, pyserial notes sredird).
     fn set_dtr(&mut self, level: bool) -> Result<(), TargetError> {
+        let before = self.control_answers;
         self.client.set_dtr(level);
-        self.flush()
+        self.flush()?;
+        let deadline = self.clock.now() + DTR_CONFIRM_TIMEOUT;
+        while self.control_answers == before {
+            if self.clock.now() >= deadline {
+                return Err(TargetError::Unsupported(
+                    "DTR (the RFC 2217 server did not confirm it: no modem lines behind it?)",
+                ));
+            }
+            self.pump(deadline)?;
+        }
+        Ok(())
     }
 
     fn is_virtual(&self) -> bool {
