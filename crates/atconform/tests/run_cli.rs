@@ -399,3 +399,119 @@ fn a_closed_pipe_is_not_a_crash() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains("panicked"), "{}", text(&o));
 }
+
+/// Issue 17 on the in-process emulator: `--section` selects by manual section, a failing case
+/// prints a reproducer that reproduces it, `--list` dry-runs, and a baseline of a single run
+/// gates the next one.
+#[test]
+fn sections_reproducers_and_a_single_run_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], out: &str| {
+        atconform()
+            .args([
+                "run",
+                "--quiet",
+                "--emulator",
+                "ec25",
+                "--section",
+                "000 §2.2.7",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    // Dry run: what the section selects, nothing written.
+    let o = atconform()
+        .args([
+            "run",
+            "--list",
+            "--emulator",
+            "ec25",
+            "--section",
+            "000 §2.2.7",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let list = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        list.contains("  run   quectel/2.2.7-qsmtpput.scn [ec25]"),
+        "{list}"
+    );
+    assert!(!list.contains("2.2.2-qsmtpdst"), "{list}");
+    // An unknown section is a usage error naming the cited ones.
+    let o = atconform()
+        .args(["run", "--list", "--section", "000 §9.9"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no scenario cites it"), "{}", text(&o));
+
+    let o = run(&[], "good");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let base = dir.path().join("base.json");
+    let o = atconform()
+        .args(["baseline", "update"])
+        .arg(dir.path().join("good"))
+        .arg("--baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&["--baseline", base.to_str().unwrap()], "same");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("gate: passed"),
+        "{}",
+        text(&o)
+    );
+
+    // A new firmware answers the URC before OK: worse, with the command that reproduces it.
+    let o = run(
+        &[
+            "--quirk",
+            "urc-before-ok",
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+        "worse",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let repro =
+        "atconform run --emulator ec25 --quirk urc-before-ok --filter quectel/2.2.7-qsmtpput.scn";
+    assert!(stdout.contains(&format!("reproduce: {repro}")), "{stdout}");
+    assert!(
+        stdout.contains("WORSE    run  quectel/2.2.7-qsmtpput.scn [ec25]: pass -> fail"),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("worse/report.json")).unwrap();
+    assert!(report.contains(repro), "{report}");
+    // Pasted, it reproduces the failure.
+    let args: Vec<&str> = repro.split(' ').skip(1).collect();
+    let o = atconform()
+        .args(&args)
+        .arg("--quiet")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("++QSMTPPUT: 0,0")
+            || String::from_utf8_lossy(&o.stdout).contains("+QSMTPPUT: 0,0"),
+        "{}",
+        text(&o)
+    );
+    // `baseline check` gates a saved run the same way.
+    let o = atconform()
+        .args(["baseline", "check"])
+        .arg(dir.path().join("worse"))
+        .arg("--baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}

@@ -154,6 +154,8 @@ pub fn run_all(
 ) -> Result<Vec<Run>, String> {
     let base = RunConfig {
         filters: filters.to_vec(),
+        // Failing cases carry `atconform run --target SPEC --filter SCENARIO`.
+        rerun: Some(at_runner::reproduce::Rerun::default()),
         ..RunConfig::default()
     };
     run_targets(targets, scenarios, &base, out, cancel, &|_, _| {})?
