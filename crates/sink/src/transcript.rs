@@ -20,7 +20,7 @@ pub enum Direction {
 pub const REDACTED: &str = "<redacted>";
 
 /// A run of bytes in one direction. `bytes` is exact; `Debug`, [`Entry::redacted`] and
-/// serialisation hide the secret part (an AUTH payload) as `<redacted>`.
+/// serialisation hide the secret parts (AUTH payloads, declared secrets) as `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Time since the sink's clock origin.
@@ -29,28 +29,45 @@ pub struct Entry {
     pub dir: Direction,
     /// The exact bytes (in memory only; may contain credentials).
     pub bytes: Vec<u8>,
-    secret: Option<Range<usize>>,
+    /// Sorted, disjoint byte ranges that are secret.
+    secret: Vec<Range<usize>>,
 }
+
+/// Memory an entry costs besides its bytes (the struct and the allocation), counted against
+/// the transcript limits so that many tiny entries cannot outgrow them.
+pub(crate) const ENTRY_OVERHEAD: usize = std::mem::size_of::<Entry>() + 16;
 
 impl Entry {
     /// Whether part of this entry is a credential.
     pub fn is_secret(&self) -> bool {
-        self.secret.is_some()
+        !self.secret.is_empty()
     }
 
     /// The bytes with any credential replaced by `<redacted>`.
     pub fn redacted(&self) -> Cow<'_, [u8]> {
-        match &self.secret {
-            None => Cow::Borrowed(&self.bytes),
-            Some(r) => {
-                let (start, end) = (r.start.min(self.bytes.len()), r.end.min(self.bytes.len()));
-                let mut out = Vec::with_capacity(self.bytes.len() + REDACTED.len());
-                out.extend_from_slice(self.bytes.get(..start).unwrap_or_default());
-                out.extend_from_slice(REDACTED.as_bytes());
-                out.extend_from_slice(self.bytes.get(end..).unwrap_or_default());
-                Cow::Owned(out)
+        if self.secret.is_empty() {
+            Cow::Borrowed(&self.bytes)
+        } else {
+            Cow::Owned(at_wire::redact::replace_ranges(&self.bytes, &self.secret))
+        }
+    }
+
+    /// Marks `range` (of this entry's bytes) secret.
+    fn mark(&mut self, range: Range<usize>) {
+        let end = range.end.min(self.bytes.len());
+        if range.start >= end {
+            return;
+        }
+        self.secret.push(range.start..end);
+        self.secret.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(self.secret.len());
+        for r in self.secret.drain(..) {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
             }
         }
+        self.secret = merged;
     }
 
     /// The redacted bytes, escaped so that the text is lossless and printable
@@ -132,6 +149,11 @@ pub enum CloseReason {
     TlsFailed,
     /// A socket error.
     IoError,
+    /// The client did not read the sink's replies within the write timeout (or the idle or
+    /// session timeout passed while a reply could not be written).
+    WriteTimeout,
+    /// Too many failed AUTH attempts on the connection (`421 4.7.0`).
+    TooManyAuthFailures,
     /// The sink shut down.
     Shutdown,
 }
@@ -209,6 +231,7 @@ pub struct Transcript {
     pub end: Option<SessionEnd>,
     /// Bytes not recorded because the transcript reached its size limit.
     pub omitted_bytes: u64,
+
     #[serde(skip)]
     kept: usize,
     #[serde(skip)]
@@ -234,7 +257,8 @@ impl Transcript {
         }
     }
 
-    /// Records `bytes`; `secret` marks a credential inside them.
+    /// Records `bytes`; `secret` marks a credential inside them. The limit counts the bytes
+    /// and [`ENTRY_OVERHEAD`] per new entry.
     pub(crate) fn push(
         &mut self,
         at: Duration,
@@ -245,32 +269,89 @@ impl Transcript {
         if bytes.is_empty() {
             return;
         }
-        let room = self.limit.saturating_sub(self.kept);
+        // Merge consecutive client bytes of the same instant that carry no secret (DATA chunks).
+        let merge = self.entries.last().is_some_and(|last| {
+            secret.is_none()
+                && last.secret.is_empty()
+                && last.dir == dir
+                && last.at == at
+                && dir == Direction::ClientToServer
+                && !last.bytes.ends_with(b"\n")
+        });
+        let overhead = if merge { 0 } else { ENTRY_OVERHEAD };
+        let room = self.limit.saturating_sub(self.kept + overhead);
         let take = bytes.len().min(room);
         self.omitted_bytes += (bytes.len() - take) as u64;
         if take == 0 {
             return;
         }
-        self.kept += take;
+        self.kept += take + overhead;
         let kept = bytes.get(..take).unwrap_or_default();
-        // Merge consecutive client bytes of the same instant that carry no secret (DATA chunks).
-        if let Some(last) = self.entries.last_mut()
-            && secret.is_none()
-            && last.secret.is_none()
-            && last.dir == dir
-            && last.at == at
-            && dir == Direction::ClientToServer
-            && !last.bytes.ends_with(b"\n")
-        {
+        if merge && let Some(last) = self.entries.last_mut() {
             last.bytes.extend_from_slice(kept);
             return;
         }
-        self.entries.push(Entry {
+        let mut e = Entry {
             at,
             dir,
             bytes: kept.to_vec(),
-            secret,
-        });
+            secret: Vec::new(),
+        };
+        if let Some(r) = secret {
+            e.mark(r);
+        }
+        self.entries.push(e);
+    }
+
+    /// Marks every occurrence of a declared secret secret, in both directions, also where it
+    /// straddles entries.
+    pub fn redact_secrets(&mut self, secrets: &at_wire::redact::Secrets) {
+        if secrets.is_empty() {
+            return;
+        }
+        for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+            let stream = self.bytes_of(dir);
+            let ranges = secrets.ranges(&stream);
+            if ranges.is_empty() {
+                continue;
+            }
+            let mut offset = 0;
+            for e in self.entries.iter_mut().filter(|e| e.dir == dir) {
+                let (start, end) = (offset, offset + e.bytes.len());
+                for r in &ranges {
+                    if r.start < end && r.end > start {
+                        e.mark(r.start.max(start) - start..r.end.min(end) - start);
+                    }
+                }
+                offset = end;
+            }
+        }
+    }
+
+    /// Memory the transcript holds, approximately (bytes, entries, strings).
+    pub fn memory_cost(&self) -> usize {
+        std::mem::size_of::<Transcript>()
+            + self
+                .entries
+                .iter()
+                .map(|e| e.bytes.capacity() + ENTRY_OVERHEAD + e.secret.len() * 16)
+                .sum::<usize>()
+            + self.peer.as_ref().map_or(0, String::len)
+            + self
+                .tls
+                .as_ref()
+                .map_or(0, |t| t.version.len() + t.cipher.len() + 64)
+            + self.messages.capacity() * 8
+            + self.tls_upgrades.capacity() * 16
+    }
+
+    /// Replaces the bytes of entry `index` (a reply changed after it was queued).
+    pub(crate) fn replace_entry(&mut self, index: usize, bytes: &[u8]) {
+        if let Some(e) = self.entries.get_mut(index) {
+            self.kept = self.kept.saturating_sub(e.bytes.len()) + bytes.len();
+            e.bytes = bytes.to_vec();
+            e.secret.clear();
+        }
     }
 
     pub(crate) fn mark_tls(&mut self, at: Duration) {
@@ -280,7 +361,8 @@ impl Transcript {
         });
     }
 
-    /// Bytes recorded (both directions).
+    /// Memory recorded against the limit: the bytes of both directions plus
+    /// [`ENTRY_OVERHEAD`] per entry.
     pub fn kept_bytes(&self) -> usize {
         self.kept
     }
@@ -368,9 +450,34 @@ mod tests {
             b"AUTH PLAIN AHVzZXIAcGFzcw==\r\n",
             Some(11..27),
         );
-        assert_eq!(t.client_bytes(), b"AUTH PLAIN AHVzZXIAcGFzcw==\r\n");
+        t.push(
+            Duration::ZERO,
+            Direction::ClientToServer,
+            b"Subject: wq66",
+            None,
+        );
+        t.push(
+            Duration::from_secs(1),
+            Direction::ClientToServer,
+            b"4551\r\n",
+            None,
+        );
+        let mut secrets = at_wire::redact::Secrets::new();
+        secrets.add(b"wq664551");
+        t.redact_secrets(&secrets);
+        assert_eq!(
+            t.client_bytes(),
+            b"AUTH PLAIN AHVzZXIAcGFzcw==\r\nSubject: wq664551\r\n"
+        );
         let shown = t.render();
         assert!(shown.contains("AUTH PLAIN <redacted>\\r\\n"), "{shown}");
+        // A declared secret split over two entries is redacted in both.
+        assert!(shown.contains("C: Subject: <redacted>\n"), "{shown}");
+        assert!(shown.contains("C: <redacted>\\r\\n"), "{shown}");
+        assert!(
+            !shown.contains("wq66") && !shown.contains("4551"),
+            "{shown}"
+        );
         assert!(!format!("{t:?}").contains("AHVzZXIAcGFzcw"));
         let json = serde_json::to_string(&t).unwrap();
         assert!(!json.contains("AHVzZXIAcGFzcw"), "{json}");
@@ -382,8 +489,8 @@ mod tests {
     }
 
     #[test]
-    fn limit_counts_omitted_bytes() {
-        let mut t = Transcript::new(1, false, 4);
+    fn limit_counts_omitted_bytes_and_entry_overhead() {
+        let mut t = Transcript::new(1, false, ENTRY_OVERHEAD + 4);
         t.push(
             Duration::ZERO,
             Direction::ServerToClient,
@@ -392,5 +499,17 @@ mod tests {
         );
         assert_eq!(t.server_bytes(), b"220 ");
         assert_eq!(t.omitted_bytes, 3);
+        assert_eq!(t.kept_bytes(), ENTRY_OVERHEAD + 4);
+        // Tiny entries are charged their overhead: 1000 one-byte lines do not fit in 4 KiB.
+        let mut t = Transcript::new(1, false, 4096);
+        for _ in 0..1000 {
+            t.push(Duration::ZERO, Direction::ServerToClient, b"\n", None);
+        }
+        assert!(
+            t.entries.len() <= 4096 / ENTRY_OVERHEAD,
+            "{}",
+            t.entries.len()
+        );
+        assert!(t.memory_cost() < 2 * 4096, "{}", t.memory_cost());
     }
 }
