@@ -179,6 +179,11 @@ pub fn run_case_on(
     r.transcript = exec.transcript;
     if let Some(m) = mail {
         r.smtp = m.transcripts();
+        // The scenario's secrets are redacted in the SMTP transcripts too (a password or an
+        // `@secret` in the mail), as in every artefact of the run.
+        for t in &mut r.smtp {
+            t.redact_secrets(r.transcript.secrets());
+        }
     }
     r
 }

@@ -310,7 +310,8 @@ pub enum Payload {
     },
     /// `@data "text\r\n.\r\n"`: literal bytes (escapes decoded, variables allowed).
     Literal(Text),
-    /// `@data file(path)`: a file's content; relative paths are resolved against the scenario file.
+    /// `@data file(path)`: a file's content; the path is relative to the scenario file and
+    /// confined to its data folder (`data/` next to it or in its parent directory).
     File(PathBuf),
 }
 

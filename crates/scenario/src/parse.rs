@@ -73,8 +73,8 @@ fn is_version_list(list: &str) -> bool {
 /// Largest generated payload (16 MiB).
 const MAX_PAYLOAD: usize = 16 << 20;
 
-/// Loads a scenario from text; `name` is used in diagnostics. `@data file(...)` paths resolve
-/// against the current directory.
+/// Loads a scenario from text; `name` is used in diagnostics. `@data file(...)` paths are
+/// checked as written (confined to the data folder) but not looked up on disk.
 ///
 /// ```
 /// let sc = at_scenario::load_str("x.scn", "title: t\nsource: 000 §2.2.6\nprofiles: quectel\n\
@@ -1027,6 +1027,75 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// A `file(...)` path, confined to the scenario's data folder: `data/` next to the scenario
+    /// file or in its parent directory (a scenario is untrusted input). Checked as written (no
+    /// absolute path, no `..` out of that folder) and, for a file on disk, after resolving
+    /// symlinks. Returns the path to read: joined to the scenario's directory when there is one.
+    fn data_file(&self, src: Src<'_>) -> R<PathBuf> {
+        use std::path::Component;
+        let outside = |why: &str| {
+            self.err(
+                ErrorKind::OutsideData,
+                src,
+                format!("payload file `{}` {why}", src.s),
+            )
+            .with_help(
+                "payload files live in the scenario's data folder: `data/` next to the scenario \
+                 file (`file(data/x.bin)`) or in its parent directory (`file(../data/x.bin)`)",
+            )
+        };
+        let written = Path::new(src.s);
+        let mut ups = 0usize;
+        let mut inside: Vec<&std::ffi::OsStr> = Vec::new();
+        for c in written.components() {
+            match c {
+                Component::Normal(n) => inside.push(n),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    if inside.pop().is_none() {
+                        ups += 1;
+                    }
+                }
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(outside("is an absolute path"));
+                }
+            }
+        }
+        if ups > 1 || inside.len() < 2 || inside.first().is_none_or(|d| *d != "data") {
+            return Err(outside("is outside the scenario's data folder"));
+        }
+        let Some(dir) = &self.base_dir else {
+            return Ok(written.to_path_buf());
+        };
+        let path = dir.join(written);
+        if !path.is_file() {
+            return Err(self.err(
+                ErrorKind::MissingFile,
+                src,
+                format!("payload file `{}` not found", path.display()),
+            ));
+        }
+        // Symlinks: the file must resolve into the data folder, and the folder must be a real
+        // directory of the scenario's tree (not a link to elsewhere).
+        let base = if ups == 1 {
+            dir.join("..")
+        } else {
+            dir.to_path_buf()
+        };
+        let root = std::fs::canonicalize(&base)
+            .map(|b| b.join("data"))
+            .and_then(|want| Ok((std::fs::canonicalize(base.join("data"))?, want)));
+        let target = std::fs::canonicalize(&path);
+        match (root, target) {
+            (Ok((root, want)), Ok(target)) if root == want && target.starts_with(&root) => {}
+            _ => return Err(outside("resolves outside the scenario's data folder")),
+        }
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_PAYLOAD as u64) {
+            return Err(self.err(ErrorKind::BadValue, src, "payload file larger than 16 MiB"));
+        }
+        Ok(path)
+    }
+
     fn data(&mut self, args: Src<'a>) -> R<Data> {
         if args.s.is_empty() {
             return Err(self
@@ -1044,18 +1113,7 @@ impl<'a> Parser<'a> {
                 .find(')')
                 .ok_or_else(|| self.err(ErrorKind::Syntax, args, "`file(` without `)`"))?;
             let path_src = args.slice(5, 5 + close);
-            let path = PathBuf::from(path_src.s);
-            let path = match &self.base_dir {
-                Some(dir) if path.is_relative() => dir.join(path),
-                _ => path,
-            };
-            if self.base_dir.is_some() && !path.is_file() {
-                return Err(self.err(
-                    ErrorKind::MissingFile,
-                    path_src,
-                    format!("payload file `{}` not found", path.display()),
-                ));
-            }
+            let path = self.data_file(path_src)?;
             (Payload::File(path), args.from(5 + close + 1).trim())
         } else {
             let (n, rest) = args.word();
