@@ -4,7 +4,11 @@
 //!
 //! One [`Emulator`] serves one byte stream: a PTY keeps its module for its whole life (like a
 //! real serial port), a TCP listener powers a fresh module on for each connection and serves
-//! connections one at a time.
+//! connections one at a time (another host meanwhile gets a [`BUSY`] line and is closed).
+//!
+//! Bounded time: the shutdown future is honoured while a write is blocked (a host that does not
+//! read), a TCP host that does not read for [`ServeOptions::write_timeout`] or sends nothing for
+//! [`ServeOptions::idle_timeout`] (a half-open or forgotten connection) is dropped.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,6 +16,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use at_mailer::{DeliverOptions, StallMode};
 pub use at_mailer::{MailJob, Outcome, ResolveMap};
@@ -26,6 +31,14 @@ use crate::{Action, DeliveryId, Emulator, EmulatorConfig};
 /// Called with each finished delivery (not with cancelled ones).
 pub type DeliveryHook = Arc<dyn Fn(&MailJob, &Outcome) + Send + Sync>;
 
+/// What a TCP client gets while another host is being served (then the connection closes).
+pub const BUSY: &[u8] = b"\r\nBUSY: atconform emulator is serving another host\r\n";
+
+/// Default [`ServeOptions::write_timeout`].
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`ServeOptions::idle_timeout`].
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// What every served module is made of.
 #[derive(Clone)]
 pub struct ServeOptions {
@@ -38,6 +51,11 @@ pub struct ServeOptions {
     /// Observer of finished deliveries (logging); the job's password is redacted in `Debug`,
     /// the outcome's transcript in `render()`.
     pub on_delivery: Option<DeliveryHook>,
+    /// TCP: a host that reads none of the module's output for this long is dropped.
+    pub write_timeout: Option<Duration>,
+    /// TCP: a host that sends nothing for this long while no mail is being sent is dropped
+    /// (a vanished host must not hold the port; TCP keepalive notices dead peers sooner).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for ServeOptions {
@@ -47,6 +65,8 @@ impl std::fmt::Debug for ServeOptions {
             .field("resolve", &self.resolve)
             .field("deliver", &self.deliver)
             .field("on_delivery", &self.on_delivery.is_some())
+            .field("write_timeout", &self.write_timeout)
+            .field("idle_timeout", &self.idle_timeout)
             .finish()
     }
 }
@@ -62,6 +82,8 @@ impl ServeOptions {
                 roots: None,
             },
             on_delivery: None,
+            write_timeout: Some(WRITE_TIMEOUT),
+            idle_timeout: Some(IDLE_TIMEOUT),
         }
     }
 
@@ -86,9 +108,34 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    session(Plain(reader), writer, options, shutdown)
+    let limits = Limits::of(options);
+    session(Plain(reader), writer, options, limits, shutdown)
         .await
         .map(|_| ())
+}
+
+/// How long a session waits for its host.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Limits {
+    write: Option<Duration>,
+    idle: Option<Duration>,
+}
+
+impl Limits {
+    /// The limits `options` set.
+    pub(crate) fn of(options: &ServeOptions) -> Self {
+        Limits {
+            write: options.write_timeout,
+            idle: options.idle_timeout,
+        }
+    }
+}
+
+async fn sleep_for(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One input from the host side of a served stream.
@@ -126,6 +173,7 @@ pub(crate) async fn session<W>(
     mut reader: impl HostReader,
     mut writer: W,
     options: &ServeOptions,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<bool>
 where
@@ -139,6 +187,7 @@ where
     let mut tasks: HashMap<DeliveryId, JoinHandle<()>> = HashMap::new();
     let mut out = Vec::new();
     let mut buf = vec![0u8; 4096];
+    let mut last_input = tokio::time::Instant::now();
     tokio::pin!(shutdown);
     let result = loop {
         // Carry out what the core asked for, then flush its output.
@@ -169,25 +218,50 @@ where
         out.clear();
         emu.poll_output(&mut out);
         if !out.is_empty() {
-            if let Err(e) = writer.write_all(&out).await {
-                break Err(e);
-            }
-            if let Err(e) = writer.flush().await {
-                break Err(e);
+            // A host that does not read must not keep the module from shutting down.
+            let write = async {
+                writer.write_all(&out).await?;
+                writer.flush().await
+            };
+            tokio::select! {
+                () = &mut shutdown => break Ok(true),
+                r = write => if let Err(e) = r {
+                    break Err(e);
+                },
+                () = sleep_for(limits.write) => break Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the host did not read the module's output in time",
+                )),
             }
         }
         let wake = emu.poll_timeout().map(|t| {
             let wait = t.saturating_duration_since(now());
             tokio::time::Instant::now() + wait
         });
+        // Silence from the host only counts while no mail is being sent.
+        let idle = if tasks.is_empty() {
+            limits.idle.map(|d| d.saturating_sub(last_input.elapsed()))
+        } else {
+            None
+        };
         tokio::select! {
             () = &mut shutdown => break Ok(true),
             read = reader.next_input(&mut buf) => match read {
                 Ok(HostInput::Eof) => break Ok(false),
-                Ok(HostInput::Bytes(n)) => emu.handle_input(now(), buf.get(..n).unwrap_or_default()),
-                Ok(HostInput::Dtr(level)) => emu.set_dtr(now(), level),
+                Ok(HostInput::Bytes(n)) => {
+                    last_input = tokio::time::Instant::now();
+                    emu.handle_input(now(), buf.get(..n).unwrap_or_default());
+                }
+                Ok(HostInput::Dtr(level)) => {
+                    last_input = tokio::time::Instant::now();
+                    emu.set_dtr(now(), level);
+                }
                 Err(e) => break Err(e),
             },
+            () = sleep_for(idle) => break Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the host sent nothing for the idle timeout",
+            )),
             Some((id, outcome)) = done_rx.recv() => {
                 tasks.remove(&id);
                 emu.handle_delivery(now(), id, outcome);
@@ -209,25 +283,53 @@ async fn sleep_until(wake: Option<tokio::time::Instant>) {
 }
 
 /// Serves TCP connections on `listener`, one at a time, each with a freshly powered-on module,
-/// until `shutdown` completes.
+/// until `shutdown` completes. A host that connects while another is served gets [`BUSY`].
 pub async fn serve_tcp(
     listener: TcpListener,
     options: &ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     tokio::pin!(shutdown);
+    let limits = Limits::of(options);
     loop {
         let stream = tokio::select! {
             () = &mut shutdown => return Ok(()),
             accepted = listener.accept() => accepted?.0,
         };
         let _ = stream.set_nodelay(true);
+        // Notice a host that vanished without closing (half-open) even while it is silent.
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(30))
+            .with_interval(Duration::from_secs(10))
+            .with_retries(3);
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
         let (r, w) = stream.into_split();
+        let serving = session(Plain(r), w, options, limits, &mut shutdown);
+        tokio::pin!(serving);
+        let ended = loop {
+            tokio::select! {
+                ended = &mut serving => break ended,
+                extra = listener.accept() => {
+                    if let Ok((busy, _)) = extra {
+                        tokio::spawn(turn_away(busy));
+                    }
+                }
+            }
+        };
         // A connection's I/O error ends that connection, not the listener.
-        if let Ok(true) = session(Plain(r), w, options, &mut shutdown).await {
+        if let Ok(true) = ended {
             return Ok(());
         }
     }
+}
+
+/// Tells a second host that the emulator is busy and closes its connection.
+async fn turn_away(mut stream: tokio::net::TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        stream.write_all(BUSY).await?;
+        stream.shutdown().await
+    })
+    .await;
 }
 
 /// A pseudo-terminal whose slave side stands in for the module's serial port.
@@ -244,7 +346,9 @@ pub struct Pty {
 }
 
 impl Pty {
-    /// Opens a PTY pair, sets the slave raw, and links `link` (replacing a stale symlink) to it.
+    /// Opens a PTY pair, sets the slave raw, and links `link` to it. An existing `link` is
+    /// refused (`AlreadyExists`) unless it is a dangling symlink into `/dev/pts/`, as an
+    /// emulator that was killed leaves behind; that one is replaced.
     pub fn open(link: Option<&Path>) -> io::Result<Pty> {
         use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
         let pair = nix::pty::openpty(None, None).map_err(io::Error::from)?;
@@ -254,10 +358,7 @@ impl Pty {
         let slave_path = nix::unistd::ttyname(&pair.slave).map_err(io::Error::from)?;
         let link = match link {
             Some(path) => {
-                if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-                    std::fs::remove_file(path)?;
-                }
-                std::os::unix::fs::symlink(&slave_path, path)?;
+                make_link(&slave_path, path)?;
                 Some(path.to_path_buf())
             }
             None => None,
@@ -290,8 +391,35 @@ impl Pty {
         // blocking reads on its blocking pool (shut the runtime down with a timeout afterwards).
         let reader = tokio::fs::File::from_std(std::fs::File::from(self.master.try_clone()?));
         let writer = tokio::fs::File::from_std(std::fs::File::from(self.master.try_clone()?));
-        serve_io(reader, writer, options, shutdown).await
+        // A serial port has no connection to drop: the module waits for its host however long
+        // (shutdown is still honoured while a write is blocked).
+        session(reader, writer, options, Limits::default(), shutdown)
+            .await
+            .map(|_| ())
     }
+}
+
+/// Creates `link` -> `slave`; see [`Pty::open`] for when an existing path is replaced.
+fn make_link(slave: &Path, link: &Path) -> io::Result<()> {
+    match std::os::unix::fs::symlink(slave, link) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        other => return other,
+    }
+    let stale = std::fs::read_link(link)
+        .is_ok_and(|target| target.starts_with("/dev/pts/") && !target.exists());
+    if !stale {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} already exists and is not a stale emulator link (a dangling link into \
+                 /dev/pts); remove it or choose another path",
+                link.display()
+            ),
+        ));
+    }
+    std::fs::remove_file(link)?;
+    // Another emulator may have won the race in between: then this one refuses.
+    std::os::unix::fs::symlink(slave, link)
 }
 
 impl Drop for Pty {

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::serve::{HostInput, HostReader, ServeOptions, session};
+use crate::serve::{HostInput, HostReader, Limits, ServeOptions, session};
 
 /// What the bridge hands the module, in stream order.
 enum Host {
@@ -149,7 +149,7 @@ pub async fn serve_rfc2217(
         };
         // A connection's I/O error ends that connection, not the listener.
         let stopped = matches!(
-            session(host, Output(tx), options, &mut shutdown).await,
+            session(host, Output(tx), options, Limits::of(options), &mut shutdown).await,
             Ok(true)
         );
         // The session dropped its output sender: the bridge flushes and closes the socket.

@@ -294,10 +294,9 @@ impl Run {
         Ok(run)
     }
 
-    /// Writes the run as a run directory: `report.json` and the transcripts.
+    /// Writes the run as a run directory: the transcripts, then `report.json` (durably).
     pub fn save_runner(report: &at_runner::RunReport, dir: &Path) -> std::io::Result<()> {
-        report.write_transcripts(dir)?;
-        std::fs::write(dir.join("report.json"), report.to_json())
+        report.write_run_dir(dir)
     }
 
     /// The case for `scenario` on `profile`.

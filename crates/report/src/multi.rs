@@ -251,6 +251,9 @@ fn chains(targets: &[TargetArg], base: &RunConfig) -> Vec<Vec<usize>> {
     chains.into_iter().map(|(_, c)| c).collect()
 }
 
+/// How the error of a target whose run directory could not be written starts.
+pub const WRITE_FAILED: &str = "cannot write the run directory";
+
 fn run_one(
     t: &TargetArg,
     scenarios: &[Scenario],
@@ -275,8 +278,9 @@ fn run_one(
         rerun.fixes_profile = true;
         report.attach_reproducers(&rerun);
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Run::save_runner(&report, dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let write_failed = |e: std::io::Error| format!("{WRITE_FAILED} {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(write_failed)?;
+    Run::save_runner(&report, dir).map_err(write_failed)?;
     let mut run = Run::load(dir).map_err(|e| e.to_string())?;
     run.label = t.label.clone();
     Ok(TargetRun {

@@ -36,6 +36,7 @@ pub mod plan;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod rundir;
 pub mod scenario;
 pub mod snapshot;
 pub mod target;

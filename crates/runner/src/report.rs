@@ -1,6 +1,5 @@
 //! Reports: the terminal view, `--report json:PATH`, `--report junit:PATH`, transcript files.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -97,24 +96,39 @@ impl RunReport {
     }
 
     /// Writes one transcript per case under `dir`: `<scenario>.<profile>.txt` (AT side, with
-    /// timestamps, secrets redacted) and `.smtp.txt` when a sink was attached.
+    /// timestamps, secrets redacted) and `.smtp.txt` when a sink was attached. Each file is
+    /// written durably ([`smtp_sink::durable`]); the first failure is returned.
     pub fn write_transcripts(&self, dir: &Path) -> std::io::Result<()> {
+        use smtp_sink::durable::{sync_dir, write_file_no_dir_sync};
         std::fs::create_dir_all(dir)?;
         for r in &self.cases {
             if r.transcript.entries().is_empty() {
                 continue;
             }
             let stem = format!("{}.{}", r.scenario.replace(['/', '\\'], "__"), r.profile);
-            std::fs::write(dir.join(format!("{stem}.txt")), r.transcript.render(true))?;
+            write_file_no_dir_sync(
+                &dir.join(format!("{stem}.txt")),
+                r.transcript.render(true).as_bytes(),
+            )?;
             if !r.smtp.is_empty() {
                 let smtp: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
-                std::fs::write(dir.join(format!("{stem}.smtp.txt")), smtp.join("\n"))?;
+                write_file_no_dir_sync(
+                    &dir.join(format!("{stem}.smtp.txt")),
+                    smtp.join("\n").as_bytes(),
+                )?;
             }
         }
-        Ok(())
+        sync_dir(dir)
     }
 
-    /// Writes `--report KIND:PATH`.
+    /// Writes the run directory `dir`: the transcripts, then `report.json` (last, so a
+    /// directory with a `report.json` is complete). Every file is written durably.
+    pub fn write_run_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.write_transcripts(dir)?;
+        smtp_sink::durable::write_file(&dir.join("report.json"), self.to_json().as_bytes())
+    }
+
+    /// Writes `--report KIND:PATH` (durably).
     pub fn write(&self, spec: &ReportSpec) -> std::io::Result<()> {
         let text = match spec.kind {
             ReportKind::Json => self.to_json(),
@@ -125,8 +139,7 @@ impl RunReport {
         {
             std::fs::create_dir_all(parent)?;
         }
-        let mut f = std::fs::File::create(&spec.path)?;
-        f.write_all(text.as_bytes())
+        smtp_sink::durable::write_file(&spec.path, text.as_bytes())
     }
 
     /// The closing summary for the terminal.

@@ -26,13 +26,18 @@ pub struct Args {
     /// Make PATH a symlink to the PTY slave (open it like a serial port).
     #[arg(long, value_name = "PATH", conflicts_with = "listen")]
     pty_link: Option<PathBuf>,
-    /// Serve over TCP on ADDR (one connection at a time, each a fresh power-on).
+    /// Serve over TCP on ADDR (one connection at a time, each a fresh power-on; another host
+    /// meanwhile gets a BUSY line).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     /// With --listen: speak RFC 2217 (Telnet COM port control, as ser2net's `telnet(rfc2217)`
     /// does), so clients can set the baud rate and drive DTR.
     #[arg(long, requires = "listen")]
     rfc2217: bool,
+    /// With --listen: drop a host that sends nothing for this long while no mail is being sent
+    /// (e.g. 10m, 90s; "none" to wait forever) [default: 10m].
+    #[arg(long, value_name = "DURATION", requires = "listen", value_parser = parse_idle)]
+    idle_timeout: Option<Idle>,
     /// Point HOST:PORT at IP:PORT for deliveries, like curl's (repeatable),
     /// e.g. smtp.163.com:25=127.0.0.1:2525.
     #[arg(long, value_name = "HOST:PORT=IP:PORT")]
@@ -53,6 +58,19 @@ pub struct Args {
     /// List the built-in profiles and exit.
     #[arg(long)]
     list_profiles: bool,
+}
+
+/// `--idle-timeout`: a duration, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Idle(Option<Duration>);
+
+fn parse_idle(s: &str) -> Result<Idle, String> {
+    if s == "none" {
+        return Ok(Idle(None));
+    }
+    smtp_sink::parse_duration(s)
+        .map(|d| Idle(Some(d)))
+        .ok_or_else(|| format!("bad duration `{s}` (e.g. 10m, 90s, none)"))
 }
 
 /// Runs the subcommand.
@@ -92,7 +110,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let model = config.profile.model.clone();
     let verbose = args.verbose;
     let quirks = config.quirks;
-    let options = ServeOptions::new(config, resolve).with_delivery_hook(Arc::new(
+    let mut options = ServeOptions::new(config, resolve).with_delivery_hook(Arc::new(
         move |job: &MailJob, outcome: &Outcome| {
             let (err, proto) = at_emulator::outcome_codes(outcome, quirks);
             let result = match &outcome.result {
@@ -115,10 +133,19 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         },
     ));
 
+    if let Some(Idle(t)) = args.idle_timeout {
+        options.idle_timeout = t;
+    }
+
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .into_diagnostic()?;
+    // Signal handlers first: a SIGTERM right after the startup line must be honoured.
+    let stop = {
+        let _in_runtime = rt.enter();
+        stop_signal()
+    };
     let result = match (&args.pty_link, args.listen) {
         (Some(link), None) => {
             let pty = Pty::open(Some(link))
@@ -131,7 +158,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 pty.slave_path().display()
             );
             let _ = stdout.flush();
-            let r = rt.block_on(pty.serve(&options, stop_signal()));
+            let r = rt.block_on(pty.serve(&options, stop));
             drop(pty); // removes the link
             r
         }
@@ -143,16 +170,12 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             if args.rfc2217 {
                 let _ = writeln!(stdout, "emulating {model} on rfc2217 {local}");
                 let _ = stdout.flush();
-                return at_emulator::serve_rfc2217::serve_rfc2217(
-                    listener,
-                    &options,
-                    stop_signal(),
-                )
+                return at_emulator::serve_rfc2217::serve_rfc2217(listener, &options, stop)
                 .await;
             }
             let _ = writeln!(stdout, "emulating {model} on tcp {local}");
             let _ = stdout.flush();
-            serve_tcp(listener, &options, stop_signal()).await
+            serve_tcp(listener, &options, stop).await
         }),
         _ => {
             return Err(miette!(
@@ -166,18 +189,25 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub(crate) async fn stop_signal() {
+/// Completes on SIGINT or SIGTERM. The handlers are installed when this is called (inside a
+/// runtime), not when the future is first polled, so no signal is missed (or kills the process)
+/// in between.
+pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+        };
+        tokio::select! {
+            () = wait(term) => {}
+            () = wait(int) => {}
         }
     }
 }

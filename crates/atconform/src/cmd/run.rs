@@ -82,8 +82,12 @@ pub struct Args {
     #[arg(long, value_name = "KIND:PATH")]
     report: Vec<ReportSpec>,
     /// Run directory: report.json and transcripts (default: target/atconform/runs/<unix-time>).
+    /// Must be new or empty, unless --force.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Empty the --out run directory first if it holds an earlier run.
+    #[arg(long)]
+    force: bool,
     /// Capture-sink listen address for real targets (the device must be able to reach it).
     #[arg(long, value_name = "ADDR")]
     sink_listen: Option<std::net::SocketAddr>,
@@ -108,7 +112,14 @@ fn default_out() -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    PathBuf::from(format!("target/atconform/runs/{t}"))
+    at_runner::rundir::unused(&PathBuf::from(format!("target/atconform/runs/{t}")))
+}
+
+/// The run directory, checked before anything runs: new or empty, or emptied with --force.
+fn out_dir(args: &Args) -> miette::Result<PathBuf> {
+    let out = args.out.clone().unwrap_or_else(default_out);
+    at_runner::rundir::prepare(&out, args.force).map_err(|e| miette!("{e}"))?;
+    Ok(out)
 }
 
 /// Ctrl-C sets the flag; the run stops at the next read (every read has a deadline).
@@ -188,6 +199,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     if cases.is_empty() {
         return Err(miette!("no scenario matches the selection"));
     }
+    let out = out_dir(&args)?;
 
     let cancel = cancel_on_ctrl_c();
     let progress = at_runner::report::Progress::new(cases.len(), args.quiet);
@@ -198,13 +210,14 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         report.attach_reproducers(rerun);
     }
 
-    let out = args.out.clone().unwrap_or_else(default_out);
     // A run directory: transcripts + report.json, what `atconform diff` and the reports read.
-    if let Err(e) = report
-        .write_transcripts(&out)
-        .and_then(|()| std::fs::write(out.join("report.json"), report.to_json()))
-    {
-        eprintln!("cannot write the run directory {}: {e}", out.display());
+    // Results that cannot be written are an error (exit 2), never claimed.
+    if let Err(e) = report.write_run_dir(&out) {
+        print(&report.summary_text())?;
+        return Err(miette!(
+            "cannot write the run directory {}: {e} (the verdicts above are not saved)",
+            out.display()
+        ));
     }
     for spec in &args.report {
         report
@@ -377,6 +390,7 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         ));
     }
     let baseline = super::lab::load_baseline(args.baseline.as_deref())?;
+    let out = out_dir(args)?;
     let cancel = cancel_on_ctrl_c();
     // labgrid places become targets: reserved, acquired and health-checked, in parallel.
     let mut lab = super::lab::take_places(&args.target, args.lab_wait, &cancel)?;
@@ -400,7 +414,6 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
     if total == 0 && lab.not_run.is_empty() {
         return Err(miette!("no scenario matches the selection on any target"));
     }
-    let out = args.out.clone().unwrap_or_else(default_out);
     let progress = at_runner::report::Progress::new(total, args.quiet);
     let results =
         at_report::multi::run_targets(&targets, scenarios, &base, &out, &cancel, &|label, r| {
@@ -461,7 +474,13 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             }
             Err(e) => {
                 text.push_str(&format!("{:<lw$} {runs_on:<rw$} NOT RUN: {e}\n", t.label));
-                exit = exit.max(1);
+                // Results that could not be saved are a usage-level error, like a full disk.
+                let code = if e.contains(at_report::multi::WRITE_FAILED) {
+                    2
+                } else {
+                    1
+                };
+                exit = exit.max(code);
             }
         }
     }
@@ -485,14 +504,18 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
     let json = out.join("matrix.json");
     let written = std::fs::create_dir_all(&out)
         .and_then(|()| {
-            std::fs::write(
+            smtp_sink::durable::write_file(
                 &html,
-                at_report::html::render(&m, "atconform conformance matrix"),
+                at_report::html::render(&m, "atconform conformance matrix").as_bytes(),
             )
         })
-        .and_then(|()| std::fs::write(&json, m.to_json()));
+        .and_then(|()| smtp_sink::durable::write_file(&json, m.to_json().as_bytes()));
     if let Err(e) = written {
-        eprintln!("cannot write the matrix into {}: {e}", out.display());
+        print(&text)?;
+        return Err(miette!(
+            "cannot write the matrix into {}: {e} (the results above are not all saved)",
+            out.display()
+        ));
     }
     let labelled: Vec<(&str, &at_runner::RunReport)> = results
         .iter()
@@ -505,8 +528,11 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         {
             std::fs::create_dir_all(parent).map_err(|e| miette!("{}: {e}", parent.display()))?;
         }
-        std::fs::write(&spec.path, at_runner::report::junit_of(&labelled))
-            .map_err(|e| miette!("cannot write {}: {e}", spec.path.display()))?;
+        smtp_sink::durable::write_file(
+            &spec.path,
+            at_runner::report::junit_of(&labelled).as_bytes(),
+        )
+        .map_err(|e| miette!("cannot write {}: {e}", spec.path.display()))?;
     }
     text.push_str(&format!(
         "run directories: {}/<target>/ (report.json, transcripts); matrix: {}, {}\n",

@@ -224,6 +224,8 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         .build()
         .into_diagnostic()?;
     rt.block_on(async move {
+        // Signal handlers before the listeners: a SIGTERM is never the default (fatal) one.
+        let stop = super::emulate::stop_signal();
         let sink = smtp_sink::Sink::bind(cfg).await.into_diagnostic()?;
         let show = |a: Option<SocketAddr>| a.map_or("-".to_string(), |a| a.to_string());
         say(&format!(
@@ -272,9 +274,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             // ERRATA S1: the plain listener closes every connection under tencent-ses.
             say("[sink] note: tencent-ses serves only implicit TLS; add --tls-listen ADDR");
         }
-        sink.run(super::emulate::stop_signal())
-            .await
-            .into_diagnostic()
+        sink.run(stop).await.into_diagnostic()
     })?;
     Ok(ExitCode::SUCCESS)
 }
