@@ -405,8 +405,12 @@ fn make_link(slave: &Path, link: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         other => return other,
     }
-    let stale = std::fs::read_link(link)
-        .is_ok_and(|target| target.starts_with("/dev/pts/") && !target.exists());
+    let target = std::fs::read_link(link).ok();
+    if target.as_deref() == Some(slave) {
+        // A killed emulator's link to the PTY number this one was just given.
+        return Ok(());
+    }
+    let stale = target.is_some_and(|t| t.starts_with("/dev/pts/") && !t.exists());
     if !stale {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,

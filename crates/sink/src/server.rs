@@ -338,6 +338,8 @@ struct Ctx {
     acceptor: Option<at_tls::Acceptor>,
     limit: Arc<Semaphore>,
     per_address: Arc<PerAddress>,
+    /// Transcript writes in flight (bounds the memory of finished connections).
+    writes: Arc<Semaphore>,
 }
 
 /// Open connections per client address.
@@ -465,6 +467,7 @@ impl Sink {
                     max: config.max_connections_per_address,
                     open: Default::default(),
                 }),
+                writes: Arc::new(Semaphore::new(config.max_connections)),
             }),
             smtp,
             smtps,
@@ -556,8 +559,20 @@ async fn refuse(mut tcp: TcpStream, implicit: bool, line: String) {
     .await;
 }
 
-/// Hands a finished transcript to the store (file writes off the async threads).
-async fn finish(ctx: &Ctx, t: Transcript) {
+/// The connection limits a connection holds while its client is connected.
+struct Held {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _slot: AddressSlot,
+}
+
+/// Hands a finished transcript to the store (file writes off the async threads). The client is
+/// gone: its connection slots are freed first, so a client that reconnects at once is not
+/// refused while the transcript is being written; the writes in flight are bounded apart.
+async fn finish(ctx: &Ctx, held: Held, t: Transcript) {
+    drop(held);
+    let Ok(_writing) = Arc::clone(&ctx.writes).acquire_owned().await else {
+        return;
+    };
     let store = Arc::clone(&ctx.store);
     let _ = tokio::task::spawn_blocking(move || store.push_transcript(t)).await;
 }
@@ -570,18 +585,22 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
     let _ = tcp.set_nodelay(true);
     let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
     let host = &ctx.session.hostname;
-    let Ok(_permit) = Arc::clone(&ctx.limit).try_acquire_owned() else {
+    let Ok(permit) = Arc::clone(&ctx.limit).try_acquire_owned() else {
         let line = format!("421 4.3.2 {host} Error: too many connections, try again later\r\n");
         refuse(tcp, implicit, line).await;
         return;
     };
-    let Some(_slot) = PerAddress::acquire(&ctx.per_address, peer.ip()) else {
+    let Some(slot) = PerAddress::acquire(&ctx.per_address, peer.ip()) else {
         let line = format!(
             "421 4.7.0 {host} Error: too many connections from {}, try again later\r\n",
             peer.ip()
         );
         refuse(tcp, implicit, line).await;
         return;
+    };
+    let held = Held {
+        _permit: permit,
+        _slot: slot,
     };
     let n = ctx.shared.next_connection();
     let fail = |reason, tls_error: Option<String>| {
@@ -603,14 +622,15 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
                 let mut s = new_session(&ctx, n, true, peer);
                 s.set_tls_info(crate::tls::info(tls.negotiated()));
                 drive(&ctx, &mut tls, &mut s).await;
-                finish(&ctx, s.into_transcript()).await;
+                finish(&ctx, held, s.into_transcript()).await;
             }
             Ok(Err(e)) => {
-                finish(&ctx, fail(CloseReason::TlsFailed, Some(e.to_string()))).await;
+                let t = fail(CloseReason::TlsFailed, Some(e.to_string()));
+                finish(&ctx, held, t).await;
             }
             Err(_) => {
                 let t = fail(CloseReason::TlsFailed, Some("handshake timed out".into()));
-                finish(&ctx, t).await;
+                finish(&ctx, held, t).await;
             }
         }
         return;
@@ -621,7 +641,7 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
             Some(a) => tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(tcp)).await,
             None => {
                 s.close(ctx.clock.now(), CloseReason::TlsFailed);
-                finish(&ctx, s.into_transcript()).await;
+                finish(&ctx, held, s.into_transcript()).await;
                 return;
             }
         };
@@ -641,7 +661,7 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
             }
         }
     }
-    finish(&ctx, s.into_transcript()).await;
+    finish(&ctx, held, s.into_transcript()).await;
 }
 
 fn new_session(ctx: &Ctx, n: u64, tls: bool, peer: SocketAddr) -> Session {

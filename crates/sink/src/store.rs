@@ -92,10 +92,14 @@ fn reload(dir: &Path) -> std::io::Result<Reloaded> {
     };
     let mut max_id = 0;
     let mut max_conn = 0;
+    let mut orphans = Vec::new();
     for e in std::fs::read_dir(dir)?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if let Some(n) = number_of(&name, ".eml") {
             max_id = max_id.max(n);
+            if !dir.join(format!("{n}.json")).exists() {
+                orphans.push(n);
+            }
         }
         let Some(n) = number_of(&name, ".json") else {
             continue;
@@ -133,6 +137,19 @@ fn reload(dir: &Path) -> std::io::Result<Reloaded> {
             if let Some(n) = number_of(&e.file_name().to_string_lossy(), ".txt") {
                 max_conn = max_conn.max(n);
             }
+        }
+    }
+    // An .eml without its .json was cut short by a crash before its 250: never acknowledged,
+    // so the client still has the message. Its id stays used.
+    for n in orphans {
+        let path = dir.join(format!("{n}.eml"));
+        match durable::remove_file(&path) {
+            Ok(()) => out.problems.push(format!(
+                "{n}.eml removed: incomplete (no {n}.json), it was never acknowledged"
+            )),
+            Err(e) => out
+                .problems
+                .push(format!("{n}.eml: incomplete and not removable: {e}")),
         }
     }
     out.messages.sort_by_key(|m| m.id);

@@ -127,7 +127,14 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 job.server, job.port, job.ssl
             );
             if verbose {
-                text.push_str(&outcome.transcript.render());
+                // AUTH payloads are redacted by the transcript; the password is also redacted
+                // wherever else it appears (a body that quotes it).
+                let mut secrets = at_wire::redact::Secrets::new();
+                if let Some(auth) = &job.auth {
+                    secrets.add(auth.password.expose().as_bytes());
+                }
+                let shown = secrets.scrub(outcome.transcript.render().as_bytes());
+                text.push_str(&String::from_utf8_lossy(&shown));
             }
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
         },
