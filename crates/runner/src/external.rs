@@ -12,6 +12,7 @@ use crate::scenario::MailSource;
 #[derive(Clone, Debug)]
 pub struct ExternalSink {
     api: SocketAddr,
+    page: usize,
 }
 
 /// Why talking to the external sink failed.
@@ -28,7 +29,7 @@ pub enum ExternalError {
 impl ExternalSink {
     /// The sink whose API listens on `api`.
     pub fn new(api: SocketAddr) -> Self {
-        ExternalSink { api }
+        ExternalSink { api, page: PAGE }
     }
 
     /// One `GET`, `Connection: close`; returns the body.
@@ -75,9 +76,19 @@ impl ExternalSink {
             connection: u64,
             envelope: smtp_sink::Envelope,
         }
-        let list = self.get("/api/messages")?;
-        let entries: Vec<Entry> = serde_json::from_slice(&list)
-            .map_err(|e| ExternalError::Protocol(self.api, format!("/api/messages: {e}")))?;
+        // The list is paged (`?after=ID`): a page shorter than its limit is the last.
+        let mut entries: Vec<Entry> = Vec::new();
+        loop {
+            let after = entries.last().map_or(0, |e| e.id);
+            let path = format!("/api/messages?after={after}&limit={}", self.page);
+            let page: Vec<Entry> = serde_json::from_slice(&self.get(&path)?)
+                .map_err(|e| ExternalError::Protocol(self.api, format!("{path}: {e}")))?;
+            let last = page.len() < self.page;
+            entries.extend(page);
+            if last {
+                break;
+            }
+        }
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {
             let raw = self.get(&format!("/api/messages/{}/raw", e.id))?;
@@ -93,6 +104,9 @@ impl ExternalSink {
         Ok(out)
     }
 }
+
+/// Messages asked for per `GET /api/messages` page.
+const PAGE: usize = 1000;
 
 /// Decodes an HTTP/1.1 chunked body.
 fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
@@ -166,5 +180,20 @@ mod tests {
         assert_eq!(msgs[0].envelope.mail_from, "a@b.c");
         assert_eq!(msgs[0].envelope.rcpt_to, vec!["d@e.f".to_string()]);
         assert_eq!(msgs[0].raw, sink.messages()[0].raw);
+        // More messages than a page: every page is read.
+        for _ in 0..2 {
+            assert!(say(b"MAIL FROM:<a@b.c>\r\n", &mut s).starts_with("250"));
+            assert!(say(b"RCPT TO:<d@e.f>\r\n", &mut s).starts_with("250"));
+            assert!(say(b"DATA\r\n", &mut s).starts_with("354"));
+            assert!(say(b"Subject: more\r\n\r\nx\r\n.\r\n", &mut s).starts_with("250"));
+        }
+        let paged = ExternalSink { api, page: 2 };
+        let ids: Vec<u64> = paged
+            .fetch_messages()
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, [1, 2, 3]);
     }
 }
