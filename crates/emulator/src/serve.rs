@@ -34,6 +34,9 @@ pub type DeliveryHook = Arc<dyn Fn(&MailJob, &Outcome) + Send + Sync>;
 /// What a TCP client gets while another host is being served (then the connection closes).
 pub const BUSY: &[u8] = b"\r\nBUSY: atconform emulator is serving another host\r\n";
 
+/// How long a new TCP host waits for the current one's session to end before it gets [`BUSY`].
+const RECONNECT_GRACE: Duration = Duration::from_secs(1);
+
 /// Default [`ServeOptions::write_timeout`].
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default [`ServeOptions::idle_timeout`].
@@ -291,10 +294,14 @@ pub async fn serve_tcp(
 ) -> io::Result<()> {
     tokio::pin!(shutdown);
     let limits = Limits::of(options);
+    let mut next: Option<tokio::net::TcpStream> = None;
     loop {
-        let stream = tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            accepted = listener.accept() => accepted?.0,
+        let stream = match next.take() {
+            Some(s) => s,
+            None => tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                accepted = listener.accept() => accepted?.0,
+            },
         };
         let _ = stream.set_nodelay(true);
         // Notice a host that vanished without closing (half-open) even while it is silent.
@@ -310,8 +317,17 @@ pub async fn serve_tcp(
             tokio::select! {
                 ended = &mut serving => break ended,
                 extra = listener.accept() => {
-                    if let Ok((busy, _)) = extra {
-                        tokio::spawn(turn_away(busy));
+                    let Ok((other, _)) = extra else { continue };
+                    // A host that closed and reconnected at once: the session is about to see
+                    // its EOF. Only a host still connected after the grace makes the newcomer busy.
+                    match tokio::time::timeout(RECONNECT_GRACE, &mut serving).await {
+                        Ok(ended) => {
+                            next = Some(other);
+                            break ended;
+                        }
+                        Err(_) => {
+                            tokio::spawn(turn_away(other));
+                        }
                     }
                 }
             }
