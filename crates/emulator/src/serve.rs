@@ -409,7 +409,7 @@ impl Pty {
         let writer = tokio::fs::File::from_std(std::fs::File::from(self.master.try_clone()?));
         // A serial port has no connection to drop: the module waits for its host however long
         // (shutdown is still honoured while a write is blocked).
-        session(reader, writer, options, Limits::default(), shutdown)
+        session(Plain(reader), writer, options, Limits::default(), shutdown)
             .await
             .map(|_| ())
     }
