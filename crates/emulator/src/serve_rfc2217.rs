@@ -149,7 +149,14 @@ pub async fn serve_rfc2217(
         };
         // A connection's I/O error ends that connection, not the listener.
         let stopped = matches!(
-            session(host, Output(tx), options, Limits::of(options), &mut shutdown).await,
+            session(
+                host,
+                Output(tx),
+                options,
+                Limits::of(options),
+                &mut shutdown
+            )
+            .await,
             Ok(true)
         );
         // The session dropped its output sender: the bridge flushes and closes the socket.

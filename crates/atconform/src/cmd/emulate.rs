@@ -177,8 +177,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             if args.rfc2217 {
                 let _ = writeln!(stdout, "emulating {model} on rfc2217 {local}");
                 let _ = stdout.flush();
-                return at_emulator::serve_rfc2217::serve_rfc2217(listener, &options, stop)
-                .await;
+                return at_emulator::serve_rfc2217::serve_rfc2217(listener, &options, stop).await;
             }
             let _ = writeln!(stdout, "emulating {model} on tcp {local}");
             let _ = stdout.flush();
