@@ -158,7 +158,7 @@ impl SharedSink for crate::external::ExternalSink {
         MailSource::messages(self)
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        Vec::new()
+        MailSource::transcripts(self)
     }
 }
 

@@ -124,7 +124,7 @@ fn format_at(at: Duration) -> String {
 }
 
 /// Why a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CloseReason {
     /// After `221` to QUIT.
@@ -173,7 +173,7 @@ fn ser_at<S: serde::Serializer>(at: &Duration, s: S) -> Result<S::Ok, S::Error> 
 }
 
 /// What TLS was negotiated on a connection.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TlsInfo {
     /// Protocol version as OpenSSL and nginx name it: `TLSv1`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`.
     pub version: String,
@@ -437,6 +437,130 @@ impl Transcript {
     }
 }
 
+/// Parses the `at` text of the serialised form (`"12.345"`, seconds and milliseconds).
+fn parse_at(s: &str) -> Option<Duration> {
+    let (secs, ms) = s.split_once('.')?;
+    let ms: u64 = ms.parse().ok().filter(|_| ms.len() == 3)?;
+    Some(Duration::from_secs(secs.parse().ok()?) + Duration::from_millis(ms))
+}
+
+/// Reverses [`escape`]; `None` for text `escape` cannot produce.
+fn unescape(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut it = s.bytes();
+    while let Some(b) = it.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match it.next()? {
+            b'r' => out.push(b'\r'),
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'\\' => out.push(b'\\'),
+            b'x' => {
+                let hex = [it.next()?, it.next()?];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Reads a transcript in its serialised form (what `GET /api/transcripts` serves), so that a
+/// sink run elsewhere can be judged like an in-process one. Credentials stay `<redacted>`:
+/// the bytes hold that text, marked as the entry's secret, so every rendering is unchanged.
+impl<'de> serde::Deserialize<'de> for Transcript {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        #[derive(serde::Deserialize)]
+        struct WireEntry {
+            at: String,
+            dir: String,
+            bytes: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct WireUpgrade {
+            at: String,
+            entry_index: usize,
+        }
+        #[derive(serde::Deserialize)]
+        struct WireEnd {
+            at: String,
+            reason: CloseReason,
+        }
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            connection: u64,
+            peer: Option<String>,
+            implicit_tls: bool,
+            entries: Vec<WireEntry>,
+            #[serde(default)]
+            tls_upgrades: Vec<WireUpgrade>,
+            tls: Option<TlsInfo>,
+            #[serde(default)]
+            messages: Vec<u64>,
+            end: Option<WireEnd>,
+            #[serde(default)]
+            omitted_bytes: u64,
+        }
+        let w = Wire::deserialize(d)?;
+        let at = |s: &str| parse_at(s).ok_or_else(|| D::Error::custom(format!("bad time {s:?}")));
+        let mut entries = Vec::with_capacity(w.entries.len());
+        let mut kept = 0;
+        for e in w.entries {
+            let dir = match e.dir.as_str() {
+                "C" => Direction::ClientToServer,
+                "S" => Direction::ServerToClient,
+                other => return Err(D::Error::custom(format!("bad direction {other:?}"))),
+            };
+            let bytes = unescape(&e.bytes)
+                .ok_or_else(|| D::Error::custom(format!("bad escape in {:?}", e.bytes)))?;
+            let secret =
+                memchr::memmem::find(&bytes, REDACTED.as_bytes()).map(|i| i..i + REDACTED.len());
+            kept += bytes.len();
+            entries.push(Entry {
+                at: at(&e.at)?,
+                dir,
+                bytes,
+                secret,
+            });
+        }
+        let tls_upgrades = w
+            .tls_upgrades
+            .into_iter()
+            .map(|u| {
+                Ok(TlsUpgrade {
+                    at: at(&u.at)?,
+                    entry_index: u.entry_index,
+                })
+            })
+            .collect::<Result<Vec<_>, D::Error>>()?;
+        let end = match w.end {
+            Some(e) => Some(SessionEnd {
+                at: at(&e.at)?,
+                reason: e.reason,
+            }),
+            None => None,
+        };
+        Ok(Transcript {
+            connection: w.connection,
+            peer: w.peer,
+            implicit_tls: w.implicit_tls,
+            entries,
+            tls_upgrades,
+            tls: w.tls,
+            messages: w.messages,
+            end,
+            omitted_bytes: w.omitted_bytes,
+            kept,
+            limit: kept,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,5 +635,43 @@ mod tests {
             t.entries.len()
         );
         assert!(t.memory_cost() < 2 * 4096, "{}", t.memory_cost());
+    }
+
+    #[test]
+    fn serialised_form_reads_back() {
+        let mut t = Transcript::new(3, false, 1024);
+        t.push(
+            Duration::from_millis(1500),
+            Direction::ServerToClient,
+            b"220 x\r\n",
+            None,
+        );
+        t.push(
+            Duration::from_millis(1501),
+            Direction::ClientToServer,
+            b"EHLO \xff\\\r\n",
+            None,
+        );
+        t.mark_tls(Duration::from_millis(1502));
+        t.push(
+            Duration::from_millis(1503),
+            Direction::ClientToServer,
+            b"AUTH PLAIN AHVzZXIAcGFzcw==\r\n",
+            Some(11..27),
+        );
+        t.end = Some(SessionEnd {
+            at: Duration::from_secs(2),
+            reason: CloseReason::Quit,
+        });
+        let json = serde_json::to_string(&t).unwrap();
+        let back: Transcript = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.render(), t.render());
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert_eq!(
+            back.client_bytes(),
+            b"EHLO \xff\\\r\nAUTH PLAIN <redacted>\r\n"
+        );
+        assert_eq!(back.tls_upgrades, t.tls_upgrades);
+        assert!(serde_json::from_str::<Transcript>(&json.replace("\"C\"", "\"X\"")).is_err());
     }
 }
