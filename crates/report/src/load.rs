@@ -232,6 +232,19 @@ pub struct Run {
 }
 
 impl Run {
+    /// The exit code `atconform run` gives for this run: 0 all passed (skips allowed), 1 a
+    /// failure or an interruption, 2 a case that could not be run (scenario error).
+    pub fn exit_code(&self) -> u8 {
+        let has = |s: Status| self.cases.iter().any(|c| c.status == s);
+        if has(Status::Error) {
+            2
+        } else if has(Status::Fail) || has(Status::Interrupted) || self.interrupted {
+            1
+        } else {
+            0
+        }
+    }
+
     /// Parses the runner's JSON report (`atconform run --report json:PATH`).
     pub fn from_json(label: impl Into<String>, json: &str) -> Result<Run, serde_json::Error> {
         let r: ReportJson = serde_json::from_str(json)?;
