@@ -28,6 +28,7 @@
 
 pub mod case;
 pub mod corpus;
+pub mod data_dir;
 mod escape;
 mod events;
 pub mod external;

@@ -117,6 +117,17 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Scenario, LoadError> {
 /// Loads every `*.scn` file under `dir` (recursively), sorted by path. All files are tried;
 /// the errors of every failing file are returned together.
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Scenario>, LoadErrors> {
+    let (out, errors) = load_dir_each(dir);
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Like [`load_dir`], but keeps what loaded: every `*.scn` file under `dir` that loads, sorted
+/// by path, and the errors of the others (a runner reports them and runs the rest).
+pub fn load_dir_each(dir: impl AsRef<Path>) -> (Vec<Scenario>, Vec<LoadError>) {
     let dir = dir.as_ref();
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -129,11 +140,7 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Scenario>, LoadErrors> {
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(LoadErrors(errors))
-    }
+    (out, errors)
 }
 
 /// Directory depth `load_dir` descends to (bounds a symlink loop).

@@ -42,8 +42,8 @@ pub struct Args {
     /// e.g. smtp.163.com:25=127.0.0.1:2525.
     #[arg(long, value_name = "HOST:PORT=IP:PORT")]
     resolve: Vec<String>,
-    /// Enable a firmware quirk (repeatable; see --list-quirks).
-    #[arg(long, value_name = "NAME")]
+    /// Enable firmware quirks: repeatable and/or comma-separated (see --list-quirks).
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
     quirk: Vec<String>,
     /// Inject a fault (repeatable): sim-not-ready, pdp-deactivate@30s, pdp-activation-fails,
     /// dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE.

@@ -18,9 +18,10 @@ pub struct Args {
     /// Module profile (ec21, ec25, …, ag35, multitech).
     #[arg(long, default_value = "ec25")]
     profile: String,
-    /// Emulator quirks to switch on, comma-separated (emulator target only).
-    #[arg(long, value_name = "NAMES")]
-    quirk: Option<String>,
+    /// Emulator quirks to switch on: repeatable and/or comma-separated (emulator target only;
+    /// see `atconform emulate --list-quirks`).
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    quirk: Vec<String>,
     /// Fuzz the module behind a TCP port (HOST:PORT) instead of the emulator.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "port")]
     tcp: Option<String>,
@@ -106,11 +107,11 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             SerialTarget::open(port, args.baud).into_diagnostic()?,
         ))),
         (None, None) => {
-            let quirks = QuirkSet::parse(args.quirk.as_deref().unwrap_or("")).into_diagnostic()?;
+            let quirks = QuirkSet::from_names(&args.quirk).map_err(|e| miette!("--quirk: {e}"))?;
             Device::Emulator(Box::new(emu.with_quirks(quirks)))
         }
     };
-    if args.quirk.is_some() && !matches!(device, Device::Emulator(_)) {
+    if !args.quirk.is_empty() && !matches!(device, Device::Emulator(_)) {
         return Err(miette!("--quirk only applies to the emulator"));
     }
     let (first, cases) = match args.case {

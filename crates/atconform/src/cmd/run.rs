@@ -74,15 +74,23 @@ pub struct Args {
     /// Only scenarios whose corpus path contains this (repeatable).
     #[arg(long, value_name = "TEXT")]
     filter: Vec<String>,
-    /// Add an emulator quirk to every case (repeatable; see `at_emulator::quirks`).
-    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    /// Add emulator quirks to every case: repeatable and/or comma-separated (see `atconform
+    /// emulate --list-quirks`).
+    #[arg(
+        long,
+        value_name = "NAME[,NAME...]",
+        value_delimiter = ',',
+        conflicts_with = "target"
+    )]
     quirk: Vec<String>,
     /// Also write a report: json:PATH or junit:PATH (repeatable; DIR/report.json is always
     /// written). With --target: junit:PATH only, one suite per target.
     #[arg(long, value_name = "KIND:PATH")]
     report: Vec<ReportSpec>,
-    /// Run directory: report.json and transcripts (default: target/atconform/runs/<unix-time>).
-    /// Must be new or empty, unless --force.
+    /// Run directory: report.json and transcripts (default: <data dir>/runs/<unix-time>; the data
+    /// directory is $ATCONFORM_DATA_DIR, the workspace's target/atconform when run under Cargo or
+    /// inside a Cargo workspace, or ~/.local/share/atconform). Must be new or empty, unless
+    /// --force.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Empty the --out run directory first if it holds an earlier run.
@@ -94,8 +102,8 @@ pub struct Args {
     /// Implicit-TLS (SMTPS) listen address of that sink (for `ssltype` 1 scenarios).
     #[arg(long, value_name = "ADDR")]
     sink_tls_listen: Option<std::net::SocketAddr>,
-    /// Check mail in a sink run elsewhere (`atconform sink --api ADDR`) instead; `@smtp`
-    /// checks need the in-process sink.
+    /// Check mail and SMTP sessions in a sink run elsewhere (`atconform sink --api ADDR`)
+    /// instead.
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["sink_listen", "sink_tls_listen"])]
     sink_api: Option<std::net::SocketAddr>,
     /// No progress bar.
@@ -107,12 +115,10 @@ fn profile(name: &str) -> miette::Result<Profile> {
     Profile::from_name(name).ok_or_else(|| miette!("unknown profile {name:?}"))
 }
 
+/// `<data dir>/runs/<unix-time>`: `$ATCONFORM_DATA_DIR`, the workspace's `target/atconform`,
+/// or `~/.local/share/atconform` ([`at_runner::data_dir`]), not the current directory.
 fn default_out() -> PathBuf {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    at_runner::rundir::unused(&PathBuf::from(format!("target/atconform/runs/{t}")))
+    at_runner::rundir::unused(&at_runner::data_dir::default_dir("runs"))
 }
 
 /// The run directory, checked before anything runs: new or empty, or emptied with --force.
@@ -148,18 +154,42 @@ pub(crate) fn print(text: &str) -> miette::Result<()> {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> miette::Result<ExitCode> {
-    let scenarios = if args.paths.is_empty() {
-        at_runner::corpus::embedded()
+    let (scenarios, load_errors) = if args.paths.is_empty() {
+        (
+            at_runner::corpus::embedded().map_err(|e| miette!("{e}"))?,
+            Vec::new(),
+        )
     } else {
-        at_runner::corpus::load_paths(&args.paths)
+        at_runner::corpus::load_paths_each(&args.paths)
+    };
+    // A file that does not load is reported and the rest still runs; the exit code is then 2.
+    for e in &load_errors {
+        eprintln!("{e}\n");
     }
-    .map_err(|e| miette!("{e}"))?;
+    if !load_errors.is_empty() {
+        eprintln!(
+            "{} scenario file(s) failed to load (above); running the {} that loaded",
+            load_errors.len(),
+            scenarios.len()
+        );
+    }
+    // 2 is the highest exit code: a load error decides it.
+    let at_least = |code: ExitCode| {
+        if load_errors.is_empty() {
+            code
+        } else {
+            ExitCode::from(crate::EXIT_USAGE)
+        }
+    };
+    if scenarios.is_empty() && !load_errors.is_empty() {
+        return Err(miette!("no scenario file loaded"));
+    }
     check_sections(&args.section, &scenarios)?;
     if args.list {
         return super::lab::list(&args_view(&args), &scenarios);
     }
     if !args.target.is_empty() {
-        return run_targets(&args, &scenarios);
+        return run_targets(&args, &scenarios).map(at_least);
     }
     let mut profiles = args
         .profile
@@ -177,6 +207,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     if let Some(p) = &args.emulator {
         profiles = vec![profile(p)?];
     }
+    at_emulator::QuirkSet::from_names(&args.quirk).map_err(|e| miette!("--quirk: {e}"))?;
     if target != TargetSpec::Emulator && profiles.len() != 1 {
         return Err(miette!(
             "--port/--tcp need exactly one --profile NAME (the module on the other end)"
@@ -225,8 +256,16 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             .map_err(|e| miette!("cannot write {}: {e}", spec.path.display()))?;
     }
     print(&format!(
-        "{}run directory: {} (report.json, transcripts)\n",
+        "{}{}run directory: {} (report.json, transcripts)\n",
         report.summary_text(),
+        if load_errors.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{} scenario file(s) failed to load and did not run (errors above)\n",
+                load_errors.len()
+            )
+        },
         out.display()
     ))?;
     if let Some((path, baseline)) = &baseline {
@@ -245,9 +284,9 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             &Default::default(),
         );
         print(&gate.0)?;
-        return Ok(ExitCode::from(gate.1));
+        return Ok(at_least(ExitCode::from(gate.1)));
     }
-    Ok(ExitCode::from(report.exit_code()))
+    Ok(at_least(ExitCode::from(report.exit_code())))
 }
 
 /// Every `--section` must be cited by some scenario (a typo would otherwise select nothing).

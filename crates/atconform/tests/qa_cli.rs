@@ -1,0 +1,165 @@
+//! Issue 19 as a new QA engineer meets it: one `--quirk` syntax, a bad file in a scenario
+//! directory, where run directories go, failure context, `scenario show`.
+
+use std::process::{Command, Output};
+
+fn atconform() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_atconform"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const GOOD: &str = "title: clear\nsource: 000 §2.2.6\nprofiles: ec25\n> AT+QSMTPCLR\n< OK\n";
+
+#[test]
+fn a_bad_file_is_reported_and_the_rest_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let scn = dir.path().join("scn");
+    std::fs::create_dir_all(&scn).unwrap();
+    std::fs::write(scn.join("a.scn"), GOOD).unwrap();
+    std::fs::write(scn.join("b.scn"), "title: t\n@bogus\n").unwrap();
+    std::fs::write(scn.join("c.scn"), GOOD).unwrap();
+    let o = atconform()
+        .arg("run")
+        .arg(&scn)
+        .args(["--quiet", "--out"])
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("b.scn:2:1: unknown directive `@bogus`"), "{t}");
+    assert!(t.contains("2 cases: 2 passed"), "{t}");
+    assert!(t.contains("1 scenario file(s) failed to load"), "{t}");
+    // The same with --target: the targets run, the exit code is still 2.
+    let o = atconform()
+        .arg("run")
+        .arg(&scn)
+        .args(["--quiet", "--target", "emulator:ec25", "--out"])
+        .arg(dir.path().join("multi"))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(dir.path().join("multi/ec25/report.json").is_file(), "{t}");
+}
+
+#[test]
+fn quirks_are_comma_separated_or_repeated_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |quirks: &[&str], out: &str| {
+        let o = atconform()
+            .args([
+                "run",
+                "--emulator",
+                "ec25",
+                "--filter",
+                "quectel/2.2.2-qsmtpdst",
+            ])
+            .args(quirks)
+            .args(["--quiet", "--out"])
+            .arg(dir.path().join(out))
+            .output()
+            .unwrap();
+        (o.status.code(), text(&o))
+    };
+    let (a, ta) = run(
+        &[
+            "--quirk",
+            "missing-blank-line-before-ok,slow-responses",
+            "--quirk",
+            "echo-doubles-cr",
+        ],
+        "a",
+    );
+    let (b, tb) = run(
+        &[
+            "--quirk",
+            "missing-blank-line-before-ok",
+            "--quirk",
+            "slow-responses,echo-doubles-cr",
+        ],
+        "b",
+    );
+    assert_eq!((a, b), (Some(1), Some(1)), "{ta}\n{tb}");
+    // An unknown name is a usage error before anything runs, in every subcommand.
+    for cmd in [
+        &["run", "--emulator", "ec25"][..],
+        &["fuzz", "--cases", "1", "--no-progress"][..],
+        &["emulate", "--listen", "127.0.0.1:0"][..],
+    ] {
+        let o = atconform()
+            .args(cmd)
+            .args(["--quirk", "slow-responses,no-such-quirk"])
+            .output()
+            .unwrap();
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {t}");
+        assert!(t.contains("no-such-quirk"), "{cmd:?}: {t}");
+    }
+    // The fuzzer takes both forms too.
+    let o = atconform()
+        .args([
+            "fuzz",
+            "--cases",
+            "30",
+            "--no-progress",
+            "--max-findings",
+            "1",
+        ])
+        .args([
+            "--quirk",
+            "echo-doubles-cr",
+            "--quirk",
+            "slow-responses,urc-before-ok",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("findings"))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    let finding = std::fs::read_dir(dir.path().join("findings"))
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("a finding file");
+    let scn = std::fs::read_to_string(finding.path()).unwrap();
+    for q in ["echo-doubles-cr", "slow-responses", "urc-before-ok"] {
+        assert!(scn.contains(&format!("@quirk {q}")), "{scn}");
+    }
+}
+
+#[test]
+fn run_directories_go_to_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cwd = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let o = atconform()
+        .current_dir(&cwd)
+        .env("ATCONFORM_DATA_DIR", &data)
+        .args(["run", "--emulator", "ec25", "--filter", "2.2.6", "--quiet"])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let runs: Vec<_> = std::fs::read_dir(data.join("runs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1, "{t}");
+    assert!(runs[0].path().join("report.json").is_file());
+    assert!(
+        t.contains(&format!("run directory: {}", runs[0].path().display())),
+        "{t}"
+    );
+    // Nothing was created where the command ran.
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0, "{t}");
+}
