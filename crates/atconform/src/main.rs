@@ -36,7 +36,8 @@ enum Command {
     Baseline(cmd::baseline::Args),
     /// Tap between an application and a module (PTY link), recording both directions.
     Record(cmd::record::Args),
-    /// Scenario tools: `from-transcript` turns a recording into a scenario file.
+    /// Scenario tools: `from-transcript` turns a recording into a scenario file, `show` prints
+    /// an embedded scenario.
     Scenario(cmd::scenario::Args),
     /// Fuzz a module: catalog-driven cases, liveness oracle, findings shrunk to scenarios.
     Fuzz(cmd::fuzz::Args),

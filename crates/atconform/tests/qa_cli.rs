@@ -163,3 +163,73 @@ fn run_directories_go_to_the_data_directory() {
     // Nothing was created where the command ran.
     assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0, "{t}");
 }
+
+#[test]
+fn a_failure_cites_its_source_and_says_what_the_codes_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = atconform()
+        .args([
+            "run",
+            "--emulator",
+            "ec25",
+            "--quirk",
+            "auth-failure-err-660",
+        ])
+        .args([
+            "--filter",
+            "quectel/4.4-auth-failed-535",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("  source:   000 §4.4, 000 §5, 000 §6 (ERRATA W1, E19)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("+QSMTPPUT: 677,535: <err> 677 = Authentication failed"),
+        "{t}"
+    );
+    assert!(
+        t.contains("+QSMTPPUT: 660,535: <err> 660 = Failed to send an email"),
+        "{t}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let ctx = &json["cases"][0]["context"];
+    assert_eq!(ctx["source"][0], "000 §4.4", "{json}");
+    assert_eq!(ctx["codes"].as_array().map(Vec::len), Some(2), "{json}");
+}
+
+#[test]
+fn scenario_show_prints_an_embedded_file() {
+    // The name as a failure prints it, with its line.
+    let o = atconform()
+        .args(["scenario", "show", "quectel/4.4-auth-failed-535.scn:54"])
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        t,
+        include_str!("../../../scenarios/quectel/4.4-auth-failed-535.scn")
+    );
+    // A unique part of the name works; an ambiguous one lists the candidates (exit 2).
+    let o = atconform()
+        .args(["scenario", "show", "2.2.6-qsmtpclr"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = atconform()
+        .args(["scenario", "show", "send"])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("quectel/3.1-send-plain.scn"), "{t}");
+}

@@ -528,10 +528,13 @@ impl Generator {
             _ if quectel_smtp => Class::Cme(None),
             _ => Class::Error,
         };
-        g.label = format!(
-            "{:?} parameter {} of AT{}",
-            pick, params[bad].name, cmd.name
-        );
+        let what = match pick {
+            Pick::Valid => "valid",
+            Pick::Boundary => "boundary value of",
+            Pick::OutOfRange => "out-of-range",
+            Pick::WrongType => "wrong-type",
+        };
+        g.label = format!("{what} parameter <{}> of AT{}", params[bad].name, cmd.name);
         g.steps.push(send(line, Expect::class(class, deadline)));
     }
 

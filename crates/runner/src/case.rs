@@ -57,6 +57,10 @@ pub struct CaseResult {
     /// Every deviation found, in order: informational and non-strict ones (judging went on),
     /// then the one that ended the run, if any.
     pub findings: Vec<Failure>,
+    /// The manual's context of a failing case: the scenario's source, what the error codes in
+    /// the failing step mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<crate::context::FailureContext>,
     /// Steps that passed.
     pub steps_passed: usize,
     /// Target-clock duration (virtual on the emulator), seconds.
@@ -97,6 +101,7 @@ impl CaseResult {
             grade: Grade::Pass,
             failure: None,
             findings: Vec::new(),
+            context: None,
             steps_passed: 0,
             elapsed: Duration::ZERO,
             transcript: Transcript::new(),
@@ -172,6 +177,11 @@ pub fn run_case_on(
     };
     let mut r = CaseResult::new(sc, profile, name, status);
     r.grade = grade;
+    if r.status == Status::Fail
+        && let Some(f) = &failure
+    {
+        r.context = Some(crate::context::for_failure(sc, profile, f));
+    }
     r.failure = failure;
     r.findings = exec.findings;
     r.steps_passed = exec.steps_passed;

@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod case;
+pub mod context;
 pub mod corpus;
 pub mod data_dir;
 mod escape;

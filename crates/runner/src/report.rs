@@ -308,6 +308,9 @@ pub fn describe(r: &CaseResult) -> String {
     if let Some(f) = &r.failure {
         s.push_str(&f.diff());
     }
+    if let Some(c) = &r.context {
+        s.push_str(&c.render());
+    }
     s
 }
 
@@ -435,6 +438,7 @@ mod tests {
             grade: crate::judge::Grade::Fail,
             failure,
             findings: Vec::new(),
+            context: None,
             steps_passed: 1,
             elapsed: Duration::from_secs(300),
             transcript: Transcript::new(),
