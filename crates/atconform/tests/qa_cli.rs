@@ -233,3 +233,76 @@ fn scenario_show_prints_an_embedded_file() {
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert!(t.contains("quectel/3.1-send-plain.scn"), "{t}");
 }
+
+#[test]
+fn a_fuzz_finding_that_cannot_run_on_a_module_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let findings = dir.path().join("findings");
+    let o = atconform()
+        .args([
+            "fuzz",
+            "--quirk",
+            "echo-doubles-cr",
+            "--cases",
+            "20",
+            "--no-progress",
+        ])
+        .args(["--max-findings", "1", "--out"])
+        .arg(&findings)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let file = std::fs::read_dir(&findings)
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("a finding")
+        .path();
+    let scn = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        scn.contains("# Found on: emulator ec25 with quirks echo-doubles-cr."),
+        "{scn}"
+    );
+    assert!(
+        scn.contains("tags: fuzz, ") && scn.contains("found-on-emulator"),
+        "{scn}"
+    );
+
+    // A module behind a PTY: the finding is reported as not runnable there (exit 2); a corpus
+    // scenario that needs the emulator is still only skipped.
+    let link = dir.path().join("tty");
+    let mut emu = atconform()
+        .args(["emulate", "--profile", "ec25", "--pty-link"])
+        .arg(&link)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::symlink_metadata(&link).is_err() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let run = |what: &[&str], out: &str| {
+        atconform()
+            .args(["run", "--profile", "ec25", "--quiet", "--port"])
+            .arg(&link)
+            .args(what)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .output()
+            .unwrap()
+    };
+    let o = run(&[file.to_str().unwrap()], "finding");
+    let t = text(&o);
+    let skipped = run(&["--filter", "edge/quirk-missing-blank-line"], "corpus");
+    let _ = emu.kill();
+    let _ = emu.wait();
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("fuzz finding that cannot run on") && t.contains("needs the emulator"),
+        "{t}"
+    );
+    let ts = text(&skipped);
+    assert_eq!(skipped.status.code(), Some(0), "{ts}");
+    assert!(ts.contains("1 skipped"), "{ts}");
+}

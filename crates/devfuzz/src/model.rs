@@ -286,6 +286,18 @@ pub struct Case {
 }
 
 impl Case {
+    /// The least wall time the case takes on a module that answers at once: the silences it
+    /// keeps (`+++` guards) and the waits it asks for (`Wait` steps, e.g. `<input_time>`).
+    pub fn planned_waits(&self) -> Duration {
+        self.steps()
+            .map(|s| match s {
+                Step::Escape { before, after, .. } => *before + *after,
+                Step::Wait { time, .. } => *time,
+                _ => Duration::ZERO,
+            })
+            .sum()
+    }
+
     /// All steps, in order.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.groups.iter().flat_map(|g| g.steps.iter())

@@ -130,10 +130,22 @@ pub fn run_case_on(
     cancel: &AtomicBool,
 ) -> CaseResult {
     let name = target.describe();
+    // A fuzz finding that cannot run here is not a pass: say so, as an error (issue 19).
+    let not_here = |why: String| {
+        if sc.meta.tags.iter().any(|t| t == "fuzz") {
+            Status::Error(format!(
+                "fuzz finding that cannot run on {name}: it {why}; replay it on the \
+                 emulator (atconform run FILE)"
+            ))
+        } else {
+            Status::Skip(why)
+        }
+    };
     if !target.is_virtual()
         && let Some(why) = skip_on_real_target(sc, profile)
     {
-        return CaseResult::new(sc, profile, name, Status::Skip(why));
+        let status = not_here(why);
+        return CaseResult::new(sc, profile, name, status);
     }
     let exec = match run_scenario(sc, profile, target, mail, cancel) {
         Ok(e) => e,
