@@ -173,7 +173,7 @@ fn ser_at<S: serde::Serializer>(at: &Duration, s: S) -> Result<S::Ok, S::Error> 
 }
 
 /// What TLS was negotiated on a connection.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TlsInfo {
     /// Protocol version as OpenSSL and nginx name it: `TLSv1`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`.
     pub version: String,
@@ -472,6 +472,7 @@ fn unescape(s: &str) -> Option<Vec<u8>> {
 /// Reads a transcript in its serialised form (what `GET /api/transcripts` serves), so that a
 /// sink run elsewhere can be judged like an in-process one. Credentials stay `<redacted>`:
 /// the bytes hold that text, marked as the entry's secret, so every rendering is unchanged.
+/// What a TLS client offered (`TlsInfo::offered`) is not read back.
 impl<'de> serde::Deserialize<'de> for Transcript {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
@@ -491,6 +492,22 @@ impl<'de> serde::Deserialize<'de> for Transcript {
             at: String,
             reason: CloseReason,
         }
+        /// `TlsInfo` without what the client offered (not needed to judge a session).
+        #[derive(serde::Deserialize)]
+        struct WireTls {
+            #[serde(default)]
+            version: String,
+            #[serde(default)]
+            cipher: String,
+            #[serde(default)]
+            cipher_id: String,
+            #[serde(default)]
+            cipher_openssl: String,
+            #[serde(default)]
+            sni: Option<String>,
+            #[serde(default)]
+            client_certificate: Option<String>,
+        }
         #[derive(serde::Deserialize)]
         struct Wire {
             connection: u64,
@@ -499,7 +516,9 @@ impl<'de> serde::Deserialize<'de> for Transcript {
             entries: Vec<WireEntry>,
             #[serde(default)]
             tls_upgrades: Vec<WireUpgrade>,
-            tls: Option<TlsInfo>,
+            tls: Option<WireTls>,
+            #[serde(default)]
+            tls_error: Option<String>,
             #[serde(default)]
             messages: Vec<u64>,
             end: Option<WireEnd>,
@@ -551,7 +570,16 @@ impl<'de> serde::Deserialize<'de> for Transcript {
             implicit_tls: w.implicit_tls,
             entries,
             tls_upgrades,
-            tls: w.tls,
+            tls: w.tls.map(|t| TlsInfo {
+                version: t.version,
+                cipher: t.cipher,
+                cipher_id: t.cipher_id,
+                cipher_openssl: t.cipher_openssl,
+                sni: t.sni,
+                client_certificate: t.client_certificate,
+                offered: None,
+            }),
+            tls_error: w.tls_error,
             messages: w.messages,
             end,
             omitted_bytes: w.omitted_bytes,
