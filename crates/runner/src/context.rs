@@ -1,6 +1,7 @@
 //! The manual's context for a failing case: where the scenario comes from (`source:`,
 //! `errata:`) and what the error codes in the failing step mean (at-catalog's tables), shown
-//! under the byte diff and written to report.json (issue 19).
+//! under the byte diff and written to report.json (issue 19). The command that reruns the case
+//! is `CaseResult::reproduce` ([`crate::reproduce`]).
 
 use at_scenario::{Profile, Scenario};
 use serde::Serialize;
@@ -19,10 +20,6 @@ pub struct FailureContext {
     /// code means (`+QSMTPPUT: 677,535: <err> 677 = Authentication failed (…; 000 §5); …`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<String>,
-    /// A command that reruns only this case. Not computed here: the reproducer (issue 19,
-    /// lab work) fills it in [`for_failure`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reproduce: Option<String>,
 }
 
 impl FailureContext {
@@ -39,9 +36,6 @@ impl FailureContext {
         for (i, c) in self.codes.iter().enumerate() {
             let label = if i == 0 { "codes:" } else { "" };
             s.push_str(&format!("  {label:<9} {c}\n"));
-        }
-        if let Some(r) = &self.reproduce {
-            s.push_str(&format!("  rerun:    {r}\n"));
         }
         s
     }
@@ -65,8 +59,6 @@ pub fn for_failure(sc: &Scenario, profile: Profile, failure: &Failure) -> Failur
             .iter()
             .map(ToString::to_string)
             .collect(),
-        // Issue 19 item 5: the reproduce command is set here once it exists.
-        reproduce: None,
     }
 }
 
@@ -111,6 +103,5 @@ mod tests {
         );
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["source"][1], "000 §5");
-        assert!(json.get("reproduce").is_none());
     }
 }
