@@ -1,10 +1,11 @@
 //! Where run directories go when the user does not say (`--out`): one place per machine or
 //! checkout, never wherever the command happens to run.
 //!
-//! In order: `$ATCONFORM_DATA_DIR`; else `<workspace>/target/atconform` when the current
-//! directory is inside a Cargo workspace (the nearest ancestor whose `Cargo.toml` has a
-//! `[workspace]` table: `cargo run` from anywhere in the checkout); else
-//! `$XDG_DATA_HOME/atconform` or `~/.local/share/atconform`; else `target/atconform`.
+//! In order: `$ATCONFORM_DATA_DIR`; else `<workspace>/target/atconform` when the command runs
+//! under Cargo (`cargo run`, or a test: the workspace of `$CARGO_MANIFEST_DIR`) or from inside a
+//! Cargo workspace (the nearest ancestor of the current directory whose `Cargo.toml` has a
+//! `[workspace]` table); else `$XDG_DATA_HOME/atconform` or `~/.local/share/atconform`; else
+//! `target/atconform`.
 
 use std::path::{Path, PathBuf};
 
@@ -16,9 +17,12 @@ pub fn data_dir() -> PathBuf {
             .map(PathBuf::from)
     };
     let cwd = std::env::current_dir().ok();
+    // Under Cargo, its package's workspace comes first (`cargo run --manifest-path`, tests
+    // running the binary from a temporary directory).
+    let cargo = env("CARGO_MANIFEST_DIR");
     resolve(
         env("ATCONFORM_DATA_DIR"),
-        cwd.as_deref(),
+        cargo.as_deref().or(cwd.as_deref()),
         env("XDG_DATA_HOME"),
         env("HOME"),
     )
