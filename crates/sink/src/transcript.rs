@@ -537,8 +537,9 @@ impl<'de> serde::Deserialize<'de> for Transcript {
             };
             let bytes = unescape(&e.bytes)
                 .ok_or_else(|| D::Error::custom(format!("bad escape in {:?}", e.bytes)))?;
-            let secret =
-                memchr::memmem::find(&bytes, REDACTED.as_bytes()).map(|i| i..i + REDACTED.len());
+            let secret: Vec<Range<usize>> = memchr::memmem::find_iter(&bytes, REDACTED.as_bytes())
+                .map(|i| i..i + REDACTED.len())
+                .collect();
             kept += bytes.len();
             entries.push(Entry {
                 at: at(&e.at)?,
