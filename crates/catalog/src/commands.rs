@@ -389,6 +389,17 @@ pub static COMMANDS: &[Command] = &[
         source: "000 §1.3; ERRATA E16",
         summary: "Return to data mode: there is no call to resume, NO CARRIER",
     },
+    Command {
+        name: "+CFUN",
+        dialect: Dialect::Common,
+        forms: &[Test, Read, Write],
+        params: &[list("fun", &[1]), opt(dflt(list("rst", &[0, 1]), 0))],
+        settings: &[],
+        test_response: &["+CFUN: (1),(0,1)"],
+        max_response: MaxResponse::Millis(15_000),
+        source: "3GPP TS 27.007 §8.2 (not in the seeds); ERRATA E30",
+        summary: "Functionality: AT+CFUN=1,1 restarts the module, which prints RDY when ready",
+    },
     // ---- Network (000 §3.1, §4.1, §4.2; TCP/IP note [3]) ----
     Command {
         name: "+CPIN",

@@ -44,6 +44,6 @@ pub use errors::{
 };
 pub use limits::{ResponseLimit, line_limit, response_limit};
 pub use profile::{
-    Limits, MultiTechErrors, MultiTechSettings, PROFILE_NAMES, Profile, ProfileError, profile,
-    profiles,
+    LeaveDataMode, Limits, MultiTechErrors, MultiTechSettings, PROFILE_NAMES, Profile,
+    ProfileError, Reset, Setup, SetupCommand, profile, profiles,
 };

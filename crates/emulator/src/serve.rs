@@ -4,7 +4,8 @@
 //!
 //! One [`Emulator`] serves one byte stream: a PTY keeps its module for its whole life (like a
 //! real serial port), a TCP listener powers a fresh module on for each connection and serves
-//! connections one at a time (another host meanwhile gets a [`BUSY`] line and is closed).
+//! connections one at a time (another host meanwhile gets a [`BUSY`] line and is closed);
+//! [`serve_tcp_keep_state`] keeps one module across connections.
 //!
 //! Bounded time: the shutdown future is honoured while a write is blocked (a host that does not
 //! read), a TCP host that does not read for [`ServeOptions::write_timeout`] or sends nothing for
@@ -173,8 +174,8 @@ impl<R: AsyncRead + Unpin> HostReader for Plain<R> {
 /// [`serve_io`] for any [`HostReader`], returning whether it ended because `shutdown`
 /// completed.
 pub(crate) async fn session<W>(
-    mut reader: impl HostReader,
-    mut writer: W,
+    reader: impl HostReader,
+    writer: W,
     options: &ServeOptions,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
@@ -182,100 +183,150 @@ pub(crate) async fn session<W>(
 where
     W: AsyncWrite + Unpin,
 {
-    // tokio's clock, so the core's time and the timer sleeps below can never disagree.
-    let origin = tokio::time::Instant::now();
-    let now = || Instant::from_duration(origin.elapsed());
-    let mut emu = Emulator::new(options.config.clone(), now());
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(DeliveryId, Outcome)>();
-    let mut tasks: HashMap<DeliveryId, JoinHandle<()>> = HashMap::new();
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 4096];
-    let mut last_input = tokio::time::Instant::now();
-    tokio::pin!(shutdown);
-    let result = loop {
-        // Carry out what the core asked for, then flush its output.
-        while let Some(action) = emu.poll_action() {
-            match action {
-                Action::Deliver { id, job, .. } => {
-                    let tx = done_tx.clone();
-                    let resolve = options.resolve.clone();
-                    let deliver = options.deliver.clone();
-                    let hook = options.on_delivery.clone();
-                    let task = tokio::spawn(async move {
-                        let outcome =
-                            at_mailer::deliver_with(job.clone(), &resolve, &deliver).await;
-                        if let Some(hook) = hook {
-                            hook(&job, &outcome);
+    Module::new(options)
+        .drive(reader, writer, limits, shutdown)
+        .await
+}
+
+/// One powered-on module with its clock and its deliveries in flight (aborted when dropped).
+struct Module<'o> {
+    options: &'o ServeOptions,
+    emu: Emulator,
+    origin: tokio::time::Instant,
+    tasks: HashMap<DeliveryId, JoinHandle<()>>,
+    done_tx: mpsc::UnboundedSender<(DeliveryId, Outcome)>,
+    done_rx: mpsc::UnboundedReceiver<(DeliveryId, Outcome)>,
+}
+
+impl<'o> Module<'o> {
+    fn new(options: &'o ServeOptions) -> Self {
+        // tokio's clock, so the core's time and the timer sleeps below can never disagree.
+        let origin = tokio::time::Instant::now();
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Module {
+            options,
+            emu: Emulator::new(options.config.clone(), Instant::ZERO),
+            origin,
+            tasks: HashMap::new(),
+            done_tx,
+            done_rx,
+        }
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_duration(self.origin.elapsed())
+    }
+
+    /// Moves bytes between one host stream and the module until the host closes it (EOF:
+    /// `Ok(false)`), `shutdown` completes (`Ok(true)`) or `limits` run out (an error). The
+    /// module lives on afterwards.
+    async fn drive<W>(
+        &mut self,
+        mut reader: impl HostReader,
+        mut writer: W,
+        limits: Limits,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<bool>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        let options = self.options;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        let mut last_input = tokio::time::Instant::now();
+        tokio::pin!(shutdown);
+        loop {
+            // Carry out what the core asked for, then flush its output.
+            while let Some(action) = self.emu.poll_action() {
+                match action {
+                    Action::Deliver { id, job, .. } => {
+                        let tx = self.done_tx.clone();
+                        let resolve = options.resolve.clone();
+                        let deliver = options.deliver.clone();
+                        let hook = options.on_delivery.clone();
+                        let task = tokio::spawn(async move {
+                            let outcome =
+                                at_mailer::deliver_with(job.clone(), &resolve, &deliver).await;
+                            if let Some(hook) = hook {
+                                hook(&job, &outcome);
+                            }
+                            let _ = tx.send((id, outcome));
+                        });
+                        self.tasks.insert(id, task);
+                    }
+                    Action::Cancel { id } => {
+                        if let Some(task) = self.tasks.remove(&id) {
+                            task.abort();
                         }
-                        let _ = tx.send((id, outcome));
-                    });
-                    tasks.insert(id, task);
-                }
-                Action::Cancel { id } => {
-                    if let Some(task) = tasks.remove(&id) {
-                        task.abort();
                     }
                 }
             }
-        }
-        out.clear();
-        emu.poll_output(&mut out);
-        if !out.is_empty() {
-            // A host that does not read must not keep the module from shutting down.
-            let write = async {
-                writer.write_all(&out).await?;
-                writer.flush().await
+            out.clear();
+            self.emu.poll_output(&mut out);
+            if !out.is_empty() {
+                // A host that does not read must not keep the module from shutting down.
+                let write = async {
+                    writer.write_all(&out).await?;
+                    writer.flush().await
+                };
+                tokio::select! {
+                    () = &mut shutdown => return Ok(true),
+                    r = write => r?,
+                    () = sleep_for(limits.write) => return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the host did not read the module's output in time",
+                    )),
+                }
+            }
+            let wake = self.emu.poll_timeout().map(|t| {
+                let wait = t.saturating_duration_since(self.now());
+                tokio::time::Instant::now() + wait
+            });
+            // Silence from the host only counts while no mail is being sent.
+            let idle = if self.tasks.is_empty() {
+                limits.idle.map(|d| d.saturating_sub(last_input.elapsed()))
+            } else {
+                None
             };
             tokio::select! {
-                () = &mut shutdown => break Ok(true),
-                r = write => if let Err(e) = r {
-                    break Err(e);
+                () = &mut shutdown => return Ok(true),
+                read = reader.next_input(&mut buf) => match read? {
+                    HostInput::Eof => return Ok(false),
+                    HostInput::Bytes(n) => {
+                        last_input = tokio::time::Instant::now();
+                        let now = self.now();
+                        self.emu.handle_input(now, buf.get(..n).unwrap_or_default());
+                    }
+                    HostInput::Dtr(level) => {
+                        last_input = tokio::time::Instant::now();
+                        let now = self.now();
+                        self.emu.set_dtr(now, level);
+                    }
                 },
-                () = sleep_for(limits.write) => break Err(io::Error::new(
+                () = sleep_for(idle) => return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    "the host did not read the module's output in time",
+                    "the host sent nothing for the idle timeout",
                 )),
+                Some((id, outcome)) = self.done_rx.recv() => {
+                    self.tasks.remove(&id);
+                    let now = self.now();
+                    self.emu.handle_delivery(now, id, outcome);
+                }
+                () = sleep_until(wake) => {
+                    let now = self.now();
+                    self.emu.handle_timeout(now);
+                }
             }
         }
-        let wake = emu.poll_timeout().map(|t| {
-            let wait = t.saturating_duration_since(now());
-            tokio::time::Instant::now() + wait
-        });
-        // Silence from the host only counts while no mail is being sent.
-        let idle = if tasks.is_empty() {
-            limits.idle.map(|d| d.saturating_sub(last_input.elapsed()))
-        } else {
-            None
-        };
-        tokio::select! {
-            () = &mut shutdown => break Ok(true),
-            read = reader.next_input(&mut buf) => match read {
-                Ok(HostInput::Eof) => break Ok(false),
-                Ok(HostInput::Bytes(n)) => {
-                    last_input = tokio::time::Instant::now();
-                    emu.handle_input(now(), buf.get(..n).unwrap_or_default());
-                }
-                Ok(HostInput::Dtr(level)) => {
-                    last_input = tokio::time::Instant::now();
-                    emu.set_dtr(now(), level);
-                }
-                Err(e) => break Err(e),
-            },
-            () = sleep_for(idle) => break Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the host sent nothing for the idle timeout",
-            )),
-            Some((id, outcome)) = done_rx.recv() => {
-                tasks.remove(&id);
-                emu.handle_delivery(now(), id, outcome);
-            }
-            () = sleep_until(wake) => emu.handle_timeout(now()),
-        }
-    };
-    for (_, task) in tasks {
-        task.abort();
     }
-    result
+}
+
+impl Drop for Module<'_> {
+    fn drop(&mut self) {
+        for (_, task) in self.tasks.drain() {
+            task.abort();
+        }
+    }
 }
 
 async fn sleep_until(wake: Option<tokio::time::Instant>) {
@@ -292,17 +343,61 @@ pub async fn serve_tcp(
     options: &ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    serve_tcp_with(listener, options, shutdown, false).await
+}
+
+/// Serves TCP connections on `listener`, one at a time, all to the same module (`emulate
+/// --listen --keep-state`): like a module behind a serial-to-network bridge, it keeps its state,
+/// timers and deliveries between connections, and what it prints while nobody is connected is
+/// lost. Runs until `shutdown` completes; a host that connects while another is served gets
+/// [`BUSY`].
+pub async fn serve_tcp_keep_state(
+    listener: TcpListener,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    serve_tcp_with(listener, options, shutdown, true).await
+}
+
+async fn serve_tcp_with(
+    listener: TcpListener,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()>,
+    keep_state: bool,
+) -> io::Result<()> {
     tokio::pin!(shutdown);
     let limits = Limits::of(options);
+    let mut module = Module::new(options);
     let mut next: Option<tokio::net::TcpStream> = None;
     loop {
         let stream = match next.take() {
             Some(s) => s,
+            None if keep_state => {
+                // Nobody connected: the module runs on, its output goes nowhere.
+                let (_hold, idle) = tokio::io::duplex(64);
+                let mut accepted = None;
+                let stopped = module
+                    .drive(Plain(idle), tokio::io::sink(), Limits::default(), async {
+                        tokio::select! {
+                            () = &mut shutdown => {}
+                            r = listener.accept() => accepted = Some(r),
+                        }
+                    })
+                    .await?;
+                match accepted {
+                    Some(r) => r?.0,
+                    None if stopped => return Ok(()),
+                    None => continue,
+                }
+            }
             None => tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 accepted = listener.accept() => accepted?.0,
             },
         };
+        if !keep_state {
+            module = Module::new(options);
+        }
         let _ = stream.set_nodelay(true);
         // Notice a host that vanished without closing (half-open) even while it is silent.
         let keepalive = socket2::TcpKeepalive::new()
@@ -311,7 +406,7 @@ pub async fn serve_tcp(
             .with_retries(3);
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
         let (r, w) = stream.into_split();
-        let serving = session(Plain(r), w, options, limits, &mut shutdown);
+        let serving = module.drive(Plain(r), w, limits, &mut shutdown);
         tokio::pin!(serving);
         let ended = loop {
             tokio::select! {
@@ -332,7 +427,7 @@ pub async fn serve_tcp(
                 }
             }
         };
-        // A connection's I/O error ends that connection, not the listener.
+        // A connection's I/O error ends that connection, not the listener (nor the module).
         if let Ok(true) = ended {
             return Ok(());
         }

@@ -89,7 +89,7 @@ impl CaseResult {
         format!("{} [{}]", self.scenario, self.profile)
     }
 
-    fn new(sc: &Scenario, profile: Profile, target: String, status: Status) -> Self {
+    pub(crate) fn new(sc: &Scenario, profile: Profile, target: String, status: Status) -> Self {
         CaseResult {
             scenario: sc.name.clone(),
             title: sc.meta.title.clone(),
@@ -121,7 +121,9 @@ pub fn expected_grade(v: at_scenario::Verdict) -> Grade {
     }
 }
 
-/// Runs `sc` for `profile` on `target` and classifies the result.
+/// Runs `sc` for `profile` on `target` and classifies the result. Whether the target can run
+/// the scenario at all (a real device cannot take `@quirk`) is the caller's question
+/// ([`crate::scenario::real_target_setup`]).
 pub fn run_case_on(
     sc: &Scenario,
     profile: Profile,
@@ -130,23 +132,6 @@ pub fn run_case_on(
     cancel: &AtomicBool,
 ) -> CaseResult {
     let name = target.describe();
-    // A fuzz finding that cannot run here is not a pass: say so, as an error (issue 19).
-    let not_here = |why: String| {
-        if sc.meta.tags.iter().any(|t| t == "fuzz") {
-            Status::Error(format!(
-                "fuzz finding that cannot run on {name}: it {why}; replay it on the \
-                 emulator (atconform run FILE)"
-            ))
-        } else {
-            Status::Skip(why)
-        }
-    };
-    if !target.is_virtual()
-        && let Some(why) = skip_on_real_target(sc, profile)
-    {
-        let status = not_here(why);
-        return CaseResult::new(sc, profile, name, status);
-    }
     let exec = match run_scenario(sc, profile, target, mail, cancel) {
         Ok(e) => e,
         Err(e) => return CaseResult::new(sc, profile, name, Status::Error(e)),
@@ -210,13 +195,12 @@ pub fn run_case_on(
     r
 }
 
-/// Why `sc` is not run for `profile` on a real target, if it is not: it needs the emulator
-/// (`@fault`/`@quirk`), or a sink of its own where real targets share one.
+/// Why `sc` is not run for `profile` on a real target, if it is not: it needs the module's SIM,
+/// radio network, DNS answers or firmware (`@quirk`), see
+/// [`crate::scenario::real_target_setup`]. A sink run elsewhere (`--sink-api`) skips more
+/// ([`crate::scenario::SinkSetup::unsupported_on_shared_sink`]).
 pub fn skip_on_real_target(sc: &Scenario, profile: Profile) -> Option<String> {
-    if sc.needs_emulator() {
-        return Some("needs the emulator (@fault/@quirk)".into());
-    }
-    setup_for(sc, profile).1.unsupported_on_shared_sink()
+    crate::scenario::real_target_setup(sc, profile).err()
 }
 
 /// Why `sc` would not be run for `profile` on `target` (`atconform run --list`): the rules of
@@ -227,6 +211,11 @@ pub fn would_skip(sc: &Scenario, profile: Profile, target: &crate::TargetSpec) -
         return None;
     }
     if let Some(why) = skip_on_real_target(sc, profile) {
+        return Some(why);
+    }
+    if let Ok(module) = at_catalog::Profile::builtin(&profile.to_string())
+        && let Some(why) = crate::run::on_the_guard_boundary(sc, profile, &module)
+    {
         return Some(why);
     }
     let dtr = sc
@@ -263,6 +252,11 @@ impl MailSource for Counted<'_> {
 
 /// Builds the capture sink a scenario asks for.
 pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
+    smtp_sink::spawn(sink_config(setup)?).map_err(|e| format!("cannot start the capture sink: {e}"))
+}
+
+/// The configuration of the capture sink a scenario asks for (listening on `127.0.0.1:0`).
+pub fn sink_config(setup: &SinkSetup) -> Result<smtp_sink::SinkConfig, String> {
     let profile = match &setup.profile {
         Some(p) => p
             .parse::<smtp_sink::Profile>()
@@ -317,12 +311,19 @@ pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
                     script.drop_at(smtp_sink::DropAt::BeforeGreeting)
                 }
                 SinkFault::Drop(stage) => script.drop_at(smtp_sink::DropAt::Command(point(stage)?)),
+                SinkFault::DropAt(at) => script.drop_at(*at),
+                // Longer than any module timeout (000 §2.2.7: at most 65535 s): the module gives
+                // up first, or the runner stops the sink after the case.
+                SinkFault::Stall(p) => script.delay(*p, STALL),
             };
         }
         cfg = cfg.faults(script);
     }
-    smtp_sink::spawn(cfg).map_err(|e| format!("cannot start the capture sink: {e}"))
+    Ok(cfg)
 }
+
+/// How long a stalled sink holds its reply.
+const STALL: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs `sc` for `profile` on a fresh in-process emulator (virtual time) with a fresh capture
 /// sink when the scenario needs one; `extra_quirks` are added to the scenario's own.

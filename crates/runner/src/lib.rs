@@ -35,6 +35,7 @@ mod events;
 pub mod external;
 pub mod judge;
 pub mod plan;
+pub mod prepare;
 pub mod report;
 pub mod reproduce;
 pub mod run;

@@ -17,6 +17,9 @@ pub struct RunReport {
     pub wall: Duration,
     /// Whether Ctrl-C stopped the run (the report is partial).
     pub interrupted: bool,
+    /// What the run says about itself: the shuffle seed, the device's identity, the sink.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -192,6 +195,27 @@ impl RunReport {
         } else {
             String::new()
         };
+        let skipped: Vec<String> = self
+            .cases
+            .iter()
+            .filter_map(|r| match &r.status {
+                Status::Skip(why) => Some(format!("  {}: {why}\n", r.id())),
+                _ => None,
+            })
+            .collect();
+        if !skipped.is_empty() {
+            s.push_str(&format!(
+                "\nskipped ({}):\n{}",
+                skipped.len(),
+                skipped.concat()
+            ));
+        }
+        if !self.notes.is_empty() {
+            s.push('\n');
+            for n in &self.notes {
+                s.push_str(&format!("{n}\n"));
+            }
+        }
         s.push_str(&format!(
             "\n{} cases: {} passed{info}, {} failed{lax}, {} skipped, {} errors{} in {:.3} s\n",
             self.cases.len(),
@@ -470,6 +494,7 @@ mod tests {
             cases,
             wall: Duration::from_millis(5),
             interrupted: false,
+            notes: Vec::new(),
         }
     }
 

@@ -113,6 +113,14 @@ impl Transcript {
         }
     }
 
+    /// Appends `other` (entries and secrets): the setup before a case, then the case.
+    pub fn append(&mut self, other: Transcript) {
+        for s in &other.secrets {
+            self.add_secret(s);
+        }
+        self.entries.extend(other.entries);
+    }
+
     /// The raw entries (not redacted).
     pub fn entries(&self) -> &[Entry] {
         &self.entries

@@ -88,6 +88,9 @@ pub struct Meta {
     /// `evidence:` the evidence of every expectation without its own `[...]`; `None`: the
     /// `source:` citations ([`Meta::default_evidence`]).
     pub evidence: Option<Evidence>,
+    /// `state:` what the module must be in before the first step, beyond the known state every
+    /// case starts from (`pdp-active`, `power-on`; see the profile's `[setup]`).
+    pub state: Vec<String>,
 }
 
 impl Meta {

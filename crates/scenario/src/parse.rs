@@ -236,6 +236,7 @@ struct Parser<'a> {
     max_response: Option<Cited>,
     verdict: Option<Verdict>,
     evidence: Option<Evidence>,
+    state: Option<Vec<String>>,
     vars: Vec<VarDecl>,
     names: HashSet<String>,
     payloads: HashSet<String>,
@@ -263,6 +264,7 @@ impl<'a> Parser<'a> {
             max_response: None,
             verdict: None,
             evidence: None,
+            state: None,
             vars: Vec::new(),
             names: HashSet::new(),
             payloads: HashSet::new(),
@@ -363,6 +365,7 @@ impl<'a> Parser<'a> {
                 max_response: self.max_response,
                 verdict: self.verdict.unwrap_or(Verdict::Pass),
                 evidence: self.evidence,
+                state: self.state.unwrap_or_default(),
             },
             vars: self.vars,
             steps: self.steps,
@@ -622,10 +625,35 @@ impl<'a> Parser<'a> {
                     }
                 });
             }
+            "state" => {
+                if self.state.is_some() {
+                    return dup(self);
+                }
+                let items = self.list(value, "state")?;
+                for it in &items {
+                    let ok = it
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                    if !ok {
+                        let pos = value.s.find(it.as_str()).unwrap_or(0);
+                        return Err(self
+                            .err(
+                                ErrorKind::BadValue,
+                                value.slice(pos, pos + it.len()),
+                                format!("`{it}` is not a state name"),
+                            )
+                            .with_help(
+                                "state names are lower case: pdp-active, power-on, or a state \
+                                 the profile's [setup.states] defines",
+                            ));
+                    }
+                }
+                self.state = Some(items);
+            }
             _ => {
                 return Err(self
                     .err(ErrorKind::UnknownHeader, key, format!("unknown header `{}:`", key.s))
-                    .with_help("headers: title, source, errata, evidence, profiles, tags, timeout, max-response, verdict"));
+                    .with_help("headers: title, source, errata, evidence, profiles, tags, timeout, max-response, verdict, state"));
             }
         }
         Ok(())

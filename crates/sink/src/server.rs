@@ -773,6 +773,7 @@ pub struct RunningSink {
     cert_der: Vec<u8>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    shared: SharedState,
 }
 
 impl std::fmt::Debug for RunningSink {
@@ -803,7 +804,12 @@ pub fn spawn(config: SinkConfig) -> Result<RunningSink, Error> {
             rt.block_on(async move {
                 match Sink::bind(config).await {
                     Ok(sink) => {
-                        let info = (sink.addrs, sink.store(), sink.cert_der.clone());
+                        let info = (
+                            sink.addrs,
+                            sink.store(),
+                            sink.cert_der.clone(),
+                            sink.ctx.shared.clone(),
+                        );
                         let _ = ready_tx.send(Ok(info));
                         let _ = sink
                             .run(async {
@@ -819,12 +825,13 @@ pub fn spawn(config: SinkConfig) -> Result<RunningSink, Error> {
         })
         .map_err(Error::Runtime)?;
     match ready_rx.recv() {
-        Ok(Ok((addrs, store, cert_der))) => Ok(RunningSink {
+        Ok(Ok((addrs, store, cert_der, shared))) => Ok(RunningSink {
             addrs,
             store,
             cert_der,
             stop: Some(stop_tx),
             thread: Some(thread),
+            shared,
         }),
         Ok(Err(e)) => {
             let _ = thread.join();
@@ -871,6 +878,11 @@ impl RunningSink {
     /// Transcripts of finished connections.
     pub fn transcripts(&self) -> Vec<Transcript> {
         self.store.transcripts()
+    }
+
+    /// Connections accepted so far; each has a transcript once it is finished.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections()
     }
 
     /// Forgets messages and transcripts.

@@ -163,6 +163,8 @@ pub struct SharedState(Arc<Mutex<Shared>>);
 struct Shared {
     next_id: u64,
     next_connection: u64,
+    /// Connections accepted by this state.
+    accepted: u64,
     limiter: RateLimiter,
     greylist: std::collections::HashMap<(String, String), Instant>,
     /// Recent AUTH failures per client address (for [`Limits::max_auth_failures_per_address`]).
@@ -181,6 +183,7 @@ impl SharedState {
         SharedState(Arc::new(Mutex::new(Shared {
             next_id: first_id.max(1),
             next_connection: 1,
+            accepted: 0,
             limiter: RateLimiter::default(),
             greylist: Default::default(),
             auth_failures: Default::default(),
@@ -203,7 +206,13 @@ impl SharedState {
         let mut s = self.lock();
         let n = s.next_connection;
         s.next_connection += 1;
+        s.accepted += 1;
         n
+    }
+
+    /// How many connections this state accepted (since it was made, whatever the first number).
+    pub fn connections(&self) -> u64 {
+        self.lock().accepted
     }
 
     /// Forgets rate-limit, greylist and AUTH-failure history.

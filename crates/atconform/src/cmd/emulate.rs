@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use at_emulator::serve::{MailJob, Outcome, Pty, ResolveMap, ServeOptions, serve_tcp};
+use at_emulator::serve::{
+    MailJob, Outcome, Pty, ResolveMap, ServeOptions, serve_tcp, serve_tcp_keep_state,
+};
 use std::sync::Arc;
 
 use at_emulator::{EmulatorConfig, Fault, QuirkSet};
@@ -26,8 +28,8 @@ pub struct Args {
     /// Make PATH a symlink to the PTY slave (open it like a serial port).
     #[arg(long, value_name = "PATH", conflicts_with = "listen")]
     pty_link: Option<PathBuf>,
-    /// Serve over TCP on ADDR (one connection at a time, each a fresh power-on; another host
-    /// meanwhile gets a BUSY line).
+    /// Serve over TCP on ADDR (one connection at a time, each a fresh power-on unless
+    /// --keep-state; another host meanwhile gets a BUSY line).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     /// With --listen: speak RFC 2217 (Telnet COM port control, as ser2net's `telnet(rfc2217)`
@@ -38,6 +40,11 @@ pub struct Args {
     /// (e.g. 10m, 90s; "none" to wait forever) [default: 10m].
     #[arg(long, value_name = "DURATION", requires = "listen", value_parser = parse_idle)]
     idle_timeout: Option<Idle>,
+    /// With --listen: one module for all connections, which keeps its state (settings, files,
+    /// PDP context, data mode, a mail sending) between them, like a module behind a
+    /// serial-to-network bridge. A PTY always keeps its module.
+    #[arg(long, requires = "listen", conflicts_with = "rfc2217")]
+    keep_state: bool,
     /// Point HOST:PORT at IP:PORT for deliveries, like curl's (repeatable),
     /// e.g. smtp.163.com:25=127.0.0.1:2525.
     #[arg(long, value_name = "HOST:PORT=IP:PORT")]
@@ -179,9 +186,18 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 let _ = stdout.flush();
                 return at_emulator::serve_rfc2217::serve_rfc2217(listener, &options, stop).await;
             }
-            let _ = writeln!(stdout, "emulating {model} on tcp {local}");
+            let keep = if args.keep_state {
+                " (one module for every connection)"
+            } else {
+                ""
+            };
+            let _ = writeln!(stdout, "emulating {model} on tcp {local}{keep}");
             let _ = stdout.flush();
-            serve_tcp(listener, &options, stop).await
+            if args.keep_state {
+                serve_tcp_keep_state(listener, &options, stop).await
+            } else {
+                serve_tcp(listener, &options, stop).await
+            }
         }),
         _ => {
             return Err(miette!(

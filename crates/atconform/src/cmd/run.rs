@@ -106,9 +106,37 @@ pub struct Args {
     /// instead.
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["sink_listen", "sink_tls_listen"])]
     sink_api: Option<std::net::SocketAddr>,
+    /// Run the cases in a shuffled order: SEED repeats an order; without SEED a random seed
+    /// is drawn. The seed is printed.
+    #[arg(long, value_name = "SEED", num_args = 0..=1, default_missing_value = "random")]
+    shuffle: Option<String>,
+    /// A module profile file (`base = "ec25"` plus your `[setup]`) whose setup prepares a real
+    /// target before each case (see docs/real-modules.md).
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    setup_profile: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// The seed of `--shuffle [SEED]`, drawn from the clock when not given.
+fn shuffle_seed(arg: Option<&str>) -> miette::Result<Option<u64>> {
+    match arg {
+        None => Ok(None),
+        Some("random") => {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            Ok(Some(
+                (t as u64) ^ u64::from(std::process::id()).rotate_left(32),
+            ))
+        }
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| miette!("--shuffle {s:?}: the seed is a number (0 to 2^64-1)")),
+    }
 }
 
 fn profile(name: &str) -> miette::Result<Profile> {
@@ -213,6 +241,20 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             "--port/--tcp need exactly one --profile NAME (the module on the other end)"
         ));
     }
+    let module = match &args.setup_profile {
+        Some(path) => Some(
+            at_catalog::Profile::load_file(path)
+                .map_err(|e| miette!("--setup-profile {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    if module.is_some() && target == TargetSpec::Emulator {
+        return Err(miette!(
+            "--setup-profile prepares a real target (--port/--tcp); the in-process emulator \
+             starts every case powered on"
+        ));
+    }
+    let shuffle = shuffle_seed(args.shuffle.as_deref())?;
     let cfg = RunConfig {
         rerun: Some(single_rerun(&args, &target, &profiles)),
         target,
@@ -223,7 +265,12 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         sink_tls_listen: args.sink_tls_listen,
         sink_api: args.sink_api,
         sections: args.section.clone(),
+        shuffle,
+        module,
     };
+    if let Some(seed) = shuffle {
+        eprintln!("shuffling the cases with seed {seed} (--shuffle {seed} repeats this order)");
+    }
     let baseline = super::lab::load_baseline(args.baseline.as_deref())?;
     let corpus = scenarios.clone();
     let cases = at_runner::run::select(scenarios, &cfg);
@@ -404,6 +451,10 @@ fn args_view(args: &Args) -> super::lab::ListArgs {
 /// and the matrix. Exit code: the worst of the targets' (a target that cannot run counts as
 /// failed), or with `--baseline` the gate's.
 fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Result<ExitCode> {
+    let shuffle = shuffle_seed(args.shuffle.as_deref())?;
+    if let Some(seed) = shuffle {
+        eprintln!("shuffling the cases with seed {seed} (--shuffle {seed} repeats this order)");
+    }
     let base = RunConfig {
         filters: args.filter.clone(),
         sink_listen: args.sink_listen,
@@ -415,6 +466,7 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             paths: paths(args),
             ..Rerun::default()
         }),
+        shuffle,
         ..RunConfig::default()
     };
     if let Some(spec) = args
