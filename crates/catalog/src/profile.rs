@@ -543,6 +543,52 @@ mod tests {
     }
 
     #[test]
+    fn setup_is_data_with_a_source_per_command() {
+        let ec25 = profile("ec25").unwrap();
+        let s = &ec25.setup;
+        assert_eq!(s.leave_data_mode, LeaveDataMode::Escape); // 000 §1.3
+        let health: Vec<&str> = s.health.iter().map(|c| c.send.as_str()).collect();
+        assert_eq!(health, ["AT", "ATI", "AT+CPIN?"]);
+        assert!(s.prelude.iter().any(|c| c.send == "AT+QSMTPCLR"));
+        assert!(
+            s.prelude_for(&ec25)
+                .any(|c| c.send.contains("bodyoriginal"))
+        );
+        // 001 p.9: no "bodyoriginal" on the AG35, so its prelude leaves that command out.
+        let ag35 = profile("ag35").unwrap();
+        assert!(
+            !ag35
+                .setup
+                .prelude_for(&ag35)
+                .any(|c| c.send.contains("bodyoriginal"))
+        );
+        assert_eq!(ag35.setup.prelude_for(&ag35).count(), s.prelude.len() - 1);
+        assert!(s.state_for("pdp-active", &ec25).is_some());
+        assert!(s.state_for("nope", &ec25).is_none());
+        assert_eq!(s.reset.as_ref().map(|r| r.ready.as_str()), Some("RDY"));
+        // Every command says where the manuals document it; the default wait is the catalog's.
+        for p in [&ec25, &profile("multitech").unwrap()] {
+            for c in p.setup.health.iter().chain(&p.setup.prelude) {
+                assert!(!c.source.is_empty(), "{}", c.send);
+                assert!(!c.accept.is_empty(), "{}", c.send);
+            }
+        }
+        let deact = s.prelude.iter().find(|c| c.send == "AT+QIDEACT=1").unwrap();
+        assert_eq!(deact.within(), std::time::Duration::from_secs(40));
+        let mt = profile("multitech").unwrap();
+        assert_eq!(mt.setup.leave_data_mode, LeaveDataMode::EndOfBody); // 002
+        assert!(mt.setup.reset.is_none());
+        // A profile file adds to the setup like any other key.
+        let p = Profile::from_toml_str(
+            "base = \"ec25\"\n[setup.states]\nsms-off = [{ send = \"AT+CNMI=0\", source = \"mine\" }]\n",
+        )
+        .unwrap();
+        assert!(p.setup.state_for("sms-off", &p).is_some());
+        assert!(p.setup.state_for("pdp-active", &p).is_some());
+        assert_eq!(p.setup.prelude, s.prelude);
+    }
+
+    #[test]
     fn multitech_profile() {
         let mt = profile("multitech").unwrap();
         assert_eq!(mt.dialect, Dialect::MultiTech);

@@ -57,7 +57,7 @@ mod ssl;
 
 pub use crate::faults::Fault;
 pub use crate::machine::{
-    Action, ConfigError, DEFAULT_EPOCH_UNIX, DeliveryId, Emulator, EmulatorConfig,
+    Action, BOOT_TIME, ConfigError, DEFAULT_EPOCH_UNIX, DeliveryId, Emulator, EmulatorConfig,
 };
 pub use crate::mail::{failure_codes, outcome_codes};
 pub use crate::quirks::{Quirk, QuirkSet};

@@ -413,8 +413,9 @@ impl Emulator {
         }
     }
 
-    /// `AT+CFUN=1,1` (ERRATA E30): a delivery in progress is abandoned and every setting goes
-    /// back to its power-on value (000 §2.2.1: "不保存参数配置"); `RDY` after [`BOOT_TIME`].
+    /// `AT+CFUN=1,1` (ERRATA E30): a delivery in progress is abandoned, every setting goes back
+    /// to its power-on value (000 §2.2.1: "不保存参数配置") and RAM: files are lost (UFS: and
+    /// SD: keep theirs); `RDY` after [`BOOT_TIME`].
     fn restart_now(&mut self, now: Instant) {
         if let Some(s) = self.sending.take() {
             self.actions.push_back(Action::Cancel { id: s.id });
@@ -424,6 +425,7 @@ impl Emulator {
         fresh.actions = std::mem::take(&mut self.actions);
         fresh.hold = self.hold;
         fresh.next_id = self.next_id;
+        fresh.fs = self.fs.after_restart();
         fresh.booting_until = Some(now + BOOT_TIME);
         *self = fresh;
     }

@@ -407,3 +407,95 @@ pub fn prepare(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::{Script, ScriptedTarget};
+
+    #[test]
+    fn a_silent_device_is_not_ready_with_one_reason() {
+        // Nothing answers: not even after leaving data mode both ways of the profile.
+        let mut t = ScriptedTarget::new(vec![]);
+        let cancel = AtomicBool::new(false);
+        let ec25 = at_catalog::profile("ec25").expect("ec25");
+        let e = health_check(&mut t, &ec25, &cancel).expect_err("silent");
+        assert_eq!(
+            e.reason,
+            "the device does not answer AT with OK, even after leaving data mode"
+        );
+        let text = e.transcript.render(false);
+        assert_eq!(text.matches("> +++").count(), 2, "{text}");
+        assert!(text.contains("setup: leave data mode"), "{text}");
+    }
+
+    #[test]
+    fn health_reads_ati_and_needs_the_sim_ready() {
+        let ok = |cmd: &str, answer: &str| {
+            vec![
+                Script::Expect(format!("{cmd}\r").into_bytes()),
+                Script::Send(format!("{cmd}\r{answer}").into_bytes()),
+            ]
+        };
+        let ec25 = at_catalog::profile("ec25").expect("ec25");
+        let cancel = AtomicBool::new(false);
+        let mut script = ok("AT", "\r\nOK\r\n");
+        script.extend(ok("AT", "\r\nOK\r\n"));
+        script.extend(ok(
+            "ATI",
+            "\r\nQuectel\r\nEC25\r\nRevision: X\r\n\r\nOK\r\n",
+        ));
+        script.extend(ok("AT+CPIN?", "\r\n+CPIN: READY\r\n\r\nOK\r\n"));
+        let mut t = ScriptedTarget::new(script.clone());
+        let (h, _) = health_check(&mut t, &ec25, &cancel).expect("healthy");
+        assert_eq!(h.identity, ["Quectel", "EC25", "Revision: X"]);
+        // A (U)SIM that is not ready (000 §4.1): the run does not start.
+        let n = script.len();
+        script[n - 1] = Script::Send(b"AT+CPIN?\r\r\n+CME ERROR: 10\r\n".to_vec());
+        let mut t = ScriptedTarget::new(script);
+        let e = health_check(&mut t, &ec25, &cancel).expect_err("no SIM");
+        assert!(
+            e.reason.starts_with("AT+CPIN? answered +CME ERROR: 10"),
+            "{}",
+            e.reason
+        );
+    }
+
+    #[test]
+    fn a_state_the_profile_does_not_define_is_not_run() {
+        let mut t = crate::target::EmulatorTarget::new(
+            at_emulator::EmulatorConfig::builtin("multitech").expect("multitech"),
+            Box::new(|_| None),
+        );
+        let mt = at_catalog::profile("multitech").expect("multitech");
+        let cancel = AtomicBool::new(false);
+        let e = prepare(&mut t, &mt, &["pdp-active".into()], &cancel).expect_err("undefined");
+        assert_eq!(
+            e.reason,
+            "the scenario needs state pdp-active, which profile multitech does not define"
+        );
+        let e = prepare(&mut t, &mt, &[POWER_ON.into()], &cancel).expect_err("no reset");
+        assert!(
+            e.reason.contains("defines no [setup.reset]"),
+            "{}",
+            e.reason
+        );
+        // The Quectel family defines both.
+        let mut t = crate::target::EmulatorTarget::new(
+            at_emulator::EmulatorConfig::builtin("eg95").expect("eg95"),
+            Box::new(|_| None),
+        );
+        let eg95 = at_catalog::profile("eg95").expect("eg95");
+        let setup = prepare(
+            &mut t,
+            &eg95,
+            &[POWER_ON.into(), "pdp-active".into()],
+            &cancel,
+        )
+        .expect("prepared");
+        let text = setup.render(false);
+        assert!(text.contains("< \\r\\nRDY\\r\\n"), "{text}");
+        assert!(text.contains("> AT+QIACT=1\\r"), "{text}");
+        assert!(text.ends_with("# setup: done; the case starts\n"), "{text}");
+    }
+}

@@ -171,6 +171,28 @@ fn bad_evidence_is_an_error_at_its_place() {
 }
 
 #[test]
+fn state_header_names_what_the_module_must_be_in() {
+    let sc = load_str(
+        "s.scn",
+        "title: x\nsource: 000 §2.2.1\nprofiles: ec25\nstate: power-on, pdp-active\n> AT\n< OK\n",
+    )
+    .unwrap();
+    assert_eq!(sc.meta.state, ["power-on", "pdp-active"]);
+    for (bad, line) in [
+        ("state: PDP_active", 4),
+        ("state: ,", 4),
+        ("state: a\nstate: b", 5),
+    ] {
+        let e = load_str(
+            "s.scn",
+            &format!("title: x\nsource: 000 §2.2.1\nprofiles: ec25\n{bad}\n> AT\n< OK\n"),
+        )
+        .expect_err(bad);
+        assert_eq!(e.line(), line, "{bad}: {e}");
+    }
+}
+
+#[test]
 fn sends_comments_and_terminators() {
     let sc = load(
         "> AT+QSMTPDST=1,1,\"a@b.c\"    // 添加所有收件人。\n< OK\n\
