@@ -317,7 +317,7 @@ fn emulator_on_pty(
 }
 
 #[test]
-fn real_targets_run_and_skip_what_their_sink_cannot_do() {
+fn real_targets_run_and_skip_what_needs_the_module_s_internals() {
     let (addr, stop, server) = emulator_over_tcp();
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("ttyEMU");
@@ -330,7 +330,7 @@ fn real_targets_run_and_skip_what_their_sink_cannot_do() {
         .arg(format!("eg95@pty={}", link.display()))
         .args(["--target", "emulator:eg95"])
         .args(["--filter", "quectel/2.2.2-qsmtpdst"])
-        .args(["--filter", "edge/starttls-not-offered"])
+        .args(["--filter", "quectel/4.1-sim-not-ready"])
         .arg("--out")
         .arg(&out)
         .output()
@@ -356,14 +356,14 @@ fn real_targets_run_and_skip_what_their_sink_cannot_do() {
         out.join("ec25/quectel__2.2.2-qsmtpdst.scn.ec25.txt")
             .is_file()
     );
-    // ERRATA M4 needs a server without STARTTLS; the run's shared sink offers it: skipped
-    // with the reason, not failed (follow-up of issue 7).
-    let starttls = tcp
+    // A (U)SIM that is not ready cannot be produced from outside a real module: skipped with
+    // the reason, not failed (issue 13: only what needs the module's radio or internals).
+    let sim = tcp
         .iter()
-        .find(|c| c.0 == "edge/starttls-not-offered.scn")
-        .expect("starttls-not-offered selected");
-    assert_eq!(starttls.1, "skip", "{tcp:?}");
-    assert!(starttls.2.contains("@sink tls none"), "{}", starttls.2);
+        .find(|c| c.0 == "quectel/4.1-sim-not-ready.scn")
+        .expect("4.1-sim-not-ready selected");
+    assert_eq!(sim.1, "skip", "{tcp:?}");
+    assert!(sim.2.contains("(U)SIM"), "{}", sim.2);
     // The serial target (a PTY, as `--port` opens it) gives the same verdicts.
     let pty = cases(&out.join("eg95@pty"));
     assert_eq!(pty.len(), 2, "{pty:?}");
@@ -514,4 +514,56 @@ fn sections_reproducers_and_a_single_run_baseline() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[test]
+fn shuffle_prints_its_seed_and_repeats_an_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let order = |seed: &str, out: &str| {
+        let mut cmd = atconform();
+        cmd.args([
+            "run",
+            "--quiet",
+            "--emulator",
+            "ec25",
+            "--filter",
+            "quectel/2.2",
+        ])
+        .arg("--out")
+        .arg(dir.path().join(out));
+        if seed.is_empty() {
+            cmd.arg("--shuffle");
+        } else {
+            cmd.args(["--shuffle", seed]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        let seed = err
+            .split("with seed ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no seed printed: {}", text(&o)))
+            .to_owned();
+        let names: Vec<String> = cases(&dir.path().join(out))
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
+        (seed, names)
+    };
+    let (s1, a) = order("3", "a");
+    assert_eq!(s1, "3");
+    let (_, b) = order("3", "b");
+    assert_eq!(a, b, "the same seed gives the same order");
+    let (_, c) = order("4", "c");
+    assert_ne!(a, c);
+    // Without a seed one is drawn and printed, so the order can be repeated.
+    let (drawn, d) = order("", "d");
+    let (_, e) = order(&drawn, "e");
+    assert_eq!(d, e);
+    let o = atconform()
+        .args(["run", "--quiet", "--shuffle", "x1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }

@@ -281,8 +281,15 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
 
     let cancel = cancel_on_ctrl_c();
     let progress = at_runner::report::Progress::new(cases.len(), args.quiet);
-    let mut report = at_runner::run::run(&cases, &cfg, &cancel, |r| progress.case(r))
-        .map_err(|e| miette!("{e}"))?;
+    let mut report = match at_runner::run::run(&cases, &cfg, &cancel, |r| progress.case(r)) {
+        Ok(r) => r,
+        Err(e) => {
+            // The device cannot be opened or fails its health check: one line, no cases.
+            progress.finish();
+            eprintln!("NOT RUN: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
     progress.finish();
     if let Some(rerun) = &cfg.rerun {
         report.attach_reproducers(rerun);
