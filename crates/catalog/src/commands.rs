@@ -391,7 +391,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "+CFUN",
-        dialect: Dialect::Common,
+        dialect: Dialect::Quectel,
         forms: &[Test, Read, Write],
         params: &[list("fun", &[1]), opt(dflt(list("rst", &[0, 1]), 0))],
         settings: &[],

@@ -331,7 +331,13 @@ impl Generator {
         COMMANDS
             .iter()
             .filter(|c| c.dialect == Dialect::Common || c.dialect == self.profile.dialect)
-            .filter(|c| !matches!(c.name, "+CGATT" | "#PUTMAIL" | "+QIDEACT" | "+QFDEL"))
+            // `+CFUN` restarts the module (ERRATA E30), wiping what the flows set up.
+            .filter(|c| {
+                !matches!(
+                    c.name,
+                    "+CGATT" | "#PUTMAIL" | "+QIDEACT" | "+QFDEL" | "+CFUN"
+                )
+            })
             .collect()
     }
 

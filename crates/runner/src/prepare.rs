@@ -209,7 +209,7 @@ impl<'t> Prep<'t> {
         let start = self.target.now();
         loop {
             let answer = self.command(&cmd.send, within)?;
-            if cmd.accept.iter().any(|a| *a == answer.final_line) {
+            if cmd.accept.contains(&answer.final_line) {
                 if let Some(want) = &cmd.expect
                     && !answer.lines.iter().any(|l| l == want)
                 {
