@@ -249,6 +249,12 @@ pub fn run(
         device.describe(),
         health.identity.join(" / ")
     ));
+    if !health.identity.iter().any(|l| l.contains(&module.model)) {
+        notes.push(format!(
+            "warning: ATI does not name the profile's model {} ({}): is --profile right?",
+            module.model, module.name
+        ));
+    }
     let sink = match cfg.sink_api {
         Some(api) => RunSink::External(crate::external::ExternalSink::new(api)),
         None => RunSink::Owned(OwnedSink::bind(cfg.sink_listen, cfg.sink_tls_listen)?),
@@ -285,7 +291,6 @@ pub fn run(
         let Some(device) = device.as_mut() else {
             continue;
         };
-        }
         let mut r = run_real_case(sc, *profile, device.as_mut(), &module, &sink, cancel);
         r.scenario = corpus_name(&r.scenario).to_string();
         on_case(&r);
