@@ -463,9 +463,9 @@ mod tests {
 
     #[test]
     fn a_state_the_profile_does_not_define_is_not_run() {
-        let mut t = crate::target::EmulatorTarget::new(
+        let mut t = at_emulator::driver::Driver::new(
             at_emulator::EmulatorConfig::builtin("multitech").expect("multitech"),
-            Box::new(|_| None),
+            at_emulator::driver::Manual,
         );
         let mt = at_catalog::profile("multitech").expect("multitech");
         let cancel = AtomicBool::new(false);
@@ -481,9 +481,9 @@ mod tests {
             e.reason
         );
         // The Quectel family defines both.
-        let mut t = crate::target::EmulatorTarget::new(
+        let mut t = at_emulator::driver::Driver::new(
             at_emulator::EmulatorConfig::builtin("eg95").expect("eg95"),
-            Box::new(|_| None),
+            at_emulator::driver::Manual,
         );
         let eg95 = at_catalog::profile("eg95").expect("eg95");
         let setup = prepare(

@@ -533,19 +533,19 @@ fn run_emulated_parallel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::EmulatorTarget;
-    use at_mailer::{DeliverOptions, MailJob, Outcome, ResolveMap, SslType, StallMode};
+    use at_emulator::driver::{Deliverer, Driver, Smtp};
+    use at_mailer::{MailJob, Outcome, ResolveMap, SslType};
 
-    /// A module that keeps its state for the whole test, on virtual time: every server name
-    /// resolves to the run's own sink except `.invalid` ones (RFC 6761); a delivery the sink
-    /// holds for 2 s of wall time is stalled (the module's own `<timeout>` then decides).
-    fn stateful_module(profile: &str, sink: &RunSink) -> EmulatorTarget {
-        let RunSink::Owned(owned) = sink else {
-            panic!("an owned sink")
-        };
-        let (smtp, smtps) = (owned.smtp, owned.smtps);
-        let config = at_emulator::EmulatorConfig::builtin(profile).expect("profile");
-        let deliver = Box::new(move |job: &MailJob| -> Option<Outcome> {
+    /// The network of a module that keeps its state for the whole test, on virtual time: every
+    /// server name resolves to the run's own sink except `.invalid` ones (RFC 6761); a delivery
+    /// the sink holds for 2 s of wall time is stalled (the module's own `<timeout>` decides).
+    struct ToRunSink {
+        smtp: Smtp,
+        sink: (std::net::SocketAddr, std::net::SocketAddr),
+    }
+
+    impl Deliverer for ToRunSink {
+        fn deliver(&mut self, job: &MailJob) -> Option<Outcome> {
             if job.server.ends_with(".invalid") {
                 return Some(Outcome {
                     result: Err(at_mailer::Failure::Dns),
@@ -554,29 +554,25 @@ mod tests {
             }
             let mut map = ResolveMap::new();
             let to = if job.ssl == SslType::Implicit {
-                smtps
+                self.sink.1
             } else {
-                smtp
+                self.sink.0
             };
             map.insert(&job.server, job.port, to);
-            let opts = DeliverOptions {
-                stall: StallMode::Report,
-                roots: None,
-            };
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                tokio::time::timeout(
-                    Duration::from_secs(2),
-                    at_mailer::deliver_with(job.clone(), &map, &opts),
-                )
-                .await
-                .ok()
-            })
-        });
-        EmulatorTarget::new(config, deliver)
+            Some(self.smtp.send(job, &map))
+        }
+    }
+
+    fn stateful_module(profile: &str, sink: &RunSink) -> Driver<ToRunSink> {
+        let RunSink::Owned(owned) = sink else {
+            panic!("an owned sink")
+        };
+        let config = at_emulator::EmulatorConfig::builtin(profile).expect("profile");
+        let net = ToRunSink {
+            smtp: Smtp::new(ResolveMap::new()).with_wall_limit(Duration::from_secs(2)),
+            sink: (owned.smtp, owned.smtps),
+        };
+        Driver::new(config, net)
     }
 
     fn owned_sink() -> RunSink {
