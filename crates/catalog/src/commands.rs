@@ -397,7 +397,7 @@ pub static COMMANDS: &[Command] = &[
         settings: &[],
         test_response: &["+CFUN: (1),(0,1)"],
         max_response: MaxResponse::Millis(15_000),
-        source: "3GPP TS 27.007 §8.2 (not in the seeds); ERRATA E30",
+        source: "3GPP TS 27.007 §8.2 (not in the seeds); ERRATA E32",
         summary: "Functionality: AT+CFUN=1,1 restarts the module, which prints RDY when ready",
     },
     // ---- Network (000 §3.1, §4.1, §4.2; TCP/IP note [3]) ----

@@ -331,7 +331,7 @@ impl Generator {
         COMMANDS
             .iter()
             .filter(|c| c.dialect == Dialect::Common || c.dialect == self.profile.dialect)
-            // `+CFUN` restarts the module (ERRATA E30), wiping what the flows set up.
+            // `+CFUN` restarts the module (ERRATA E32), wiping what the flows set up.
             .filter(|c| {
                 !matches!(
                     c.name,

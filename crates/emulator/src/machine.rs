@@ -32,7 +32,7 @@ const CELL_LAC: &str = "5A1F";
 const CELL_CI: &str = "0C2B3D1";
 /// How late quirk `slow-responses` answers (000 §2.1.2 allows 300 ms).
 const SLOW_RESPONSE: Duration = Duration::from_millis(500);
-/// How long a restart (`AT+CFUN=1,1`) takes before `RDY` (ERRATA E30; a real EC25 takes
+/// How long a restart (`AT+CFUN=1,1`) takes before `RDY` (ERRATA E32; a real EC25 takes
 /// about 10 s, shorter here so runs on a real clock stay quick).
 pub const BOOT_TIME: Duration = Duration::from_secs(2);
 
@@ -321,7 +321,7 @@ pub struct Emulator {
     last_was_info: bool,
     /// `AT+CFUN=1,1` was accepted: restart once its `OK` is out.
     restart: bool,
-    /// Restarting: input is lost until then, when `RDY` is printed (ERRATA E30).
+    /// Restarting: input is lost until then, when `RDY` is printed (ERRATA E32).
     booting_until: Option<Instant>,
 }
 
@@ -413,7 +413,7 @@ impl Emulator {
         }
     }
 
-    /// `AT+CFUN=1,1` (ERRATA E30): a delivery in progress is abandoned, every setting goes back
+    /// `AT+CFUN=1,1` (ERRATA E32): a delivery in progress is abandoned, every setting goes back
     /// to its power-on value (000 §2.2.1: "不保存参数配置") and RAM: files are lost (UFS: and
     /// SD: keep theirs); `RDY` after [`BOOT_TIME`].
     fn restart_now(&mut self, now: Instant) {
@@ -977,7 +977,7 @@ impl Emulator {
                     self.restart = true;
                     Step::Done
                 }
-                // Minimum functionality and flight mode are not modelled (ERRATA E30).
+                // Minimum functionality and flight mode are not modelled (ERRATA E32).
                 _ => Step::Stop(Final::Error),
             },
             "CGATT" => self.cmd_cgatt(f, params),

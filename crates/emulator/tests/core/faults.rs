@@ -86,7 +86,7 @@ fn faults_injected_at_run_time() {
     assert_eq!(job.faults, [NetFault::Refused]);
 }
 
-/// ERRATA E30: `AT+CFUN=1,1` restarts the module: `OK`, nothing is read while it boots, `RDY`
+/// ERRATA E32: `AT+CFUN=1,1` restarts the module: `OK`, nothing is read while it boots, `RDY`
 /// after `BOOT_TIME`, then every setting is at its power-on value, RAM: files are gone, UFS:
 /// files are kept and a send in progress is abandoned.
 #[test]
