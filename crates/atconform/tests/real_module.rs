@@ -106,10 +106,7 @@ title: fails inside the body (leaves the module in data mode)
 source: 000 §2.2.4
 profiles: ec25
 > AT+QSMTPBODY=0,100,120
-< CONNECT
-@data 10
-< +QSMTPBODY: 10
-< OK
+< CONNECT 9600
 ";
 
 const FAILS_WHILE_SENDING: &str = "\
@@ -128,8 +125,9 @@ profiles: ec25
 < OK
 > AT+QSMTPPUT=60
 < OK
-@within 1s
-~ +QSMTPPUT: 0,0
+> AT+QSMTPDST?
+< +QSMTPDST: 1,\"b@example.com\"
+< OK
 ";
 
 /// The subset, in the order of the first run: each failing case is followed by passing ones.

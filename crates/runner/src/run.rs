@@ -633,7 +633,7 @@ mod tests {
         let mid_body = load(
             "mid-body.scn",
             "title: fails in the body\nsource: 000 §2.2.4\nprofiles: ec25\n\
-             > AT+QSMTPBODY=0,100,120\n< CONNECT\n@data 10\n< +QSMTPBODY: 10\n< OK\n",
+             > AT+QSMTPBODY=0,100,120\n< CONNECT 9600\n",
         );
         let mid_send = load(
             "mid-send.scn",
@@ -642,7 +642,7 @@ mod tests {
              > AT+QICSGP=1,1,\"UNINET\",\"\",1\n< OK\n> AT+QIACT=1\n< OK\n\
              > AT+QSMTPCFG=\"smtpserver\",\"smtp.163.com\",25\n< OK\n\
              > AT+QSMTPDST=1,1,\"a@example.com\"\n< OK\n\
-             > AT+QSMTPPUT=60\n< OK\n@within 1s\n~ +QSMTPPUT: 0,0\n",
+             > AT+QSMTPPUT=60\n< OK\n> AT+QSMTPDST?\n< +QSMTPDST: 1,\"b@example.com\"\n< OK\n",
         );
         let corpus = crate::corpus::embedded().expect("corpus");
         let passing = Arc::new(
@@ -682,7 +682,8 @@ mod tests {
         // body, the wait for the send in progress to end.
         assert!(
             seen[1].2.contains("setup: leave data mode"),
-            "{}",
+            "{}\n{}",
+            seen[0].2,
             seen[1].2
         );
         assert!(seen[1].2.contains("+QSMTPBODY: "), "{}", seen[1].2);
