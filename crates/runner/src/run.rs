@@ -9,7 +9,7 @@ use at_scenario::{Profile, Scenario};
 use crate::case::{CaseResult, Status, run_case_emulated, run_case_on};
 use crate::report::{RunReport, corpus_name};
 use crate::scenario::{MailSource, SinkSetup, real_target_setup};
-use crate::target::Target;
+use crate::target::{Rfc2217Target, SerialTarget, Target, TcpTarget};
 
 /// Where the cases run.
 #[derive(Clone, Debug, PartialEq, Eq)]
