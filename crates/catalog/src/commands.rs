@@ -396,7 +396,8 @@ pub static COMMANDS: &[Command] = &[
         params: &[list("fun", &[1]), opt(dflt(list("rst", &[0, 1]), 0))],
         settings: &[],
         test_response: &["+CFUN: (1),(0,1)"],
-        max_response: MaxResponse::Millis(15_000),
+        // Neither the seeds nor 27.007 give a response time (E32): nothing to pin.
+        max_response: MaxResponse::Undocumented,
         source: "3GPP TS 27.007 §8.2 (not in the seeds); ERRATA E32",
         summary: "Functionality: AT+CFUN=1,1 restarts the module, which prints RDY when ready",
     },

@@ -424,7 +424,18 @@ fn run_real_case(
     cancel: &AtomicBool,
 ) -> CaseResult {
     let target = device.describe();
-    let skip = |why: String| CaseResult::new(sc, profile, target.clone(), Status::Skip(why));
+    // A fuzz finding that cannot run here is not a pass: say so, as an error (issue 19).
+    let skip = |why: String| {
+        let status = if sc.meta.tags.iter().any(|t| t == "fuzz") {
+            Status::Error(format!(
+                "fuzz finding that cannot run on {target}: it {why}; replay it on the \
+                 emulator (atconform run FILE)"
+            ))
+        } else {
+            Status::Skip(why)
+        };
+        CaseResult::new(sc, profile, target.clone(), status)
+    };
     let setup = match real_target_setup(sc, profile) {
         Ok(s) => s,
         Err(why) => return skip(why),
