@@ -18,6 +18,7 @@ OUT = os.path.join(ROOT, "corpus")
 TARGETS = [
     "decoder", "assembler", "command_line", "command_roundtrip", "quectel_framer",
     "multitech_framer", "scenario_loader", "sink_session", "emulator",
+    "rfc2217_decode", "rfc2217_roundtrip",
 ]
 
 ESC = {"r": b"\r", "n": b"\n", "t": b"\t", "0": b"\0", "\\": b"\\"}
@@ -122,6 +123,34 @@ def main():
         for i in range(16):
             n = 16 << (i % 5)
             write(t, f"random{i}", bytes(rng.randrange(256) for _ in range(n)))
+    # RFC 2217 (Telnet COM port control): what clients and servers open with, and answers.
+    IAC, SB, SE, WILL, WONT, DO, DONT = 255, 250, 240, 251, 252, 253, 254
+    sub = lambda *b: bytes([IAC, SB, 44, *b, IAC, SE])
+    streams = {
+        # Our client's opening, then SET-BAUDRATE 115200 (0x0001c200), DTR off, data with IAC.
+        "client-open": bytes([IAC, WILL, 44, IAC, WILL, 0, IAC, DO, 0, IAC, WILL, 3, IAC, DO, 3])
+        + sub(1, 0, 1, 0xC2, 0) + sub(5, 9) + b"AT\r" + bytes([IAC, IAC]) + b"\r\0",
+        # pyserial's client: WILL/DO COM-PORT, purge, settings, modem-state poll.
+        "pyserial-client": bytes([IAC, DO, 1, IAC, WILL, 3, IAC, DO, 3, IAC, DO, 44, IAC, WILL, 44])
+        + sub(1, 0, 0, 0x25, 0x80) + sub(2, 8) + sub(3, 1) + sub(4, 1) + sub(12, 1) + sub(7),
+        # An access server's answers and notifications (server codes are +100).
+        "server-answers": bytes([IAC, WILL, 0, IAC, DO, 0, IAC, WILL, 3, IAC, DO, 44])
+        + sub(107, 0x30) + sub(101, 0, 1, 0xC2, 0) + sub(105, 8) + sub(100) + b"OK\r\n",
+        # Hostile: an unterminated subnegotiation, a cut one, unknown options, stray SE.
+        "hostile": bytes([IAC, SB, 44, 0]) + b"x" * 300 + bytes([IAC, SE, IAC, SB, 44, 5, IAC, WILL, 99])
+        + bytes([IAC, SE, IAC, 200, IAC, DONT, 0, IAC, WONT, 44]),
+    }
+    for name, stream in streams.items():
+        for seed in (0, 1, 23, 200):
+            write("rfc2217_decode", f"{name}-c{seed}", bytes([seed]) + stream)
+    # Roundtrip ops: 0/1 DTR off/on, 2 baud (4 bytes), 3..7 data of 3*n bytes.
+    for name, ops in [
+        ("dtr-body", bytes([1, 7]) + b"AT&D1\r\xff\xff\r\0\n++++" + b"x" * 10 + bytes([0, 1])),
+        ("baud", bytes([2, 0, 0, 0x25, 0x80, 3]) + b"abcdefghi" + bytes([2, 0xFF, 0xFF, 0xFF, 0xFF])),
+        ("early", bytes([0, 4, 3]) + b"\xff\xff\xff\r\r\r" + bytes([0, 5]) + b"\0" * 15),
+    ]:
+        for ctl in ((0, 0), (5, 1), (77, 3)):
+            write("rfc2217_roundtrip", f"{name}-{ctl[0]}-{ctl[1]}", bytes(ctl) + ops)
     # SMTP session as raw client bytes for the sink (Op::Input is variant 0 of `arbitrary`).
     for t in TARGETS:
         assert os.listdir(os.path.join(OUT, t)), t

@@ -32,9 +32,12 @@ enum Command {
     Report(cmd::report::Args),
     /// Compare two saved runs: verdict changes and byte diffs (exit 0 same, 1 changed).
     Diff(cmd::diff::Args),
+    /// Regression baselines: record a run's grades per target and case, gate a saved run.
+    Baseline(cmd::baseline::Args),
     /// Tap between an application and a module (PTY link), recording both directions.
     Record(cmd::record::Args),
-    /// Scenario tools: `from-transcript` turns a recording into a scenario file.
+    /// Scenario tools: `from-transcript` turns a recording into a scenario file, `show` prints
+    /// an embedded scenario.
     Scenario(cmd::scenario::Args),
     /// Fuzz a module: catalog-driven cases, liveness oracle, findings shrunk to scenarios.
     Fuzz(cmd::fuzz::Args),
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::Baseline(args) => cmd::baseline::run(args),
         Command::Record(args) => cmd::record::run(args),
         Command::Scenario(args) => cmd::scenario::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),

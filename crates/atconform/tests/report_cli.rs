@@ -18,13 +18,47 @@ fn matrix_then_diff_exit_codes() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A target failed: exit 1, as `atconform run` (issue 19).
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("fw2: 0 pass, 0 non-strict, 1 fail"), "{text}");
     let html = std::fs::read_to_string(out.join("matrix.html")).unwrap();
     assert!(html.contains("quectel/2.2.4-qsmtpbody-length.scn"));
     assert!(out.join("matrix.json").is_file());
     assert!(out.join("ec25/report.json").is_file());
+
+    // The passing run alone, as a saved run directory: exit 0; with the failing one: 1.
+    let o = atconform()
+        .args(["report", "matrix"])
+        .arg(out.join("ec25"))
+        .arg("--out")
+        .arg(dir.path().join("m2"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = atconform()
+        .args(["report", "matrix"])
+        .args([out.join("ec25"), out.join("fw2")])
+        .arg("--out")
+        .arg(dir.path().join("m3"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     // 000 §2.2.4 changed between the two "firmware revisions": exit 1, with the byte diff.
     let o = atconform()

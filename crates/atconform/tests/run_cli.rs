@@ -317,7 +317,7 @@ fn emulator_on_pty(
 }
 
 #[test]
-fn real_targets_run_and_skip_what_their_sink_cannot_do() {
+fn real_targets_run_and_skip_what_needs_the_module_s_internals() {
     let (addr, stop, server) = emulator_over_tcp();
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("ttyEMU");
@@ -330,7 +330,7 @@ fn real_targets_run_and_skip_what_their_sink_cannot_do() {
         .arg(format!("eg95@pty={}", link.display()))
         .args(["--target", "emulator:eg95"])
         .args(["--filter", "quectel/2.2.2-qsmtpdst"])
-        .args(["--filter", "edge/starttls-not-offered"])
+        .args(["--filter", "quectel/4.1-sim-not-ready"])
         .arg("--out")
         .arg(&out)
         .output()
@@ -356,14 +356,14 @@ fn real_targets_run_and_skip_what_their_sink_cannot_do() {
         out.join("ec25/quectel__2.2.2-qsmtpdst.scn.ec25.txt")
             .is_file()
     );
-    // ERRATA M4 needs a server without STARTTLS; the run's shared sink offers it: skipped
-    // with the reason, not failed (follow-up of issue 7).
-    let starttls = tcp
+    // A (U)SIM that is not ready cannot be produced from outside a real module: skipped with
+    // the reason, not failed (issue 13: only what needs the module's radio or internals).
+    let sim = tcp
         .iter()
-        .find(|c| c.0 == "edge/starttls-not-offered.scn")
-        .expect("starttls-not-offered selected");
-    assert_eq!(starttls.1, "skip", "{tcp:?}");
-    assert!(starttls.2.contains("@sink tls none"), "{}", starttls.2);
+        .find(|c| c.0 == "quectel/4.1-sim-not-ready.scn")
+        .expect("4.1-sim-not-ready selected");
+    assert_eq!(sim.1, "skip", "{tcp:?}");
+    assert!(sim.2.contains("(U)SIM"), "{}", sim.2);
     // The serial target (a PTY, as `--port` opens it) gives the same verdicts.
     let pty = cases(&out.join("eg95@pty"));
     assert_eq!(pty.len(), 2, "{pty:?}");
@@ -398,4 +398,172 @@ fn a_closed_pipe_is_not_a_crash() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains("panicked"), "{}", text(&o));
+}
+
+/// Issue 17 on the in-process emulator: `--section` selects by manual section, a failing case
+/// prints a reproducer that reproduces it, `--list` dry-runs, and a baseline of a single run
+/// gates the next one.
+#[test]
+fn sections_reproducers_and_a_single_run_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], out: &str| {
+        atconform()
+            .args([
+                "run",
+                "--quiet",
+                "--emulator",
+                "ec25",
+                "--section",
+                "000 §2.2.7",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    // Dry run: what the section selects, nothing written.
+    let o = atconform()
+        .args([
+            "run",
+            "--list",
+            "--emulator",
+            "ec25",
+            "--section",
+            "000 §2.2.7",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let list = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        list.contains("  run   quectel/2.2.7-qsmtpput.scn [ec25]"),
+        "{list}"
+    );
+    assert!(!list.contains("2.2.2-qsmtpdst"), "{list}");
+    // An unknown section is a usage error naming the cited ones.
+    let o = atconform()
+        .args(["run", "--list", "--section", "000 §9.9"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no scenario cites it"), "{}", text(&o));
+
+    let o = run(&[], "good");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let base = dir.path().join("base.json");
+    let o = atconform()
+        .args(["baseline", "update"])
+        .arg(dir.path().join("good"))
+        .arg("--baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&["--baseline", base.to_str().unwrap()], "same");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("gate: passed"),
+        "{}",
+        text(&o)
+    );
+
+    // A new firmware answers the URC before OK: worse, with the command that reproduces it.
+    let o = run(
+        &[
+            "--quirk",
+            "urc-before-ok",
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+        "worse",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let repro =
+        "atconform run --emulator ec25 --quirk urc-before-ok --filter quectel/2.2.7-qsmtpput.scn";
+    assert!(stdout.contains(&format!("reproduce: {repro}")), "{stdout}");
+    assert!(
+        stdout.contains("WORSE    run  quectel/2.2.7-qsmtpput.scn [ec25]: pass -> fail"),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("worse/report.json")).unwrap();
+    assert!(report.contains(repro), "{report}");
+    // Pasted, it reproduces the failure.
+    let args: Vec<&str> = repro.split(' ').skip(1).collect();
+    let o = atconform()
+        .args(&args)
+        .arg("--quiet")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("++QSMTPPUT: 0,0")
+            || String::from_utf8_lossy(&o.stdout).contains("+QSMTPPUT: 0,0"),
+        "{}",
+        text(&o)
+    );
+    // `baseline check` gates a saved run the same way.
+    let o = atconform()
+        .args(["baseline", "check"])
+        .arg(dir.path().join("worse"))
+        .arg("--baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[test]
+fn shuffle_prints_its_seed_and_repeats_an_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let order = |seed: &str, out: &str| {
+        let mut cmd = atconform();
+        cmd.args([
+            "run",
+            "--quiet",
+            "--emulator",
+            "ec25",
+            "--filter",
+            "quectel/2.2",
+        ])
+        .arg("--out")
+        .arg(dir.path().join(out));
+        if seed.is_empty() {
+            cmd.arg("--shuffle");
+        } else {
+            cmd.args(["--shuffle", seed]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        let seed = err
+            .split("with seed ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no seed printed: {}", text(&o)))
+            .to_owned();
+        let names: Vec<String> = cases(&dir.path().join(out))
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
+        (seed, names)
+    };
+    let (s1, a) = order("3", "a");
+    assert_eq!(s1, "3");
+    let (_, b) = order("3", "b");
+    assert_eq!(a, b, "the same seed gives the same order");
+    let (_, c) = order("4", "c");
+    assert_ne!(a, c);
+    // Without a seed one is drawn and printed, so the order can be repeated.
+    let (drawn, d) = order("", "d");
+    let (_, e) = order(&drawn, "e");
+    assert_eq!(d, e);
+    let o = atconform()
+        .args(["run", "--quiet", "--shuffle", "x1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }

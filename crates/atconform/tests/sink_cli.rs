@@ -87,5 +87,6 @@ fn summarises_a_message_and_stops_on_sigterm() {
         .status()
         .expect("kill");
     assert!(status.success());
-    assert!(child.wait().expect("wait").success(), "exit 0 on SIGTERM");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "exit 0 on SIGTERM, got {status:?}");
 }

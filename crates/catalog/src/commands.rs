@@ -389,6 +389,18 @@ pub static COMMANDS: &[Command] = &[
         source: "000 §1.3; ERRATA E16",
         summary: "Return to data mode: there is no call to resume, NO CARRIER",
     },
+    Command {
+        name: "+CFUN",
+        dialect: Dialect::Quectel,
+        forms: &[Test, Read, Write],
+        params: &[list("fun", &[1]), opt(dflt(list("rst", &[0, 1]), 0))],
+        settings: &[],
+        test_response: &["+CFUN: (1),(0,1)"],
+        // Neither the seeds nor 27.007 give a response time (E32): nothing to pin.
+        max_response: MaxResponse::Undocumented,
+        source: "3GPP TS 27.007 §8.2 (not in the seeds); ERRATA E32",
+        summary: "Functionality: AT+CFUN=1,1 restarts the module, which prints RDY when ready",
+    },
     // ---- Network (000 §3.1, §4.1, §4.2; TCP/IP note [3]) ----
     Command {
         name: "+CPIN",

@@ -4,7 +4,8 @@
 //!   kinds, ranges, maximum lengths, defaults, exact test-command responses and maximum response
 //!   times, as compile-checked static data.
 //! - [`errors`]: `<err>` 651–682 (000 §5) and `<protocol_error>` 421–554 (000 §6), and the
-//!   table-order mapping between them (666 ↔ 421 … 682 ↔ 554).
+//!   table-order mapping between them (666 ↔ 421 … 682 ↔ 554); [`explain`] says what the codes
+//!   in a line of module output mean.
 //! - [`mod@profile`]: module profiles as TOML data with `base` inheritance, so a new firmware
 //!   revision is a file, not code.
 //!
@@ -28,6 +29,7 @@
 pub mod commands;
 pub mod errata;
 pub mod errors;
+pub mod explain;
 pub mod limits;
 pub mod profile;
 
@@ -42,6 +44,6 @@ pub use errors::{
 };
 pub use limits::{ResponseLimit, line_limit, response_limit};
 pub use profile::{
-    Limits, MultiTechErrors, MultiTechSettings, PROFILE_NAMES, Profile, ProfileError, profile,
-    profiles,
+    LeaveDataMode, Limits, MultiTechErrors, MultiTechSettings, PROFILE_NAMES, Profile,
+    ProfileError, Reset, Setup, SetupCommand, profile, profiles,
 };

@@ -134,7 +134,8 @@ pub struct Profile {
     pub model: String,
     /// `ATI` revision (printed `Revision: <revision>`).
     pub revision: String,
-    /// Whether `AT+QSMTPCFG` has `"bodyoriginal"` (000 yes, 001 no).
+    /// Whether `AT+QSMTPCFG` has `"bodyoriginal"` (000 yes, 001 no); a setup command's
+    /// `requires = "bodyoriginal"` depends on it.
     pub supports_bodyoriginal: bool,
     /// The address `AT+QIACT?` reports for context 1 (000 §3.1: `10.7.157.1`); context n gets
     /// the last octet plus n−1.
@@ -155,6 +156,143 @@ pub struct Profile {
     /// the exact lines before `OK`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub test_responses: BTreeMap<String, Vec<String>>,
+    /// How a runner brings a module that keeps its state to a known state before each case.
+    #[serde(default)]
+    pub setup: Setup,
+}
+
+/// How a module that keeps its state between test cases (real hardware, `atconform emulate`)
+/// is checked once and brought to a known state before every case (`[setup]` in the profile).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setup {
+    /// Once per target before a run: the device answers and is ready (`AT`, `ATI`, `AT+CPIN?`).
+    #[serde(default)]
+    pub health: Vec<SetupCommand>,
+    /// How a module left in data mode is brought back to command mode.
+    #[serde(default)]
+    pub leave_data_mode: LeaveDataMode,
+    /// Before every case, in order: the known state every scenario may assume.
+    #[serde(default)]
+    pub prelude: Vec<SetupCommand>,
+    /// States a scenario can ask for with `state: NAME`, brought about after the prelude.
+    #[serde(default)]
+    pub states: BTreeMap<String, Vec<SetupCommand>>,
+    /// A full restart, for `state: power-on` (or before every case with `reset.every_case`).
+    #[serde(default)]
+    pub reset: Option<Reset>,
+}
+
+impl Setup {
+    /// The prelude commands that apply to `profile` (those whose `requires` it meets).
+    pub fn prelude_for<'a>(
+        &'a self,
+        profile: &'a Profile,
+    ) -> impl Iterator<Item = &'a SetupCommand> {
+        self.prelude.iter().filter(move |c| c.applies_to(profile))
+    }
+
+    /// The commands of state `name` that apply to `profile`; `None` if the profile does not
+    /// define that state.
+    pub fn state_for<'a>(
+        &'a self,
+        name: &str,
+        profile: &'a Profile,
+    ) -> Option<impl Iterator<Item = &'a SetupCommand>> {
+        self.states
+            .get(name)
+            .map(move |cmds| cmds.iter().filter(move |c| c.applies_to(profile)))
+    }
+}
+
+/// How data mode is left when a case ends inside it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeaveDataMode {
+    /// `+++` between two guard times of silence (000 §1.3).
+    #[default]
+    Escape,
+    /// `<CR><LF>.<CR><LF>`, which ends a Multi-Tech `#PUTMAIL` body (002).
+    EndOfBody,
+}
+
+/// One command of a setup sequence and what counts as done.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupCommand {
+    /// The command line, without the terminating CR.
+    pub send: String,
+    /// Final result codes that count as done, exactly as the module prints them.
+    #[serde(default = "ok_only")]
+    pub accept: Vec<String>,
+    /// A line the answer must contain before its final result code (`+CPIN: READY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+    /// Longest wait for the final result code in milliseconds; default: the catalog's maximum
+    /// response time of the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_ms: Option<u64>,
+    /// Only on profiles with this capability (`bodyoriginal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires: Option<String>,
+    /// The final result code that means "busy, try again later" (a mail still sending:
+    /// `+CME ERROR: 652`, 000 §5); the command is retried for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy: Option<String>,
+    /// Where the manuals (or ERRATA.md) document the command and the state it brings about.
+    pub source: String,
+}
+
+fn ok_only() -> Vec<String> {
+    vec!["OK".to_owned()]
+}
+
+impl SetupCommand {
+    /// Whether the command applies to `profile` (see [`SetupCommand::requires`]).
+    pub fn applies_to(&self, profile: &Profile) -> bool {
+        match self.requires.as_deref() {
+            None => true,
+            Some("bodyoriginal") => profile.supports_bodyoriginal,
+            Some(_) => false,
+        }
+    }
+
+    /// The longest wait for the final result code: `within_ms`, else the catalog's maximum
+    /// response time of the command (`AT+QIDEACT`: 40 s), else 5 s.
+    pub fn within(&self) -> std::time::Duration {
+        use crate::commands::MaxResponse;
+        if let Some(ms) = self.within_ms {
+            return std::time::Duration::from_millis(ms);
+        }
+        let name = self
+            .send
+            .get(2..)
+            .unwrap_or_default()
+            .split(['=', '?'])
+            .next()
+            .unwrap_or_default();
+        match crate::command(name).map(|c| c.max_response) {
+            Some(MaxResponse::Millis(ms)) => std::time::Duration::from_millis(u64::from(ms)),
+            _ => std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// A full restart of the module and the line that says it is ready again.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reset {
+    /// The command that restarts the module (`AT+CFUN=1,1`).
+    pub send: String,
+    /// The line the module prints once it accepts commands again (`RDY`).
+    pub ready: String,
+    /// Longest wait for `ready` after the command, milliseconds.
+    pub within_ms: u64,
+    /// Restart before every case, not only for `state: power-on`.
+    #[serde(default)]
+    pub every_case: bool,
+    /// Where the restart is documented.
+    pub source: String,
 }
 
 /// Multi-Tech `#PUTMAIL` settings (002; ERRATA E21–E23).
@@ -402,6 +540,52 @@ mod tests {
         let ag35 = profile("ag35").unwrap();
         assert_eq!(ag35.test_response(cfg).len(), 6); // 001 p.9
         assert_eq!(ag35.model, "AG35");
+    }
+
+    #[test]
+    fn setup_is_data_with_a_source_per_command() {
+        let ec25 = profile("ec25").unwrap();
+        let s = &ec25.setup;
+        assert_eq!(s.leave_data_mode, LeaveDataMode::Escape); // 000 §1.3
+        let health: Vec<&str> = s.health.iter().map(|c| c.send.as_str()).collect();
+        assert_eq!(health, ["AT", "ATI", "AT+CPIN?"]);
+        assert!(s.prelude.iter().any(|c| c.send == "AT+QSMTPCLR"));
+        assert!(
+            s.prelude_for(&ec25)
+                .any(|c| c.send.contains("bodyoriginal"))
+        );
+        // 001 p.9: no "bodyoriginal" on the AG35, so its prelude leaves that command out.
+        let ag35 = profile("ag35").unwrap();
+        assert!(
+            !ag35
+                .setup
+                .prelude_for(&ag35)
+                .any(|c| c.send.contains("bodyoriginal"))
+        );
+        assert_eq!(ag35.setup.prelude_for(&ag35).count(), s.prelude.len() - 1);
+        assert!(s.state_for("pdp-active", &ec25).is_some());
+        assert!(s.state_for("nope", &ec25).is_none());
+        assert_eq!(s.reset.as_ref().map(|r| r.ready.as_str()), Some("RDY"));
+        // Every command says where the manuals document it; the default wait is the catalog's.
+        for p in [&ec25, &profile("multitech").unwrap()] {
+            for c in p.setup.health.iter().chain(&p.setup.prelude) {
+                assert!(!c.source.is_empty(), "{}", c.send);
+                assert!(!c.accept.is_empty(), "{}", c.send);
+            }
+        }
+        let deact = s.prelude.iter().find(|c| c.send == "AT+QIDEACT=1").unwrap();
+        assert_eq!(deact.within(), std::time::Duration::from_secs(40));
+        let mt = profile("multitech").unwrap();
+        assert_eq!(mt.setup.leave_data_mode, LeaveDataMode::EndOfBody); // 002
+        assert!(mt.setup.reset.is_none());
+        // A profile file adds to the setup like any other key.
+        let p = Profile::from_toml_str(
+            "base = \"ec25\"\n[setup.states]\nsms-off = [{ send = \"AT+CNMI=0\", source = \"mine\" }]\n",
+        )
+        .unwrap();
+        assert!(p.setup.state_for("sms-off", &p).is_some());
+        assert!(p.setup.state_for("pdp-active", &p).is_some());
+        assert_eq!(p.setup.prelude, s.prelude);
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 use core::time::Duration;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use at_emulator::EmulatorConfig;
 use at_emulator::LibertySet;
 use at_emulator::quirks::{QUIRKS, QuirkSet};
-use at_runner::target::Target;
+use at_runner::target::{ReadOutcome, Target, TargetError};
 
 use crate::virt::Live;
 
@@ -66,6 +68,12 @@ pub struct Config {
     /// Compare the delivered mail with the reference model's even when the emulator has no
     /// quirk on (then any difference means the model is not deterministic).
     pub mail_always: bool,
+    /// Start no case (and no shrinking step) after this much wall time.
+    pub duration: Option<Duration>,
+    /// Live devices: the wall time one case may take. A case whose planned silences and waits
+    /// ([`Case::planned_waits`]) exceed it is not run; one still running at it is cut and its
+    /// result discarded. Both are counted in [`Summary::over_budget`].
+    pub case_budget: Option<Duration>,
 }
 
 impl Default for Config {
@@ -79,7 +87,93 @@ impl Default for Config {
             out_dir: None,
             slack: Duration::from_millis(500),
             mail_always: false,
+            duration: None,
+            case_budget: None,
         }
+    }
+}
+
+/// What stops a live device's blocking reads and waits early: Ctrl-C, or the running case's
+/// budget. Shared between the [`Fuzzer`] and its device wrapper.
+#[derive(Debug, Default)]
+struct Limits {
+    stop: Arc<AtomicBool>,
+    case_deadline: Mutex<Option<std::time::Instant>>,
+}
+
+impl Limits {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn cut(&self) -> bool {
+        self.stopped()
+            || self
+                .case_deadline
+                .lock()
+                .ok()
+                .and_then(|d| *d)
+                .is_some_and(|d| std::time::Instant::now() >= d)
+    }
+
+    fn arm(&self, budget: Option<Duration>) {
+        if let Ok(mut d) = self.case_deadline.lock() {
+            *d = budget.map(|b| std::time::Instant::now() + b);
+        }
+    }
+}
+
+/// A live device whose reads and sleeps end early (as timeouts) once [`Limits::cut`]: a
+/// blocking wait never outlives Ctrl-C or the case budget by more than [`SLICE`].
+struct Bounded {
+    inner: Box<dyn Target>,
+    limits: Arc<Limits>,
+}
+
+/// How often a bounded read or sleep looks at its limits.
+const SLICE: Duration = Duration::from_millis(100);
+
+impl Target for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), TargetError> {
+        self.inner.write(bytes)
+    }
+    fn read(&mut self, deadline: at_wire::Instant) -> Result<ReadOutcome, TargetError> {
+        loop {
+            if self.limits.cut() {
+                return Ok(ReadOutcome::Timeout);
+            }
+            let now = self.inner.now();
+            if now >= deadline {
+                return self.inner.read(deadline);
+            }
+            let slice = deadline.min(now + SLICE);
+            match self.inner.read(slice)? {
+                ReadOutcome::Timeout if slice < deadline => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+    fn now(&self) -> at_wire::Instant {
+        self.inner.now()
+    }
+    fn sleep(&mut self, d: Duration) {
+        let until = self.inner.now() + d;
+        while !self.limits.cut() {
+            let now = self.inner.now();
+            if now >= until {
+                return;
+            }
+            self.inner.sleep((until - now).min(SLICE));
+        }
+    }
+    fn set_dtr(&mut self, level: bool) -> Result<(), TargetError> {
+        self.inner.set_dtr(level)
+    }
+    fn is_virtual(&self) -> bool {
+        self.inner.is_virtual()
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
     }
 }
 
@@ -101,6 +195,9 @@ pub struct Report {
     /// Later findings with the same signature (kind, family, message without numbers), which
     /// were counted but neither shrunk nor written.
     pub duplicates: u64,
+    /// The target it was found on: `emulator ec25`, `emulator ec25 with quirks a, b`, or a
+    /// live device (`live /dev/ttyUSB2 @ 115200, profile ec25`).
+    pub found_on: String,
 }
 
 /// What makes two findings "the same bug": kind, the family of the group that failed, and the
@@ -144,6 +241,30 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Set when the device stopped answering for good.
     pub aborted: Option<String>,
+    /// Why the campaign ended before its last case: `interrupted`, `duration`, `max-findings`.
+    pub stopped: Option<String>,
+    /// The per-case budget in force (live devices).
+    pub case_budget: Option<Duration>,
+    /// Cases not run (planned waits over the budget) or cut at the budget, by number.
+    pub over_budget: Vec<u64>,
+}
+
+/// What a campaign reports as it goes ([`Fuzzer::run_observed`]).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A case finished (or was passed over).
+    Case(Progress),
+    /// A new finding, shrunk and written.
+    Finding(&'a Report),
+    /// A case over the per-case budget: not run (`cut` false) or cut while running.
+    OverBudget {
+        /// Its number.
+        case: u64,
+        /// Its planned waits, or the budget it ran out of.
+        time: Duration,
+        /// Whether it was cut while running.
+        cut: bool,
+    },
 }
 
 /// Progress of a campaign, for a progress bar.
@@ -169,6 +290,11 @@ pub struct Fuzzer {
     /// device's must equal on what any conforming module keeps ([`mail::compare_live`]).
     plain: Option<EmulatorConfig>,
     sink: Option<smtp_sink::RunningSink>,
+    limits: Arc<Limits>,
+    /// When the campaign started (for [`Config::duration`]).
+    started: std::time::Instant,
+    /// Whether the last case run on a live device was cut at its budget.
+    last_cut: bool,
 }
 
 impl core::fmt::Debug for Fuzzer {
@@ -245,8 +371,23 @@ impl Fuzzer {
             .then(|| EmulatorConfig::new(profile.clone()).ok())
             .flatten()
             .map(|c| c.with_quirks(QuirkSet::NONE));
+        let limits = Arc::new(Limits::default());
+        // A real-time device's waits must end early on Ctrl-C or at the case budget; a
+        // virtual one (tests) costs no wall time.
+        let device = match device {
+            Device::Live(Live(inner)) if !inner.is_virtual() => {
+                Device::Live(Live(Box::new(Bounded {
+                    inner,
+                    limits: limits.clone(),
+                })))
+            }
+            d => d,
+        };
         Fuzzer {
             liberties: liberties.iter().map(|l| l.name().to_owned()).collect(),
+            limits,
+            started: std::time::Instant::now(),
+            last_cut: false,
             sink: None,
             reference,
             plain,
@@ -282,6 +423,43 @@ impl Fuzzer {
         &self.generator
     }
 
+    /// Setting this flag stops the campaign (Ctrl-C): a live device's waits end within 100 ms,
+    /// the running case is discarded, and [`Fuzzer::run`] returns the summary so far.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.limits.stop.clone()
+    }
+
+    fn live(&self) -> bool {
+        matches!(self.device, Device::Live(_))
+    }
+
+    /// A live device on a real clock: where the per-case budget applies.
+    fn real_time(&self) -> bool {
+        matches!(&self.device, Device::Live(t) if !t.is_virtual())
+    }
+
+    /// Whether to start nothing more: Ctrl-C, or the campaign's duration is spent.
+    fn out_of_time(&self) -> bool {
+        self.limits.stopped()
+            || self
+                .cfg
+                .duration
+                .is_some_and(|d| self.started.elapsed() >= d)
+    }
+
+    /// Where findings of this campaign are found (see [`Report::found_on`]).
+    pub fn found_on(&self) -> String {
+        match &self.device {
+            Device::Emulator(c) if self.quirks.is_empty() => format!("emulator {}", c.profile.name),
+            Device::Emulator(c) => format!(
+                "emulator {} with quirks {}",
+                c.profile.name,
+                self.quirks.join(", ")
+            ),
+            Device::Live(t) => format!("live {}, profile {}", t.describe(), self.profile.name),
+        }
+    }
+
     /// Runs one case on the device (a fresh module on the emulator). On the emulator with
     /// quirks, a case that sends mail also runs on the reference model, and any difference in
     /// the delivered mail or the SMTP session is a [`FindingKind::Mail`] finding.
@@ -314,7 +492,17 @@ impl Fuzzer {
                 if let Some(s) = &self.sink {
                     s.clear();
                 }
+                let budget = self.cfg.case_budget.filter(|_| !t.is_virtual());
+                self.limits.arm(budget);
                 let mut r = Executor::new(t, self.echo, self.cfg.slack).run(case);
+                self.last_cut = self.limits.cut();
+                self.limits.arm(None);
+                if self.last_cut {
+                    // Cut (budget or Ctrl-C): what it saw is no verdict.
+                    r.finding = None;
+                    self.echo = r.echo;
+                    return r;
+                }
                 self.echo = r.echo;
                 if r.finding.is_none() && self.sink.is_some() && sends_mail(case) {
                     r.finding = self.live_mail_finding(case, &mut r);
@@ -466,7 +654,7 @@ impl Fuzzer {
         let same_kind = |f: &Option<Finding>| f.as_ref().is_some_and(|g| g.kind == finding.kind);
         let mut best = case.clone();
         let mut run = self.run_case(&best);
-        if !same_kind(&run.finding) {
+        if !same_kind(&run.finding) || self.out_of_time() {
             // Not reproducible (a live device's state): keep the case as it was.
             return (best, run);
         }
@@ -483,7 +671,7 @@ impl Fuzzer {
         }
         // Groups, then steps, last first.
         let mut gi = best.groups.len();
-        while gi > 0 && best.groups.len() > 1 {
+        while gi > 0 && best.groups.len() > 1 && !self.out_of_time() {
             gi -= 1;
             let mut c = best.clone();
             c.groups.remove(gi);
@@ -498,7 +686,7 @@ impl Fuzzer {
         // on its own.
         let live = matches!(self.device, Device::Live(_));
         let mut k = best.steps().count();
-        while k > 0 {
+        while k > 0 && !self.out_of_time() {
             k -= 1;
             let Some(f) = run.finding.clone() else { break };
             if k == f.step || (live && in_send_flow(&best, k)) {
@@ -521,14 +709,70 @@ impl Fuzzer {
 
     /// Runs the campaign, calling `progress` after every case.
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Summary {
-        let start = std::time::Instant::now();
+        self.run_observed(&mut |e| {
+            if let Event::Case(p) = e {
+                progress(p);
+            }
+        })
+    }
+
+    /// Runs the campaign, telling `on` about every case, every new finding (as soon as it is
+    /// shrunk and written) and every case passed over for the per-case budget. Ends at the
+    /// last case, at [`Config::duration`], at [`Config::max_findings`], when the device stops
+    /// answering, or when [`Fuzzer::stop_flag`] is set (the running case is discarded);
+    /// [`Summary::stopped`] says which.
+    pub fn run_observed(&mut self, on: &mut dyn FnMut(Event<'_>)) -> Summary {
+        self.started = std::time::Instant::now();
         let mut findings: Vec<Report> = Vec::new();
         let mut seen: Vec<String> = Vec::new();
         let mut aborted = None;
+        let mut stopped = None;
+        let mut over_budget = Vec::new();
         let mut done = 0;
+        let live = self.live();
+        let budget = self.cfg.case_budget.filter(|_| self.real_time());
         for n in self.cfg.first..self.cfg.first.saturating_add(self.cfg.cases) {
+            if self.limits.stopped() {
+                stopped = Some("interrupted".to_string());
+                break;
+            }
+            if let Some(d) = self.cfg.duration
+                && self.started.elapsed() >= d
+            {
+                stopped = Some(format!("duration {d:?} reached"));
+                break;
+            }
             let case = self.generator.case(self.cfg.seed, n);
+            if let Some(b) = budget
+                && case.planned_waits() > b
+            {
+                over_budget.push(n);
+                on(Event::OverBudget {
+                    case: n,
+                    time: case.planned_waits(),
+                    cut: false,
+                });
+                continue;
+            }
             let run = self.run_case(&case);
+            if self.limits.stopped() {
+                // Ctrl-C during the case: it did not finish, so it says nothing.
+                stopped = Some("interrupted".to_string());
+                break;
+            }
+            if live && self.last_cut {
+                over_budget.push(n);
+                on(Event::OverBudget {
+                    case: n,
+                    time: budget.unwrap_or_default(),
+                    cut: true,
+                });
+                if !self.recover() {
+                    aborted = Some(format!("device unresponsive after case {n}"));
+                    break;
+                }
+                continue;
+            }
             done += 1;
             if let Some(f) = run.finding.clone() {
                 let sig = signature(&case, &f);
@@ -536,24 +780,23 @@ impl Fuzzer {
                     if let Some(r) = findings.get_mut(i) {
                         r.duplicates += 1;
                     }
-                    if matches!(self.device, Device::Live(_)) && !self.recover() {
+                    if live && !self.limits.stopped() && !self.recover() {
                         aborted = Some(format!("device unresponsive after case {n}"));
                         break;
                     }
-                    progress(Progress {
+                    on(Event::Case(Progress {
                         done,
                         findings: findings.len(),
-                    });
+                    }));
                     continue;
                 }
                 seen.push(sig);
-                let live = matches!(self.device, Device::Live(_));
-                if live && !self.recover() {
+                if live && !self.limits.stopped() && !self.recover() {
                     aborted = Some(format!("device unresponsive after case {n}"));
                 }
                 let (small, srun) = if self.cfg.shrink && aborted.is_none() {
                     let r = self.shrink(&case, &f);
-                    if live {
+                    if live && !self.limits.stopped() {
                         self.recover();
                     }
                     r
@@ -561,17 +804,24 @@ impl Fuzzer {
                     (case.clone(), run.clone())
                 };
                 let sf = srun.finding.clone().unwrap_or(f);
-                findings.push(self.report(&case, &small, &sf, &srun));
+                let report = self.report(&case, &small, &sf, &srun);
+                on(Event::Finding(&report));
+                findings.push(report);
             }
-            progress(Progress {
+            on(Event::Case(Progress {
                 done,
                 findings: findings.len(),
-            });
-            if aborted.is_some()
-                || (self.cfg.max_findings > 0 && findings.len() >= self.cfg.max_findings)
-            {
+            }));
+            if aborted.is_some() {
                 break;
             }
+            if self.cfg.max_findings > 0 && findings.len() >= self.cfg.max_findings {
+                stopped = Some("max-findings".to_string());
+                break;
+            }
+        }
+        if stopped.is_none() && self.limits.stopped() {
+            stopped = Some("interrupted".to_string());
         }
         Summary {
             target: match &self.device {
@@ -584,8 +834,11 @@ impl Fuzzer {
             seed: self.cfg.seed,
             cases_run: done,
             findings,
-            elapsed: start.elapsed(),
+            elapsed: self.started.elapsed(),
             aborted,
+            stopped,
+            case_budget: budget,
+            over_budget,
         }
     }
 
@@ -617,6 +870,8 @@ impl Fuzzer {
                 trailing: reference
                     .as_ref()
                     .map_or(&[][..], |r| r.trailing.as_slice()),
+                found_on: &self.found_on(),
+                on_emulator: !self.live(),
             },
         );
         // The runner grades by evidence: a finding that breaks only an ERRATA choice (an echo
@@ -650,6 +905,7 @@ impl Fuzzer {
             scenario,
             path,
             duplicates: 0,
+            found_on: self.found_on(),
         }
     }
 }
@@ -732,7 +988,36 @@ pub fn quirk_table(profile: &str, seed: u64, budget: u64) -> Vec<QuirkRow> {
 
 /// Runs `fuzzer`'s campaign with an indicatif progress bar on stderr (hidden when not a TTY).
 pub fn run_with_progress_bar(fuzzer: &mut Fuzzer, total: u64) -> Summary {
-    let bar = indicatif::ProgressBar::new(total);
+    run_reporting(fuzzer, total, true)
+}
+
+/// One line for a new finding, as it is found.
+pub fn finding_line(r: &Report) -> String {
+    format!(
+        "finding: case {} {} step {}: {}{}",
+        r.case,
+        r.finding.kind.name(),
+        r.finding.step,
+        r.finding.headline(),
+        r.path
+            .as_ref()
+            .map(|p| format!("\n         scenario {}", p.display()))
+            .unwrap_or_default()
+    )
+}
+
+/// Runs `fuzzer`'s campaign and says on stderr what happens as it happens: every new finding
+/// and every case passed over for the per-case budget, and (with `progress`) a bar on a
+/// terminal, else a status line every 10 s. `total` is the number of cases (the bar's length;
+/// 0 when only a duration bounds the campaign).
+pub fn run_reporting(fuzzer: &mut Fuzzer, total: u64, progress: bool) -> Summary {
+    let bar = if progress && (total == 0 || total == u64::MAX) {
+        indicatif::ProgressBar::no_length()
+    } else if progress {
+        indicatif::ProgressBar::new(total)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{elapsed_precise} [{bar:40}] {pos}/{len} cases, {msg} ({per_sec})",
@@ -740,9 +1025,35 @@ pub fn run_with_progress_bar(fuzzer: &mut Fuzzer, total: u64) -> Summary {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let s = fuzzer.run(&mut |p| {
-        bar.set_position(p.done);
-        bar.set_message(format!("{} findings", p.findings));
+    let say = |line: String| {
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
+    let start = std::time::Instant::now();
+    let mut last_status = start;
+    let s = fuzzer.run_observed(&mut |e| match e {
+        Event::Case(p) => {
+            bar.set_position(p.done);
+            bar.set_message(format!("{} findings", p.findings));
+            if progress && bar.is_hidden() && last_status.elapsed() >= Duration::from_secs(10) {
+                last_status = std::time::Instant::now();
+                eprintln!(
+                    "[fuzz] {} cases, {} findings, {:.0?}",
+                    p.done,
+                    p.findings,
+                    start.elapsed()
+                );
+            }
+        }
+        Event::Finding(r) => say(finding_line(r)),
+        Event::OverBudget { case, time, cut } => say(if cut {
+            format!("case {case} cut at the per-case budget of {time:?} (result discarded)")
+        } else {
+            format!("case {case} not run: it waits {time:?}, over the per-case budget")
+        }),
     });
     bar.finish_and_clear();
     s
@@ -778,14 +1089,33 @@ pub fn summary_text(s: &Summary) -> String {
             let _ = writeln!(out, "           {l}");
         }
     }
+    if !s.over_budget.is_empty() {
+        let shown: Vec<String> = s.over_budget.iter().take(10).map(u64::to_string).collect();
+        let _ = writeln!(
+            out,
+            "{} cases over the per-case budget of {:?}, not run or cut: {}{} (--case-budget raises it)",
+            s.over_budget.len(),
+            s.case_budget.unwrap_or_default(),
+            shown.join(", "),
+            if s.over_budget.len() > 10 {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
     let _ = writeln!(
         out,
-        "{}: {} cases (seed {}), {} findings in {:.1?}{}",
+        "{}: {} cases (seed {}), {} findings in {:.1?}{}{}",
         s.target,
         s.cases_run,
         s.seed,
         s.findings.len(),
         s.elapsed,
+        s.stopped
+            .as_ref()
+            .map(|a| format!(" — stopped: {a}"))
+            .unwrap_or_default(),
         s.aborted
             .as_ref()
             .map(|a| format!(" — aborted: {a}"))

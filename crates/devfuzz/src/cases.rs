@@ -331,7 +331,13 @@ impl Generator {
         COMMANDS
             .iter()
             .filter(|c| c.dialect == Dialect::Common || c.dialect == self.profile.dialect)
-            .filter(|c| !matches!(c.name, "+CGATT" | "#PUTMAIL" | "+QIDEACT" | "+QFDEL"))
+            // `+CFUN` restarts the module (ERRATA E32), wiping what the flows set up.
+            .filter(|c| {
+                !matches!(
+                    c.name,
+                    "+CGATT" | "#PUTMAIL" | "+QIDEACT" | "+QFDEL" | "+CFUN"
+                )
+            })
             .collect()
     }
 
@@ -535,10 +541,13 @@ impl Generator {
             _ if quectel_smtp => Class::Cme(None),
             _ => Class::Error,
         };
-        g.label = format!(
-            "{:?} parameter {} of AT{}",
-            pick, params[bad].name, cmd.name
-        );
+        let what = match pick {
+            Pick::Valid => "valid",
+            Pick::Boundary => "boundary value of",
+            Pick::OutOfRange => "out-of-range",
+            Pick::WrongType => "wrong-type",
+        };
+        g.label = format!("{what} parameter <{}> of AT{}", params[bad].name, cmd.name);
         g.steps.push(send(line, Expect::class(class, deadline)));
     }
 

@@ -63,6 +63,9 @@ fn finding(kind: FindingKind, step: usize, message: impl Into<String>) -> Findin
 }
 
 fn show(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "nothing".into();
+    }
     let s = b.escape_ascii().to_string();
     if s.len() > 200 {
         let mut cut = 200;
@@ -423,14 +426,18 @@ impl<'t> Executor<'t> {
                         return Err(finding(
                             FindingKind::WrongClass,
                             n,
-                            format!("expected {:?}, got `{fin}`", e.class),
+                            format!("expected {}, got `{fin}`", e.class),
                         ));
                     }
                     if !info_ok(&e.info, &info) {
                         return Err(finding(
                             FindingKind::WrongInfo,
                             n,
-                            format!("expected information {:?}, got {:?}", e.info, info),
+                            format!(
+                                "expected {} before `{fin}`, got {}",
+                                e.info,
+                                crate::model::lines_text(&info)
+                            ),
                         ));
                     }
                     if let Info::Checksum {
@@ -469,7 +476,7 @@ impl<'t> Executor<'t> {
                         FindingKind::Timeout,
                         n,
                         format!(
-                            "no final result within {:?} (expected {:?}); got {}",
+                            "no final result within {:?} (expected {}); got {}",
                             e.within,
                             e.class,
                             show(&self.buf)

@@ -399,6 +399,11 @@ fn show(s: &str) -> String {
     }
 }
 
+/// An attachment's file name as a reader sees it, or `(no name)`.
+fn attachment_name(n: Option<&str>) -> String {
+    n.map_or_else(|| "(no name)".to_owned(), str::to_owned)
+}
+
 fn line_diff(
     what: &str,
     want: &[String],
@@ -418,7 +423,13 @@ fn line_diff(
         let _ = writeln!(out, "    + {}", show(l));
     }
     if want.iter().all(|l| got.contains(l)) && got.iter().all(|l| want.contains(l)) {
-        let _ = writeln!(out, "    (same lines, other order) - {want:?} + {got:?}");
+        let shown = |ls: &[String]| ls.iter().map(|l| show(l)).collect::<Vec<_>>().join(" | ");
+        let _ = writeln!(
+            out,
+            "    (same lines, other order) - {} + {}",
+            shown(want),
+            shown(got)
+        );
     }
 }
 
@@ -527,7 +538,8 @@ pub fn compare(want: &[Delivery], got: &[Delivery]) -> Option<(usize, String, St
                         .iter()
                         .map(|(n, ct, b)| {
                             format!(
-                                "{n:?} {ct} {} bytes {}",
+                                "{} {ct} {} bytes {}",
+                                attachment_name(n.as_deref()),
                                 b.len(),
                                 crate::scn::escape(b.get(..40.min(b.len())).unwrap_or_default())
                             )
@@ -621,7 +633,14 @@ pub fn compare_live(want: &[Mail], got: &[Mail]) -> Option<(usize, String, Strin
         let att = |m: &Mail| -> Vec<String> {
             m.attachments
                 .iter()
-                .map(|(n, _, b)| format!("{n:?} {} bytes {}", b.len(), crate::scn::escape(b)))
+                .map(|(n, _, b)| {
+                    format!(
+                        "{} {} bytes {}",
+                        attachment_name(n.as_deref()),
+                        b.len(),
+                        crate::scn::escape(b)
+                    )
+                })
                 .collect()
         };
         line_diff("attachments", &att(a), &att(b), &mut out, &mut fields);

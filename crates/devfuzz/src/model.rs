@@ -19,6 +19,28 @@ pub enum Class {
     Any,
 }
 
+/// How a final result class reads in messages: the result line, with what an `<err>` means
+/// (000 §5), never the Rust value.
+impl core::fmt::Display for Class {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Class::Ok => f.write_str("OK"),
+            Class::Error => f.write_str("an error (ERROR, +CME ERROR: <err> or #CME ERROR: <n>)"),
+            Class::Cme(None) => f.write_str("+CME ERROR: <err>"),
+            Class::Cme(Some(n)) => {
+                let meaning = u16::try_from(*n).ok().and_then(at_catalog::err_code);
+                match meaning {
+                    Some(e) => write!(f, "+CME ERROR: {n} ({}, 000 §5)", e.name),
+                    None => write!(f, "+CME ERROR: {n}"),
+                }
+            }
+            Class::Connect => f.write_str("CONNECT"),
+            Class::Final(s) => f.write_str(s),
+            Class::Any => f.write_str("any final result"),
+        }
+    }
+}
+
 /// What the information lines before the final result must be.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Info {
@@ -42,6 +64,33 @@ pub enum Info {
         /// The capture this checksum must differ from.
         differs_from: Option<String>,
     },
+}
+
+/// How an information check reads in messages.
+impl core::fmt::Display for Info {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Info::Any => f.write_str("any information lines"),
+            Info::None => f.write_str("no information line"),
+            Info::Exact(lines) => write!(f, "exactly {}", lines_text(lines)),
+            Info::Match(res) => {
+                let p: Vec<&str> = res.iter().map(|(_, p)| p.as_str()).collect();
+                write!(f, "lines matching {}", p.join(" | "))
+            }
+        }
+    }
+}
+
+/// Lines as a reader sees them: each quoted as it came, `|` between, `none` when empty.
+pub fn lines_text(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return "none".into();
+    }
+    lines
+        .iter()
+        .map(|l| format!("`{}`", l.escape_debug()))
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// The response a step must get, and how soon.
@@ -249,6 +298,18 @@ pub struct Case {
 }
 
 impl Case {
+    /// The least wall time the case takes on a module that answers at once: the silences it
+    /// keeps (`+++` guards) and the waits it asks for (`Wait` steps, e.g. `<input_time>`).
+    pub fn planned_waits(&self) -> Duration {
+        self.steps()
+            .map(|s| match s {
+                Step::Escape { before, after, .. } => *before + *after,
+                Step::Wait { time, .. } => *time,
+                _ => Duration::ZERO,
+            })
+            .sum()
+    }
+
     /// All steps, in order.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.groups.iter().flat_map(|g| g.steps.iter())
@@ -313,5 +374,26 @@ impl Finding {
     /// The first line of the message: what identifies the finding (the diff may follow).
     pub fn headline(&self) -> &str {
         self.message.lines().next().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_and_information_read_as_result_lines() {
+        // Issue 19: messages said `Cme(Some(661))`.
+        assert_eq!(
+            Class::Cme(Some(661)).to_string(),
+            "+CME ERROR: 661 (Failed to open a file, 000 §5)"
+        );
+        assert_eq!(Class::Cme(None).to_string(), "+CME ERROR: <err>");
+        assert_eq!(Class::Final("NO CARRIER".into()).to_string(), "NO CARRIER");
+        assert_eq!(
+            Info::Exact(vec!["+QSMTPBODY: 5".into()]).to_string(),
+            "exactly `+QSMTPBODY: 5`"
+        );
+        assert_eq!(lines_text(&[]), "none");
     }
 }

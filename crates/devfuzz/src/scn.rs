@@ -170,6 +170,10 @@ pub struct ScenarioInfo<'a> {
     pub exact: bool,
     /// URCs the reference sent after the case (see [`crate::exec::Run::trailing`]).
     pub trailing: &'a [String],
+    /// The target it was found on ([`crate::campaign::Report::found_on`]).
+    pub found_on: &'a str,
+    /// Found on the in-process emulator (tag `found-on-emulator`, else `found-on-live`).
+    pub on_emulator: bool,
 }
 
 /// A `@mail`/`@smtp` value: escaped, a leading space kept.
@@ -313,6 +317,14 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
     for l in finding.message.lines().skip(1) {
         let _ = writeln!(out, "#   {}", l.trim_start());
     }
+    let _ = writeln!(out, "# Found on: {}.", info.found_on);
+    if !info.quirks.is_empty() {
+        let _ = writeln!(
+            out,
+            "# It needs those quirks (@quirk), so it replays on the emulator only; a real module's \
+             run reports it as not runnable there."
+        );
+    }
     let labels: Vec<&str> = case.groups.iter().map(|g| g.label.as_str()).collect();
     let _ = writeln!(
         out,
@@ -323,7 +335,16 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
     let _ = writeln!(out, "source: 000 §1.3, 000 §2.1.2, 000 §2.2");
     let _ = writeln!(out, "errata: W1, W2");
     let _ = writeln!(out, "profiles: {}", info.profile);
-    let _ = writeln!(out, "tags: fuzz, {}", finding.kind.name());
+    let _ = writeln!(
+        out,
+        "tags: fuzz, {}, {}",
+        finding.kind.name(),
+        if info.on_emulator {
+            "found-on-emulator"
+        } else {
+            "found-on-live"
+        }
+    );
     if !info.quirks.is_empty() {
         let _ = writeln!(out, "verdict: fail");
     }

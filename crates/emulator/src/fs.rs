@@ -89,6 +89,18 @@ pub(crate) struct Fs {
 }
 
 impl Fs {
+    /// What survives a restart: the flash drives (UFS, SD), not RAM.
+    pub(crate) fn after_restart(&self) -> Fs {
+        Fs {
+            files: self
+                .files
+                .iter()
+                .filter(|((drive, _), _)| *drive != Drive::Ram)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
     pub(crate) fn get(&self, drive: Drive, name: &str) -> Option<&Vec<u8>> {
         self.files.get(&(drive, name.to_owned()))
     }

@@ -53,12 +53,13 @@ mod machine;
 mod mail;
 pub mod quirks;
 pub mod serve;
+pub mod serve_rfc2217;
 mod ssl;
 
 pub use crate::faults::Fault;
 pub use crate::liberties::{Liberty, LibertySet};
 pub use crate::machine::{
-    Action, ConfigError, DEFAULT_EPOCH_UNIX, DeliveryId, Emulator, EmulatorConfig,
+    Action, BOOT_TIME, ConfigError, DEFAULT_EPOCH_UNIX, DeliveryId, Emulator, EmulatorConfig,
 };
 pub use crate::mail::{failure_codes, outcome_codes};
 pub use crate::quirks::{Quirk, QuirkSet};

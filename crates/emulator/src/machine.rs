@@ -33,6 +33,9 @@ const CELL_LAC: &str = "5A1F";
 const CELL_CI: &str = "0C2B3D1";
 /// How late quirk `slow-responses` answers (000 §2.1.2 allows 300 ms).
 const SLOW_RESPONSE: Duration = Duration::from_millis(500);
+/// How long a restart (`AT+CFUN=1,1`) takes before `RDY` (ERRATA E32; a real EC25 takes
+/// about 10 s, shorter here so runs on a real clock stay quick).
+pub const BOOT_TIME: Duration = Duration::from_secs(2);
 
 /// Everything that configures one emulated module.
 #[derive(Clone, Debug)]
@@ -384,6 +387,10 @@ pub struct Emulator {
     pending_urcs: Vec<Vec<u8>>,
     pdp_fault_at: Option<Instant>,
     last_was_info: bool,
+    /// `AT+CFUN=1,1` was accepted: restart once its `OK` is out.
+    restart: bool,
+    /// Restarting: input is lost until then, when `RDY` is printed (ERRATA E32).
+    booting_until: Option<Instant>,
 }
 
 /// Secrets (account and PDP passwords, `SMTPPW`) stay out of `Debug`.
@@ -470,8 +477,27 @@ impl Emulator {
             pending_urcs: Vec::new(),
             pdp_fault_at,
             last_was_info: false,
+            restart: false,
+            booting_until: None,
             cfg: config,
         }
+    }
+
+    /// `AT+CFUN=1,1` (ERRATA E32): a delivery in progress is abandoned, every setting goes back
+    /// to its power-on value (000 §2.2.1: "不保存参数配置") and RAM: files are lost (UFS: and
+    /// SD: keep theirs); `RDY` after [`BOOT_TIME`].
+    fn restart_now(&mut self, now: Instant) {
+        if let Some(s) = self.sending.take() {
+            self.actions.push_back(Action::Cancel { id: s.id });
+        }
+        let mut fresh = Emulator::new(self.cfg.clone(), now);
+        fresh.out = std::mem::take(&mut self.out);
+        fresh.actions = std::mem::take(&mut self.actions);
+        fresh.hold = self.hold;
+        fresh.next_id = self.next_id;
+        fresh.fs = self.fs.after_restart();
+        fresh.booting_until = Some(now + BOOT_TIME);
+        *self = fresh;
     }
 
     // ---- getters ----
@@ -564,6 +590,7 @@ impl Emulator {
             self.sending.and_then(|s| s.report).map(|(at, _)| at),
             self.pdp_fault_at,
             self.hold.map(|(_, at)| at),
+            self.booting_until,
         ]
         .into_iter()
         .flatten()
@@ -574,6 +601,9 @@ impl Emulator {
 
     /// Host → module bytes received at `now`.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        if self.booting_until.is_some() {
+            return; // restarting: nobody reads the port yet
+        }
         let mut rest = bytes;
         while let Some(&first) = rest.first() {
             match &mut self.mode {
@@ -713,6 +743,10 @@ impl Emulator {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.hold.is_some_and(|(_, at)| now >= at) {
             self.hold = None;
+        }
+        if self.booting_until.is_some_and(|t| now >= t) {
+            self.booting_until = None;
+            self.urc(b"RDY".to_vec());
         }
         match &mut self.mode {
             Mode::Body { c, .. } | Mode::Upload { c, .. } => {
@@ -979,6 +1013,7 @@ impl Emulator {
                 Step::Done => {}
                 Step::Stop(f) => {
                     self.put_plan = None;
+                    self.restart = false;
                     self.emit_final(f);
                     return;
                 }
@@ -1013,6 +1048,9 @@ impl Emulator {
                 self.start_put(now, timeout, hold);
             }
             None => self.emit_final(Final::Ok),
+        }
+        if std::mem::take(&mut self.restart) {
+            self.restart_now(now);
         }
     }
 
@@ -1120,6 +1158,19 @@ impl Emulator {
                 self.emit_info(&[b"+CPIN: READY".to_vec()]);
                 Step::Done
             }
+            "CFUN" => match (f, params) {
+                (Form::Read, _) => {
+                    self.emit_info(&[b"+CFUN: 1".to_vec()]);
+                    Step::Done
+                }
+                (Form::Write, [WParam::Int(1)] | [WParam::Int(1), WParam::Int(0)]) => Step::Done,
+                (Form::Write, [WParam::Int(1), WParam::Int(1)]) => {
+                    self.restart = true;
+                    Step::Done
+                }
+                // Minimum functionality and flight mode are not modelled (ERRATA E32).
+                _ => Step::Stop(Final::Error),
+            },
             "CGATT" => self.cmd_cgatt(f, params),
             "CGREG" => self.cmd_cgreg(f, params, spec),
             "QICSGP" => self.cmd_qicsgp(params),

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use at_emulator::EmulatorConfig;
-use at_emulator::serve::{ResolveMap, ServeOptions, serve_tcp};
+use at_emulator::serve::{ResolveMap, ServeOptions, serve_tcp, serve_tcp_keep_state};
 
 fn read_until(s: &mut std::net::TcpStream, end: &[u8]) -> Vec<u8> {
     let mut got = Vec::new();
@@ -52,6 +52,59 @@ fn tcp_clients_each_get_a_fresh_module() {
     }
     let _ = tx.send(());
     rt.block_on(server).expect("join").expect("serve_tcp");
+}
+
+/// `emulate --listen --keep-state`: every connection talks to the same module, which keeps
+/// its settings, and its data mode and timers run on while nobody is connected.
+#[test]
+fn keep_state_serves_one_module_to_every_connection() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let options = ServeOptions::new(
+        EmulatorConfig::builtin("ec25").expect("ec25"),
+        ResolveMap::new(),
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(async move {
+        serve_tcp_keep_state(listener, &options, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    let connect = || {
+        let s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s
+    };
+    let mut s = connect();
+    s.write_all(b"ATE0\r").expect("write");
+    assert_eq!(read_until(&mut s, b"OK\r\n"), b"ATE0\r\r\nOK\r\n");
+    s.write_all(b"AT+QSMTPDST=1,1,\"a@example.com\"\r")
+        .expect("write");
+    assert_eq!(read_until(&mut s, b"OK\r\n"), b"\r\nOK\r\n");
+    // Leave the module in data mode with a 1 s <input_time>, and hang up.
+    s.write_all(b"AT+QSMTPBODY=0,100,1\r").expect("write");
+    assert_eq!(read_until(&mut s, b"CONNECT\r\n"), b"\r\nCONNECT\r\n");
+    s.write_all(b"hello").expect("write");
+    drop(s);
+    // The body ended while nobody listened (its output is lost); the module is back in
+    // command mode, echo still off, the recipient still there.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut s = connect();
+    s.write_all(b"AT+QSMTPDST?\r").expect("write");
+    assert_eq!(
+        read_until(&mut s, b"OK\r\n"),
+        b"\r\n+QSMTPDST: 1,\"a@example.com\"\r\n\r\nOK\r\n"
+    );
+    drop(s);
+    let _ = tx.send(());
+    rt.block_on(server)
+        .expect("join")
+        .expect("serve_tcp_keep_state");
 }
 
 #[test]

@@ -28,12 +28,36 @@ pub struct ResolveParseError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResolveMap {
     entries: BTreeMap<(String, u16), SocketAddr>,
+    deny_unmapped: bool,
 }
 
 impl ResolveMap {
     /// An empty map: every name goes to the system resolver.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Delivers only to mapped `host:port`s: any other name, IP literals included, fails as
+    /// [`Failure::Dns`] without a lookup or a connection. For running untrusted scenarios,
+    /// which may name any server.
+    ///
+    /// ```
+    /// use at_mailer::{Failure, ResolveMap};
+    /// let mut map = ResolveMap::new().deny_unmapped();
+    /// map.add("smtp.163.com:25=127.0.0.1:2525").unwrap();
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// assert!(rt.block_on(map.resolve("smtp.163.com", 25)).is_ok());
+    /// assert_eq!(rt.block_on(map.resolve("127.0.0.1", 25)), Err(Failure::Dns));
+    /// assert_eq!(rt.block_on(map.resolve("smtp.163.com", 465)), Err(Failure::Dns));
+    /// ```
+    pub fn deny_unmapped(mut self) -> Self {
+        self.deny_unmapped = true;
+        self
+    }
+
+    /// Whether names outside the map are refused ([`ResolveMap::deny_unmapped`]).
+    pub fn denies_unmapped(&self) -> bool {
+        self.deny_unmapped
     }
 
     /// Adds `host:port=ip:port` (IPv6 as `[::1]:2525`); a later entry for the same
@@ -74,10 +98,14 @@ impl ResolveMap {
         self.entries.is_empty()
     }
 
-    /// Resolves `host:port`: the override, else an IP literal, else the system resolver.
+    /// Resolves `host:port`: the override, else (unless [`ResolveMap::deny_unmapped`]) an IP
+    /// literal, else the system resolver.
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Failure> {
         if let Some(addr) = self.lookup(host, port) {
             return Ok(vec![addr]);
+        }
+        if self.deny_unmapped {
+            return Err(Failure::Dns);
         }
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = IpAddr::from_str(bare) {

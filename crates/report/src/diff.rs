@@ -215,6 +215,9 @@ pub struct CaseDiff {
     pub findings: (Vec<String>, Vec<String>),
     /// Steps whose exchange differs (after masking).
     pub steps: Vec<StepDiff>,
+    /// Transcript files one run has and the other lacks (`missing in B: x.ec25.txt`); the
+    /// exchanges are then not compared.
+    pub missing: Vec<String>,
 }
 
 impl CaseDiff {
@@ -276,6 +279,31 @@ fn unified(a: &[u8], b: &[u8]) -> String {
         }
     }
     s
+}
+
+/// The transcript files of `a` and `b` that only one of the two runs has.
+fn missing_files(a: &Case, b: &Case, labels: &(String, String)) -> Vec<String> {
+    let mut out = Vec::new();
+    let pairs = [
+        (".txt", a.transcript.is_some(), b.transcript.is_some()),
+        (".smtp.txt", a.smtp.is_some(), b.smtp.is_some()),
+    ];
+    for (ext, in_a, in_b) in pairs {
+        match (in_a, in_b) {
+            (true, false) => out.push(format!(
+                "transcript missing in {}: {}{ext}",
+                labels.1,
+                b.file_stem()
+            )),
+            (false, true) => out.push(format!(
+                "transcript missing in {}: {}{ext}",
+                labels.0,
+                a.file_stem()
+            )),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn case_steps(a: &Case, b: &Case, masks: &Masks) -> Vec<StepDiff> {
@@ -349,7 +377,13 @@ impl RunDiff {
             let Some(cb) = bmap.get(k) else { continue };
             d.compared += 1;
             let m = masks.get(ca.scenario.as_str()).unwrap_or(&none);
-            let steps = case_steps(ca, cb, m);
+            let missing = missing_files(ca, cb, &d.labels);
+            // A missing file is not an empty exchange: say so instead of diffing against nothing.
+            let steps = if missing.is_empty() {
+                case_steps(ca, cb, m)
+            } else {
+                Vec::new()
+            };
             let (fa, fb) = (findings_of(ca), findings_of(cb));
             let only_a: Vec<String> = fa.iter().filter(|f| !fb.contains(f)).cloned().collect();
             let only_b: Vec<String> = fb.iter().filter(|f| !fa.contains(f)).cloned().collect();
@@ -360,6 +394,7 @@ impl RunDiff {
             if ca.status == cb.status
                 && grade.0 == grade.1
                 && steps.is_empty()
+                && missing.is_empty()
                 && only_a.is_empty()
                 && only_b.is_empty()
             {
@@ -372,6 +407,7 @@ impl RunDiff {
                     grade,
                     findings: (only_a, only_b),
                     steps,
+                    missing,
                 });
             }
         }
@@ -406,12 +442,17 @@ impl RunDiff {
             );
             let verdict = if va != vb {
                 format!("{va} -> {vb}")
+            } else if !c.missing.is_empty() {
+                format!("{va} (transcript missing)")
             } else if c.steps.is_empty() {
                 format!("{va} (findings changed)")
             } else {
                 format!("{va} (bytes changed)")
             };
             s.push_str(&format!("\n== {} [{prof}]: {verdict}\n", c.scenario));
+            for m in &c.missing {
+                s.push_str(&format!("!! {m}\n"));
+            }
             for f in &c.findings.0 {
                 s.push_str(&format!("only in {la}: {f}\n"));
             }

@@ -226,6 +226,9 @@ fn detail(
             let _ = write!(out, "<dt>first difference</dt><dd>byte {o}</dd>");
         }
     }
+    if let Some(cmd) = &cell.reproduce {
+        let _ = write!(out, "<dt>reproduce</dt><dd><pre>{}</pre></dd>", escape(cmd));
+    }
     out.push_str("</dl>");
     match &cell.wire {
         Some(w) => {

@@ -192,6 +192,9 @@ pub struct Case {
     /// The rendered SMTP sessions, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<String>,
+    /// The command that reruns this case alone (failed and erroneous cases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<String>,
 }
 
 impl Case {
@@ -229,6 +232,19 @@ pub struct Run {
 }
 
 impl Run {
+    /// The exit code `atconform run` gives for this run: 0 all passed (skips allowed), 1 a
+    /// failure or an interruption, 2 a case that could not be run (scenario error).
+    pub fn exit_code(&self) -> u8 {
+        let has = |s: Status| self.cases.iter().any(|c| c.status == s);
+        if has(Status::Error) {
+            2
+        } else if has(Status::Fail) || has(Status::Interrupted) || self.interrupted {
+            1
+        } else {
+            0
+        }
+    }
+
     /// Parses the runner's JSON report (`atconform run --report json:PATH`).
     pub fn from_json(label: impl Into<String>, json: &str) -> Result<Run, serde_json::Error> {
         let r: ReportJson = serde_json::from_str(json)?;
@@ -291,10 +307,9 @@ impl Run {
         Ok(run)
     }
 
-    /// Writes the run as a run directory: `report.json` and the transcripts.
+    /// Writes the run as a run directory: the transcripts, then `report.json` (durably).
     pub fn save_runner(report: &at_runner::RunReport, dir: &Path) -> std::io::Result<()> {
-        report.write_transcripts(dir)?;
-        std::fs::write(dir.join("report.json"), report.to_json())
+        report.write_run_dir(dir)
     }
 
     /// The case for `scenario` on `profile`.

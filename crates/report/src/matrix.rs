@@ -51,6 +51,23 @@ impl Grade {
         }
     }
 
+    /// How bad a grade is, for "the worst grade speaks for a cell" and "a case got worse"
+    /// (`atconform run --baseline`): pass < informational < non-strict < unimplemented < fail.
+    pub fn severity(self) -> u8 {
+        match self {
+            Grade::Pass => 0,
+            Grade::Informational => 1,
+            Grade::NonStrict => 2,
+            Grade::Unimplemented => 3,
+            Grade::Fail => 4,
+        }
+    }
+
+    /// The grade named `name` (as [`Grade::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Grade> {
+        Grade::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
     /// The grade of one case (see each variant for the rule): the runner's grade of its
     /// findings; a negative scenario passes when its deviation was found.
     pub fn of(case: &Case, tags: &[String]) -> Grade {
@@ -115,6 +132,9 @@ pub struct Cell {
     pub smtp: Option<String>,
     /// Target-clock seconds.
     pub elapsed: f64,
+    /// The command that reruns this case alone (failing cells).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<String>,
 }
 
 /// One matrix column.
@@ -162,7 +182,7 @@ pub struct Matrix {
 }
 
 /// Sort key for `000 §2.2.10`, `001 p.9`: document, then numbers numerically.
-fn section_key(s: &str) -> (String, Vec<u64>, String) {
+pub fn section_key(s: &str) -> (String, Vec<u64>, String) {
     let (doc, rest) = s.split_once(' ').unwrap_or((s, ""));
     let nums = rest
         .trim_start_matches(['§', 'p', '.'])
@@ -229,13 +249,7 @@ impl Matrix {
                 let cell = cases
                     .iter()
                     .map(|c| (Grade::of(c, &tags), *c))
-                    .max_by_key(|(g, _)| match g {
-                        Grade::Pass => 0,
-                        Grade::Informational => 1,
-                        Grade::NonStrict => 2,
-                        Grade::Unimplemented => 3,
-                        Grade::Fail => 4,
-                    })
+                    .max_by_key(|(g, _)| g.severity())
                     .map(|(grade, c)| {
                         let f = c.failure.clone().unwrap_or_default();
                         let summary = match (&c.failure, &c.reason) {
@@ -268,6 +282,7 @@ impl Matrix {
                             wire: c.transcript.as_deref().map(redact),
                             smtp: c.smtp.as_deref().map(redact),
                             elapsed: c.elapsed,
+                            reproduce: c.reproduce.clone(),
                         }
                     });
                 if let (Some(cell), Some(m)) = (&cell, counts.get_mut(i)) {
@@ -376,6 +391,7 @@ mod tests {
             elapsed: 0.0,
             transcript: None,
             smtp: None,
+            reproduce: None,
         }
     }
 

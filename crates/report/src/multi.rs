@@ -4,7 +4,9 @@
 //! `emulator:eg95`, `emulator:ec25+body-length-off-by-one` (a quirk stands in for a new firmware
 //! revision), `emulator:ec25+liberty:checksum-sum16` (a liberty stands in for a conforming
 //! firmware that chose otherwise), `ec25=/dev/ttyUSB2` (serial or PTY, 115200 baud),
-//! `ag35=tcp:127.0.0.1:7001`, and `LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...]`. For real devices the label's part before `@`
+//! `ag35=tcp:127.0.0.1:7001`, `ec25=rfc2217:lab1:4001` (RFC 2217: baud rate and DTR over TCP),
+//! and `LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...]`. For real devices the label's part
+//! before `@`
 //! names the profile (`ec25@fw2=/dev/ttyUSB3`).
 
 use std::path::{Path, PathBuf};
@@ -29,6 +31,8 @@ pub struct TargetArg {
     pub quirks: Vec<String>,
     /// Emulator liberties added to every case (`+liberty:NAME`).
     pub liberties: Vec<String>,
+    /// The `--target` value that selects exactly this target again (reproducer commands).
+    pub origin: String,
 }
 
 fn profile(name: &str) -> Result<Profile, String> {
@@ -66,6 +70,10 @@ fn emulator(label: Option<&str>, spec: &str) -> Result<TargetArg, String> {
         target: TargetSpec::Emulator,
         quirks,
         liberties,
+        origin: match label {
+            Some(l) => format!("{l}=emulator:{spec}"),
+            None => format!("emulator:{spec}"),
+        },
     })
 }
 
@@ -89,12 +97,18 @@ impl FromStr for TargetArg {
             return emulator(Some(label), spec);
         }
         let p = profile(label.split('@').next().unwrap_or(label))?;
-        let target = match spec.strip_prefix("tcp:") {
-            Some(addr) => TargetSpec::Tcp { addr: addr.into() },
-            None => TargetSpec::Serial {
+        let target = if let Some(addr) = spec.strip_prefix("tcp:") {
+            TargetSpec::Tcp { addr: addr.into() }
+        } else if let Some(addr) = spec.strip_prefix("rfc2217:") {
+            TargetSpec::Rfc2217 {
+                addr: addr.into(),
+                baud: 115_200,
+            }
+        } else {
+            TargetSpec::Serial {
                 path: spec.into(),
                 baud: 115_200,
-            },
+            }
         };
         Ok(TargetArg {
             label: label.into(),
@@ -102,6 +116,7 @@ impl FromStr for TargetArg {
             target,
             quirks: Vec::new(),
             liberties: Vec::new(),
+            origin: s.to_string(),
         })
     }
 }
@@ -149,6 +164,7 @@ pub fn describe(t: &TargetArg) -> String {
         }
         TargetSpec::Serial { path, .. } => path.clone(),
         TargetSpec::Tcp { addr } => format!("tcp {addr}"),
+        TargetSpec::Rfc2217 { addr, .. } => format!("rfc2217 {addr}"),
     }
 }
 
@@ -163,6 +179,8 @@ pub fn run_all(
 ) -> Result<Vec<Run>, String> {
     let base = RunConfig {
         filters: filters.to_vec(),
+        // Failing cases carry `atconform run --target SPEC --filter SCENARIO`.
+        rerun: Some(at_runner::reproduce::Rerun::default()),
         ..RunConfig::default()
     };
     run_targets(targets, scenarios, &base, out, cancel, &|_, _| {})?
@@ -246,7 +264,9 @@ fn chains(targets: &[TargetArg], base: &RunConfig) -> Vec<Vec<usize>> {
             TargetSpec::Emulator => None,
             _ if shared_sink => Some(String::from("shared sink")),
             TargetSpec::Serial { path, .. } => Some(format!("serial {path}")),
-            TargetSpec::Tcp { addr } => Some(format!("tcp {addr}")),
+            TargetSpec::Tcp { addr } | TargetSpec::Rfc2217 { addr, .. } => {
+                Some(format!("tcp {addr}"))
+            }
         };
         match chains.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
             Some((_, c)) => c.push(i),
@@ -255,6 +275,9 @@ fn chains(targets: &[TargetArg], base: &RunConfig) -> Vec<Vec<usize>> {
     }
     chains.into_iter().map(|(_, c)| c).collect()
 }
+
+/// How the error of a target whose run directory could not be written starts.
+pub const WRITE_FAILED: &str = "cannot write the run directory";
 
 fn run_one(
     t: &TargetArg,
@@ -272,10 +295,18 @@ fn run_one(
         ..base.clone()
     };
     let cases = at_runner::run::select(scenarios.to_vec(), &cfg);
-    let report = at_runner::run::run(&cases, &cfg, cancel, |r| on_case(&t.label, r))
+    let mut report = at_runner::run::run(&cases, &cfg, cancel, |r| on_case(&t.label, r))
         .map_err(|e| format!("{}: {e}", t.label))?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Run::save_runner(&report, dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if let Some(rerun) = &base.rerun {
+        // The run's options and paths, this target's `--target` value.
+        let mut rerun = rerun.clone();
+        rerun.target = vec!["--target".into(), t.origin.clone()];
+        rerun.fixes_profile = true;
+        report.attach_reproducers(&rerun);
+    }
+    let write_failed = |e: std::io::Error| format!("{WRITE_FAILED} {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(write_failed)?;
+    Run::save_runner(&report, dir).map_err(write_failed)?;
     let mut run = Run::load(dir).map_err(|e| e.to_string())?;
     run.label = t.label.clone();
     Ok(TargetRun {

@@ -111,3 +111,28 @@ fn implementation_defined_differences_are_listed_not_failed() {
     assert_eq!(cell.grade, at_report::matrix::Grade::Informational);
     assert_eq!(cell.findings.len(), 2);
 }
+
+#[test]
+fn a_missing_transcript_is_named_not_read_as_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    runs(&["emulator:ec25"], &["2.2.3-qsmtpsub"], dir.path());
+    let a = Run::load(&dir.path().join("ec25")).unwrap();
+    let stem = a.cases[0].file_stem();
+    std::fs::remove_file(dir.path().join("ec25").join(format!("{stem}.txt"))).unwrap();
+    let mut b = Run::load(&dir.path().join("ec25")).unwrap();
+    b.label = "b".into();
+    let d = RunDiff::compare(&a, &b, &corpus());
+    assert!(d.is_changed());
+    let c = &d.changed[0];
+    assert!(c.steps.is_empty(), "no diff against an empty exchange");
+    assert_eq!(c.missing, [format!("transcript missing in b: {stem}.txt")]);
+    let text = d.to_text();
+    assert!(text.contains("pass (transcript missing)"), "{text}");
+    assert!(
+        text.contains(&format!("!! transcript missing in b: {stem}.txt")),
+        "{text}"
+    );
+    // The other way round names run A.
+    let d = RunDiff::compare(&b, &a, &corpus());
+    assert!(d.changed[0].missing[0].starts_with(&format!("transcript missing in {}", b.label)));
+}

@@ -57,6 +57,10 @@ pub struct CaseResult {
     /// Every deviation found, in order: informational and non-strict ones (judging went on),
     /// then the one that ended the run, if any.
     pub findings: Vec<Failure>,
+    /// The manual's context of a failing case: the scenario's source, what the error codes in
+    /// the failing step mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<crate::context::FailureContext>,
     /// Steps that passed.
     pub steps_passed: usize,
     /// Target-clock duration (virtual on the emulator), seconds.
@@ -69,6 +73,10 @@ pub struct CaseResult {
     /// `smtp_sink::Transcript::render`; both redact credentials).
     #[serde(skip)]
     pub smtp: Vec<smtp_sink::Transcript>,
+    /// The command that reruns this case alone (failed and erroneous cases, see
+    /// [`crate::report::RunReport::attach_reproducers`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<String>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -81,7 +89,7 @@ impl CaseResult {
         format!("{} [{}]", self.scenario, self.profile)
     }
 
-    fn new(sc: &Scenario, profile: Profile, target: String, status: Status) -> Self {
+    pub(crate) fn new(sc: &Scenario, profile: Profile, target: String, status: Status) -> Self {
         CaseResult {
             scenario: sc.name.clone(),
             title: sc.meta.title.clone(),
@@ -93,10 +101,12 @@ impl CaseResult {
             grade: Grade::Pass,
             failure: None,
             findings: Vec::new(),
+            context: None,
             steps_passed: 0,
             elapsed: Duration::ZERO,
             transcript: Transcript::new(),
             smtp: Vec::new(),
+            reproduce: None,
         }
     }
 }
@@ -111,7 +121,9 @@ pub fn expected_grade(v: at_scenario::Verdict) -> Grade {
     }
 }
 
-/// Runs `sc` for `profile` on `target` and classifies the result.
+/// Runs `sc` for `profile` on `target` and classifies the result. Whether the target can run
+/// the scenario at all (a real device cannot take `@quirk`) is the caller's question
+/// ([`crate::scenario::real_target_setup`]).
 pub fn run_case_on(
     sc: &Scenario,
     profile: Profile,
@@ -120,19 +132,6 @@ pub fn run_case_on(
     cancel: &AtomicBool,
 ) -> CaseResult {
     let name = target.describe();
-    if !target.is_virtual() && sc.needs_emulator() {
-        return CaseResult::new(
-            sc,
-            profile,
-            name,
-            Status::Skip("needs the emulator (@fault/@quirk)".into()),
-        );
-    }
-    if !target.is_virtual()
-        && let Some(why) = setup_for(sc, profile).1.unsupported_on_shared_sink()
-    {
-        return CaseResult::new(sc, profile, name, Status::Skip(why));
-    }
     let exec = match run_scenario(sc, profile, target, mail, cancel) {
         Ok(e) => e,
         Err(e) => return CaseResult::new(sc, profile, name, Status::Error(e)),
@@ -175,6 +174,11 @@ pub fn run_case_on(
     };
     let mut r = CaseResult::new(sc, profile, name, status);
     r.grade = grade;
+    if r.status == Status::Fail
+        && let Some(f) = &failure
+    {
+        r.context = Some(crate::context::for_failure(sc, profile, f));
+    }
     r.failure = failure;
     r.findings = exec.findings;
     r.steps_passed = exec.steps_passed;
@@ -182,8 +186,43 @@ pub fn run_case_on(
     r.transcript = exec.transcript;
     if let Some(m) = mail {
         r.smtp = m.transcripts();
+        // The scenario's secrets are redacted in the SMTP transcripts too (a password or an
+        // `@secret` in the mail), as in every artefact of the run.
+        for t in &mut r.smtp {
+            t.redact_secrets(r.transcript.secrets());
+        }
     }
     r
+}
+
+/// Why `sc` is not run for `profile` on a real target, if it is not: it needs the module's SIM,
+/// radio network, DNS answers or firmware (`@quirk`), see
+/// [`crate::scenario::real_target_setup`]. A sink run elsewhere (`--sink-api`) skips more
+/// ([`crate::scenario::SinkSetup::unsupported_on_shared_sink`]).
+pub fn skip_on_real_target(sc: &Scenario, profile: Profile) -> Option<String> {
+    crate::scenario::real_target_setup(sc, profile).err()
+}
+
+/// Why `sc` would not be run for `profile` on `target` (`atconform run --list`): the rules of
+/// [`skip_on_real_target`], plus DTR on a raw TCP stream, which has no modem lines (the run
+/// itself learns that from the target, as it does for a PTY).
+pub fn would_skip(sc: &Scenario, profile: Profile, target: &crate::TargetSpec) -> Option<String> {
+    if *target == crate::TargetSpec::Emulator {
+        return None;
+    }
+    if let Some(why) = skip_on_real_target(sc, profile) {
+        return Some(why);
+    }
+    if let Ok(module) = at_catalog::Profile::builtin(&profile.to_string())
+        && let Some(why) = crate::run::on_the_guard_boundary(sc, profile, &module)
+    {
+        return Some(why);
+    }
+    let dtr = sc
+        .steps_for(profile)
+        .any(|s| matches!(s.kind, at_scenario::StepKind::Dtr(_)));
+    (dtr && matches!(target, crate::TargetSpec::Tcp { .. }))
+        .then(|| "needs DTR (@dtr); a raw TCP port has no modem lines (use rfc2217)".into())
 }
 
 /// The emulator's sink: the runner knows how many SMTP connections were made to it, so it
@@ -213,6 +252,11 @@ impl MailSource for Counted<'_> {
 
 /// Builds the capture sink a scenario asks for.
 pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
+    smtp_sink::spawn(sink_config(setup)?).map_err(|e| format!("cannot start the capture sink: {e}"))
+}
+
+/// The configuration of the capture sink a scenario asks for (listening on `127.0.0.1:0`).
+pub fn sink_config(setup: &SinkSetup) -> Result<smtp_sink::SinkConfig, String> {
     let profile = match &setup.profile {
         Some(p) => p
             .parse::<smtp_sink::Profile>()
@@ -267,12 +311,19 @@ pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
                     script.drop_at(smtp_sink::DropAt::BeforeGreeting)
                 }
                 SinkFault::Drop(stage) => script.drop_at(smtp_sink::DropAt::Command(point(stage)?)),
+                SinkFault::DropAt(at) => script.drop_at(*at),
+                // Longer than any module timeout (000 §2.2.7: at most 65535 s): the module gives
+                // up first, or the runner stops the sink after the case.
+                SinkFault::Stall(p) => script.delay(*p, STALL),
             };
         }
         cfg = cfg.faults(script);
     }
-    smtp_sink::spawn(cfg).map_err(|e| format!("cannot start the capture sink: {e}"))
+    Ok(cfg)
 }
+
+/// How long a stalled sink holds its reply.
+const STALL: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs `sc` for `profile` on a fresh in-process emulator (virtual time) with a fresh capture
 /// sink when the scenario needs one; `extra_quirks` are added to the scenario's own.

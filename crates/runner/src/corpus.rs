@@ -37,6 +37,27 @@ pub fn load_paths(paths: &[impl AsRef<Path>]) -> Result<Vec<Scenario>, String> {
     Ok(out)
 }
 
+/// Loads scenario files and directories like [`load_paths`], but keeps every file that
+/// loads: returns them and the rendered error of each file that did not.
+pub fn load_paths_each(paths: &[impl AsRef<Path>]) -> (Vec<Scenario>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        if p.is_dir() {
+            let (ok, bad) = at_scenario::load_dir_each(p);
+            out.extend(ok);
+            errors.extend(bad.iter().map(|e| format!("{e:?}")));
+        } else {
+            match at_scenario::load_file(p) {
+                Ok(sc) => out.push(sc),
+                Err(e) => errors.push(format!("{e:?}")),
+            }
+        }
+    }
+    (out, errors)
+}
+
 /// An embedded data file by its path under `scenarios/` (`data/report.txt`).
 pub fn data_file(path: &str) -> Option<&'static [u8]> {
     DATA.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
@@ -59,9 +80,46 @@ pub fn resolve_relative(name: &str, rel: &str) -> String {
     parts.join("/")
 }
 
+/// Whether the citation `source` (`000 §2.2.4`, `001 p.9`) falls under `section`: the same
+/// document, and `section`'s numbers a prefix of the citation's (`000 §2.2` selects
+/// `000 §2.2.4`; `000` the whole document). `§` and spacing are optional: `000 2.2.4`.
+pub fn cites(source: &str, section: &str) -> bool {
+    fn parts(s: &str) -> (String, Vec<String>) {
+        let s = s.trim();
+        let (doc, rest) = match s.find(|c: char| c.is_whitespace() || c == '§') {
+            Some(i) => (s.get(..i).unwrap_or(s), s.get(i..).unwrap_or("")),
+            None => (s, ""),
+        };
+        let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '§');
+        let path = rest
+            .split('.')
+            .map(|p| p.trim().to_lowercase())
+            .filter(|p| !p.is_empty())
+            .collect();
+        (doc.to_lowercase(), path)
+    }
+    let (sdoc, spath) = parts(source);
+    let (want, wpath) = parts(section);
+    sdoc == want && wpath.len() <= spath.len() && spath.iter().zip(&wpath).all(|(a, b)| a == b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sections_select_their_subsections() {
+        assert!(cites("000 §2.2.4", "000 §2.2.4"));
+        assert!(cites("000 §2.2.4", "000 §2.2"));
+        assert!(cites("000 §2.2.4", "000 2.2.4"));
+        assert!(cites("000 §2.2.4", "000"));
+        assert!(!cites("000 §2.2.4", "000 §2.2.40"));
+        assert!(!cites("000 §2.2.40", "000 §2.2.4"));
+        assert!(!cites("000 §2.2", "000 §2.2.4"));
+        assert!(!cites("001 §2.2.4", "000 §2.2.4"));
+        assert!(cites("001 p.9", "001 p.9"));
+        assert!(!cites("001 p.19", "001 p.9"));
+    }
 
     #[test]
     fn relative_paths_resolve_within_the_corpus() {
@@ -70,6 +128,25 @@ mod tests {
             "data/r.txt"
         );
         assert_eq!(resolve_relative("x.scn", "./d/r.txt"), "d/r.txt");
+    }
+
+    #[test]
+    fn a_bad_file_does_not_hide_the_good_ones() {
+        let dir = std::env::temp_dir().join(format!("atconform-corpus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = "title: t\nsource: 000 §2.2.6\nprofiles: ec25\n> AT\n< OK\n";
+        std::fs::write(dir.join("a.scn"), good).unwrap();
+        std::fs::write(dir.join("b.scn"), "title: t\n@bogus\n").unwrap();
+        std::fs::write(dir.join("c.scn"), good).unwrap();
+        let (ok, bad) = load_paths_each(&[&dir]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(ok.len(), 2);
+        assert_eq!(bad.len(), 1);
+        assert!(
+            bad[0].contains("b.scn:2:1") && bad[0].contains("@bogus"),
+            "{}",
+            bad[0]
+        );
     }
 
     #[test]

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use crate::scenario::MailSource;
 
-/// Messages of an external `smtp-sink`, fetched from `GET /api/messages` and
-/// `GET /api/messages/{id}/raw`. SMTP transcripts are not available this way (`@smtp` checks
-/// then fail with "the sink recorded no SMTP session").
+/// Messages and SMTP sessions of an external `smtp-sink`, fetched from `GET /api/messages`,
+/// `GET /api/messages/{id}/raw` and `GET /api/transcripts` (credentials arrive `<redacted>`).
 #[derive(Clone, Debug)]
 pub struct ExternalSink {
     api: SocketAddr,
+    page: usize,
 }
 
 /// Why talking to the external sink failed.
@@ -28,7 +28,7 @@ pub enum ExternalError {
 impl ExternalSink {
     /// The sink whose API listens on `api`.
     pub fn new(api: SocketAddr) -> Self {
-        ExternalSink { api }
+        ExternalSink { api, page: PAGE }
     }
 
     /// One `GET`, `Connection: close`; returns the body.
@@ -75,9 +75,19 @@ impl ExternalSink {
             connection: u64,
             envelope: smtp_sink::Envelope,
         }
-        let list = self.get("/api/messages")?;
-        let entries: Vec<Entry> = serde_json::from_slice(&list)
-            .map_err(|e| ExternalError::Protocol(self.api, format!("/api/messages: {e}")))?;
+        // The list is paged (`?after=ID`): a page shorter than its limit is the last.
+        let mut entries: Vec<Entry> = Vec::new();
+        loop {
+            let after = entries.last().map_or(0, |e| e.id);
+            let path = format!("/api/messages?after={after}&limit={}", self.page);
+            let page: Vec<Entry> = serde_json::from_slice(&self.get(&path)?)
+                .map_err(|e| ExternalError::Protocol(self.api, format!("{path}: {e}")))?;
+            let last = page.len() < self.page;
+            entries.extend(page);
+            if last {
+                break;
+            }
+        }
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {
             let raw = self.get(&format!("/api/messages/{}/raw", e.id))?;
@@ -92,7 +102,39 @@ impl ExternalSink {
         out.sort_by_key(|m| m.id);
         Ok(out)
     }
+
+    /// Every SMTP session the sink finished recording, in connection order (paged like the
+    /// messages: `?after=CONNECTION&limit=N`).
+    pub fn fetch_transcripts(&self) -> Result<Vec<smtp_sink::Transcript>, ExternalError> {
+        let limit = self.page.min(TRANSCRIPT_PAGE);
+        let mut out: Vec<smtp_sink::Transcript> = Vec::new();
+        let mut after = 0;
+        loop {
+            let path = format!("/api/transcripts?after={after}&limit={limit}");
+            let page: Vec<smtp_sink::Transcript> = serde_json::from_slice(&self.get(&path)?)
+                .map_err(|e| ExternalError::Protocol(self.api, format!("{path}: {e}")))?;
+            let last = page.len() < limit;
+            match page.last() {
+                Some(t) if t.connection > after => after = t.connection,
+                _ => {
+                    out.extend(page);
+                    break;
+                }
+            }
+            out.extend(page);
+            if last {
+                break;
+            }
+        }
+        out.sort_by_key(|t| t.connection);
+        Ok(out)
+    }
 }
+
+/// Messages asked for per `GET /api/messages` page.
+const PAGE: usize = 1000;
+/// Sessions asked for per `GET /api/transcripts` page (the sink's largest).
+const TRANSCRIPT_PAGE: usize = 100;
 
 /// Decodes an HTTP/1.1 chunked body.
 fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
@@ -116,7 +158,8 @@ impl MailSource for ExternalSink {
         self.fetch_messages().unwrap_or_default()
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        Vec::new()
+        // As for messages: a failing API reads as "no session", which fails the @smtp check.
+        self.fetch_transcripts().unwrap_or_default()
     }
 }
 
@@ -166,5 +209,45 @@ mod tests {
         assert_eq!(msgs[0].envelope.mail_from, "a@b.c");
         assert_eq!(msgs[0].envelope.rcpt_to, vec!["d@e.f".to_string()]);
         assert_eq!(msgs[0].raw, sink.messages()[0].raw);
+        // More messages than a page: every page is read.
+        for _ in 0..2 {
+            assert!(say(b"MAIL FROM:<a@b.c>\r\n", &mut s).starts_with("250"));
+            assert!(say(b"RCPT TO:<d@e.f>\r\n", &mut s).starts_with("250"));
+            assert!(say(b"DATA\r\n", &mut s).starts_with("354"));
+            assert!(say(b"Subject: more\r\n\r\nx\r\n.\r\n", &mut s).starts_with("250"));
+        }
+        let paged = ExternalSink { api, page: 2 };
+        let ids: Vec<u64> = paged
+            .fetch_messages()
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, [1, 2, 3]);
+        // The session, once closed, reads back as the sink recorded it (issue 19: `@smtp`
+        // checks through --sink-api).
+        assert!(say(b"QUIT\r\n", &mut s).starts_with("221"));
+        drop(s);
+        let local = sink.wait_for_transcripts(1, Duration::from_secs(5));
+        let ts = ext.fetch_transcripts().expect("one session");
+        assert_eq!(ts.len(), 1);
+        assert_eq!(ts[0].render(), local[0].render());
+        assert_eq!(ts[0].client_bytes(), local[0].client_bytes());
+        assert_eq!(MailSource::transcripts(&ext).len(), 1);
+        // More sessions than a page: every page is read.
+        for _ in 0..2 {
+            let mut s = TcpStream::connect(smtp).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            assert!(say(b"", &mut s).starts_with("220"));
+            assert!(say(b"QUIT\r\n", &mut s).starts_with("221"));
+        }
+        sink.wait_for_transcripts(3, Duration::from_secs(5));
+        let conns: Vec<u64> = paged
+            .fetch_transcripts()
+            .unwrap()
+            .iter()
+            .map(|t| t.connection)
+            .collect();
+        assert_eq!(conns, [1, 2, 3]);
     }
 }

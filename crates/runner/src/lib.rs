@@ -27,14 +27,19 @@
 #![deny(missing_docs)]
 
 pub mod case;
+pub mod context;
 pub mod corpus;
+pub mod data_dir;
 mod escape;
 mod events;
 pub mod external;
 pub mod judge;
 pub mod plan;
+pub mod prepare;
 pub mod report;
+pub mod reproduce;
 pub mod run;
+pub mod rundir;
 pub mod scenario;
 pub mod snapshot;
 pub mod target;

@@ -1,6 +1,5 @@
 //! Reports: the terminal view, `--report json:PATH`, `--report junit:PATH`, transcript files.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,6 +17,9 @@ pub struct RunReport {
     pub wall: Duration,
     /// Whether Ctrl-C stopped the run (the report is partial).
     pub interrupted: bool,
+    /// What the run says about itself: the shuffle seed, the device's identity, the sink.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -67,6 +69,15 @@ impl RunReport {
         }
     }
 
+    /// Gives every failed or erroneous case the command that reruns it alone.
+    pub fn attach_reproducers(&mut self, rerun: &crate::reproduce::Rerun) {
+        for r in &mut self.cases {
+            if matches!(r.status, Status::Fail | Status::Error(_)) {
+                r.reproduce = Some(crate::reproduce::command(rerun, &r.scenario, &r.profile));
+            }
+        }
+    }
+
     /// The JSON report.
     pub fn to_json(&self) -> String {
         #[derive(Serialize)]
@@ -88,24 +99,39 @@ impl RunReport {
     }
 
     /// Writes one transcript per case under `dir`: `<scenario>.<profile>.txt` (AT side, with
-    /// timestamps, secrets redacted) and `.smtp.txt` when a sink was attached.
+    /// timestamps, secrets redacted) and `.smtp.txt` when a sink was attached. Each file is
+    /// written durably ([`smtp_sink::durable`]); the first failure is returned.
     pub fn write_transcripts(&self, dir: &Path) -> std::io::Result<()> {
+        use smtp_sink::durable::{sync_dir, write_file_no_dir_sync};
         std::fs::create_dir_all(dir)?;
         for r in &self.cases {
             if r.transcript.entries().is_empty() {
                 continue;
             }
             let stem = format!("{}.{}", r.scenario.replace(['/', '\\'], "__"), r.profile);
-            std::fs::write(dir.join(format!("{stem}.txt")), r.transcript.render(true))?;
+            write_file_no_dir_sync(
+                &dir.join(format!("{stem}.txt")),
+                r.transcript.render(true).as_bytes(),
+            )?;
             if !r.smtp.is_empty() {
                 let smtp: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
-                std::fs::write(dir.join(format!("{stem}.smtp.txt")), smtp.join("\n"))?;
+                write_file_no_dir_sync(
+                    &dir.join(format!("{stem}.smtp.txt")),
+                    smtp.join("\n").as_bytes(),
+                )?;
             }
         }
-        Ok(())
+        sync_dir(dir)
     }
 
-    /// Writes `--report KIND:PATH`.
+    /// Writes the run directory `dir`: the transcripts, then `report.json` (last, so a
+    /// directory with a `report.json` is complete). Every file is written durably.
+    pub fn write_run_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.write_transcripts(dir)?;
+        smtp_sink::durable::write_file(&dir.join("report.json"), self.to_json().as_bytes())
+    }
+
+    /// Writes `--report KIND:PATH` (durably).
     pub fn write(&self, spec: &ReportSpec) -> std::io::Result<()> {
         let text = match spec.kind {
             ReportKind::Json => self.to_json(),
@@ -116,8 +142,7 @@ impl RunReport {
         {
             std::fs::create_dir_all(parent)?;
         }
-        let mut f = std::fs::File::create(&spec.path)?;
-        f.write_all(text.as_bytes())
+        smtp_sink::durable::write_file(&spec.path, text.as_bytes())
     }
 
     /// The closing summary for the terminal.
@@ -132,6 +157,9 @@ impl RunReport {
                     status_word(&r.status),
                     describe(r)
                 ));
+                if let Some(cmd) = &r.reproduce {
+                    s.push_str(&format!("reproduce: {cmd}\n"));
+                }
             } else if r.status == Status::Pass
                 && r.grade == crate::judge::Grade::Informational
                 && !r.expect_failure
@@ -167,6 +195,27 @@ impl RunReport {
         } else {
             String::new()
         };
+        let skipped: Vec<String> = self
+            .cases
+            .iter()
+            .filter_map(|r| match &r.status {
+                Status::Skip(why) => Some(format!("  {}: {why}\n", r.id())),
+                _ => None,
+            })
+            .collect();
+        if !skipped.is_empty() {
+            s.push_str(&format!(
+                "\nskipped ({}):\n{}",
+                skipped.len(),
+                skipped.concat()
+            ));
+        }
+        if !self.notes.is_empty() {
+            s.push('\n');
+            for n in &self.notes {
+                s.push_str(&format!("{n}\n"));
+            }
+        }
         s.push_str(&format!(
             "\n{} cases: {} passed{info}, {} failed{lax}, {} skipped, {} errors{} in {:.3} s\n",
             self.cases.len(),
@@ -282,6 +331,9 @@ pub fn describe(r: &CaseResult) -> String {
     s.push('\n');
     if let Some(f) = &r.failure {
         s.push_str(&f.diff());
+    }
+    if let Some(c) = &r.context {
+        s.push_str(&c.render());
     }
     s
 }
@@ -410,10 +462,12 @@ mod tests {
             grade: crate::judge::Grade::Fail,
             failure,
             findings: Vec::new(),
+            context: None,
             steps_passed: 1,
             elapsed: Duration::from_secs(300),
             transcript: Transcript::new(),
             smtp: Vec::new(),
+            reproduce: None,
         }
     }
 
@@ -440,6 +494,7 @@ mod tests {
             cases,
             wall: Duration::from_millis(5),
             interrupted: false,
+            notes: Vec::new(),
         }
     }
 

@@ -65,7 +65,8 @@ pub struct EmulatorSetup {
     pub resolve: Vec<(String, ResolveTo)>,
 }
 
-/// Sink-side setup a scenario asks for (`@sink`).
+/// Sink-side setup a scenario asks for (`@sink`; on a real target also the network faults a
+/// capture sink can produce, see [`real_target_setup`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SinkSetup {
     /// Provider profile name.
@@ -82,31 +83,38 @@ pub struct SinkSetup {
     pub tls_versions: Option<String>,
     /// The only suites the sink accepts (`@sink tls-ciphers LIST`), as written.
     pub tls_ciphers: Option<String>,
+    /// Nobody listens during the case: the module's connection is refused
+    /// (`@fault tcp-connect-fails`, `@fault refused`).
+    pub refuse: bool,
 }
 
 impl SinkSetup {
-    /// Why the one sink a real-target run shares between its cases (in-process with default
-    /// settings, or external) cannot give this scenario what its `@sink` lines ask for; `None`
-    /// when it can. Such cases are skipped on real targets, like `@fault`/`@quirk`.
+    /// Whether the case needs anything but a default sink.
+    pub fn is_default(&self) -> bool {
+        *self == SinkSetup::default()
+    }
+
+    /// Why a sink the runner does not own (`--sink-api`: run elsewhere, shared by every case)
+    /// cannot give this scenario what it asks for; `None` when it can.
     pub fn unsupported_on_shared_sink(&self) -> Option<String> {
         let mut needs = Vec::new();
         if let Some(p) = &self.profile {
             needs.push(format!("@sink profile {p}"));
         }
         if self.tls == Some(TlsMode::None) {
-            // The shared sink offers STARTTLS (an external one may too): the module would
+            // A shared sink offers STARTTLS (an external one may too): the module would
             // upgrade, and a scenario expecting 665 (ERRATA M4) would fail for the wrong reason.
             needs.push("@sink tls none (a server that offers no STARTTLS)".into());
         }
-        if self
-            .faults
-            .iter()
-            .any(|f| matches!(f, SinkFault::Reply { .. }))
-        {
-            needs.push("@sink reply".into());
-        }
-        if self.faults.iter().any(|f| matches!(f, SinkFault::Drop(_))) {
-            needs.push("@sink drop".into());
+        for f in &self.faults {
+            let what = match f {
+                SinkFault::Reply { .. } => "@sink reply",
+                SinkFault::Drop(_) | SinkFault::DropAt(_) => "@sink drop (or a reset)",
+                SinkFault::Stall(_) => "a server that stops answering",
+            };
+            if !needs.iter().any(|n| n == what) {
+                needs.push(what.into());
+            }
         }
         if let Some(m) = &self.auth_mechanisms {
             needs.push(format!("@sink auth {}", m.join(",")));
@@ -120,9 +128,13 @@ impl SinkSetup {
         if let Some(c) = &self.tls_ciphers {
             needs.push(format!("@sink tls-ciphers {c}"));
         }
+        if self.refuse {
+            needs.push("a refused connection".into());
+        }
         (!needs.is_empty()).then(|| {
             format!(
-                "needs a capture sink set up for this case ({}); a real-target run shares one default sink",
+                "needs a capture sink set up for this case ({}); a sink run elsewhere (--sink-api) \
+                 is shared by every case: use the runner's own (--sink-listen)",
                 needs.join(", ")
             )
         })
@@ -144,6 +156,94 @@ pub enum SinkFault {
     },
     /// Close the connection at `stage` without replying.
     Drop(at_scenario::SmtpStage),
+    /// Close the connection at this point of the sink's dialogue (a network reset).
+    DropAt(smtp_sink::DropAt),
+    /// Stop answering at this point (a stalled server).
+    Stall(smtp_sink::Point),
+}
+
+/// How `sc` runs for `profile` on a device the runner does not control (a real module,
+/// `atconform emulate`): its `@sink` setup plus the network faults a capture sink produces from
+/// outside — a refused connection (no listener), a server that stops answering, a reset —, or
+/// why it cannot run there: what needs the module's SIM, radio network, DNS answers or
+/// firmware (`@quirk`) is only possible on the in-process emulator.
+pub fn real_target_setup(sc: &Scenario, profile: Profile) -> Result<SinkSetup, String> {
+    use at_mailer::{NetFault, Stage};
+    use at_scenario::Fault;
+    let (_, mut sink) = setup_for(sc, profile);
+    for step in sc.steps_for(profile) {
+        let StepKind::Emulator(action) = &step.kind else {
+            continue;
+        };
+        let net = match action {
+            EmulatorAction::Quirk(q) => {
+                return Err(format!(
+                    "needs the emulator: @quirk {q} plants a firmware defect the harness must \
+                     catch (a self-test of the harness, not of the module)"
+                ));
+            }
+            EmulatorAction::Fault(Fault::SimNotReady) => {
+                return Err(
+                    "needs control of the module's (U)SIM (@fault sim-not-ready, 000 §4.1)".into(),
+                );
+            }
+            EmulatorAction::Fault(Fault::TcpConnectFails) => NetFault::Refused,
+            EmulatorAction::Fault(f) => {
+                return Err(format!(
+                    "needs control of the mobile network (@fault {})",
+                    f.spec()
+                ));
+            }
+            EmulatorAction::Net(spec) => spec
+                .parse::<NetFault>()
+                .map_err(|e| format!("@fault {spec}: {e}"))?,
+            _ => continue,
+        };
+        let point = |stage: Stage| -> Result<smtp_sink::Point, String> {
+            let name = match stage {
+                Stage::Greeting => "greeting",
+                Stage::Ehlo => "ehlo",
+                Stage::StartTls => "starttls",
+                Stage::Auth => "auth",
+                Stage::MailFrom => "mail",
+                Stage::RcptTo => "rcpt",
+                Stage::Data => "data",
+                Stage::Body => "data-end",
+                Stage::Quit => "quit",
+                other => {
+                    return Err(format!(
+                        "a capture sink cannot fail at {other}: needs the emulator"
+                    ));
+                }
+            };
+            name.parse().map_err(|e: String| e)
+        };
+        match net {
+            NetFault::Dns => {
+                return Err(
+                    "needs control of DNS (@fault dns): on a real target give the \
+                            server a name that cannot resolve (RFC 2606 .invalid) instead"
+                        .into(),
+                );
+            }
+            NetFault::Refused => sink.refuse = true,
+            NetFault::Reset { stage: Stage::Body } => {
+                sink.faults
+                    .push(SinkFault::DropAt(smtp_sink::DropAt::MidData));
+            }
+            NetFault::Reset {
+                stage: Stage::Greeting,
+            } => sink
+                .faults
+                .push(SinkFault::DropAt(smtp_sink::DropAt::BeforeGreeting)),
+            NetFault::Reset { stage } => sink
+                .faults
+                .push(SinkFault::DropAt(smtp_sink::DropAt::Command(point(stage)?))),
+            NetFault::Stall { stage } => sink.faults.push(SinkFault::Stall(point(stage)?)),
+            _ => return Err(format!("@fault {net}: needs the emulator")),
+        }
+    }
+    Ok(sink)
 }
 
 /// Collects the `@quirk`/`@fault`/`@resolve` and `@sink` directives that apply to `profile`.

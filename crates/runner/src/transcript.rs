@@ -58,6 +58,10 @@ fn ser_escaped<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> 
 pub struct Transcript {
     entries: Vec<Entry>,
     secrets: Vec<Vec<u8>>,
+    /// The secrets and the forms they travel in (base64), as matched everywhere.
+    set: at_wire::redact::Secrets,
+    /// The same for text that is already escaped.
+    escaped: at_wire::redact::Secrets,
 }
 
 impl Transcript {
@@ -101,10 +105,20 @@ impl Transcript {
     pub fn add_secret(&mut self, secret: &[u8]) {
         if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
             self.secrets.push(secret.to_vec());
+            self.set.add(secret);
+            self.escaped.add(escape(secret).as_bytes());
             // Longest first: a secret that is a prefix of another must not leave its tail.
             self.secrets
                 .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         }
+    }
+
+    /// Appends `other` (entries and secrets): the setup before a case, then the case.
+    pub fn append(&mut self, other: Transcript) {
+        for s in &other.secrets {
+            self.add_secret(s);
+        }
+        self.entries.extend(other.entries);
     }
 
     /// The raw entries (not redacted).
@@ -125,19 +139,20 @@ impl Transcript {
         out
     }
 
-    /// `bytes` with every registered secret replaced by `<redacted>`.
+    /// `bytes` with every registered secret (and its base64 forms) replaced by `<redacted>`.
     pub fn redact(&self, bytes: &[u8]) -> Vec<u8> {
-        redact_all(bytes, &self.secrets)
+        self.set.scrub(bytes)
     }
 
     /// Already-escaped text with every registered secret (escaped) replaced by `<redacted>`.
     pub fn redact_text(&self, text: &str) -> String {
-        let escaped: Vec<Vec<u8>> = self
-            .secrets
-            .iter()
-            .map(|s| escape(s).into_bytes())
-            .collect();
-        String::from_utf8_lossy(&redact_all(text.as_bytes(), &escaped)).into_owned()
+        String::from_utf8_lossy(&self.escaped.scrub(text.as_bytes())).into_owned()
+    }
+
+    /// The registered secrets, for redacting other artefacts of the same run (SMTP
+    /// transcripts).
+    pub fn secrets(&self) -> &at_wire::redact::Secrets {
+        &self.set
     }
 
     /// The entries with secrets redacted.
@@ -184,33 +199,6 @@ impl Transcript {
 /// `12.345678` seconds, right-aligned.
 pub(crate) fn fmt_secs(d: Duration) -> String {
     format!("{:>11.6}", d.as_secs_f64())
-}
-
-/// Replaces each occurrence of each secret by `<redacted>`.
-/// One left-to-right pass; at each position the longest secret that starts there wins, so a
-/// secret that is a prefix (or part) of another never leaves the other's tail visible.
-pub(crate) fn redact_all(bytes: &[u8], secrets: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let rest = bytes.get(i..).unwrap_or_default();
-        let hit = secrets
-            .iter()
-            .filter(|s| !s.is_empty() && rest.starts_with(s))
-            .map(Vec::len)
-            .max();
-        match hit {
-            Some(n) => {
-                out.extend_from_slice(b"<redacted>");
-                i += n;
-            }
-            None => {
-                out.extend_from_slice(rest.get(..1).unwrap_or_default());
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 /// Finds the secrets a host line carries: the password of `AT+QSMTPCFG="account",u,p`
@@ -314,10 +302,17 @@ mod tests {
             );
             assert!(!t.redact_text("x passWORD").contains("WORD"));
         }
-        // Overlapping secrets: the longest match at each position wins.
-        assert_eq!(
-            redact_all(b"xabcdy", &[b"abc".to_vec(), b"bcd".to_vec()]),
-            b"x<redacted>dy"
+        // Overlapping secrets: the union of their matches is redacted.
+        let mut t = Transcript::new();
+        t.add_secret(b"abc");
+        t.add_secret(b"bcd");
+        assert_eq!(t.redact(b"xabcdy"), b"x<redacted>y");
+        // A secret also in base64, as `AUTH LOGIN` sends it or inside a longer base64 text.
+        let mut t = Transcript::new();
+        t.add_secret(b"wq664551");
+        assert_eq!(t.redact(b"d3E2NjQ1NTE="), b"<redacted>");
+        assert!(
+            !String::from_utf8_lossy(&t.redact(b"AHNpc2hlbgB3cTY2NDU1MQ==")).contains("cTY2NDU1")
         );
     }
 

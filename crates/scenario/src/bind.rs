@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use base64::Engine as _;
-
 use crate::model::{Piece, Scenario, Text};
 
 /// What secret values are replaced with wherever they would be shown.
@@ -144,52 +142,26 @@ impl Bindings {
         }
     }
 
-    /// Secret values and their base64 forms (as sent in SMTP `AUTH LOGIN`), longest first.
-    fn secret_forms(&self) -> Vec<Vec<u8>> {
-        let mut forms: Vec<Vec<u8>> = Vec::new();
-        for b in self
-            .values
-            .values()
-            .filter(|b| b.secret && !b.value.is_empty())
-        {
-            forms.push(b.value.clone());
-            forms.push(
-                base64::engine::general_purpose::STANDARD
-                    .encode(&b.value)
-                    .into_bytes(),
-            );
+    /// The secret values, as [`at_wire::redact::Secrets`] matches them everywhere (as is and
+    /// in base64, as sent in SMTP `AUTH` or a base64 body).
+    pub fn secrets(&self) -> at_wire::redact::Secrets {
+        let mut set = at_wire::redact::Secrets::new();
+        for b in self.values.values().filter(|b| b.secret) {
+            set.add(&b.value);
         }
-        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        forms.dedup();
-        forms
+        set
     }
 
-    /// `s` with every secret value (and its base64 form) replaced by `<redacted>`.
+    /// `s` with every secret value (and its base64 forms) replaced by `<redacted>`.
     pub fn redact(&self, s: &str) -> String {
         let out = self.redact_bytes(s.as_bytes());
         String::from_utf8(out)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
-    /// `bytes` with every secret value (and its base64 form) replaced by `<redacted>`.
+    /// `bytes` with every secret value (and its base64 forms) replaced by `<redacted>`.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        let forms = self.secret_forms();
-        if forms.is_empty() {
-            return bytes.to_vec();
-        }
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let rest = &bytes[i..];
-            if let Some(f) = forms.iter().find(|f| rest.starts_with(f)) {
-                out.extend_from_slice(REDACTED.as_bytes());
-                i += f.len();
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        out
+        self.secrets().scrub(bytes)
     }
 }
 

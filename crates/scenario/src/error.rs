@@ -46,6 +46,8 @@ pub enum ErrorKind {
     DanglingWithin,
     /// A `@data file(...)` that does not exist.
     MissingFile,
+    /// A `@data file(...)` outside the scenario's data folder (absolute, `..`, or a symlink out).
+    OutsideData,
     /// The scenario has no steps.
     Empty,
     /// A `[...]` evidence, `source:` or `errata:` item that cites nothing known: a malformed
@@ -76,6 +78,7 @@ impl ErrorKind {
             ErrorKind::UnknownProfile => "scenario::unknown_profile",
             ErrorKind::DanglingWithin => "scenario::dangling_within",
             ErrorKind::MissingFile => "scenario::missing_file",
+            ErrorKind::OutsideData => "scenario::outside_data",
             ErrorKind::Empty => "scenario::empty",
             ErrorKind::BadEvidence => "scenario::bad_evidence",
         }

@@ -49,6 +49,6 @@ pub use matcher::{
     match_text,
 };
 pub use model::*;
-pub use parse::{TLS_FAULTS, load_dir, load_file, load_str};
+pub use parse::{TLS_FAULTS, load_dir, load_dir_each, load_file, load_str};
 pub use payload::{PayloadError, TEXT_UNIT, binary_payload, text_payload};
 pub use profile::{GROUPS, Profile, ProfileSet};

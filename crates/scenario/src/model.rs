@@ -88,6 +88,9 @@ pub struct Meta {
     /// `evidence:` the evidence of every expectation without its own `[...]`; `None`: the
     /// `source:` citations ([`Meta::default_evidence`]).
     pub evidence: Option<Evidence>,
+    /// `state:` what the module must be in before the first step, beyond the known state every
+    /// case starts from (`pdp-active`, `power-on`; see the profile's `[setup]`).
+    pub state: Vec<String>,
 }
 
 impl Meta {
@@ -310,7 +313,8 @@ pub enum Payload {
     },
     /// `@data "text\r\n.\r\n"`: literal bytes (escapes decoded, variables allowed).
     Literal(Text),
-    /// `@data file(path)`: a file's content; relative paths are resolved against the scenario file.
+    /// `@data file(path)`: a file's content; the path is relative to the scenario file and
+    /// confined to its data folder (`data/` next to it or in its parent directory).
     File(PathBuf),
 }
 

@@ -73,8 +73,8 @@ fn is_version_list(list: &str) -> bool {
 /// Largest generated payload (16 MiB).
 const MAX_PAYLOAD: usize = 16 << 20;
 
-/// Loads a scenario from text; `name` is used in diagnostics. `@data file(...)` paths resolve
-/// against the current directory.
+/// Loads a scenario from text; `name` is used in diagnostics. `@data file(...)` paths are
+/// checked as written (confined to the data folder) but not looked up on disk.
 ///
 /// ```
 /// let sc = at_scenario::load_str("x.scn", "title: t\nsource: 000 §2.2.6\nprofiles: quectel\n\
@@ -117,6 +117,17 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Scenario, LoadError> {
 /// Loads every `*.scn` file under `dir` (recursively), sorted by path. All files are tried;
 /// the errors of every failing file are returned together.
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Scenario>, LoadErrors> {
+    let (out, errors) = load_dir_each(dir);
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Like [`load_dir`], but keeps what loaded: every `*.scn` file under `dir` that loads, sorted
+/// by path, and the errors of the others (a runner reports them and runs the rest).
+pub fn load_dir_each(dir: impl AsRef<Path>) -> (Vec<Scenario>, Vec<LoadError>) {
     let dir = dir.as_ref();
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -129,11 +140,7 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Scenario>, LoadErrors> {
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(LoadErrors(errors))
-    }
+    (out, errors)
 }
 
 /// Directory depth `load_dir` descends to (bounds a symlink loop).
@@ -229,6 +236,7 @@ struct Parser<'a> {
     max_response: Option<Cited>,
     verdict: Option<Verdict>,
     evidence: Option<Evidence>,
+    state: Option<Vec<String>>,
     vars: Vec<VarDecl>,
     names: HashSet<String>,
     payloads: HashSet<String>,
@@ -256,6 +264,7 @@ impl<'a> Parser<'a> {
             max_response: None,
             verdict: None,
             evidence: None,
+            state: None,
             vars: Vec::new(),
             names: HashSet::new(),
             payloads: HashSet::new(),
@@ -356,6 +365,7 @@ impl<'a> Parser<'a> {
                 max_response: self.max_response,
                 verdict: self.verdict.unwrap_or(Verdict::Pass),
                 evidence: self.evidence,
+                state: self.state.unwrap_or_default(),
             },
             vars: self.vars,
             steps: self.steps,
@@ -615,10 +625,35 @@ impl<'a> Parser<'a> {
                     }
                 });
             }
+            "state" => {
+                if self.state.is_some() {
+                    return dup(self);
+                }
+                let items = self.list(value, "state")?;
+                for it in &items {
+                    let ok = it
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                    if !ok {
+                        let pos = value.s.find(it.as_str()).unwrap_or(0);
+                        return Err(self
+                            .err(
+                                ErrorKind::BadValue,
+                                value.slice(pos, pos + it.len()),
+                                format!("`{it}` is not a state name"),
+                            )
+                            .with_help(
+                                "state names are lower case: pdp-active, power-on, or a state \
+                                 the profile's [setup.states] defines",
+                            ));
+                    }
+                }
+                self.state = Some(items);
+            }
             _ => {
                 return Err(self
                     .err(ErrorKind::UnknownHeader, key, format!("unknown header `{}:`", key.s))
-                    .with_help("headers: title, source, errata, evidence, profiles, tags, timeout, max-response, verdict"));
+                    .with_help("headers: title, source, errata, evidence, profiles, tags, timeout, max-response, verdict, state"));
             }
         }
         Ok(())
@@ -1028,6 +1063,75 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// A `file(...)` path, confined to the scenario's data folder: `data/` next to the scenario
+    /// file or in its parent directory (a scenario is untrusted input). Checked as written (no
+    /// absolute path, no `..` out of that folder) and, for a file on disk, after resolving
+    /// symlinks. Returns the path to read: joined to the scenario's directory when there is one.
+    fn data_file(&self, src: Src<'_>) -> R<PathBuf> {
+        use std::path::Component;
+        let outside = |why: &str| {
+            self.err(
+                ErrorKind::OutsideData,
+                src,
+                format!("payload file `{}` {why}", src.s),
+            )
+            .with_help(
+                "payload files live in the scenario's data folder: `data/` next to the scenario \
+                 file (`file(data/x.bin)`) or in its parent directory (`file(../data/x.bin)`)",
+            )
+        };
+        let written = Path::new(src.s);
+        let mut ups = 0usize;
+        let mut inside: Vec<&std::ffi::OsStr> = Vec::new();
+        for c in written.components() {
+            match c {
+                Component::Normal(n) => inside.push(n),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    if inside.pop().is_none() {
+                        ups += 1;
+                    }
+                }
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(outside("is an absolute path"));
+                }
+            }
+        }
+        if ups > 1 || inside.len() < 2 || inside.first().is_none_or(|d| *d != "data") {
+            return Err(outside("is outside the scenario's data folder"));
+        }
+        let Some(dir) = &self.base_dir else {
+            return Ok(written.to_path_buf());
+        };
+        let path = dir.join(written);
+        if !path.is_file() {
+            return Err(self.err(
+                ErrorKind::MissingFile,
+                src,
+                format!("payload file `{}` not found", path.display()),
+            ));
+        }
+        // Symlinks: the file must resolve into the data folder, and the folder must be a real
+        // directory of the scenario's tree (not a link to elsewhere).
+        let base = if ups == 1 {
+            dir.join("..")
+        } else {
+            dir.to_path_buf()
+        };
+        let root = std::fs::canonicalize(&base)
+            .map(|b| b.join("data"))
+            .and_then(|want| Ok((std::fs::canonicalize(base.join("data"))?, want)));
+        let target = std::fs::canonicalize(&path);
+        match (root, target) {
+            (Ok((root, want)), Ok(target)) if root == want && target.starts_with(&root) => {}
+            _ => return Err(outside("resolves outside the scenario's data folder")),
+        }
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_PAYLOAD as u64) {
+            return Err(self.err(ErrorKind::BadValue, src, "payload file larger than 16 MiB"));
+        }
+        Ok(path)
+    }
+
     fn data(&mut self, args: Src<'a>) -> R<Data> {
         if args.s.is_empty() {
             return Err(self
@@ -1045,18 +1149,7 @@ impl<'a> Parser<'a> {
                 .find(')')
                 .ok_or_else(|| self.err(ErrorKind::Syntax, args, "`file(` without `)`"))?;
             let path_src = args.slice(5, 5 + close);
-            let path = PathBuf::from(path_src.s);
-            let path = match &self.base_dir {
-                Some(dir) if path.is_relative() => dir.join(path),
-                _ => path,
-            };
-            if self.base_dir.is_some() && !path.is_file() {
-                return Err(self.err(
-                    ErrorKind::MissingFile,
-                    path_src,
-                    format!("payload file `{}` not found", path.display()),
-                ));
-            }
+            let path = self.data_file(path_src)?;
             (Payload::File(path), args.from(5 + close + 1).trim())
         } else {
             let (n, rest) = args.word();

@@ -171,6 +171,28 @@ fn bad_evidence_is_an_error_at_its_place() {
 }
 
 #[test]
+fn state_header_names_what_the_module_must_be_in() {
+    let sc = load_str(
+        "s.scn",
+        "title: x\nsource: 000 §2.2.1\nprofiles: ec25\nstate: power-on, pdp-active\n> AT\n< OK\n",
+    )
+    .unwrap();
+    assert_eq!(sc.meta.state, ["power-on", "pdp-active"]);
+    for (bad, line) in [
+        ("state: PDP_active", 4),
+        ("state: ,", 4),
+        ("state: a\nstate: b", 5),
+    ] {
+        let e = load_str(
+            "s.scn",
+            &format!("title: x\nsource: 000 §2.2.1\nprofiles: ec25\n{bad}\n> AT\n< OK\n"),
+        )
+        .expect_err(bad);
+        assert_eq!(e.line(), line, "{bad}: {e}");
+    }
+}
+
+#[test]
 fn sends_comments_and_terminators() {
     let sc = load(
         "> AT+QSMTPDST=1,1,\"a@b.c\"    // 添加所有收件人。\n< OK\n\
@@ -595,4 +617,72 @@ fn liberties_inequality_and_negative_checks() {
         err.to_string().contains("no value captured as `nope`"),
         "{err}"
     );
+}
+
+/// A scenario is untrusted input: `@data file(...)` reads only from its data folder.
+#[test]
+fn payload_files_are_confined_to_the_data_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("corpus");
+    std::fs::create_dir_all(dir.join("edge/data")).unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("data/ok.txt"), b"ok").unwrap();
+    std::fs::write(dir.join("edge/data/near.txt"), b"near").unwrap();
+    std::fs::write(root.path().join("secret.txt"), b"TOP SECRET").unwrap();
+    std::os::unix::fs::symlink(root.path().join("secret.txt"), dir.join("data/link.txt")).unwrap();
+    std::os::unix::fs::symlink(dir.join("data/ok.txt"), dir.join("edge/data/inner.txt")).unwrap();
+    // A data folder that is itself a link to elsewhere.
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    std::os::unix::fs::symlink(root.path(), dir.join("other/data")).unwrap();
+    let scn = |rel: &str, path: &str| {
+        let f = dir.join(rel);
+        std::fs::write(
+            &f,
+            format!("{HEAD}> AT+QSMTPBODY=0,4,5\n< CONNECT\n@data file({path})\n< OK\n"),
+        )
+        .unwrap();
+        load_file(&f)
+    };
+    for (rel, path) in [
+        ("edge/a.scn", "../data/ok.txt"),
+        ("edge/a.scn", "data/near.txt"),
+        ("edge/a.scn", "./data/near.txt"),
+        ("x.scn", "data/ok.txt"),
+    ] {
+        let sc = scn(rel, path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(
+            sc.steps
+                .iter()
+                .any(|s| matches!(&s.kind, StepKind::Data(_)))
+        );
+    }
+    let secret = root.path().join("secret.txt");
+    let abs = secret.display().to_string();
+    for (rel, path, why) in [
+        ("edge/a.scn", abs.as_str(), "absolute"),
+        ("edge/a.scn", "../../secret.txt", "outside"),
+        ("edge/a.scn", "../../../../../../etc/passwd", "outside"),
+        ("edge/a.scn", "data/../../../secret.txt", "outside"),
+        ("edge/a.scn", "../edge/data/near.txt", "outside"),
+        ("edge/a.scn", "../data/link.txt", "resolves outside"),
+        ("x.scn", "data/link.txt", "resolves outside"),
+        ("other/a.scn", "data/secret.txt", "resolves outside"),
+    ] {
+        let e = scn(rel, path).expect_err(path);
+        assert_eq!(e.kind(), ErrorKind::OutsideData, "{path}: {e}");
+        assert!(e.to_string().contains(why), "{path}: {e}");
+        // file:line:col of the path inside the directive.
+        assert_eq!((e.line(), e.col()), (6, 12), "{path}: {e}");
+    }
+    // A link that stays inside a data folder is fine only if it resolves into the folder the
+    // path names: edge/data/inner.txt -> ../../data/ok.txt leaves edge/data.
+    let e = scn("edge/a.scn", "data/inner.txt").expect_err("inner link");
+    assert_eq!(e.kind(), ErrorKind::OutsideData);
+    // Without a file system (load_str), the written path is checked all the same.
+    let e = load_str(
+        "edge/x.scn",
+        &format!("{HEAD}> AT+QSMTPBODY=0,4,5\n< CONNECT\n@data file(/etc/passwd)\n"),
+    )
+    .expect_err("absolute");
+    assert_eq!(e.kind(), ErrorKind::OutsideData);
 }

@@ -49,6 +49,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod durable;
 mod fault;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -67,7 +68,7 @@ pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
 pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};
 pub use server::{Error, RunningSink, Sink, SinkConfig, TlsSource, spawn};
 pub use session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
-pub use store::{MessageCallback, Store};
+pub use store::{ErrorCallback, MessageCallback, Store, TRANSCRIPT_BUDGET};
 pub use time::{Clock, Instant, ManualClock, parse_duration};
 pub use transcript::{
     CloseReason, Direction, Entry, REDACTED, SessionEnd, TlsInfo, TlsUpgrade, Transcript, escape,

@@ -130,12 +130,22 @@ pub struct Limits {
     pub max_message_size: usize,
     /// Most RCPT commands accepted per transaction (`452 4.5.3` after that, RFC 5321 §4.5.3.1.10).
     pub max_recipients: usize,
-    /// A connection waiting this long for a complete line is closed with `421` (slowloris).
+    /// A connection waiting this long for a complete line is closed with `421` (slowloris); also
+    /// enforced while a reply cannot be written.
     pub idle_timeout: Duration,
+    /// A reply the client does not read within this long closes the connection.
+    pub write_timeout: Duration,
     /// A connection older than this is closed with `421`, however busy it is.
     pub max_session: Duration,
-    /// Bytes of transcript kept per connection; beyond this only a count is kept.
+    /// Memory of transcript kept per connection (bytes plus a per-entry overhead); beyond this
+    /// only a count is kept.
     pub max_transcript: usize,
+    /// Failed AUTH attempts allowed on one connection; the next failure also gets
+    /// `421 4.7.0` and the connection is closed.
+    pub max_auth_failures: u32,
+    /// Failed AUTH attempts allowed from one client address per minute; beyond, AUTH is
+    /// answered `454 4.7.0` without checking the credentials until the minute has passed.
+    pub max_auth_failures_per_address: u32,
 }
 
 impl Default for Limits {
@@ -146,10 +156,14 @@ impl Default for Limits {
             max_message_size: 32 * MIB,
             // RFC 5321 §4.5.3.1.8: at least 100 recipients must be buffered.
             max_recipients: 100,
-            // RFC 5321 §4.5.3.2.7: a server SHOULD wait at least 5 minutes for the next command.
-            idle_timeout: Duration::from_secs(300),
+            // RFC 5321 §4.5.3.2.7 suggests 5 minutes; a test sink with a bounded number of
+            // connections cannot let idle clients hold them that long (docs/sink.md).
+            idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
             max_session: Duration::from_secs(3600),
             max_transcript: 4 * MIB,
+            max_auth_failures: 3,
+            max_auth_failures_per_address: 10,
         }
     }
 }

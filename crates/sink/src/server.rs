@@ -15,7 +15,7 @@ use crate::fault::FaultScript;
 use crate::message::StoredMessage;
 use crate::profile::{Limits, Profile, SesLimits};
 use crate::session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
-use crate::store::{MessageCallback, Store};
+use crate::store::{ErrorCallback, MessageCallback, Store};
 use crate::time::{Clock, Instant};
 use crate::tls::TlsOptions;
 use crate::transcript::{CloseReason, SessionEnd, Transcript};
@@ -87,8 +87,11 @@ pub struct SinkConfig {
     limits: Option<Limits>,
     ses: SesLimits,
     max_connections: usize,
+    max_connections_per_address: usize,
     max_transcripts: usize,
     on_message: Option<MessageCallback>,
+    on_error: Option<ErrorCallback>,
+    secrets: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SinkConfig {
@@ -134,8 +137,11 @@ impl SinkConfig {
             limits: None,
             ses: SesLimits::default(),
             max_connections: 64,
+            max_connections_per_address: 16,
             max_transcripts: 1000,
             on_message: None,
+            on_error: None,
+            secrets: Vec::new(),
         }
     }
 
@@ -267,10 +273,43 @@ impl SinkConfig {
         self
     }
 
+    /// Most simultaneous connections from one client address (default 16); more get
+    /// `421 4.7.0` (plain) or are closed (TLS).
+    pub fn max_connections_per_address(mut self, n: usize) -> Self {
+        self.max_connections_per_address = n.max(1);
+        self
+    }
+
     /// Calls `f` for every accepted message.
     pub fn on_message(mut self, f: impl Fn(&StoredMessage) + Send + Sync + 'static) -> Self {
         self.on_message = Some(Arc::new(f));
         self
+    }
+
+    /// Calls `f` with every error writing to the store directory.
+    pub fn on_error(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Arc::new(f));
+        self
+    }
+
+    /// Redacts `secret` wherever it appears in transcripts (files and API), like AUTH payloads.
+    /// Passwords of [`SinkConfig::account`] are redacted without this.
+    pub fn secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.secrets.push(secret.into());
+        self
+    }
+
+    fn secret_set(&self) -> at_wire::redact::Secrets {
+        let mut set = at_wire::redact::Secrets::new();
+        for s in &self.secrets {
+            set.add(s);
+        }
+        if let AuthPolicy::Accounts(list) = &self.auth {
+            for a in list {
+                set.add(a.password().as_bytes());
+            }
+        }
+        set
     }
 
     fn session_config(&self, tls_available: bool) -> SessionConfig {
@@ -298,6 +337,49 @@ struct Ctx {
     clock: Clock,
     acceptor: Option<at_tls::Acceptor>,
     limit: Arc<Semaphore>,
+    per_address: Arc<PerAddress>,
+    /// Transcript writes in flight (bounds the memory of finished connections).
+    writes: Arc<Semaphore>,
+}
+
+/// Open connections per client address.
+#[derive(Debug)]
+struct PerAddress {
+    max: usize,
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One open connection of an address; dropping it frees the slot.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    ip: std::net::IpAddr,
+}
+
+impl PerAddress {
+    fn acquire(table: &Arc<PerAddress>, ip: std::net::IpAddr) -> Option<AddressSlot> {
+        let mut open = table.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= table.max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            table: Arc::clone(table),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// A bound, not yet running sink (async API; the CLI uses it).
@@ -351,17 +433,18 @@ impl Sink {
         } else {
             (None, Vec::new())
         };
-        let first_id = Store::first_free_id(config.store_dir.as_deref(), ".eml");
-        let first_connection = Store::first_free_connection(config.store_dir.as_deref());
         let store = Store::new(
             config.store_dir.clone(),
             config.max_transcripts,
             config.on_message.clone(),
+            config.on_error.clone(),
+            config.secret_set(),
         )
         .map_err(|source| Error::Store {
             path: config.store_dir.clone().unwrap_or_default(),
             source,
         })?;
+        let (first_id, first_connection) = (store.next_id(), store.next_connection());
         let session = Arc::new(config.session_config(acceptor.is_some()));
         let smtp = bind(config.smtp).await?;
         let smtps = bind(config.smtps).await?;
@@ -380,6 +463,11 @@ impl Sink {
                 clock: config.clock.clone(),
                 acceptor,
                 limit: Arc::new(Semaphore::new(config.max_connections)),
+                per_address: Arc::new(PerAddress {
+                    max: config.max_connections_per_address,
+                    open: Default::default(),
+                }),
+                writes: Arc::new(Semaphore::new(config.max_connections)),
             }),
             smtp,
             smtps,
@@ -457,17 +545,62 @@ async fn accept(l: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAd
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// How long a refusal (`421`) or a closing handshake may take before the socket is dropped.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Writes `line` (plain listener only) and closes, within [`GOODBYE_TIMEOUT`].
+async fn refuse(mut tcp: TcpStream, implicit: bool, line: String) {
+    let _ = tokio::time::timeout(GOODBYE_TIMEOUT, async {
+        if !implicit {
+            let _ = tcp.write_all(line.as_bytes()).await;
+        }
+        let _ = tcp.shutdown().await;
+    })
+    .await;
+}
+
+/// The connection limits a connection holds while its client is connected.
+struct Held {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _slot: AddressSlot,
+}
+
+/// Hands a finished transcript to the store (file writes off the async threads). The client is
+/// gone: its connection slots are freed first, so a client that reconnects at once is not
+/// refused while the transcript is being written; the writes in flight are bounded apart.
+async fn finish(ctx: &Ctx, held: Held, t: Transcript) {
+    drop(held);
+    let Ok(_writing) = Arc::clone(&ctx.writes).acquire_owned().await else {
+        return;
+    };
+    let store = Arc::clone(&ctx.store);
+    let _ = tokio::task::spawn_blocking(move || store.push_transcript(t)).await;
+}
+
+/// Kernel send buffer of a connection: replies a client does not read pile up here only this
+/// far before the write blocks and the write/idle timeouts start counting.
+const SEND_BUFFER: usize = 64 * 1024;
 
 async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implicit: bool) {
     let _ = tcp.set_nodelay(true);
-    let Ok(_permit) = Arc::clone(&ctx.limit).try_acquire_owned() else {
-        if !implicit {
-            let _ = tcp
-                .write_all(b"421 4.3.2 Too many connections, try again later\r\n")
-                .await;
-        }
-        let _ = tcp.shutdown().await;
+    let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
+    let host = &ctx.session.hostname;
+    let Ok(permit) = Arc::clone(&ctx.limit).try_acquire_owned() else {
+        let line = format!("421 4.3.2 {host} Error: too many connections, try again later\r\n");
+        refuse(tcp, implicit, line).await;
         return;
+    };
+    let Some(slot) = PerAddress::acquire(&ctx.per_address, peer.ip()) else {
+        let line = format!(
+            "421 4.7.0 {host} Error: too many connections from {}, try again later\r\n",
+            peer.ip()
+        );
+        refuse(tcp, implicit, line).await;
+        return;
+    };
+    let held = Held {
+        _permit: permit,
+        _slot: slot,
     };
     let n = ctx.shared.next_connection();
     let fail = |reason, tls_error: Option<String>| {
@@ -489,15 +622,16 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
                 let mut s = new_session(&ctx, n, true, peer);
                 s.set_tls_info(crate::tls::info(tls.negotiated()));
                 drive(&ctx, &mut tls, &mut s).await;
-                ctx.store.push_transcript(s.into_transcript());
+                finish(&ctx, held, s.into_transcript()).await;
             }
-            Ok(Err(e)) => ctx
-                .store
-                .push_transcript(fail(CloseReason::TlsFailed, Some(e.to_string()))),
-            Err(_) => ctx.store.push_transcript(fail(
-                CloseReason::TlsFailed,
-                Some("handshake timed out".into()),
-            )),
+            Ok(Err(e)) => {
+                let t = fail(CloseReason::TlsFailed, Some(e.to_string()));
+                finish(&ctx, held, t).await;
+            }
+            Err(_) => {
+                let t = fail(CloseReason::TlsFailed, Some("handshake timed out".into()));
+                finish(&ctx, held, t).await;
+            }
         }
         return;
     }
@@ -507,7 +641,7 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
             Some(a) => tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(tcp)).await,
             None => {
                 s.close(ctx.clock.now(), CloseReason::TlsFailed);
-                ctx.store.push_transcript(s.into_transcript());
+                finish(&ctx, held, s.into_transcript()).await;
                 return;
             }
         };
@@ -527,7 +661,7 @@ async fn connection(ctx: Arc<Ctx>, mut tcp: TcpStream, peer: SocketAddr, implici
             }
         }
     }
-    ctx.store.push_transcript(s.into_transcript());
+    finish(&ctx, held, s.into_transcript()).await;
 }
 
 fn new_session(ctx: &Ctx, n: u64, tls: bool, peer: SocketAddr) -> Session {
@@ -548,6 +682,27 @@ enum Outcome {
     StartTls,
 }
 
+/// Writes `bytes` and flushes, unless the client stops reading: then the write timeout, or the
+/// session's idle or total deadline, ends the connection.
+async fn write_bounded<S: AsyncWrite + Unpin>(
+    ctx: &Ctx,
+    io: &mut S,
+    s: &Session,
+    bytes: &[u8],
+) -> Result<(), CloseReason> {
+    let write_deadline = ctx.clock.now() + ctx.session.limits.write_timeout;
+    let deadline = s
+        .io_deadline()
+        .map_or(write_deadline, |d| d.min(write_deadline));
+    tokio::select! {
+        r = async {
+            io.write_all(bytes).await?;
+            io.flush().await
+        } => r.map_err(|_| CloseReason::IoError),
+        () = ctx.clock.sleep_until(deadline) => Err(CloseReason::WriteTimeout),
+    }
+}
+
 /// Moves bytes between `io` and the session until it closes or asks for TLS.
 async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &Ctx,
@@ -558,26 +713,34 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     let mut eof = false;
     loop {
         let (mut close, mut starttls) = (false, false);
-        // Events first: a message is stored before its 250 is written.
+        // Events first: a message is durably stored before its 250 is written (451 if not).
         while let Some(ev) = s.poll_event() {
             match ev {
-                Event::Accepted(m) => ctx.store.insert(*m),
+                Event::Accepted(m) => {
+                    let id = m.id;
+                    let store = Arc::clone(&ctx.store);
+                    let stored = tokio::task::spawn_blocking(move || store.insert(*m)).await;
+                    if !matches!(stored, Ok(Ok(()))) {
+                        s.store_failed(id);
+                    }
+                }
                 Event::StartTls => starttls = true,
                 Event::Close(_) => close = true,
             }
         }
+        // One write for everything queued (pipelined commands get their replies together).
+        let mut out = Vec::new();
         while let Some(bytes) = s.poll_transmit() {
-            if io.write_all(&bytes).await.is_err() {
-                s.close(ctx.clock.now(), CloseReason::IoError);
-                return Outcome::Closed;
-            }
+            out.extend_from_slice(&bytes);
         }
-        if io.flush().await.is_err() {
-            s.close(ctx.clock.now(), CloseReason::IoError);
+        if !out.is_empty()
+            && let Err(reason) = write_bounded(ctx, io, s, &out).await
+        {
+            s.close(ctx.clock.now(), reason);
             return Outcome::Closed;
         }
         if close {
-            let _ = io.shutdown().await;
+            let _ = tokio::time::timeout(GOODBYE_TIMEOUT, io.shutdown()).await;
             return Outcome::Closed;
         }
         if starttls {
@@ -610,6 +773,7 @@ pub struct RunningSink {
     cert_der: Vec<u8>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    shared: SharedState,
 }
 
 impl std::fmt::Debug for RunningSink {
@@ -640,7 +804,12 @@ pub fn spawn(config: SinkConfig) -> Result<RunningSink, Error> {
             rt.block_on(async move {
                 match Sink::bind(config).await {
                     Ok(sink) => {
-                        let info = (sink.addrs, sink.store(), sink.cert_der.clone());
+                        let info = (
+                            sink.addrs,
+                            sink.store(),
+                            sink.cert_der.clone(),
+                            sink.ctx.shared.clone(),
+                        );
                         let _ = ready_tx.send(Ok(info));
                         let _ = sink
                             .run(async {
@@ -656,12 +825,13 @@ pub fn spawn(config: SinkConfig) -> Result<RunningSink, Error> {
         })
         .map_err(Error::Runtime)?;
     match ready_rx.recv() {
-        Ok(Ok((addrs, store, cert_der))) => Ok(RunningSink {
+        Ok(Ok((addrs, store, cert_der, shared))) => Ok(RunningSink {
             addrs,
             store,
             cert_der,
             stop: Some(stop_tx),
             thread: Some(thread),
+            shared,
         }),
         Ok(Err(e)) => {
             let _ = thread.join();
@@ -708,6 +878,11 @@ impl RunningSink {
     /// Transcripts of finished connections.
     pub fn transcripts(&self) -> Vec<Transcript> {
         self.store.transcripts()
+    }
+
+    /// Connections accepted so far; each has a transcript once it is finished.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections()
     }
 
     /// Forgets messages and transcripts.

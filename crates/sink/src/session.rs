@@ -54,6 +54,13 @@ impl Account {
     }
 }
 
+impl Account {
+    /// The password (never shown in `Debug`).
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+}
+
 impl fmt::Debug for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Account")
@@ -156,10 +163,19 @@ pub struct SharedState(Arc<Mutex<Shared>>);
 struct Shared {
     next_id: u64,
     next_connection: u64,
+    /// Connections accepted by this state.
+    accepted: u64,
     limiter: RateLimiter,
     greylist: std::collections::HashMap<(String, String), Instant>,
+    /// Recent AUTH failures per client address (for [`Limits::max_auth_failures_per_address`]).
+    auth_failures: std::collections::HashMap<String, VecDeque<Instant>>,
     rng: ChaCha8Rng,
 }
+
+/// The window of [`Limits::max_auth_failures_per_address`].
+const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Addresses whose AUTH failures are remembered at once (bounded memory).
+const AUTH_FAILURE_ADDRESSES: usize = 10_000;
 
 impl SharedState {
     /// Fresh state: ids start at `first_id`; SES request ids come from `seed`.
@@ -167,8 +183,10 @@ impl SharedState {
         SharedState(Arc::new(Mutex::new(Shared {
             next_id: first_id.max(1),
             next_connection: 1,
+            accepted: 0,
             limiter: RateLimiter::default(),
             greylist: Default::default(),
+            auth_failures: Default::default(),
             rng: ChaCha8Rng::seed_from_u64(seed),
         })))
     }
@@ -188,14 +206,54 @@ impl SharedState {
         let mut s = self.lock();
         let n = s.next_connection;
         s.next_connection += 1;
+        s.accepted += 1;
         n
     }
 
-    /// Forgets rate-limit and greylist history.
+    /// How many connections this state accepted (since it was made, whatever the first number).
+    pub fn connections(&self) -> u64 {
+        self.lock().accepted
+    }
+
+    /// Forgets rate-limit, greylist and AUTH-failure history.
     pub fn reset_policies(&self) {
         let mut s = self.lock();
         s.limiter = RateLimiter::default();
         s.greylist.clear();
+        s.auth_failures.clear();
+    }
+
+    /// AUTH failures from `addr` within the window ending at `now`.
+    fn recent_auth_failures(&self, addr: &str, now: Instant) -> usize {
+        let mut s = self.lock();
+        let Some(q) = s.auth_failures.get_mut(addr) else {
+            return 0;
+        };
+        while q
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= AUTH_FAILURE_WINDOW)
+        {
+            q.pop_front();
+        }
+        q.len()
+    }
+
+    fn note_auth_failure(&self, addr: &str, now: Instant, keep: usize) {
+        let mut s = self.lock();
+        if s.auth_failures.len() >= AUTH_FAILURE_ADDRESSES && !s.auth_failures.contains_key(addr) {
+            s.auth_failures.retain(|_, q| {
+                q.back()
+                    .is_some_and(|t| now.saturating_duration_since(*t) < AUTH_FAILURE_WINDOW)
+            });
+            if s.auth_failures.len() >= AUTH_FAILURE_ADDRESSES {
+                s.auth_failures.clear();
+            }
+        }
+        let q = s.auth_failures.entry(addr.to_owned()).or_default();
+        q.push_back(now);
+        while q.len() > keep.max(1) {
+            q.pop_front();
+        }
     }
 }
 
@@ -211,7 +269,9 @@ pub enum Event {
     /// `220` to STARTTLS was transmitted: perform the TLS handshake, then call
     /// [`Session::tls_established`]. Bytes received before that are discarded (RFC 3207 §4.2).
     StartTls,
-    /// A message was accepted; its `250` follows in the transmit queue.
+    /// A message was accepted; its `250` follows in the transmit queue. An adapter that cannot
+    /// store it calls [`Session::store_failed`] before taking that reply, which turns it into
+    /// `451 4.3.0`.
     Accepted(Box<StoredMessage>),
     /// Close the connection once the transmit queue is written.
     Close(CloseReason),
@@ -235,8 +295,13 @@ enum Phase {
 #[derive(Debug)]
 enum Out {
     Bytes(Vec<u8>),
+    /// The `250` that acknowledges message `id` (replaced by `451` if storing it fails).
+    Stored(u64, Vec<u8>),
     Event(Event),
 }
+
+/// The reply a message gets when the adapter could not store it (RFC 5321 §4.2.3 / RFC 3463).
+const STORE_FAILED: &str = "451 4.3.0 Error: cannot store the message, try again later\r\n";
 
 #[derive(Debug, Default)]
 struct DataState {
@@ -272,10 +337,26 @@ pub struct Session {
     delayed: VecDeque<(Instant, Out)>,
     hold_until: Option<Instant>,
     transmit: VecDeque<Vec<u8>>,
+    /// Sequence number of `transmit`'s front element.
+    transmit_front: u64,
+    /// `250` replies to accepted messages still in `transmit`: (message id, sequence number,
+    /// transcript entry).
+    stored_replies: Vec<(u64, u64, Option<usize>)>,
     events: VecDeque<Event>,
     transcript: Transcript,
     counts: [u32; 12],
     rng: ChaCha8Rng,
+    /// The overlong line being discarded is an AUTH line or response (all of it is secret).
+    overflow_secret: bool,
+    /// Bytes discarded after STARTTLS: the start of the current line, and whether an `AUTH`
+    /// line was seen (everything from it on is secret).
+    discard_head: Vec<u8>,
+    discard_secret: bool,
+    /// Failed AUTH attempts on this connection.
+    auth_failures: u32,
+    /// Lines after an AUTH that got no challenge: a pipelining client may have sent its
+    /// responses anyway, so they are secret unless they are SMTP commands.
+    stray_auth_lines: u8,
 }
 
 impl fmt::Debug for Session {
@@ -356,9 +437,16 @@ impl Session {
             delayed: VecDeque::new(),
             hold_until: None,
             transmit: VecDeque::new(),
+            transmit_front: 0,
+            stored_replies: Vec::new(),
             events: VecDeque::new(),
             counts: [0; 12],
             rng: ChaCha8Rng::seed_from_u64(seed),
+            overflow_secret: false,
+            discard_head: Vec::new(),
+            discard_secret: false,
+            auth_failures: 0,
+            stray_auth_lines: 0,
         };
         // 003 "SMTP 服务地址": only port 465 with SSL; "目前已禁用 25 端口" (ERRATA S1).
         if s.cfg.profile == Profile::TencentSes && !tls {
@@ -442,7 +530,7 @@ impl Session {
                 Phase::Closed => return,
                 Phase::AwaitTls => {
                     // RFC 3207 §4.2 / CVE-2011-0411: bytes pipelined after STARTTLS are discarded.
-                    self.record_in(input, None);
+                    self.discard_after_starttls(input);
                     return;
                 }
                 Phase::Data => {
@@ -507,6 +595,8 @@ impl Session {
         self.helo = None;
         self.auth_user = None;
         self.reset_transaction();
+        self.discard_head.clear();
+        self.discard_secret = false;
         self.phase = Phase::Command;
         self.last_activity = now;
         self.transcript.mark_tls(now.elapsed());
@@ -525,7 +615,33 @@ impl Session {
 
     /// Next bytes to send to the client.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.transmit.pop_front()
+        let b = self.transmit.pop_front()?;
+        self.transmit_front += 1;
+        let front = self.transmit_front;
+        self.stored_replies.retain(|(_, seq, _)| *seq >= front);
+        Some(b)
+    }
+
+    /// Storing accepted message `id` failed: its `250`, not yet taken with
+    /// [`Session::poll_transmit`], becomes `451 4.3.0` (the client keeps the message and may
+    /// retry). Returns false when that reply was already taken (too late to change).
+    pub fn store_failed(&mut self, id: u64) -> bool {
+        let Some(pos) = self.stored_replies.iter().position(|(i, _, _)| *i == id) else {
+            return false;
+        };
+        let (_, seq, entry) = self.stored_replies.remove(pos);
+        let Some(slot) = usize::try_from(seq - self.transmit_front)
+            .ok()
+            .and_then(|i| self.transmit.get_mut(i))
+        else {
+            return false;
+        };
+        *slot = STORE_FAILED.as_bytes().to_vec();
+        if let Some(i) = entry {
+            self.transcript.replace_entry(i, STORE_FAILED.as_bytes());
+        }
+        self.transcript.messages.retain(|m| *m != id);
+        true
     }
 
     /// Next event for the adapter.
@@ -546,6 +662,17 @@ impl Session {
         Some(idle.min(max))
     }
 
+    /// The idle or total-session deadline, whichever comes first (`None` once closed). An
+    /// adapter enforces it while a write is blocked: a client that does not read is idle.
+    pub fn io_deadline(&self) -> Option<Instant> {
+        if self.phase == Phase::Closed {
+            return None;
+        }
+        let idle = self.last_activity + self.cfg.limits.idle_timeout;
+        let max = self.started + self.cfg.limits.max_session;
+        Some(idle.min(max))
+    }
+
     // ---- output -------------------------------------------------------------------------
 
     fn emit(&mut self, out: Out) {
@@ -553,6 +680,15 @@ impl Session {
             Out::Bytes(b) => {
                 self.transcript
                     .push(self.now.elapsed(), Direction::ServerToClient, &b, None);
+                self.transmit.push_back(b);
+            }
+            Out::Stored(id, b) => {
+                let before = self.transcript.entries.len();
+                self.transcript
+                    .push(self.now.elapsed(), Direction::ServerToClient, &b, None);
+                let entry = (self.transcript.entries.len() > before).then_some(before);
+                let seq = self.transmit_front + self.transmit.len() as u64;
+                self.stored_replies.push((id, seq, entry));
                 self.transmit.push_back(b);
             }
             Out::Event(e) => {
@@ -673,15 +809,34 @@ impl Session {
             Some(pos) => (input.get(..=pos).unwrap_or(input), true),
             None => (input, false),
         };
+        let chunk_body = if complete {
+            chunk
+                .strip_suffix(b"\r\n")
+                .or_else(|| chunk.strip_suffix(b"\n"))
+                .map_or(chunk.len(), <[u8]>::len)
+        } else {
+            chunk.len()
+        };
         if self.line_overflow {
-            let secret = self.in_auth().then_some(0..chunk.len());
+            let secret = (self.in_auth() || self.overflow_secret).then_some(0..chunk_body);
             self.record_in(chunk, secret);
         } else if self.line.len() + chunk.len() > max {
-            // Overlong: record what came and discard until LF (bounded memory).
+            // Overlong: record what came and discard until LF (bounded memory). An AUTH line
+            // or response stays secret however long it is.
             let pending = std::mem::take(&mut self.line);
+            let mut head: Vec<u8> = pending.iter().take(5).copied().collect();
+            head.extend(chunk.iter().take(5 - head.len()));
+            let auth_line = self.in_auth() || starts_with_ci(&head, b"AUTH");
+            let secret = if self.in_auth() || (auth_line && !pending.is_empty()) {
+                Some(0..chunk_body)
+            } else if auth_line {
+                auth_secret_range(chunk, chunk_body).or(Some(0..0))
+            } else {
+                None
+            };
             self.flush_line_bytes(&pending);
-            let secret = self.in_auth().then_some(0..chunk.len());
-            self.record_in(chunk, secret);
+            self.record_in(chunk, secret.filter(|r| !r.is_empty()));
+            self.overflow_secret = auth_line;
             self.line_overflow = true;
         } else {
             self.line.extend_from_slice(chunk);
@@ -690,6 +845,7 @@ impl Session {
             self.last_activity = self.now;
             if self.line_overflow {
                 self.line_overflow = false;
+                self.overflow_secret = false;
                 // 004: "500 ... (This may include errors such as command line too long)".
                 self.reply(500, "5.5.2 Error: line too long");
                 if self.in_auth() {
@@ -724,6 +880,31 @@ impl Session {
         self.record_in(bytes, secret);
     }
 
+    /// Records bytes received after STARTTLS (discarded, RFC 3207 §4.2), secret from the first
+    /// line that starts with `AUTH` on.
+    fn discard_after_starttls(&mut self, input: &[u8]) {
+        let mut secret_from = self.discard_secret.then_some(0);
+        if secret_from.is_none() {
+            let mut line_start = 0;
+            for (i, &b) in input.iter().enumerate() {
+                if b == b'\n' {
+                    self.discard_head.clear();
+                    line_start = i + 1;
+                    continue;
+                }
+                if self.discard_head.len() < 4 {
+                    self.discard_head.push(b);
+                    if self.discard_head.eq_ignore_ascii_case(b"AUTH") {
+                        self.discard_secret = true;
+                        secret_from = Some(line_start);
+                        break;
+                    }
+                }
+            }
+        }
+        self.record_in(input, secret_from.map(|s| s..input.len()));
+    }
+
     fn flush_partial_line(&mut self) {
         if !self.line.is_empty() {
             let pending = std::mem::take(&mut self.line);
@@ -740,12 +921,15 @@ impl Session {
             .or_else(|| line.strip_suffix(b"\n"))
             .map_or(line.len(), <[u8]>::len);
         let in_auth = self.in_auth();
-        let secret = if in_auth {
+        let stray = self.stray_auth_lines > 0 && !in_auth && !is_command(line);
+        self.stray_auth_lines = self.stray_auth_lines.saturating_sub(1);
+        let secret = if in_auth || stray {
             (body_end > 0).then_some(0..body_end)
         } else {
             auth_secret_range(line, body_end)
         };
         self.record_in(line, secret);
+        let auth_command = !in_auth && starts_with_ci(line, b"AUTH");
 
         if self.cfg.profile.strict_crlf() && !line.ends_with(b"\r\n") {
             // RFC 5321 §2.3.8: lines end with CRLF; a bare LF is not a line ending.
@@ -768,7 +952,12 @@ impl Session {
                     self.reply(503, "5.5.1 Error: no SMTP service here");
                 }
             }
-            _ => self.command(line),
+            _ => {
+                self.command(line);
+                if auth_command && !self.in_auth() && self.auth_user.is_none() {
+                    self.stray_auth_lines = 2;
+                }
+            }
         }
     }
 
@@ -985,8 +1174,27 @@ impl Session {
 
     // ---- AUTH (RFC 4954; LOGIN as in 004 step 2) ----------------------------------------
 
+    /// The client's IP address (without the port), when the adapter told us.
+    fn peer_ip(&self) -> Option<String> {
+        let peer = self.transcript.peer.as_deref()?;
+        Some(match peer.parse::<std::net::SocketAddr>() {
+            Ok(a) => a.ip().to_string(),
+            Err(_) => peer.to_owned(),
+        })
+    }
+
     fn auth_start(&mut self, mechanism: u64, initial: &str) {
-        if self.helo.is_none() {
+        let throttled = self.peer_ip().is_some_and(|ip| {
+            let limit = self.cfg.limits.max_auth_failures_per_address as usize;
+            self.shared.recent_auth_failures(&ip, self.now) >= limit
+        });
+        if throttled {
+            // RFC 4954 §6: 454 4.7.0 Temporary authentication failure.
+            self.reply(
+                454,
+                "4.7.0 Error: too many authentication failures from your address, try again later",
+            );
+        } else if self.helo.is_none() {
             self.reply(503, "5.5.1 Error: send HELO/EHLO first");
         } else if self.auth_user.is_some() {
             self.reply(503, "5.5.1 Error: already authenticated");
@@ -1086,8 +1294,23 @@ impl Session {
         if ok {
             self.auth_user = Some(user);
             self.reply(235, "2.7.0 Authentication successful");
-        } else {
-            self.reply(535, "5.7.8 Error: authentication credentials invalid");
+            return;
+        }
+        self.reply(535, "5.7.8 Error: authentication credentials invalid");
+        self.auth_failures = self.auth_failures.saturating_add(1);
+        let limits = &self.cfg.limits;
+        let keep = limits.max_auth_failures_per_address as usize;
+        let too_many = self.auth_failures >= limits.max_auth_failures.max(1);
+        if let Some(ip) = self.peer_ip() {
+            self.shared.note_auth_failure(&ip, self.now, keep);
+        }
+        if too_many {
+            let host = self.cfg.hostname.clone();
+            self.reply(
+                421,
+                &format!("4.7.0 {host} Error: too many authentication failures"),
+            );
+            self.queue_close(CloseReason::TooManyAuthFailures);
         }
     }
 
@@ -1227,7 +1450,8 @@ impl Session {
             };
             self.transcript.messages.push(id);
             self.push_out(Out::Event(Event::Accepted(Box::new(msg))));
-            self.reply(250, &format!("2.0.0 Ok: queued as {id}"));
+            let line = format!("250 2.0.0 Ok: queued as {id}\r\n").into_bytes();
+            self.push_out(Out::Stored(id, line));
         }
         self.release_hold();
     }
@@ -1291,6 +1515,32 @@ fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
             .iter()
             .zip(prefix)
             .all(|(a, b)| a.eq_ignore_ascii_case(b))
+}
+
+/// Whether `line` starts with an SMTP command verb (so it is not a stray AUTH response).
+fn is_command(line: &[u8]) -> bool {
+    const VERBS: [&[u8]; 14] = [
+        b"EHLO",
+        b"HELO",
+        b"MAIL",
+        b"RCPT",
+        b"DATA",
+        b"RSET",
+        b"NOOP",
+        b"QUIT",
+        b"VRFY",
+        b"HELP",
+        b"AUTH",
+        b"STARTTLS",
+        b"EXPN",
+        b"BDAT",
+    ];
+    let word_end = line
+        .iter()
+        .position(|b| matches!(b, b' ' | b'\r' | b'\n'))
+        .unwrap_or(line.len());
+    let word = line.get(..word_end).unwrap_or_default();
+    VERBS.iter().any(|v| word.eq_ignore_ascii_case(v))
 }
 
 /// The range of an AUTH command's initial response, if any.

@@ -23,11 +23,34 @@ fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, Vec<u8>) {
     let head = String::from_utf8_lossy(&resp[..split]).to_string();
     let status = head[9..12].parse().unwrap();
     let body = resp[split + 4..].to_vec();
+    let lower = head.to_ascii_lowercase();
+    if lower.contains("transfer-encoding: chunked") {
+        // Streamed (transcripts).
+        return (status, dechunk(&body));
+    }
     assert!(
-        head.to_ascii_lowercase().contains("content-length"),
-        "expected a sized body: {head}"
+        lower.contains("content-length"),
+        "expected a sized or chunked body: {head}"
     );
     (status, body)
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size");
+        let size = usize::from_str_radix(std::str::from_utf8(&body[..eol]).unwrap().trim(), 16)
+            .expect("hex size");
+        body = &body[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&body[..size]);
+        body = &body[size + 2..];
+    }
 }
 
 fn json(addr: SocketAddr, method: &str, path: &str) -> (u16, serde_json::Value) {

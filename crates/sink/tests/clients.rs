@@ -210,7 +210,10 @@ fn connection_limit_answers_421() {
     second.set_read_timeout(Some(WAIT)).unwrap();
     let mut got = String::new();
     let _ = second.read_to_string(&mut got);
-    assert_eq!(got, "421 4.3.2 Too many connections, try again later\r\n");
+    assert_eq!(
+        got,
+        "421 4.3.2 sink.atconform.test Error: too many connections, try again later\r\n"
+    );
     drop((first, r));
 }
 

@@ -15,6 +15,8 @@ pub struct H {
     pub closed: Option<CloseReason>,
     pub starttls: bool,
     pub all_out: Vec<u8>,
+    /// Storing fails (as on a full disk): accepted messages get `store_failed`.
+    pub fail_store: bool,
 }
 
 pub fn config(profile: Profile) -> SessionConfig {
@@ -45,6 +47,7 @@ impl H {
             closed: None,
             starttls: false,
             all_out: Vec::new(),
+            fail_store: false,
         };
         h.drain();
         h
@@ -54,6 +57,9 @@ impl H {
     pub fn drain(&mut self) -> String {
         while let Some(ev) = self.s.poll_event() {
             match ev {
+                Event::Accepted(m) if self.fail_store => {
+                    assert!(self.s.store_failed(m.id));
+                }
                 Event::Accepted(m) => self.accepted.push(*m),
                 Event::Close(r) => self.closed = Some(r),
                 Event::StartTls => self.starttls = true,

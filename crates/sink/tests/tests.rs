@@ -8,6 +8,7 @@ mod clients;
 mod faults;
 mod harness;
 mod profiles;
+mod reliability;
 mod robustness;
 mod ses;
 mod session;

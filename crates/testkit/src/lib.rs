@@ -2,8 +2,10 @@
 //! tests run against, provisioned by the tests themselves.
 //!
 //! [`python`] returns an interpreter that can import every package of `requirements.txt`. On
-//! first use it creates a virtual environment under `<target>/pyenv` and installs them there,
-//! once per machine, under a file lock (test binaries run in parallel). A fresh machine needs
+//! first use it creates a virtual environment under `<target>/pyenv/<hash of the requirements>`
+//! and installs them there, once per machine, under a file lock (test binaries run in parallel).
+//! A finished environment is never changed or removed, so a test binary built against other
+//! requirements keeps its own and cannot pull one from under another. A fresh machine needs
 //! only `python3` (with its `venv`/`pip` modules) and access to PyPI; nothing is skipped: when
 //! provisioning fails, the calling test fails with what went wrong and how to fix it.
 //!
@@ -44,9 +46,18 @@ pub fn python() -> &'static Path {
     })
 }
 
-/// Where the environment lives: `<target dir>/pyenv`.
+/// Where the environment for [`REQUIREMENTS`] lives: `<target dir>/pyenv/<hash>`.
 pub fn pyenv_dir() -> PathBuf {
-    target_dir().join("pyenv")
+    target_dir()
+        .join("pyenv")
+        .join(format!("{:016x}", fnv1a(REQUIREMENTS.as_bytes())))
+}
+
+/// FNV-1a, 64 bits: a stable name for a requirements text (not a security boundary).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn target_dir() -> PathBuf {
@@ -81,10 +92,12 @@ fn provision() -> Result<PathBuf, String> {
         .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
 
     let python = dir.join("bin/python");
+    // Written last: its presence means the environment is complete (and then never touched).
     let stamp = dir.join(".requirements");
     if fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) && python.exists() {
         return Ok(python);
     }
+    // Only an unfinished environment (an install that was interrupted) is removed.
     let _ = fs::remove_dir_all(&dir);
     let host = std::env::var_os("PYTHON3").unwrap_or_else(|| "python3".into());
     run(

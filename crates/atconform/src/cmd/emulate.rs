@@ -1,6 +1,7 @@
 //! `atconform emulate`: serve the reference emulator on a PTY or a TCP port until killed.
 //!
-//! Prints one startup line on stdout (`emulating EC25 on /tmp/ttyEC25 -> /dev/pts/7`), then
+//! Prints one startup line on stdout (`emulating EC25 on /tmp/ttyEC25 -> /dev/pts/7`,
+//! `emulating EC25 on tcp 127.0.0.1:7001`, `... on rfc2217 127.0.0.1:7002`), then
 //! serves until SIGINT/SIGTERM, removing the PTY link on the way out. Each finished delivery
 //! logs one line on stderr (with `--verbose`, its redacted SMTP transcript too).
 
@@ -10,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use at_emulator::serve::{MailJob, Outcome, Pty, ResolveMap, ServeOptions, serve_tcp};
+use at_emulator::serve::{
+    MailJob, Outcome, Pty, ResolveMap, ServeOptions, serve_tcp, serve_tcp_keep_state,
+};
 use std::sync::Arc;
 
 use at_emulator::{EmulatorConfig, Fault, LibertySet, QuirkSet};
@@ -25,15 +28,29 @@ pub struct Args {
     /// Make PATH a symlink to the PTY slave (open it like a serial port).
     #[arg(long, value_name = "PATH", conflicts_with = "listen")]
     pty_link: Option<PathBuf>,
-    /// Serve over TCP on ADDR (one connection at a time, each a fresh power-on).
+    /// Serve over TCP on ADDR (one connection at a time, each a fresh power-on unless
+    /// --keep-state; another host meanwhile gets a BUSY line).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// With --listen: speak RFC 2217 (Telnet COM port control, as ser2net's `telnet(rfc2217)`
+    /// does), so clients can set the baud rate and drive DTR.
+    #[arg(long, requires = "listen")]
+    rfc2217: bool,
+    /// With --listen: drop a host that sends nothing for this long while no mail is being sent
+    /// (e.g. 10m, 90s; "none" to wait forever) [default: 10m].
+    #[arg(long, value_name = "DURATION", requires = "listen", value_parser = parse_idle)]
+    idle_timeout: Option<Idle>,
+    /// With --listen: one module for all connections, which keeps its state (settings, files,
+    /// PDP context, data mode, a mail sending) between them, like a module behind a
+    /// serial-to-network bridge. A PTY always keeps its module.
+    #[arg(long, requires = "listen", conflicts_with = "rfc2217")]
+    keep_state: bool,
     /// Point HOST:PORT at IP:PORT for deliveries, like curl's (repeatable),
     /// e.g. smtp.163.com:25=127.0.0.1:2525.
     #[arg(long, value_name = "HOST:PORT=IP:PORT")]
     resolve: Vec<String>,
-    /// Enable a firmware quirk (repeatable; see --list-quirks).
-    #[arg(long, value_name = "NAME")]
+    /// Enable firmware quirks: repeatable and/or comma-separated (see --list-quirks).
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
     quirk: Vec<String>,
     /// Make another choice where the manuals leave room (repeatable or comma-separated; see
     /// --list-liberties).
@@ -55,6 +72,19 @@ pub struct Args {
     /// List the built-in profiles and exit.
     #[arg(long)]
     list_profiles: bool,
+}
+
+/// `--idle-timeout`: a duration, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Idle(Option<Duration>);
+
+fn parse_idle(s: &str) -> Result<Idle, String> {
+    if s == "none" {
+        return Ok(Idle(None));
+    }
+    smtp_sink::parse_duration(s)
+        .map(|d| Idle(Some(d)))
+        .ok_or_else(|| format!("bad duration `{s}` (e.g. 10m, 90s, none)"))
 }
 
 /// Runs the subcommand.
@@ -103,7 +133,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let model = config.profile.model.clone();
     let verbose = args.verbose;
     let quirks = config.quirks;
-    let options = ServeOptions::new(config, resolve).with_delivery_hook(Arc::new(
+    let mut options = ServeOptions::new(config, resolve).with_delivery_hook(Arc::new(
         move |job: &MailJob, outcome: &Outcome| {
             let (err, proto) = at_emulator::outcome_codes(outcome, quirks);
             let result = match &outcome.result {
@@ -120,16 +150,32 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 job.server, job.port, job.ssl
             );
             if verbose {
-                text.push_str(&outcome.transcript.render());
+                // AUTH payloads are redacted by the transcript; the password is also redacted
+                // wherever else it appears (a body that quotes it).
+                let mut secrets = at_wire::redact::Secrets::new();
+                if let Some(auth) = &job.auth {
+                    secrets.add(auth.password.expose().as_bytes());
+                }
+                let shown = secrets.scrub(outcome.transcript.render().as_bytes());
+                text.push_str(&String::from_utf8_lossy(&shown));
             }
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
         },
     ));
 
+    if let Some(Idle(t)) = args.idle_timeout {
+        options.idle_timeout = t;
+    }
+
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .into_diagnostic()?;
+    // Signal handlers first: a SIGTERM right after the startup line must be honoured.
+    let stop = {
+        let _in_runtime = rt.enter();
+        stop_signal()
+    };
     let result = match (&args.pty_link, args.listen) {
         (Some(link), None) => {
             let pty = Pty::open(Some(link))
@@ -142,7 +188,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 pty.slave_path().display()
             );
             let _ = stdout.flush();
-            let r = rt.block_on(pty.serve(&options, stop_signal()));
+            let r = rt.block_on(pty.serve(&options, stop));
             drop(pty); // removes the link
             r
         }
@@ -151,9 +197,23 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
             })?;
             let local = listener.local_addr()?;
-            let _ = writeln!(stdout, "emulating {model} on tcp {local}");
+            if args.rfc2217 {
+                let _ = writeln!(stdout, "emulating {model} on rfc2217 {local}");
+                let _ = stdout.flush();
+                return at_emulator::serve_rfc2217::serve_rfc2217(listener, &options, stop).await;
+            }
+            let keep = if args.keep_state {
+                " (one module for every connection)"
+            } else {
+                ""
+            };
+            let _ = writeln!(stdout, "emulating {model} on tcp {local}{keep}");
             let _ = stdout.flush();
-            serve_tcp(listener, &options, stop_signal()).await
+            if args.keep_state {
+                serve_tcp_keep_state(listener, &options, stop).await
+            } else {
+                serve_tcp(listener, &options, stop).await
+            }
         }),
         _ => {
             return Err(miette!(
@@ -167,18 +227,25 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub(crate) async fn stop_signal() {
+/// Completes on SIGINT or SIGTERM. The handlers are installed when this is called (inside a
+/// runtime), not when the future is first polled, so no signal is missed (or kills the process)
+/// in between.
+pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+        };
+        tokio::select! {
+            () = wait(term) => {}
+            () = wait(int) => {}
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `atconform fuzz`: the device fuzzer (crate `at-devfuzz`) against the emulator, a serial port
-//! or a TCP port. Exit status 0 = no finding, 1 = findings, 2 = usage error.
+//! or a TCP port. Exit status 0 = no finding, 1 = findings (or Ctrl-C), 2 = usage error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,9 +19,10 @@ pub struct Args {
     /// Module profile (ec21, ec25, …, ag35, multitech).
     #[arg(long, default_value = "ec25")]
     profile: String,
-    /// Emulator quirks to switch on, comma-separated (emulator target only).
-    #[arg(long, value_name = "NAMES")]
-    quirk: Option<String>,
+    /// Emulator quirks to switch on: repeatable and/or comma-separated (emulator target only;
+    /// see `atconform emulate --list-quirks`).
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    quirk: Vec<String>,
     /// Emulator liberties to switch on (repeatable or comma-separated; emulator target only):
     /// a conforming module that chose otherwise where the manuals leave room, which must raise
     /// no finding.
@@ -46,9 +47,18 @@ pub struct Args {
     /// Campaign seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Number of cases.
-    #[arg(long, default_value_t = 1000)]
-    cases: u64,
+    /// Number of cases (default 1000; unlimited when only --duration is given).
+    #[arg(long)]
+    cases: Option<u64>,
+    /// Stop starting cases after this much time, e.g. 90s, 10m, 1h (the summary and reports
+    /// are written as usual).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Live devices: the time one case may take (default 30s; `0` for no limit). A case that
+    /// waits longer by design (`<input_time>`, a 61 s send) is not run, one still running at
+    /// the budget is cut; both are listed in the summary.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    case_budget: Option<Duration>,
     /// Replay exactly this case of the seed.
     #[arg(long, value_name = "N")]
     case: Option<u64>,
@@ -77,6 +87,29 @@ pub struct Args {
     /// checks that the model is deterministic; normally only quirky emulators are compared).
     #[arg(long)]
     mail_always: bool,
+}
+
+/// Default per-case budget on live devices: the live run spent 64 s on one case.
+const LIVE_CASE_BUDGET: Duration = Duration::from_secs(30);
+
+/// `90`, `90s`, `500ms`, `10m`, `1.5h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit (500ms, 90s, 10m, 1h)"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        u => return Err(format!("{s:?}: unknown unit {u:?} (ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// Runs the subcommand.
@@ -112,20 +145,29 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             SerialTarget::open(port, args.baud).into_diagnostic()?,
         ))),
         (None, None) => {
-            let quirks = QuirkSet::parse(args.quirk.as_deref().unwrap_or("")).into_diagnostic()?;
+            let quirks = QuirkSet::from_names(&args.quirk).map_err(|e| miette!("--quirk: {e}"))?;
             let liberties = LibertySet::from_names(&args.liberty).into_diagnostic()?;
             Device::Emulator(Box::new(emu.with_quirks(quirks).with_liberties(liberties)))
         }
     };
-    if args.quirk.is_some() && !matches!(device, Device::Emulator(_)) {
+    if !args.quirk.is_empty() && !matches!(device, Device::Emulator(_)) {
         return Err(miette!("--quirk only applies to the emulator"));
     }
     if !args.liberty.is_empty() && !matches!(device, Device::Emulator(_)) {
         return Err(miette!("--liberty only applies to the emulator"));
     }
-    let (first, cases) = match args.case {
-        Some(n) => (n, 1),
-        None => (0, args.cases),
+    let (first, cases) = match (args.case, args.cases, args.duration) {
+        (Some(n), _, _) => (n, 1),
+        (None, Some(c), _) => (0, c),
+        (None, None, Some(_)) => (0, u64::MAX),
+        (None, None, None) => (0, 1000),
+    };
+    let live_device = !matches!(device, Device::Emulator(_));
+    let case_budget = match args.case_budget {
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
+        None if live_device => Some(LIVE_CASE_BUDGET),
+        None => None,
     };
     let cfg = Config {
         seed: args.seed,
@@ -136,6 +178,8 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         out_dir: Some(args.out.clone()),
         slack: Duration::from_millis(args.slack_ms),
         mail_always: args.mail_always,
+        duration: args.duration,
+        case_budget,
     };
     let live = matches!(device, Device::Live(_));
     let mut fuzzer = Fuzzer::new(device, profile, cfg);
@@ -181,11 +225,13 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             println!("{}: {} ({} steps)", g.family.name(), g.label, g.steps.len());
         }
     }
-    let summary = if args.no_progress || args.case.is_some() {
-        fuzzer.run(&mut |_| {})
-    } else {
-        campaign::run_with_progress_bar(&mut fuzzer, cases)
-    };
+    // Ctrl-C: the running case is discarded, then the summary and reports as usual.
+    {
+        let stop = fuzzer.stop_flag();
+        let _ = ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed));
+    }
+    let progress = !(args.no_progress || args.case.is_some());
+    let summary = campaign::run_reporting(&mut fuzzer, cases, progress);
     if args.case.is_some() {
         for f in &summary.findings {
             println!("{}", f.scenario);
@@ -199,7 +245,8 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             campaign::write_junit(&summary, &path).into_diagnostic()?;
         }
     }
-    Ok(if summary.findings.is_empty() {
+    let interrupted = summary.stopped.as_deref() == Some("interrupted");
+    Ok(if summary.findings.is_empty() && !interrupted {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

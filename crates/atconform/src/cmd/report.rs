@@ -95,7 +95,8 @@ struct MatrixArgs {
     /// Scenario files or directories (default: the embedded corpus).
     #[arg(long, value_name = "PATH")]
     scenarios: Vec<PathBuf>,
-    /// Output directory (default: target/atconform/matrix/<unix-time>).
+    /// Output directory (default: <data dir>/matrix/<unix-time>; the data directory is
+    /// $ATCONFORM_DATA_DIR, the workspace's target/atconform, or ~/.local/share/atconform).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Report title.
@@ -228,28 +229,43 @@ fn matrix(args: MatrixArgs) -> miette::Result<ExitCode> {
         at_runner::corpus::load_paths(&args.scenarios)
     }
     .map_err(|e| miette!("{e}"))?;
-    let out = args.out.clone().unwrap_or_else(|| {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        PathBuf::from(format!("target/atconform/matrix/{t}"))
-    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| at_runner::data_dir::default_dir("matrix"));
     std::fs::create_dir_all(&out).map_err(|e| miette!("{}: {e}", out.display()))?;
     let mut runs = Vec::new();
     for p in &args.runs {
         runs.push(Run::load(p).map_err(|e| miette!("{e}"))?);
     }
+    // Exit like `atconform run`: the worst of the runs' codes, 1 for a target that could not run.
+    let mut exit = runs.iter().map(Run::exit_code).max().unwrap_or(0);
+    let mut not_run = String::new();
     if !args.target.is_empty() {
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let cancel = cancel.clone();
             let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::Relaxed));
         }
-        runs.extend(
-            at_report::multi::run_all(&args.target, &corpus, &args.filter, &out, &cancel)
-                .map_err(|e| miette!("{e}"))?,
-        );
+        let base = at_runner::RunConfig {
+            filters: args.filter.clone(),
+            ..at_runner::RunConfig::default()
+        };
+        let results =
+            at_report::multi::run_targets(&args.target, &corpus, &base, &out, &cancel, &|_, _| {})
+                .map_err(|e| miette!("{e}"))?;
+        for (t, r) in args.target.iter().zip(results) {
+            match r {
+                Ok(r) => {
+                    exit = exit.max(r.report.exit_code());
+                    runs.push(r.run);
+                }
+                Err(e) => {
+                    exit = exit.max(1);
+                    not_run.push_str(&format!("{}: NOT RUN: {e}\n", t.label));
+                }
+            }
+        }
     }
     let m = Matrix::build(&runs, &corpus);
     let html = out.join("matrix.html");
@@ -258,10 +274,10 @@ fn matrix(args: MatrixArgs) -> miette::Result<ExitCode> {
         .map_err(|e| miette!("{}: {e}", html.display()))?;
     std::fs::write(&json, m.to_json()).map_err(|e| miette!("{}: {e}", json.display()))?;
     print(&format!(
-        "{}html: {}\njson: {}\n",
+        "{}{not_run}html: {}\njson: {}\n",
         m.summary_text(),
         html.display(),
         json.display()
     ))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(exit))
 }

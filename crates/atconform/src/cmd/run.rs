@@ -8,6 +8,8 @@
 //! runs compare with `atconform diff`. With `--target SPEC` (repeatable) the corpus runs on
 //! every target (in parallel where independent, see [`at_report::multi::run_targets`]), one
 //! run directory `DIR/<label>/` each, plus `DIR/matrix.html` and `DIR/matrix.json`.
+//! `--target labgrid:...` targets are labgrid places (see [`super::lab`]); `--baseline FILE`
+//! turns the exit code into a regression gate; `--list` shows what would run where.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -15,8 +17,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use at_lab::TargetSel;
 use at_report::multi::{TargetArg, TargetRun};
 use at_runner::report::ReportSpec;
+use at_runner::reproduce::Rerun;
 use at_runner::{RunConfig, TargetSpec};
 use at_scenario::Profile;
 use miette::miette;
@@ -41,17 +45,44 @@ pub struct Args {
     emulator: Option<String>,
     /// Run on this target (repeatable; one run directory per target under --out):
     /// emulator:PROFILE[+QUIRK...][+liberty:NAME...], PROFILE[@TAG]=/dev/ttyUSB2,
-    /// PROFILE[@TAG]=tcp:HOST:PORT, LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...].
+    /// PROFILE[@TAG]=tcp:HOST:PORT, PROFILE[@TAG]=rfc2217:HOST:PORT,
+    /// LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...], and labgrid places
+    /// (coordinator from LG_COORDINATOR): [PROFILE=]labgrid:PLACE,
+    /// [PROFILE=]labgrid:KEY=VALUE[,KEY=VALUE...] (every matching place; the profile from the
+    /// place's `profile` tag unless given).
     #[arg(long, value_name = "SPEC")]
-    target: Vec<TargetArg>,
+    target: Vec<TargetSel>,
+    /// How long to wait for each labgrid place's reservation (seconds); a place not
+    /// allocated by then is not run.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    lab_wait: u64,
+    /// Regression gate: compare every case's grade with this baseline file (per target and
+    /// case, written by `atconform baseline update`); exit 0 unless a case got worse (or a
+    /// baseline case could not be graded). Newly passing and new cases are listed.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Dry run: list what would run on which target, and why anything would be skipped
+    /// (labgrid places are looked up, not reserved; nothing is sent to a device).
+    #[arg(long)]
+    list: bool,
+    /// Only scenarios citing this manual section or a subsection of it (repeatable):
+    /// "000 §2.2.4", "000 §2.2", "001 p.9".
+    #[arg(long, value_name = "SECTION")]
+    section: Vec<String>,
     /// The module's profile (required with --port/--tcp; repeatable to narrow emulator runs).
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     profile: Vec<String>,
     /// Only scenarios whose corpus path contains this (repeatable).
     #[arg(long, value_name = "TEXT")]
     filter: Vec<String>,
-    /// Add an emulator quirk to every case (repeatable; see `at_emulator::quirks`).
-    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    /// Add emulator quirks to every case: repeatable and/or comma-separated (see `atconform
+    /// emulate --list-quirks`).
+    #[arg(
+        long,
+        value_name = "NAME[,NAME...]",
+        value_delimiter = ',',
+        conflicts_with = "target"
+    )]
     quirk: Vec<String>,
     /// Add an emulator liberty to every case (repeatable or comma-separated; see `atconform
     /// emulate --list-liberties`).
@@ -61,34 +92,73 @@ pub struct Args {
     /// written). With --target: junit:PATH only, one suite per target.
     #[arg(long, value_name = "KIND:PATH")]
     report: Vec<ReportSpec>,
-    /// Run directory: report.json and transcripts (default: target/atconform/runs/<unix-time>).
+    /// Run directory: report.json and transcripts (default: <data dir>/runs/<unix-time>; the data
+    /// directory is $ATCONFORM_DATA_DIR, the workspace's target/atconform when run under Cargo or
+    /// inside a Cargo workspace, or ~/.local/share/atconform). Must be new or empty, unless
+    /// --force.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Empty the --out run directory first if it holds an earlier run.
+    #[arg(long)]
+    force: bool,
     /// Capture-sink listen address for real targets (the device must be able to reach it).
     #[arg(long, value_name = "ADDR")]
     sink_listen: Option<std::net::SocketAddr>,
     /// Implicit-TLS (SMTPS) listen address of that sink (for `ssltype` 1 scenarios).
     #[arg(long, value_name = "ADDR")]
     sink_tls_listen: Option<std::net::SocketAddr>,
-    /// Check mail in a sink run elsewhere (`atconform sink --api ADDR`) instead; `@smtp`
-    /// checks need the in-process sink.
+    /// Check mail and SMTP sessions in a sink run elsewhere (`atconform sink --api ADDR`)
+    /// instead.
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["sink_listen", "sink_tls_listen"])]
     sink_api: Option<std::net::SocketAddr>,
+    /// Run the cases in a shuffled order: SEED repeats an order; without SEED a random seed
+    /// is drawn. The seed is printed.
+    #[arg(long, value_name = "SEED", num_args = 0..=1, default_missing_value = "random")]
+    shuffle: Option<String>,
+    /// A module profile file (`base = "ec25"` plus your `[setup]`) whose setup prepares a real
+    /// target before each case (see docs/real-modules.md).
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    setup_profile: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// The seed of `--shuffle [SEED]`, drawn from the clock when not given.
+fn shuffle_seed(arg: Option<&str>) -> miette::Result<Option<u64>> {
+    match arg {
+        None => Ok(None),
+        Some("random") => {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            Ok(Some(
+                (t as u64) ^ u64::from(std::process::id()).rotate_left(32),
+            ))
+        }
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| miette!("--shuffle {s:?}: the seed is a number (0 to 2^64-1)")),
+    }
 }
 
 fn profile(name: &str) -> miette::Result<Profile> {
     Profile::from_name(name).ok_or_else(|| miette!("unknown profile {name:?}"))
 }
 
+/// `<data dir>/runs/<unix-time>`: `$ATCONFORM_DATA_DIR`, the workspace's `target/atconform`,
+/// or `~/.local/share/atconform` ([`at_runner::data_dir`]), not the current directory.
 fn default_out() -> PathBuf {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    PathBuf::from(format!("target/atconform/runs/{t}"))
+    at_runner::rundir::unused(&at_runner::data_dir::default_dir("runs"))
+}
+
+/// The run directory, checked before anything runs: new or empty, or emptied with --force.
+fn out_dir(args: &Args) -> miette::Result<PathBuf> {
+    let out = args.out.clone().unwrap_or_else(default_out);
+    at_runner::rundir::prepare(&out, args.force).map_err(|e| miette!("{e}"))?;
+    Ok(out)
 }
 
 /// Ctrl-C sets the flag; the run stops at the next read (every read has a deadline).
@@ -117,14 +187,42 @@ pub(crate) fn print(text: &str) -> miette::Result<()> {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> miette::Result<ExitCode> {
-    let scenarios = if args.paths.is_empty() {
-        at_runner::corpus::embedded()
+    let (scenarios, load_errors) = if args.paths.is_empty() {
+        (
+            at_runner::corpus::embedded().map_err(|e| miette!("{e}"))?,
+            Vec::new(),
+        )
     } else {
-        at_runner::corpus::load_paths(&args.paths)
+        at_runner::corpus::load_paths_each(&args.paths)
+    };
+    // A file that does not load is reported and the rest still runs; the exit code is then 2.
+    for e in &load_errors {
+        eprintln!("{e}\n");
     }
-    .map_err(|e| miette!("{e}"))?;
+    if !load_errors.is_empty() {
+        eprintln!(
+            "{} scenario file(s) failed to load (above); running the {} that loaded",
+            load_errors.len(),
+            scenarios.len()
+        );
+    }
+    // 2 is the highest exit code: a load error decides it.
+    let at_least = |code: ExitCode| {
+        if load_errors.is_empty() {
+            code
+        } else {
+            ExitCode::from(crate::EXIT_USAGE)
+        }
+    };
+    if scenarios.is_empty() && !load_errors.is_empty() {
+        return Err(miette!("no scenario file loaded"));
+    }
+    check_sections(&args.section, &scenarios)?;
+    if args.list {
+        return super::lab::list(&args_view(&args), &scenarios);
+    }
     if !args.target.is_empty() {
-        return run_targets(&args, &scenarios);
+        return run_targets(&args, &scenarios).map(at_least);
     }
     let mut profiles = args
         .profile
@@ -142,6 +240,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     if let Some(p) = &args.emulator {
         profiles = vec![profile(p)?];
     }
+    at_emulator::QuirkSet::from_names(&args.quirk).map_err(|e| miette!("--quirk: {e}"))?;
     at_emulator::LibertySet::from_names(&args.liberty).map_err(|e| miette!("{e}"))?;
     if target != TargetSpec::Emulator && !args.liberty.is_empty() {
         return Err(miette!(
@@ -153,7 +252,22 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             "--port/--tcp need exactly one --profile NAME (the module on the other end)"
         ));
     }
+    let module = match &args.setup_profile {
+        Some(path) => Some(
+            at_catalog::Profile::load_file(path)
+                .map_err(|e| miette!("--setup-profile {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    if module.is_some() && target == TargetSpec::Emulator {
+        return Err(miette!(
+            "--setup-profile prepares a real target (--port/--tcp); the in-process emulator \
+             starts every case powered on"
+        ));
+    }
+    let shuffle = shuffle_seed(args.shuffle.as_deref())?;
     let cfg = RunConfig {
+        rerun: Some(single_rerun(&args, &target, &profiles)),
         target,
         profiles,
         filters: args.filter.clone(),
@@ -162,25 +276,45 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         sink_listen: args.sink_listen,
         sink_tls_listen: args.sink_tls_listen,
         sink_api: args.sink_api,
+        sections: args.section.clone(),
+        shuffle,
+        module,
     };
+    if let Some(seed) = shuffle {
+        eprintln!("shuffling the cases with seed {seed} (--shuffle {seed} repeats this order)");
+    }
+    let baseline = super::lab::load_baseline(args.baseline.as_deref())?;
+    let corpus = scenarios.clone();
     let cases = at_runner::run::select(scenarios, &cfg);
     if cases.is_empty() {
         return Err(miette!("no scenario matches the selection"));
     }
+    let out = out_dir(&args)?;
 
     let cancel = cancel_on_ctrl_c();
     let progress = at_runner::report::Progress::new(cases.len(), args.quiet);
-    let report = at_runner::run::run(&cases, &cfg, &cancel, |r| progress.case(r))
-        .map_err(|e| miette!("{e}"))?;
+    let mut report = match at_runner::run::run(&cases, &cfg, &cancel, |r| progress.case(r)) {
+        Ok(r) => r,
+        Err(e) => {
+            // The device cannot be opened or fails its health check: one line, no cases.
+            progress.finish();
+            eprintln!("NOT RUN: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
     progress.finish();
+    if let Some(rerun) = &cfg.rerun {
+        report.attach_reproducers(rerun);
+    }
 
-    let out = args.out.clone().unwrap_or_else(default_out);
     // A run directory: transcripts + report.json, what `atconform diff` and the reports read.
-    if let Err(e) = report
-        .write_transcripts(&out)
-        .and_then(|()| std::fs::write(out.join("report.json"), report.to_json()))
-    {
-        eprintln!("cannot write the run directory {}: {e}", out.display());
+    // Results that cannot be written are an error (exit 2), never claimed.
+    if let Err(e) = report.write_run_dir(&out) {
+        print(&report.summary_text())?;
+        return Err(miette!(
+            "cannot write the run directory {}: {e} (the verdicts above are not saved)",
+            out.display()
+        ));
     }
     for spec in &args.report {
         report
@@ -188,38 +322,172 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             .map_err(|e| miette!("cannot write {}: {e}", spec.path.display()))?;
     }
     print(&format!(
-        "{}run directory: {} (report.json, transcripts)\n",
+        "{}{}run directory: {} (report.json, transcripts)\n",
         report.summary_text(),
+        if load_errors.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{} scenario file(s) failed to load and did not run (errors above)\n",
+                load_errors.len()
+            )
+        },
         out.display()
     ))?;
-    Ok(ExitCode::from(report.exit_code()))
+    if let Some((path, baseline)) = &baseline {
+        let run = at_report::load::Run::from_runner(at_lab::baseline::SINGLE_RUN, &report);
+        let ids: std::collections::BTreeSet<String> = cases
+            .iter()
+            .map(|(sc, p)| format!("{} [{p}]", at_runner::corpus_name(&sc.name)))
+            .collect();
+        let scope = [(at_lab::baseline::SINGLE_RUN.to_string(), Some(ids))].into();
+        let gate = super::lab::gate(
+            path,
+            baseline,
+            &[(at_lab::baseline::SINGLE_RUN.to_string(), &run)],
+            &corpus,
+            &scope,
+            &Default::default(),
+        );
+        print(&gate.0)?;
+        return Ok(at_least(ExitCode::from(gate.1)));
+    }
+    Ok(at_least(ExitCode::from(report.exit_code())))
+}
+
+/// Every `--section` must be cited by some scenario (a typo would otherwise select nothing).
+fn check_sections(sections: &[String], scenarios: &[at_scenario::Scenario]) -> miette::Result<()> {
+    for want in sections {
+        let cited = scenarios.iter().any(|sc| {
+            sc.meta
+                .sources
+                .iter()
+                .any(|s| at_runner::corpus::cites(s, want))
+        });
+        if !cited {
+            let mut all: Vec<&str> = scenarios
+                .iter()
+                .flat_map(|sc| sc.meta.sources.iter().map(String::as_str))
+                .collect();
+            all.sort_by_key(|s| at_report::matrix::section_key(s));
+            all.dedup();
+            return Err(miette!(
+                "--section {want:?}: no scenario cites it; cited sections: {}",
+                all.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The arguments of a single-target run that a reproducer repeats.
+fn single_rerun(args: &Args, target: &TargetSpec, profiles: &[Profile]) -> Rerun {
+    let profile = profiles.first().map(|p| p.to_string()).unwrap_or_default();
+    let (target_args, fixes_profile) = match target {
+        TargetSpec::Serial { path, baud } => (
+            vec![
+                "--port".into(),
+                path.clone(),
+                "--baud".into(),
+                baud.to_string(),
+                "--profile".into(),
+                profile,
+            ],
+            true,
+        ),
+        TargetSpec::Tcp { addr } => (
+            vec!["--tcp".into(), addr.clone(), "--profile".into(), profile],
+            true,
+        ),
+        TargetSpec::Emulator | TargetSpec::Rfc2217 { .. } => (Vec::new(), false),
+    };
+    let mut options = sink_options(args);
+    for q in &args.quirk {
+        options.push("--quirk".into());
+        options.push(q.clone());
+    }
+    Rerun {
+        target: target_args,
+        fixes_profile,
+        options,
+        paths: paths(args),
+    }
+}
+
+/// `--sink-listen`, `--sink-tls-listen`, `--sink-api` as given.
+fn sink_options(args: &Args) -> Vec<String> {
+    let mut o = Vec::new();
+    for (flag, v) in [
+        ("--sink-listen", args.sink_listen),
+        ("--sink-tls-listen", args.sink_tls_listen),
+        ("--sink-api", args.sink_api),
+    ] {
+        if let Some(v) = v {
+            o.push(flag.to_string());
+            o.push(v.to_string());
+        }
+    }
+    o
+}
+
+fn paths(args: &Args) -> Vec<String> {
+    args.paths.iter().map(|p| p.display().to_string()).collect()
+}
+
+/// What `--list` needs to know of the arguments.
+fn args_view(args: &Args) -> super::lab::ListArgs {
+    let single = if args.target.is_empty() {
+        let profiles: Vec<Profile> = match &args.emulator {
+            Some(p) => Profile::from_name(p).into_iter().collect(),
+            None => args
+                .profile
+                .iter()
+                .filter_map(|p| Profile::from_name(p))
+                .collect(),
+        };
+        let target = match (&args.port, &args.tcp) {
+            (Some(path), _) => TargetSpec::Serial {
+                path: path.clone(),
+                baud: args.baud,
+            },
+            (_, Some(addr)) => TargetSpec::Tcp { addr: addr.clone() },
+            _ => TargetSpec::Emulator,
+        };
+        Some((target, profiles))
+    } else {
+        None
+    };
+    super::lab::ListArgs {
+        targets: args.target.clone(),
+        single,
+        filters: args.filter.clone(),
+        sections: args.section.clone(),
+        lab_wait: args.lab_wait,
+    }
 }
 
 /// `--target SPEC...`: the corpus on every target, one run directory each, a summary table
 /// and the matrix. Exit code: the worst of the targets' (a target that cannot run counts as
-/// failed).
+/// failed), or with `--baseline` the gate's.
 fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Result<ExitCode> {
+    let shuffle = shuffle_seed(args.shuffle.as_deref())?;
+    if let Some(seed) = shuffle {
+        eprintln!("shuffling the cases with seed {seed} (--shuffle {seed} repeats this order)");
+    }
     let base = RunConfig {
         filters: args.filter.clone(),
         sink_listen: args.sink_listen,
         sink_tls_listen: args.sink_tls_listen,
         sink_api: args.sink_api,
+        sections: args.section.clone(),
+        rerun: Some(Rerun {
+            options: sink_options(args),
+            paths: paths(args),
+            ..Rerun::default()
+        }),
+        shuffle,
         ..RunConfig::default()
     };
-    let total: usize = args
-        .target
-        .iter()
-        .map(|t| {
-            let cfg = RunConfig {
-                profiles: vec![t.profile],
-                ..base.clone()
-            };
-            at_runner::run::select(scenarios.to_vec(), &cfg).len()
-        })
-        .sum();
-    if total == 0 {
-        return Err(miette!("no scenario matches the selection on any target"));
-    }
     if let Some(spec) = args
         .report
         .iter()
@@ -231,21 +499,42 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             spec.path.display()
         ));
     }
-    let out = args.out.clone().unwrap_or_else(default_out);
+    let baseline = super::lab::load_baseline(args.baseline.as_deref())?;
+    let out = out_dir(args)?;
     let cancel = cancel_on_ctrl_c();
+    // labgrid places become targets: reserved, acquired and health-checked, in parallel.
+    let mut lab = super::lab::take_places(&args.target, args.lab_wait, &cancel)?;
+    let mut targets: Vec<TargetArg> = args
+        .target
+        .iter()
+        .filter_map(|t| match t {
+            TargetSel::Direct(t) => Some(t.clone()),
+            TargetSel::Lab(_) => None,
+        })
+        .collect();
+    targets.extend(lab.held.iter().map(|h| h.target.clone()));
+    let selected = |t: &TargetArg| {
+        let cfg = RunConfig {
+            profiles: vec![t.profile],
+            ..base.clone()
+        };
+        at_runner::run::select(scenarios.to_vec(), &cfg)
+    };
+    let total: usize = targets.iter().map(|t| selected(t).len()).sum();
+    if total == 0 && lab.not_run.is_empty() {
+        return Err(miette!("no scenario matches the selection on any target"));
+    }
     let progress = at_runner::report::Progress::new(total, args.quiet);
-    let results = at_report::multi::run_targets(
-        &args.target,
-        scenarios,
-        &base,
-        &out,
-        &cancel,
-        &|label, r| progress.target_case(label, r),
-    )
-    .map_err(|e| miette!("{e}"))?;
+    let results =
+        at_report::multi::run_targets(&targets, scenarios, &base, &out, &cancel, &|label, r| {
+            progress.target_case(label, r)
+        })
+        .map_err(|e| miette!("{e}"))?;
     progress.finish();
+    // Release every place now (errors reported), not at the end of the process.
+    let lab_text = lab.finish();
 
-    let mut text = String::new();
+    let mut text = lab.summary().to_string();
     let mut exit = 0u8;
     for r in results.iter().flatten() {
         if r.report.exit_code() != 0 {
@@ -253,15 +542,14 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             text.push_str(&failures(r));
         }
     }
-    let lw = args
-        .target
+    let lw = targets
         .iter()
         .map(|t| t.label.len())
+        .chain(lab.not_run.iter().map(|n| n.label.len()))
         .max()
         .unwrap_or(0)
         .max(6);
-    let rw = args
-        .target
+    let rw = targets
         .iter()
         .map(|t| at_report::multi::describe(t).len())
         .max()
@@ -271,7 +559,7 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         "\n{:<lw$} {:<rw$} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9}\n",
         "target", "runs on", "cases", "pass", "fail", "skip", "error", "time"
     ));
-    for (t, r) in args.target.iter().zip(&results) {
+    for (t, r) in targets.iter().zip(&results) {
         let runs_on = at_report::multi::describe(t);
         match r {
             Ok(r) => {
@@ -296,28 +584,48 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             }
             Err(e) => {
                 text.push_str(&format!("{:<lw$} {runs_on:<rw$} NOT RUN: {e}\n", t.label));
-                exit = exit.max(1);
+                // Results that could not be saved are a usage-level error, like a full disk.
+                let code = if e.contains(at_report::multi::WRITE_FAILED) {
+                    2
+                } else {
+                    1
+                };
+                exit = exit.max(code);
             }
         }
+    }
+    for n in &lab.not_run {
+        let runs_on = "labgrid place";
+        text.push_str(&format!(
+            "{:<lw$} {runs_on:<rw$} NOT RUN: {}\n",
+            n.label, n.reason
+        ));
+        exit = exit.max(1);
     }
     let runs: Vec<at_report::load::Run> = results.iter().flatten().map(|r| r.run.clone()).collect();
     let m = at_report::matrix::Matrix::build(&runs, scenarios);
     // The graded counts (pass, non-strict, fail, informational, unimplemented) per target.
-    text.push_str("graded: ");
-    text.push_str(&m.count_lines().join("\n        "));
-    text.push('\n');
+    if !runs.is_empty() {
+        text.push_str("graded: ");
+        text.push_str(&m.count_lines().join("\n        "));
+        text.push('\n');
+    }
     let html = out.join("matrix.html");
     let json = out.join("matrix.json");
     let written = std::fs::create_dir_all(&out)
         .and_then(|()| {
-            std::fs::write(
+            smtp_sink::durable::write_file(
                 &html,
-                at_report::html::render(&m, "atconform conformance matrix"),
+                at_report::html::render(&m, "atconform conformance matrix").as_bytes(),
             )
         })
-        .and_then(|()| std::fs::write(&json, m.to_json()));
+        .and_then(|()| smtp_sink::durable::write_file(&json, m.to_json().as_bytes()));
     if let Err(e) = written {
-        eprintln!("cannot write the matrix into {}: {e}", out.display());
+        print(&text)?;
+        return Err(miette!(
+            "cannot write the matrix into {}: {e} (the results above are not all saved)",
+            out.display()
+        ));
     }
     let labelled: Vec<(&str, &at_runner::RunReport)> = results
         .iter()
@@ -330,8 +638,11 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         {
             std::fs::create_dir_all(parent).map_err(|e| miette!("{}: {e}", parent.display()))?;
         }
-        std::fs::write(&spec.path, at_runner::report::junit_of(&labelled))
-            .map_err(|e| miette!("cannot write {}: {e}", spec.path.display()))?;
+        smtp_sink::durable::write_file(
+            &spec.path,
+            at_runner::report::junit_of(&labelled).as_bytes(),
+        )
+        .map_err(|e| miette!("cannot write {}: {e}", spec.path.display()))?;
     }
     text.push_str(&format!(
         "run directories: {}/<target>/ (report.json, transcripts); matrix: {}, {}\n",
@@ -339,6 +650,48 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         html.display(),
         json.display()
     ));
+    text.push_str(&lab_text);
+    if let Some((path, baseline)) = &baseline {
+        let keyed: Vec<(String, &at_report::load::Run)> = results
+            .iter()
+            .flatten()
+            .map(|r| (at_report::multi::dir_name(&r.target.label), &r.run))
+            .collect();
+        let mut scope = std::collections::BTreeMap::new();
+        let mut why = std::collections::BTreeMap::new();
+        let ids = |t: &TargetArg| {
+            selected(t)
+                .iter()
+                .map(|(sc, p)| format!("{} [{p}]", at_runner::corpus_name(&sc.name)))
+                .collect::<std::collections::BTreeSet<String>>()
+        };
+        for (t, r) in targets.iter().zip(&results) {
+            let key = at_report::multi::dir_name(&t.label);
+            if let Err(e) = r {
+                why.insert(key.clone(), format!("not run: {e}"));
+            }
+            scope.insert(key, Some(ids(t)));
+        }
+        for n in &lab.not_run {
+            let key = at_report::multi::dir_name(&n.label);
+            why.insert(key.clone(), format!("not run: {}", n.reason));
+            // Its profile decides the selection; without one, every baseline case counts.
+            let cases = n.profile.map(|p| {
+                ids(&TargetArg {
+                    label: n.label.clone(),
+                    profile: p,
+                    target: TargetSpec::Emulator,
+                    quirks: Vec::new(),
+                    origin: String::new(),
+                })
+            });
+            scope.insert(key, cases);
+        }
+        let (gate_text, code) = super::lab::gate(path, baseline, &keyed, scenarios, &scope, &why);
+        text.push_str(&gate_text);
+        print(&text)?;
+        return Ok(ExitCode::from(code));
+    }
     print(&text)?;
     Ok(ExitCode::from(exit))
 }

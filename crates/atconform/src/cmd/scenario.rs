@@ -1,5 +1,6 @@
 //! `atconform scenario from-transcript`: a recorded transcript as a scenario file;
-//! `atconform scenario explain`: the exact bytes, limits and evidence of a scenario.
+//! `atconform scenario explain`: the exact bytes, limits and evidence of a scenario;
+//! `atconform scenario show NAME`: an embedded scenario's text.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ enum What {
     /// Show what a scenario sends and expects, byte-exact, with each group's response-time
     /// limit and the evidence of every expectation that does not inherit `source:`.
     Explain(ExplainArgs),
+    /// Print a scenario of the embedded corpus (the file a failure names), exactly as embedded.
+    Show(ShowArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -66,6 +69,51 @@ fn explain(a: ExplainArgs) -> miette::Result<ExitCode> {
 }
 
 #[derive(Debug, Clone, clap::Args)]
+struct ShowArgs {
+    /// Its corpus path (`quectel/3.1-send-plain.scn`, as failures print it, `:LINE` allowed),
+    /// or any unique part of it (`3.1-send-plain`).
+    name: String,
+}
+
+/// `scenario show`: the embedded scenario `name` names, or an error listing the candidates.
+fn show(a: &ShowArgs) -> miette::Result<ExitCode> {
+    let corpus = at_runner::corpus::CORPUS;
+    // `file:line` as printed with a failure.
+    let name = match a.name.rsplit_once(':') {
+        Some((f, l)) if !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()) => f,
+        _ => a.name.as_str(),
+    };
+    let name = at_runner::corpus_name(name);
+    let exact = corpus
+        .iter()
+        .find(|(n, _)| *n == name || n.strip_suffix(".scn") == Some(name));
+    let found: Vec<&(&str, &str)> = match exact {
+        Some(e) => vec![e],
+        None => corpus.iter().filter(|(n, _)| n.contains(name)).collect(),
+    };
+    match found.as_slice() {
+        [(_, text)] => {
+            super::run::print(text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        [] => Err(miette!(
+            "no embedded scenario matches {:?}; the corpus has {} files (`atconform run --help`, scenarios/README.md)",
+            a.name,
+            corpus.len()
+        )),
+        many => Err(miette!(
+            "{:?} matches {} embedded scenarios, say which:\n  {}",
+            a.name,
+            many.len(),
+            many.iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )),
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
 struct FromArgs {
     /// The transcript file.
     transcript: PathBuf,
@@ -85,6 +133,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let a = match args.what {
         What::FromTranscript(a) => a,
         What::Explain(a) => return explain(a),
+        What::Show(a) => return show(&a),
     };
     if at_scenario::ProfileSet::named(&a.profile).is_none() {
         return Err(miette!("unknown profile {:?}", a.profile));

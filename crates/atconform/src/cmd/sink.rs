@@ -75,12 +75,22 @@ pub struct Args {
     /// Name used in the greeting and EHLO reply.
     #[arg(long, default_value = "sink.atconform.test")]
     hostname: String,
-    /// Most simultaneous connections.
+    /// Most simultaneous connections; more get `421 4.3.2`.
     #[arg(long, default_value_t = 64)]
     max_connections: usize,
-    /// Close a connection that sends no complete line for this long (e.g. 300s, 2m).
-    #[arg(long, value_parser = parse_duration)]
+    /// Most simultaneous connections from one client address; more get `421 4.7.0`.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    max_connections_per_address: usize,
+    /// Close a connection that sends no complete line (or reads no reply) for this long
+    /// [default: 60s].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     idle_timeout: Option<Duration>,
+    /// Close a connection that does not read a reply within this long [default: 30s].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    write_timeout: Option<Duration>,
+    /// Failed AUTH attempts allowed per connection (then `421 4.7.0` and close) [default: 3].
+    #[arg(long, value_name = "N")]
+    max_auth_failures: Option<u32>,
 }
 
 fn parse_mechanisms(s: &str) -> Result<Vec<Mechanism>, String> {
@@ -128,7 +138,8 @@ fn resolve(args: &Args) -> miette::Result<SinkConfig> {
         .starttls(!args.no_starttls)
         .auth_mechanisms(args.auth_mechanisms.clone())
         .seed(args.seed)
-        .max_connections(args.max_connections);
+        .max_connections(args.max_connections)
+        .max_connections_per_address(args.max_connections_per_address);
     if args.require_auth {
         cfg = cfg.require_auth(true);
     }
@@ -167,9 +178,20 @@ fn resolve(args: &Args) -> miette::Result<SinkConfig> {
         script = script.extend_from_text(d).into_diagnostic()?;
     }
     cfg = cfg.faults(script);
-    if let Some(t) = args.idle_timeout {
+    if args.idle_timeout.is_some()
+        || args.write_timeout.is_some()
+        || args.max_auth_failures.is_some()
+    {
         let mut limits = args.profile.default_limits();
-        limits.idle_timeout = t;
+        if let Some(t) = args.idle_timeout {
+            limits.idle_timeout = t;
+        }
+        if let Some(t) = args.write_timeout {
+            limits.write_timeout = t;
+        }
+        if let Some(n) = args.max_auth_failures {
+            limits.max_auth_failures = n;
+        }
         cfg = cfg.limits(limits);
     }
     Ok(cfg)
@@ -191,13 +213,19 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         .iter()
         .map(|s| s.split(':').next().unwrap_or_default().to_string())
         .collect();
-    let cfg = resolve(&args)?.on_message(|m| say(&format!("[sink] {}", m.summary_line())));
+    let cfg = resolve(&args)?
+        .on_message(|m| say(&format!("[sink] {}", m.summary_line())))
+        .on_error(|e| {
+            let _ = writeln!(std::io::stderr().lock(), "[sink] error: {e}");
+        });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .into_diagnostic()?;
     rt.block_on(async move {
+        // Signal handlers before the listeners: a SIGTERM is never the default (fatal) one.
+        let stop = super::emulate::stop_signal();
         let sink = smtp_sink::Sink::bind(cfg).await.into_diagnostic()?;
         let show = |a: Option<SocketAddr>| a.map_or("-".to_string(), |a| a.to_string());
         say(&format!(
@@ -233,13 +261,20 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 at_tls::library_version()
             ));
         }
+        if let Some(dir) = &args.store {
+            let n = sink.store().reloaded();
+            if n > 0 {
+                say(&format!(
+                    "[sink] store {}: {n} earlier message(s) loaded",
+                    dir.display()
+                ));
+            }
+        }
         if args.profile == Profile::TencentSes && sink.smtps_addr().is_none() {
             // ERRATA S1: the plain listener closes every connection under tencent-ses.
             say("[sink] note: tencent-ses serves only implicit TLS; add --tls-listen ADDR");
         }
-        sink.run(super::emulate::stop_signal())
-            .await
-            .into_diagnostic()
+        sink.run(stop).await.into_diagnostic()
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -85,3 +85,58 @@ fn faults_injected_at_run_time() {
     let (_, job, _) = b.deliver();
     assert_eq!(job.faults, [NetFault::Refused]);
 }
+
+/// ERRATA E32: `AT+CFUN=1,1` restarts the module: `OK`, nothing is read while it boots, `RDY`
+/// after `BOOT_TIME`, then every setting is at its power-on value, RAM: files are gone, UFS:
+/// files are kept and a send in progress is abandoned.
+#[test]
+fn restart_brings_back_the_power_on_state() {
+    let mut b = Bench::new("ec25");
+    assert_eq!(b.cmd("ATE0"), "ATE0\r\r\nOK\r\n");
+    assert_eq!(b.cmd("AT+QSMTPCFG=\"account\",\"u\",\"p\""), "\r\nOK\r\n");
+    assert_eq!(b.cmd("AT+QSMTPDST=1,1,\"a@example.com\""), "\r\nOK\r\n");
+    for (drive, name) in [("RAM", "r.txt"), ("UFS", "u.txt")] {
+        let out = b.cmd(&format!("AT+QFUPL=\"{drive}:{name}\",3,5"));
+        assert!(out.contains("CONNECT"), "{out}");
+        let out = String::from_utf8(b.send(b"abc")).unwrap();
+        assert!(out.contains("+QFUPL: 3,"), "{out}");
+    }
+    assert_eq!(
+        b.cmd("AT+QSMTPCFG=\"smtpserver\",\"smtp.163.com\",25"),
+        "\r\nOK\r\n"
+    );
+    b.cmd("AT+QICSGP=1,1,\"UNINET\",\"\",1");
+    assert_eq!(b.cmd("AT+QIACT=1"), "\r\nOK\r\n");
+    assert_eq!(b.cmd("AT+QSMTPPUT=300"), "\r\nOK\r\n");
+    let (id, _, _) = b.deliver();
+
+    assert_eq!(b.cmd("AT+CFUN?"), "\r\n+CFUN: 1\r\n\r\nOK\r\n");
+    assert_eq!(b.cmd("AT+CFUN=4"), "\r\nERROR\r\n"); // flight mode is not modelled
+    assert_eq!(b.cmd("AT+CFUN=1,1"), "\r\nOK\r\n");
+    assert!(b.cancelled(id), "the send in progress is abandoned");
+    assert_eq!(b.send(b"AT\r"), b"", "nothing is read while booting");
+    let boot = at_emulator::BOOT_TIME.as_millis() as u64;
+    assert_eq!(b.advance_ms(boot - 1), b"");
+    assert_eq!(b.advance_ms(1), b"\r\nRDY\r\n");
+    // Echo is back on (ERRATA W2), the settings at their power-on values (ERRATA E26).
+    assert_eq!(
+        b.cmd("AT+QSMTPCFG=\"account\""),
+        "AT+QSMTPCFG=\"account\"\r\r\n+QSMTPCFG: \"account\",\"\",\"\"\r\n\r\nOK\r\n"
+    );
+    assert_eq!(b.cmd("AT+QSMTPDST?"), "AT+QSMTPDST?\r\r\nOK\r\n");
+    assert_eq!(
+        b.cmd("AT+QIACT?"),
+        "AT+QIACT?\r\r\nOK\r\n",
+        "no context is active"
+    );
+    assert_eq!(
+        b.cmd("AT+QFLST=\"*\""),
+        "AT+QFLST=\"*\"\r\r\n+QFLST: \"u.txt\",3\r\n\r\nOK\r\n",
+        "UFS keeps its file"
+    );
+    assert_eq!(
+        b.cmd("AT+QFLST=\"RAM:*\""),
+        "AT+QFLST=\"RAM:*\"\r\r\nOK\r\n",
+        "RAM is empty"
+    );
+}

@@ -72,8 +72,8 @@ impl<D: Deliverer> Target for Driver<D> {
 
 /// Delivers a scenario's mail as its `@resolve` lines say: `sink` goes to the case's capture
 /// sink (its implicit-TLS port for `ssltype 1` jobs, ERRATA E4), `fail` does not resolve, an
-/// address is used as is; other names go to the system resolver. Counts the SMTP connections
-/// it opened to the sink.
+/// address is used as is; other names fail as DNS failures (a scenario is untrusted input:
+/// `ResolveMap::deny_unmapped`). Counts the SMTP connections it opened to the sink.
 #[derive(Debug)]
 pub struct SinkRoute {
     smtp: Smtp,
@@ -110,7 +110,8 @@ impl SinkRoute {
     /// The resolve map for `job`, whether it goes to the sink, or the failed outcome of a
     /// name that must not resolve (`@resolve HOST fail`).
     fn route(&self, job: &MailJob) -> Result<(ResolveMap, bool), Outcome> {
-        let mut map = ResolveMap::new();
+        // A scenario may name any server; mail goes only where `@resolve` or the sink says.
+        let mut map = ResolveMap::new().deny_unmapped();
         let mut to_sink = false;
         for (host, to) in &self.resolve {
             if !host.eq_ignore_ascii_case(&job.server) {

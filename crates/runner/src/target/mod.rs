@@ -1,6 +1,6 @@
 //! Devices the runner talks to: one blocking, deadline-driven interface for every transport.
 //!
-//! Real-time targets ([`SerialTarget`], [`TcpTarget`]) read the OS clock and sleep; virtual
+//! Real-time targets ([`SerialTarget`], [`TcpTarget`], [`Rfc2217Target`]) read the OS clock and sleep; virtual
 //! targets (the in-process emulator's [`Driver`](at_emulator::driver::Driver), which is a
 //! `Target` whatever its deliverer, and [`ScriptedTarget`]) advance their own clock to the
 //! next wake-up, so a 300 s `AT+QSMTPPUT` timeout costs no wall time.
@@ -10,11 +10,13 @@ use std::time::Duration;
 use at_wire::Instant;
 
 mod emulator;
+mod rfc2217;
 mod scripted;
 mod serial;
 mod tcp;
 
 pub use emulator::SinkRoute;
+pub use rfc2217::{DTR_CONFIRM_TIMEOUT, NEGOTIATION_TIMEOUT, Rfc2217Target};
 pub use scripted::{Script, ScriptedTarget};
 pub use serial::SerialTarget;
 pub use tcp::TcpTarget;

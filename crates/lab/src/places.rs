@@ -1,0 +1,189 @@
+//! `--target labgrid:...` made into targets: the selected places, each reserved (waiting at
+//! most `--lab-wait`), acquired, its serial port read and its module health-checked, in
+//! parallel; a place that cannot be used is *not run*, with the reason.
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use at_report::multi::TargetArg;
+use at_scenario::Profile;
+
+use crate::health::{self, Health};
+use crate::labgrid::{Client, LabSpec, Lease, NetworkSerialPort, Place};
+
+/// A place a spec selects, before anything is reserved.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The spec that selected it.
+    pub spec: LabSpec,
+    /// The place.
+    pub place: Place,
+    /// Its profile and where that came from (`spec`, `tag`), or why it has none.
+    pub profile: Result<(Profile, &'static str), String>,
+}
+
+impl Candidate {
+    /// The column label and run-directory name: the place's name.
+    pub fn label(&self) -> &str {
+        &self.place.name
+    }
+}
+
+/// The places `specs` select (one `labgrid-client places` call). Fails when a spec selects
+/// nothing or two specs select the same place.
+pub fn candidates(client: &Client, specs: &[LabSpec]) -> Result<Vec<Candidate>, String> {
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let places = client.places()?;
+    let mut out: Vec<Candidate> = Vec::new();
+    for spec in specs {
+        let chosen: Vec<&Place> = places.iter().filter(|p| spec.selects(p)).collect();
+        if chosen.is_empty() {
+            let names: Vec<&str> = places.iter().map(|p| p.name.as_str()).collect();
+            return Err(format!(
+                "--target {}: no place matches (coordinator {}: {})",
+                spec.text,
+                crate::labgrid::coordinator(),
+                if names.is_empty() {
+                    "no places".to_string()
+                } else {
+                    format!("places {}", names.join(", "))
+                }
+            ));
+        }
+        for place in chosen {
+            if let Some(other) = out.iter().find(|c| c.place.name == place.name) {
+                return Err(format!(
+                    "place {} is selected twice ({} and {})",
+                    place.name, other.spec.text, spec.text
+                ));
+            }
+            let profile = match (spec.profile, place.tags.get("profile")) {
+                (Some(p), _) => Ok((p, "spec")),
+                (None, Some(tag)) => Profile::from_name(tag)
+                    .map(|p| (p, "tag"))
+                    .ok_or_else(|| format!("its tag profile={tag} is not a profile")),
+                (None, None) => Err(format!(
+                    "no profile: tag the place (labgrid-client -p {0} set-tags profile=ec25) or \
+                     write PROFILE=labgrid:{0}",
+                    place.name
+                )),
+            };
+            out.push(Candidate {
+                spec: spec.clone(),
+                place: place.clone(),
+                profile,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A place held for the run.
+#[derive(Debug)]
+pub struct Held {
+    /// The place, as selected.
+    pub candidate: Candidate,
+    /// The reservation and acquisition, released when dropped.
+    pub lease: Lease,
+    /// Its serial port.
+    pub port: NetworkSerialPort,
+    /// The place as a target of the run (label: the place's name).
+    pub target: TargetArg,
+    /// What the health check found.
+    pub health: Health,
+    /// Reserving and acquiring took this long.
+    pub acquire_time: Duration,
+    /// The health check took this long.
+    pub health_time: Duration,
+}
+
+/// A place that is not run, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotRun {
+    /// The place's name.
+    pub label: String,
+    /// Its profile, if known.
+    pub profile: Option<Profile>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Reserves, acquires and health-checks every candidate in parallel (each waits at most
+/// `wait` for its reservation). A place whose profile, port or health check fails is
+/// released at once and comes back as [`NotRun`].
+pub fn acquire_all(
+    client: &Client,
+    candidates: &[Candidate],
+    wait: Duration,
+    cancel: &AtomicBool,
+) -> Vec<Result<Held, NotRun>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = candidates
+            .iter()
+            .map(|c| scope.spawn(move || acquire(client, c, wait, cancel)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(candidates)
+            .map(|(h, c)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(NotRun {
+                        label: c.label().to_string(),
+                        profile: None,
+                        reason: "acquiring the place panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    })
+}
+
+fn acquire(
+    client: &Client,
+    c: &Candidate,
+    wait: Duration,
+    cancel: &AtomicBool,
+) -> Result<Held, NotRun> {
+    let not_run = |profile: Option<Profile>, reason: String| NotRun {
+        label: c.label().to_string(),
+        profile,
+        reason,
+    };
+    let (profile, _) = c.profile.clone().map_err(|e| not_run(None, e))?;
+    let start = Instant::now();
+    let lease =
+        Lease::take(client, &c.place.name, wait, cancel).map_err(|e| not_run(Some(profile), e))?;
+    let acquire_time = start.elapsed();
+    let (_, resources) = client
+        .show(&c.place.name)
+        .map_err(|e| not_run(Some(profile), e))?;
+    let port = NetworkSerialPort::of(&resources).map_err(|e| not_run(Some(profile), e))?;
+    let spec = port.target_spec().ok_or_else(|| {
+        not_run(
+            Some(profile),
+            format!("{}: no port published after acquiring", port.path),
+        )
+    })?;
+    let start = Instant::now();
+    let health =
+        health::check_spec(&spec).map_err(|e| not_run(Some(profile), format!("unhealthy: {e}")))?;
+    let health_time = start.elapsed();
+    let target = TargetArg {
+        label: c.label().to_string(),
+        profile,
+        target: spec,
+        quirks: Vec::new(),
+        origin: c.spec.origin_for(&c.place.name),
+    };
+    Ok(Held {
+        candidate: c.clone(),
+        lease,
+        port,
+        target,
+        health,
+        acquire_time,
+        health_time,
+    })
+}
