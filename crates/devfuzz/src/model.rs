@@ -77,6 +77,15 @@ impl core::fmt::Display for Info {
                 let p: Vec<&str> = res.iter().map(|(_, p)| p.as_str()).collect();
                 write!(f, "lines matching {}", p.join(" | "))
             }
+            Info::Checksum {
+                size, differs_from, ..
+            } => match differs_from {
+                Some(other) => write!(
+                    f,
+                    "`+QFUPL: {size},<checksum>` with a checksum other than {other}'s"
+                ),
+                None => write!(f, "`+QFUPL: {size},<checksum>`"),
+            },
         }
     }
 }

@@ -175,6 +175,7 @@ fn acquire(
         profile,
         target: spec,
         quirks: Vec::new(),
+        liberties: Vec::new(),
         origin: c.spec.origin_for(&c.place.name),
     };
     Ok(Held {

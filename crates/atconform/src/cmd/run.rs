@@ -682,6 +682,7 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
                     profile: p,
                     target: TargetSpec::Emulator,
                     quirks: Vec::new(),
+                    liberties: Vec::new(),
                     origin: String::new(),
                 })
             });
