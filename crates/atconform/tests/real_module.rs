@@ -115,7 +115,7 @@ source: 000 §2.2.7
 profiles: ec25
 @var SMTP_SERVER = smtp.163.com
 @fault stall
-> AT+QICSGP=1,1,\"UNINET\",\"\",1
+> AT+QICSGP=1,1,\"UNINET\",\"\",\"\",1
 < OK
 > AT+QIACT=1
 < OK

@@ -48,7 +48,7 @@ def main():
         cmd('AT+QSMTPBODY=0,100,120')
         body_with_escape(b"0123456789" * 9)  # <Input 90 bytes data>
         return
-    cmd('AT+QICSGP=1,1,"UNINET","",1')
+    cmd('AT+QICSGP=1,1,"UNINET","","",1')
     cmd('AT+QIACT=1')
     cmd('AT+QIACT?')
     cmd('AT+QSMTPCFG="contextid",1')

@@ -599,7 +599,7 @@ fn grep_forms(files: &[PathBuf], secrets: &[String]) -> Vec<String> {
 const SECRET_SCN: &str = "title: a secret in the mail body\nsource: 000 §3.1\nprofiles: ec25\n\
 @var SMTP_USER = probeuser\n@secret SMTP_PASSWORD = Zq9-probe-secret-77\n\
 @resolve smtp.163.com sink\n\
-> AT+QICSGP=1,1,\"UNINET\",\"\",1\n< OK\n> AT+QIACT=1\n@within 150s\n< OK\n\
+> AT+QICSGP=1,1,\"UNINET\",\"\",\"\",1\n< OK\n> AT+QIACT=1\n@within 150s\n< OK\n\
 > AT+QSMTPCFG=\"contextid\",1\n< OK\n> AT+QSMTPCFG=\"ssltype\",0\n< OK\n\
 > AT+QSMTPCFG=\"smtpserver\",\"smtp.163.com\",25\n< OK\n\
 > AT+QSMTPCFG=\"account\",\"${SMTP_USER}\",\"${SMTP_PASSWORD}\"\n< OK\n\

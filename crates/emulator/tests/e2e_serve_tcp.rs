@@ -231,8 +231,18 @@ fn multitech_prompt_comes_once_the_session_is_open() {
         drop(s);
         let _ = tx.send(());
         rt.block_on(server).expect("join").expect("serve_tcp");
-        // One SMTP connection: the body went on the session the prompt announced.
-        let t = sink.transcripts();
+        // One SMTP connection: the body went on the session the prompt announced. The sink
+        // records a session once its connection has ended, which may be a moment later.
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        let t = loop {
+            let t = sink.transcripts();
+            if (!t.is_empty() && t.iter().all(|t| t.end.is_some()))
+                || std::time::Instant::now() >= until
+            {
+                break t;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
         assert_eq!(t.len(), 1, "{t:?}");
         let text = t[0].render();
         assert!(text.contains("AUTH PLAIN"), "{text}");

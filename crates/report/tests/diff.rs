@@ -76,40 +76,40 @@ fn varying_values_are_not_changes() {
 #[test]
 fn implementation_defined_differences_are_listed_not_failed() {
     // 000 §2.2.5 gives no checksum algorithm (ERRATA E12): a module that reports another
-    // checksum passes, and `diff` says where the two differ.
+    // checksum (the liberty checksum-sum16) passes, and `diff` says where the two differ.
     let dir = tempfile::tempdir().unwrap();
     runs(
-        &["emulator:ec25", "emulator:ec25+qfupl-checksum-zero"],
+        &["emulator:ec25", "emulator:ec25+liberty:checksum-sum16"],
         &["qfupl-checksum-e12"],
         dir.path(),
     );
     let a = Run::load(&dir.path().join("ec25")).unwrap();
-    let b = Run::load(&dir.path().join("ec25+qfupl-checksum-zero")).unwrap();
+    let b = Run::load(&dir.path().join("ec25+liberty_checksum-sum16")).unwrap();
     assert_eq!(b.cases[0].status, Status::Pass);
     assert_eq!(b.cases[0].grade.as_deref(), Some("informational"));
-    assert_eq!(b.cases[0].findings.len(), 2);
+    assert_eq!(b.cases[0].findings.len(), 3, "{:?}", b.cases[0].findings);
     let d = RunDiff::compare(&a, &b, &corpus());
     assert!(d.is_changed());
     let c = &d.changed[0];
     assert_eq!(c.grade, ("pass".to_string(), "informational".to_string()));
     assert!(c.findings.0.is_empty());
     assert!(
-        c.findings.1[0].contains("is 0, the reference recorded 1513"),
+        c.findings.1[0].contains("is 4102, the reference recorded 1513"),
         "{:?}",
         c.findings.1
     );
     let text = d.to_text();
     assert!(text.contains("pass -> pass (informational)"), "{text}");
     assert!(
-        text.contains("only in ec25+qfupl-checksum-zero: informational:"),
+        text.contains("only in ec25+liberty") && text.contains("checksum-sum16: informational:"),
         "{text}"
     );
-    // The matrix cell is informational and lists both findings.
+    // The matrix cell is informational and lists the three findings.
     let m = at_report::matrix::Matrix::build(&[a, b], &corpus());
     let row = m.rows().next().unwrap();
     let cell = row.cells[1].as_ref().unwrap();
     assert_eq!(cell.grade, at_report::matrix::Grade::Informational);
-    assert_eq!(cell.findings.len(), 2);
+    assert_eq!(cell.findings.len(), 3);
 }
 
 #[test]

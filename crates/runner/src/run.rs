@@ -580,10 +580,11 @@ mod tests {
         sink: (std::net::SocketAddr, std::net::SocketAddr),
     }
 
-    impl Deliverer for ToRunSink {
-        fn deliver(&mut self, job: &MailJob) -> Option<Outcome> {
+    impl ToRunSink {
+        /// Where `job` goes: the run's sink, or a DNS failure for a `.invalid` server.
+        fn route(&self, job: &MailJob) -> Result<ResolveMap, Outcome> {
             if job.server.ends_with(".invalid") {
-                return Some(Outcome {
+                return Err(Outcome {
                     result: Err(at_mailer::Failure::Dns),
                     transcript: Default::default(),
                 });
@@ -595,7 +596,38 @@ mod tests {
                 self.sink.0
             };
             map.insert(&job.server, job.port, to);
-            Some(self.smtp.send(job, &map))
+            Ok(map)
+        }
+    }
+
+    impl Deliverer for ToRunSink {
+        fn deliver(&mut self, job: &MailJob) -> Option<Outcome> {
+            Some(match self.route(job) {
+                Ok(map) => self.smtp.send(job, &map),
+                Err(failed) => failed,
+            })
+        }
+
+        fn open(
+            &mut self,
+            id: at_emulator::DeliveryId,
+            job: &MailJob,
+        ) -> Option<Result<(), Outcome>> {
+            Some(match self.route(job) {
+                Ok(map) => self.smtp.open_session(id, job, &map),
+                Err(failed) => Err(failed),
+            })
+        }
+
+        fn send(&mut self, id: at_emulator::DeliveryId, job: &MailJob) -> Option<Outcome> {
+            Some(match self.route(job) {
+                Ok(map) => self.smtp.send_on(id, job, &map),
+                Err(failed) => failed,
+            })
+        }
+
+        fn abort(&mut self, id: at_emulator::DeliveryId) {
+            self.smtp.abort_session(id);
         }
     }
 
@@ -675,7 +707,7 @@ mod tests {
             "mid-send.scn",
             "title: fails while sending\nsource: 000 §2.2.7\nprofiles: ec25\n\
              @fault stall\n\
-             > AT+QICSGP=1,1,\"UNINET\",\"\",1\n< OK\n> AT+QIACT=1\n< OK\n\
+             > AT+QICSGP=1,1,\"UNINET\",\"\",\"\",1\n< OK\n> AT+QIACT=1\n< OK\n\
              > AT+QSMTPCFG=\"smtpserver\",\"smtp.163.com\",25\n< OK\n\
              > AT+QSMTPDST=1,1,\"a@example.com\"\n< OK\n\
              > AT+QSMTPPUT=60\n< OK\n> AT+QSMTPDST?\n< +QSMTPDST: 1,\"b@example.com\"\n< OK\n",

@@ -105,7 +105,7 @@ fn restart_brings_back_the_power_on_state() {
         b.cmd("AT+QSMTPCFG=\"smtpserver\",\"smtp.163.com\",25"),
         "\r\nOK\r\n"
     );
-    b.cmd("AT+QICSGP=1,1,\"UNINET\",\"\",1");
+    b.cmd("AT+QICSGP=1,1,\"UNINET\",\"\",\"\",1");
     assert_eq!(b.cmd("AT+QIACT=1"), "\r\nOK\r\n");
     assert_eq!(b.cmd("AT+QSMTPPUT=300"), "\r\nOK\r\n");
     let (id, _, _) = b.deliver();

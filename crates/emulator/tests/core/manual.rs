@@ -417,7 +417,7 @@ fn qsmtpclr_2_2_6() {
 fn example_3_1_plain_send_end_to_end() {
     let mut b = Bench::quiet("ec25", Default::default());
     let steps: &[(&str, &str)] = &[
-        ("AT+QICSGP=1,1,\"UNINET\",\"\",1", "\r\nOK\r\n"), // ERRATA E15
+        ("AT+QICSGP=1,1,\"UNINET\",\"\",\"\",1", "\r\nOK\r\n"), // ERRATA E15
         ("AT+QIACT=1", "\r\nOK\r\n"),
         (
             "AT+QIACT?",
