@@ -203,6 +203,8 @@ impl Smtp {
 
     /// Opens the session of delivery `id` for `job` ([`Deliverer::open`]) with `resolve`,
     /// blocking until it is open, failed, or the wall limit passes.
+    // The failure is an `Outcome`, unboxed, as `Deliverer::deliver` returns it.
+    #[allow(clippy::result_large_err)]
     pub fn open_session(
         &mut self,
         id: DeliveryId,
@@ -332,8 +334,12 @@ pub struct DeliveryRecord {
     pub cancelled: Option<Instant>,
     /// For a session opened before its body ([`Action::Open`], Multi-Tech): how opening it
     /// went (`None` inside: left to [`Driver::complete_open`]) and when the core was told.
-    pub opening: Option<(Option<Result<(), Outcome>>, Option<Instant>)>,
+    pub opening: Option<Opening>,
 }
+
+/// How opening a session went (`None`: left to [`Driver::complete_open`]) and when the core
+/// was told.
+pub type Opening = (Option<Result<(), Outcome>>, Option<Instant>);
 
 impl DeliveryRecord {
     /// Neither reported to the core nor cancelled by it.

@@ -42,14 +42,11 @@ fn jobs(l: Liberty) -> (MailJob, MailJob) {
     )
 }
 
+/// Attachments as a reader sees them: name and bytes.
+type Attachments = Vec<(Option<String>, Vec<u8>)>;
+
 /// What a reader sees of a message: decoded subject, first text body, attachments.
-fn seen(
-    job: &MailJob,
-) -> (
-    Option<String>,
-    Option<String>,
-    Vec<(Option<String>, Vec<u8>)>,
-) {
+fn seen(job: &MailJob) -> (Option<String>, Option<String>, Attachments) {
     let raw = compose(job);
     let p = smtp_sink::ParsedSummary::parse(&raw);
     let att = p

@@ -109,6 +109,7 @@ impl SinkRoute {
 impl SinkRoute {
     /// The resolve map for `job`, whether it goes to the sink, or the failed outcome of a
     /// name that must not resolve (`@resolve HOST fail`).
+    #[allow(clippy::result_large_err)] // the failed delivery's Outcome, as Deliverer returns it
     fn route(&self, job: &MailJob) -> Result<(ResolveMap, bool), Outcome> {
         // A scenario may name any server; mail goes only where `@resolve` or the sink says.
         let mut map = ResolveMap::new().deny_unmapped();
