@@ -225,10 +225,10 @@ fn client_leaving_during_a_delayed_quit_ends_the_session_at_once() {
 }
 
 #[test]
-fn the_readme_fault_script_example_parses() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-        .expect("README.md at the workspace root");
-    let block: String = readme
+fn the_documented_fault_script_example_parses() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/sink.md"))
+        .expect("docs/sink.md");
+    let block: String = doc
         .lines()
         .skip_while(|l| !l.starts_with("**Fault scripts**"))
         .skip_while(|l| !l.starts_with("```text"))
@@ -236,8 +236,11 @@ fn the_readme_fault_script_example_parses() {
         .take_while(|l| !l.starts_with("```"))
         .map(|l| format!("{l}\n"))
         .collect();
-    assert!(block.contains("greylist"), "README block not found");
-    let s = FaultScript::parse(&block).expect("README fault script");
+    assert!(
+        block.contains("greylist"),
+        "docs/sink.md fault-script block not found"
+    );
+    let s = FaultScript::parse(&block).expect("docs/sink.md fault script");
     assert_eq!(s.rules.len(), 6);
     assert_eq!(s.tls.certificate, Some(at_tls::CertFault::Expired));
     assert_eq!(s.greylist, Some(Duration::from_secs(30)));

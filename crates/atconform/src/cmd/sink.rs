@@ -62,7 +62,7 @@ pub struct Args {
     /// certificates, and exit: upload it to a module as AT+QSSLCFG="cacert" for seclevel 1/2.
     #[arg(long)]
     print_test_ca: bool,
-    /// Fault script file (see the README's fault-script section).
+    /// Fault script file (see docs/sink.md, "Fault scripts").
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
     /// One fault directive, e.g. `rcpt=550`, `delay=mail:2s`, `starttls=454`, `tls=expired`

@@ -1,4 +1,4 @@
-//! Modules reached over TCP (a serial-to-network bridge, or `atconform emulate --tcp`).
+//! Modules reached over TCP (a serial-to-network bridge, or `atconform emulate --listen`).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
