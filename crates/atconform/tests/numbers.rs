@@ -376,6 +376,50 @@ fn every_report_counts_the_same_per_target() {
     );
     let skipped = format!("skipped {}:", tally_of(&out, "bench")["skip"]);
     assert!(stdout.contains(&skipped), "{skipped}\n{stdout}");
+
+    // Coverage of the TCP module's run counts only what ran, and says so; --static adds the
+    // scenario files (the skipped @fault scenario's error codes among them).
+    let coverage = |args: &[&str]| {
+        let o = atconform()
+            .args(["report", "coverage"])
+            .arg(out.join("bench"))
+            .args(args)
+            .output()
+            .expect("coverage");
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let err_covered = |t: &str| -> usize {
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("ec25 "))
+            .expect("ec25 line");
+        let ratio = line
+            .split("err")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        ratio.split('/').next().unwrap().parse().unwrap()
+    };
+    let ran = coverage(&[]);
+    let bench = tally_of(&out, "bench");
+    let total: usize = bench.values().sum();
+    assert!(ran.starts_with("coverage (dynamic)"), "{ran}");
+    assert!(
+        ran.contains(&format!(
+            "counts only what ran: {total} cases in the runs: {} ran",
+            total - bench["skip"] - bench["error"] - bench["interrupted"]
+        )),
+        "{ran}"
+    );
+    let both = coverage(&["--static"]);
+    assert!(both.starts_with("coverage (static+dynamic)"), "{both}");
+    assert!(
+        err_covered(&ran) < err_covered(&both),
+        "what was skipped must not count:\n{ran}\n{both}"
+    );
     drop(module);
 }
 
