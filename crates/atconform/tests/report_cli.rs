@@ -26,7 +26,10 @@ fn matrix_then_diff_exit_codes() {
         String::from_utf8_lossy(&o.stderr)
     );
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("fw2: 0 pass, 0 non-strict, 1 fail"), "{text}");
+    assert!(
+        text.contains("fw2: 0 pass, 0 informational, 0 non-strict, 1 fail, 0 skip"),
+        "{text}"
+    );
     let html = std::fs::read_to_string(out.join("matrix.html")).unwrap();
     assert!(html.contains("quectel/2.2.4-qsmtpbody-length.scn"));
     assert!(out.join("matrix.json").is_file());

@@ -10,7 +10,6 @@ use std::path::Path;
 
 use at_report::load::Run;
 use at_report::matrix::Grade;
-use at_scenario::Scenario;
 use serde::{Deserialize, Serialize};
 
 /// The file format version this module writes and reads.
@@ -32,21 +31,16 @@ pub struct CaseGrade {
 pub type Grades = BTreeMap<String, BTreeMap<String, CaseGrade>>;
 
 /// The grades of `runs`, keyed by `key(run)` (the target's run-directory name), graded as the
-/// matrix grades them (`corpus` gives each scenario's tags).
-pub fn grades(runs: &[(String, &Run)], corpus: &[Scenario]) -> Grades {
-    let tags: BTreeMap<&str, &[String]> = corpus
-        .iter()
-        .map(|s| (at_runner::corpus_name(&s.name), s.meta.tags.as_slice()))
-        .collect();
+/// matrix grades them (from each case's outcome, the rule every report counts with).
+pub fn grades(runs: &[(String, &Run)]) -> Grades {
     let mut out = Grades::new();
     for (key, run) in runs {
         let cases = out.entry(key.clone()).or_default();
         for c in &run.cases {
-            let t = tags.get(c.scenario.as_str()).copied().unwrap_or_default();
             cases.insert(
                 c.id(),
                 CaseGrade {
-                    grade: Grade::of(c, t),
+                    grade: Grade::of(c),
                     reproduce: c.reproduce.clone(),
                 },
             );

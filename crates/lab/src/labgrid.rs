@@ -34,6 +34,9 @@ pub enum Selector {
 /// A parsed `--target [PROFILE=]labgrid:PLACE` or `--target [PROFILE=]labgrid:KEY=VALUE[,...]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabSpec {
+    /// The column label and run-directory name (`LABEL=PROFILE=labgrid:PLACE`), instead of
+    /// the place's name.
+    pub label: Option<String>,
     /// The profile of every selected place, when the spec names one (else each place's
     /// `profile` tag).
     pub profile: Option<Profile>,
@@ -54,15 +57,23 @@ fn tag_key_ok(k: &str) -> bool {
 impl FromStr for LabSpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (profile, rest) = match s.strip_prefix("labgrid:") {
-            Some(rest) => (None, rest),
+        let (label, profile, rest) = match s.strip_prefix("labgrid:") {
+            Some(rest) => (None, None, rest),
             None => match s.split_once("=labgrid:") {
-                Some((p, rest)) => (
-                    Some(Profile::from_name(p).ok_or_else(|| {
-                        format!("{s:?}: {p:?} is not a profile (PROFILE=labgrid:...)")
-                    })?),
-                    rest,
-                ),
+                Some((head, rest)) => {
+                    // `LABEL=PROFILE=labgrid:PLACE` or `PROFILE=labgrid:...`.
+                    let (label, p) = match head.split_once('=') {
+                        Some((l, p)) if !l.is_empty() => (Some(l.to_string()), p),
+                        _ => (None, head),
+                    };
+                    let profile = Profile::from_name(p).ok_or_else(|| {
+                        format!(
+                            "{s:?}: {p:?} is not a profile (PROFILE=labgrid:... or \
+                             LABEL=PROFILE=labgrid:PLACE)"
+                        )
+                    })?;
+                    (label, Some(profile), rest)
+                }
                 None => return Err(format!("{s:?} is not a labgrid target")),
             },
         };
@@ -89,7 +100,13 @@ impl FromStr for LabSpec {
             }
             Selector::Place(rest.to_string())
         };
+        if label.is_some() && matches!(selector, Selector::Tags(_)) {
+            return Err(format!(
+                "{s:?}: a label names one place: LABEL=PROFILE=labgrid:PLACE, not KEY=VALUE tags"
+            ));
+        }
         Ok(LabSpec {
+            label,
             profile,
             selector,
             text: s.to_string(),
@@ -110,9 +127,10 @@ impl LabSpec {
 
     /// The `--target` value that selects `place` alone, with this spec's profile.
     pub fn origin_for(&self, place: &str) -> String {
-        match self.profile {
-            Some(p) => format!("{p}=labgrid:{place}"),
-            None => format!("labgrid:{place}"),
+        match (&self.label, self.profile) {
+            (Some(l), Some(p)) => format!("{l}={p}=labgrid:{place}"),
+            (_, Some(p)) => format!("{p}=labgrid:{place}"),
+            (_, None) => format!("labgrid:{place}"),
         }
     }
 }
@@ -709,7 +727,16 @@ mod tests {
         let s: LabSpec = "eg95=labgrid:board=7".parse().unwrap();
         assert_eq!(s.profile, Some(Profile::Eg95));
         assert_eq!(s.origin_for("b7"), "eg95=labgrid:b7");
+        // LABEL= in front: one place, its own column label.
+        let s: LabSpec = "fw2=ec25=labgrid:ec25-a".parse().unwrap();
+        assert_eq!(
+            (s.label.as_deref(), s.profile),
+            (Some("fw2"), Some(Profile::Ec25))
+        );
+        assert_eq!(s.origin_for("ec25-a"), "fw2=ec25=labgrid:ec25-a");
         for bad in [
+            "fw2=labgrid:ec25-a",
+            "fw2=ec25=labgrid:board=7",
             "labgrid:",
             "labgrid:Profile=x",
             "labgrid:k=",

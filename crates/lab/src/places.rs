@@ -23,9 +23,9 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// The column label and run-directory name: the place's name.
+    /// The column label and run-directory name: the spec's label, else the place's name.
     pub fn label(&self) -> &str {
-        &self.place.name
+        self.spec.label.as_deref().unwrap_or(&self.place.name)
     }
 }
 

@@ -486,6 +486,9 @@ pub struct Coverage {
     /// The corpus's expectations by evidence level (static coverage only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceCounts>,
+    /// The runs' cases per outcome (dynamic coverage): only those that ran count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<at_runner::outcome::Tally>,
 }
 
 /// How many expectations of the corpus each evidence level backs: what a conformance claim
@@ -699,7 +702,19 @@ impl Coverage {
             quectel: q,
             unprovokable,
             evidence: None,
+            runs: None,
         }
+    }
+
+    /// Records how many cases of `runs` ran (their transcripts are what dynamic coverage
+    /// reads) and how many did not (skipped, errors, interrupted), per outcome.
+    pub fn with_runs(mut self, runs: &[Run]) -> Coverage {
+        self.runs = Some(
+            runs.iter()
+                .flat_map(|r| r.cases.iter().map(crate::load::Case::outcome))
+                .collect(),
+        );
+        self
     }
 
     /// Adds the expectations of `corpus` by evidence level.
@@ -720,6 +735,39 @@ impl Coverage {
             "coverage ({}): commands×forms, settings, boundary values, <err> 651-682, <protocol_error> 421-554, Multi-Tech #CME causes\n",
             self.source
         );
+        // Say what the numbers are: what ran, or what the scenario files would exercise.
+        let ran = self.runs.map(|t| {
+            let not = t.skip + t.error + t.interrupted;
+            format!(
+                "{} cases in the runs: {} ran ({}), {not} did not (skip {}, error {}, interrupted {})",
+                t.total(),
+                t.total() - not,
+                [
+                    at_runner::outcome::Outcome::Pass,
+                    at_runner::outcome::Outcome::Informational,
+                    at_runner::outcome::Outcome::NonStrict,
+                    at_runner::outcome::Outcome::Fail,
+                ]
+                .iter()
+                .map(|o| format!("{} {}", t.get(*o), o.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+                t.skip,
+                t.error,
+                t.interrupted
+            )
+        });
+        match (self.source.as_str(), ran) {
+            ("dynamic", Some(ran)) => s.push_str(&format!(
+                "counts only what ran: {ran}; what did not run covers nothing (--static adds the scenario files)\n"
+            )),
+            ("static+dynamic", Some(ran)) => s.push_str(&format!(
+                "counts what ran and what the scenario files contain, run or not (--static): {ran}\n"
+            )),
+            _ => s.push_str(
+                "counts what the scenario files contain (static): nothing here ran; give run directories to count what ran\n",
+            ),
+        }
         let mut line = |p: &ProfileCoverage| {
             s.push_str(&format!(
                 "{:<14} commands {:>7}  settings {:>5}  boundaries {:>7}  err {:>5}  protocol {:>5}{}\n",
@@ -772,7 +820,7 @@ impl Coverage {
         s.push_str(&format!("not counted as boundaries: {UNEXPRESSIBLE}\n"));
         if self.source == "dynamic" {
             s.push_str(
-                "note: transcripts show secrets as <redacted>, so password lengths count only statically (drop --dynamic-only)\n",
+                "note: transcripts show secrets as <redacted>, so password lengths count only statically (add --static)\n",
             );
         }
         for c in &q.err.uncovered {

@@ -14,6 +14,8 @@ use at_scenario::{PatternKind, Piece, Scenario, StepKind};
 use regex::bytes::Regex;
 use serde::Serialize;
 
+use at_runner::outcome::{Outcome, Tally};
+
 use crate::load::{Case, Run, Status, WireLine, parse_transcript};
 
 /// Masks for one scenario's varying values: one anchored regex per patterned expected line.
@@ -210,6 +212,8 @@ pub struct CaseDiff {
     /// Grade in run A / run B (`pass`, `informational`, `non-strict`, `fail`; empty for
     /// reports from before graded findings).
     pub grade: (String, String),
+    /// What the case counts as in run A / run B (the runs' tables count these).
+    pub outcome: (Outcome, Outcome),
     /// Graded deviations only run A has / only run B has (`informational: file:line: …`):
     /// where the two differ where the manuals let them (informational), or beyond.
     pub findings: (Vec<String>, Vec<String>),
@@ -221,9 +225,9 @@ pub struct CaseDiff {
 }
 
 impl CaseDiff {
-    /// Whether the verdict changed.
+    /// Whether the verdict changed: the case counts as another outcome (`pass -> non-strict`).
     pub fn verdict_changed(&self) -> bool {
-        self.status.0 != self.status.1
+        self.outcome.0 != self.outcome.1
     }
 }
 
@@ -250,6 +254,10 @@ pub struct RunDiff {
     pub only_a: Vec<String>,
     /// Cases only in run B.
     pub only_b: Vec<String>,
+    /// Run A's / run B's cases per outcome (the numbers of each run's own table).
+    pub counts: (Tally, Tally),
+    /// Outcome changes among the pairs, `(A, B, pairs)`, most frequent first.
+    pub transitions: Vec<(Outcome, Outcome, usize)>,
 }
 
 fn escape_lines(bytes: &[u8]) -> String {
@@ -372,6 +380,8 @@ impl RunDiff {
                 .filter(|k| !amap.contains_key(*k))
                 .cloned()
                 .collect(),
+            counts: (a.counts(), b.counts()),
+            transitions: Vec::new(),
         };
         for (k, ca) in &amap {
             let Some(cb) = bmap.get(k) else { continue };
@@ -391,6 +401,17 @@ impl RunDiff {
                 ca.grade.clone().unwrap_or_default(),
                 cb.grade.clone().unwrap_or_default(),
             );
+            let outcome = (ca.outcome(), cb.outcome());
+            if outcome.0 != outcome.1 {
+                match d
+                    .transitions
+                    .iter_mut()
+                    .find(|(x, y, _)| (*x, *y) == outcome)
+                {
+                    Some((_, _, n)) => *n += 1,
+                    None => d.transitions.push((outcome.0, outcome.1, 1)),
+                }
+            }
             if ca.status == cb.status
                 && grade.0 == grade.1
                 && steps.is_empty()
@@ -405,12 +426,15 @@ impl RunDiff {
                     profile: (ca.profile.clone(), cb.profile.clone()),
                     status: (ca.status, cb.status),
                     grade,
+                    outcome,
                     findings: (only_a, only_b),
                     steps,
                     missing,
                 });
             }
         }
+        d.transitions
+            .sort_by(|x, y| y.2.cmp(&x.2).then_with(|| (x.0, x.1).cmp(&(y.0, y.1))));
         d
     }
 
@@ -429,17 +453,7 @@ impl RunDiff {
             } else {
                 format!("{} -> {}", c.profile.0, c.profile.1)
             };
-            let graded = |st: Status, g: &str| {
-                if g.is_empty() || g == status(st) || (st == Status::Pass && g == "pass") {
-                    status(st).to_string()
-                } else {
-                    format!("{} ({g})", status(st))
-                }
-            };
-            let (va, vb) = (
-                graded(c.status.0, &c.grade.0),
-                graded(c.status.1, &c.grade.1),
-            );
+            let (va, vb) = (c.outcome.0.as_str(), c.outcome.1.as_str());
             let verdict = if va != vb {
                 format!("{va} -> {vb}")
             } else if !c.missing.is_empty() {
@@ -470,8 +484,20 @@ impl RunDiff {
             s.push_str(&format!("only in {lb}: {k}\n"));
         }
         let verdicts = self.changed.iter().filter(|c| c.verdict_changed()).count();
+        // Each run's own counts (its table's), then how the pairs moved between outcomes.
+        let lw = la.len().max(lb.len());
+        s.push_str(&format!("\n{la:<lw$}  {}\n", self.counts.0.line()));
+        s.push_str(&format!("{lb:<lw$}  {}\n", self.counts.1.line()));
+        if !self.transitions.is_empty() {
+            let moves: Vec<String> = self
+                .transitions
+                .iter()
+                .map(|(x, y, n)| format!("{n} {} -> {}", x.as_str(), y.as_str()))
+                .collect();
+            s.push_str(&format!("verdict changes: {}\n", moves.join(", ")));
+        }
         s.push_str(&format!(
-            "\n{} compared: {} unchanged, {} changed ({} verdict changes), {} only in {la}, {} only in {lb}\n",
+            "{} compared: {} unchanged, {} changed ({} verdict changes), {} only in {la}, {} only in {lb}\n",
             self.compared,
             self.unchanged,
             self.changed.len(),
@@ -485,16 +511,6 @@ impl RunDiff {
     /// JSON rendering.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-    }
-}
-
-fn status(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Skip => "skip",
-        Status::Error => "error",
-        Status::Interrupted => "interrupted",
     }
 }
 

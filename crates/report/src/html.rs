@@ -32,6 +32,9 @@ pub fn grade_colour(g: Grade) -> (u8, u8, u8) {
         Grade::Fail => (0xcf, 0x22, 0x2e),
         Grade::Informational => (0x6e, 0x77, 0x81),
         Grade::Unimplemented => (0x82, 0x50, 0xdf),
+        Grade::Skip => (0x57, 0x60, 0x6a),
+        Grade::Error => (0x82, 0x07, 0x1e),
+        Grade::Interrupted => (0x3d, 0x44, 0x4d),
     }
 }
 
@@ -74,6 +77,9 @@ fn class(g: Grade) -> &'static str {
         Grade::Fail => "gf",
         Grade::Informational => "gi",
         Grade::Unimplemented => "gu",
+        Grade::Skip => "gs",
+        Grade::Error => "ge",
+        Grade::Interrupted => "gx",
     }
 }
 
@@ -97,21 +103,22 @@ pub fn render(m: &Matrix, title: &str) -> String {
     h.push_str(
         "<div class=\"wrap\"><table class=\"counts\"><thead><tr><th class=\"sc\">target</th>",
     );
-    for g in Grade::ALL {
-        let _ = write!(h, "<th>{}</th>", g.as_str());
+    // The run table's numbers: cases per outcome ([`at_runner::outcome::Tally`]).
+    for o in at_runner::outcome::Outcome::ALL {
+        let _ = write!(h, "<th>{}</th>", o.as_str());
     }
-    h.push_str("</tr></thead><tbody>");
-    for (c, counts) in m.columns.iter().zip(&m.counts) {
+    h.push_str("<th>of the failures unimplemented</th></tr></thead><tbody>");
+    for ((c, counts), u) in m.columns.iter().zip(&m.counts).zip(&m.unimplemented) {
         let _ = write!(
             h,
             "<tr><th class=\"sc\">{}<span class=\"t\">{}</span></th>",
             escape(&c.label),
             escape(&c.targets.join(", "))
         );
-        for g in Grade::ALL {
-            let _ = write!(h, "<td>{}</td>", counts.get(&g).copied().unwrap_or(0));
+        for o in at_runner::outcome::Outcome::ALL {
+            let _ = write!(h, "<td>{}</td>", counts.get(o));
         }
-        h.push_str("</tr>");
+        let _ = write!(h, "<td>{u}</td></tr>");
     }
     h.push_str("</tbody></table></div>\n<h2>Matrix</h2>\n");
 

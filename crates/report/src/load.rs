@@ -34,20 +34,7 @@ pub enum LoadError {
 }
 
 /// How a case ended (the runner's `status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// As the scenario expects.
-    Pass,
-    /// Not as expected.
-    Fail,
-    /// Not run on this target.
-    Skip,
-    /// The scenario could not be run.
-    Error,
-    /// Stopped by Ctrl-C.
-    Interrupted,
-}
+pub use at_runner::outcome::Ended as Status;
 
 /// Where a failing step is in its scenario file.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,6 +190,20 @@ impl Case {
         format!("{} [{}]", self.scenario, self.profile)
     }
 
+    /// What the case counts as in every report: the runner's one rule
+    /// ([`at_runner::outcome::Outcome::classify`]). A report from before graded findings has
+    /// no grade; its `too_slow` failure was non-strict then too.
+    pub fn outcome(&self) -> at_runner::outcome::Outcome {
+        let grade = match self.grade.as_deref() {
+            Some(g) => at_runner::outcome::grade_named(g),
+            None if self.failure.as_ref().is_some_and(|f| f.kind == "too_slow") => {
+                Some(at_runner::Grade::NonStrict)
+            }
+            None => None,
+        };
+        at_runner::outcome::Outcome::classify(self.status, grade, self.expect_failure)
+    }
+
     /// The transcript file stem the runner uses for this case.
     pub fn file_stem(&self) -> String {
         format!(
@@ -215,6 +216,9 @@ impl Case {
 
 #[derive(Deserialize)]
 struct ReportJson {
+    /// The target's label (`--target` runs).
+    #[serde(default)]
+    label: Option<String>,
     cases: Vec<Case>,
     #[serde(default)]
     interrupted: bool,
@@ -235,21 +239,23 @@ impl Run {
     /// The exit code `atconform run` gives for this run: 0 all passed (skips allowed), 1 a
     /// failure or an interruption, 2 a case that could not be run (scenario error).
     pub fn exit_code(&self) -> u8 {
-        let has = |s: Status| self.cases.iter().any(|c| c.status == s);
-        if has(Status::Error) {
-            2
-        } else if has(Status::Fail) || has(Status::Interrupted) || self.interrupted {
-            1
-        } else {
-            0
+        match self.counts().exit_code() {
+            0 if self.interrupted => 1,
+            c => c,
         }
+    }
+
+    /// Cases per outcome: the same numbers as the runner's summary and `report.json`.
+    pub fn counts(&self) -> at_runner::outcome::Tally {
+        self.cases.iter().map(Case::outcome).collect()
     }
 
     /// Parses the runner's JSON report (`atconform run --report json:PATH`).
     pub fn from_json(label: impl Into<String>, json: &str) -> Result<Run, serde_json::Error> {
         let r: ReportJson = serde_json::from_str(json)?;
         Ok(Run {
-            label: label.into(),
+            // A `--target` run's report names its target; other reports take `label`.
+            label: r.label.unwrap_or_else(|| label.into()),
             cases: r.cases,
             interrupted: r.interrupted,
         })
@@ -276,7 +282,7 @@ impl Run {
     }
 
     /// Loads a run directory (or a `report.json` file) and the transcripts beside it; the
-    /// label is the directory's name.
+    /// label is the one the report names (a `--target` run), else the directory's name.
     pub fn load(path: &Path) -> Result<Run, LoadError> {
         let (json_path, dir) = if path.is_dir() {
             (path.join("report.json"), path.to_path_buf())

@@ -6,60 +6,85 @@ use std::collections::BTreeMap;
 use at_scenario::Scenario;
 use serde::Serialize;
 
+use at_runner::outcome::{Outcome, Tally};
+
 use crate::load::{Case, Run, Status};
 
-/// A graded verdict, after Autobahn|Testsuite's grades.
+/// A cell's verdict: the case's outcome ([`at_runner::outcome::Outcome`], the rule every report
+/// counts with), with `unimplemented` told apart among the failures. Grades after
+/// Autobahn|Testsuite's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Grade {
     /// Every byte as the manual says (for `verdict: fail` scenarios: the deviation was found).
     Pass,
+    /// Passed, with differences where the manuals leave the behaviour open
+    /// (implementation-defined: another checksum, cause code, recorded value).
+    Informational,
     /// A deviation the manual tolerates: the right bytes later than a documented maximum
     /// response time, or a deviation from an ERRATA choice only (a blank-line layout other than
     /// W1's, another echo than W2's, a value an entry decides).
     NonStrict,
     /// A deviation from what a manual documents (wrong line, `<CR><LF>` framing, a failed mail
-    /// check), a missing response, or a scenario that could not run.
+    /// check) or a missing response.
     Fail,
-    /// A difference where the manuals leave the behaviour open (implementation-defined: another
-    /// checksum, cause code, recorded value), not judged on this target (e.g. `@fault`/`@quirk`
-    /// scenarios on real hardware), or a scenario tagged `informational`.
-    Informational,
-    /// The target answered a bare `ERROR` where the manual documents a result: the command or
-    /// form is not implemented by this firmware.
+    /// A failure where the target answered a bare `ERROR` where the manual documents a
+    /// result: the command or form is not implemented by this firmware (counted as fail).
     Unimplemented,
+    /// Not run on this target (e.g. `@fault`/`@quirk` scenarios on real hardware), with the
+    /// reason.
+    Skip,
+    /// The scenario could not be run.
+    Error,
+    /// Stopped by Ctrl-C.
+    Interrupted,
 }
 
 impl Grade {
     /// Every grade, in display order.
-    pub const ALL: [Grade; 5] = [
+    pub const ALL: [Grade; 8] = [
         Grade::Pass,
+        Grade::Informational,
         Grade::NonStrict,
         Grade::Fail,
-        Grade::Informational,
         Grade::Unimplemented,
+        Grade::Skip,
+        Grade::Error,
+        Grade::Interrupted,
     ];
 
-    /// `pass`, `non-strict`, `fail`, `informational`, `unimplemented`.
+    /// `pass`, `informational`, `non-strict`, `fail`, `unimplemented`, `skip`, `error`,
+    /// `interrupted`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Grade::Pass => "pass",
-            Grade::NonStrict => "non-strict",
-            Grade::Fail => "fail",
-            Grade::Informational => "informational",
             Grade::Unimplemented => "unimplemented",
+            g => g.outcome().as_str(),
+        }
+    }
+
+    /// The outcome it counts as (`unimplemented` is a fail).
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Grade::Pass => Outcome::Pass,
+            Grade::Informational => Outcome::Informational,
+            Grade::NonStrict => Outcome::NonStrict,
+            Grade::Fail | Grade::Unimplemented => Outcome::Fail,
+            Grade::Skip => Outcome::Skip,
+            Grade::Error => Outcome::Error,
+            Grade::Interrupted => Outcome::Interrupted,
         }
     }
 
     /// How bad a grade is, for "the worst grade speaks for a cell" and "a case got worse"
-    /// (`atconform run --baseline`): pass < informational < non-strict < unimplemented < fail.
+    /// (`atconform run --baseline`): pass < informational = skip < non-strict < unimplemented
+    /// < fail = error = interrupted.
     pub fn severity(self) -> u8 {
         match self {
             Grade::Pass => 0,
-            Grade::Informational => 1,
+            Grade::Informational | Grade::Skip => 1,
             Grade::NonStrict => 2,
             Grade::Unimplemented => 3,
-            Grade::Fail => 4,
+            Grade::Fail | Grade::Error | Grade::Interrupted => 4,
         }
     }
 
@@ -68,29 +93,17 @@ impl Grade {
         Grade::ALL.into_iter().find(|g| g.as_str() == name)
     }
 
-    /// The grade of one case (see each variant for the rule): the runner's grade of its
-    /// findings; a negative scenario passes when its deviation was found.
-    pub fn of(case: &Case, tags: &[String]) -> Grade {
-        if tags.iter().any(|t| t == "informational") {
-            return Grade::Informational;
-        }
-        match (case.status, case.grade.as_deref()) {
-            (Status::Skip, _) => return Grade::Informational,
-            (Status::Error | Status::Interrupted, _) => return Grade::Fail,
-            (Status::Pass, Some(_)) if case.expect_failure => return Grade::Pass,
-            (Status::Fail, Some(_)) if case.expect_failure => return Grade::Fail,
-            (_, Some("pass")) => return Grade::Pass,
-            (_, Some("informational")) => return Grade::Informational,
-            (_, Some("non-strict")) => return Grade::NonStrict,
-            _ => {}
-        }
-        // A fail, or a report from before graded findings.
-        match case.status {
-            Status::Pass => Grade::Pass,
-            Status::Skip => Grade::Informational,
-            Status::Error | Status::Interrupted => Grade::Fail,
-            Status::Fail => match &case.failure {
-                Some(f) if f.kind == "too_slow" => Grade::NonStrict,
+    /// The grade of one case: its outcome ([`Case::outcome`]), and among the failures a bare
+    /// `ERROR` where the manual documents another answer is `unimplemented`.
+    pub fn of(case: &Case) -> Grade {
+        match case.outcome() {
+            Outcome::Pass => Grade::Pass,
+            Outcome::Informational => Grade::Informational,
+            Outcome::NonStrict => Grade::NonStrict,
+            Outcome::Skip => Grade::Skip,
+            Outcome::Error => Grade::Error,
+            Outcome::Interrupted => Grade::Interrupted,
+            Outcome::Fail => match &case.failure {
                 Some(f) if f.kind == "mismatch" && !case.expect_failure => {
                     let bare_error = f.actual == format!("{}\\r\\nERROR\\r\\n", f.sent)
                         || f.actual == "\\r\\nERROR\\r\\n";
@@ -177,8 +190,11 @@ pub struct Matrix {
     pub columns: Vec<Column>,
     /// Row groups, in document order.
     pub groups: Vec<Group>,
-    /// Per column, how many cells got each grade.
-    pub counts: Vec<BTreeMap<Grade, usize>>,
+    /// Per column, its cases per outcome (the numbers of `atconform run`'s table and
+    /// `report.json`; a column holding several profiles counts each case).
+    pub counts: Vec<Tally>,
+    /// Per column, how many of its failing cases are `unimplemented`.
+    pub unimplemented: Vec<usize>,
 }
 
 /// Sort key for `000 §2.2.10`, `001 p.9`: document, then numbers numerically.
@@ -223,12 +239,20 @@ impl Matrix {
             });
         }
         let mut groups: BTreeMap<(String, Vec<u64>, String), Group> = BTreeMap::new();
-        let mut counts = vec![BTreeMap::new(); runs.len()];
+        let counts: Vec<Tally> = runs.iter().map(Run::counts).collect();
+        let unimplemented: Vec<usize> = runs
+            .iter()
+            .map(|r| {
+                r.cases
+                    .iter()
+                    .filter(|c| Grade::of(c) == Grade::Unimplemented)
+                    .count()
+            })
+            .collect();
         names.sort();
         for (name, title) in names {
             let sc = meta.get(&name).copied();
             let sources = sc.map(|s| s.meta.sources.clone()).unwrap_or_default();
-            let tags = sc.map(|s| s.meta.tags.clone()).unwrap_or_default();
             let section = sources.first().cloned().unwrap_or_else(|| {
                 name.split_once('/')
                     .map(|(d, _)| d.to_string())
@@ -242,13 +266,13 @@ impl Matrix {
                 None => s.to_string(),
             };
             let mut cells = Vec::new();
-            for (i, run) in runs.iter().enumerate() {
+            for run in runs {
                 // A column may hold several profiles of one scenario (an emulator run over
                 // every profile); the worst grade speaks for the cell.
                 let cases: Vec<&Case> = run.cases.iter().filter(|c| c.scenario == name).collect();
                 let cell = cases
                     .iter()
-                    .map(|c| (Grade::of(c, &tags), *c))
+                    .map(|c| (Grade::of(c), *c))
                     .max_by_key(|(g, _)| g.severity())
                     .map(|(grade, c)| {
                         let f = c.failure.clone().unwrap_or_default();
@@ -285,9 +309,6 @@ impl Matrix {
                             reproduce: c.reproduce.clone(),
                         }
                     });
-                if let (Some(cell), Some(m)) = (&cell, counts.get_mut(i)) {
-                    *m.entry(cell.grade).or_insert(0) += 1;
-                }
                 cells.push(cell);
             }
             groups
@@ -308,6 +329,7 @@ impl Matrix {
             columns,
             groups: groups.into_values().collect(),
             counts,
+            unimplemented,
         }
     }
 
@@ -353,17 +375,20 @@ impl Matrix {
         s
     }
 
-    /// Per column, `label: N pass, N non-strict, N fail, N informational, N unimplemented`.
+    /// Per column, `label: N pass, N informational, N non-strict, N fail, N skip, N error,
+    /// N interrupted` (the run table's numbers), then `(N unimplemented)` when some failures are.
     pub fn count_lines(&self) -> Vec<String> {
         self.columns
             .iter()
             .zip(&self.counts)
-            .map(|(c, m)| {
-                let parts: Vec<String> = Grade::ALL
-                    .iter()
-                    .map(|g| format!("{} {}", m.get(g).copied().unwrap_or(0), g.as_str()))
-                    .collect();
-                format!("{}: {}", c.label, parts.join(", "))
+            .zip(&self.unimplemented)
+            .map(|((c, t), u)| {
+                let unimpl = if *u > 0 {
+                    format!(" ({u} of the failures unimplemented)")
+                } else {
+                    String::new()
+                };
+                format!("{}: {}{unimpl}", c.label, t.line())
             })
             .collect()
     }
@@ -407,10 +432,12 @@ mod tests {
 
     #[test]
     fn grades() {
-        let g = |c: &Case| Grade::of(c, &[]);
+        let g = |c: &Case| Grade::of(c);
         assert_eq!(g(&case(Status::Pass, None)), Grade::Pass);
-        assert_eq!(g(&case(Status::Skip, None)), Grade::Informational);
-        assert_eq!(g(&case(Status::Error, None)), Grade::Fail);
+        assert_eq!(g(&case(Status::Skip, None)), Grade::Skip);
+        assert_eq!(g(&case(Status::Error, None)), Grade::Error);
+        assert_eq!(g(&case(Status::Interrupted, None)), Grade::Interrupted);
+        assert_eq!(Grade::Unimplemented.outcome(), Outcome::Fail);
         let slow = failure("too_slow", "AT\\r", "", "");
         assert_eq!(g(&case(Status::Fail, Some(slow))), Grade::NonStrict);
         // A bare ERROR (after the echo) where OK was documented: not implemented.
@@ -437,10 +464,6 @@ mod tests {
             "\\r\\nERROR\\r\\n",
         );
         assert_eq!(g(&case(Status::Fail, Some(err))), Grade::Fail);
-        assert_eq!(
-            Grade::of(&case(Status::Fail, None), &["informational".into()]),
-            Grade::Informational
-        );
     }
 
     #[test]
@@ -449,7 +472,7 @@ mod tests {
             let mut c = case(status, None);
             c.grade = Some(grade.into());
             c.expect_failure = expect_failure;
-            Grade::of(&c, &[])
+            Grade::of(&c)
         };
         // An implementation-defined difference: the case passed, the cell says so.
         assert_eq!(
@@ -473,7 +496,7 @@ mod tests {
             )),
         );
         c.grade = Some("fail".into());
-        assert_eq!(Grade::of(&c, &[]), Grade::Unimplemented);
+        assert_eq!(Grade::of(&c), Grade::Unimplemented);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! revision), `emulator:ec25+liberty:checksum-sum16` (a liberty stands in for a conforming
 //! firmware that chose otherwise), `ec25=/dev/ttyUSB2` (serial or PTY, 115200 baud),
 //! `ag35=tcp:127.0.0.1:7001`, `ec25=rfc2217:lab1:4001` (RFC 2217: baud rate and DTR over TCP),
-//! and `LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...]`. For real devices the label's part
-//! before `@`
-//! names the profile (`ec25@fw2=/dev/ttyUSB3`).
+//! and `LABEL=` in front of any of them: `LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...]`,
+//! `LABEL=PROFILE=/dev/ttyUSB2`, `LABEL=PROFILE=tcp:HOST:PORT`. Without a label, a real
+//! device's label is its profile (the part before `@` names it: `ec25@fw2=/dev/ttyUSB3`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -87,26 +87,43 @@ impl FromStr for TargetArg {
         if let Some(spec) = s.strip_prefix("emulator:") {
             return emulator(None, spec);
         }
-        let (label, spec) = s.split_once('=').ok_or_else(|| {
-            format!("expected emulator:PROFILE, LABEL=DEVICE or LABEL=tcp:HOST:PORT, got {s:?}")
+        let (head, spec) = s.split_once('=').ok_or_else(|| {
+            format!(
+                "expected emulator:PROFILE, PROFILE=DEVICE, PROFILE=tcp:HOST:PORT, \
+                 PROFILE=rfc2217:HOST:PORT or LABEL= in front of any of them, got {s:?}"
+            )
         })?;
-        if label.is_empty() || spec.is_empty() {
+        if head.is_empty() || spec.is_empty() {
             return Err(format!("empty label or device in {s:?}"));
         }
         if let Some(spec) = spec.strip_prefix("emulator:") {
-            return emulator(Some(label), spec);
+            return emulator(Some(head), spec);
         }
-        let p = profile(label.split('@').next().unwrap_or(label))?;
-        let target = if let Some(addr) = spec.strip_prefix("tcp:") {
+        // `LABEL=PROFILE[@TAG]=DEVICE`: a device, address or path has no `=` of its own.
+        let (label, prof, device) = match spec.split_once('=') {
+            Some((p, device)) if !p.contains(':') && !p.contains('/') => (head, p, device),
+            _ => (head, head, spec),
+        };
+        if label.is_empty() || prof.is_empty() || device.is_empty() {
+            return Err(format!("empty label, profile or device in {s:?}"));
+        }
+        let p = profile(prof.split('@').next().unwrap_or(prof)).map_err(|e| {
+            if prof == head {
+                format!("{e}; a label that is not a profile names it too: {head}=PROFILE={device}")
+            } else {
+                e
+            }
+        })?;
+        let target = if let Some(addr) = device.strip_prefix("tcp:") {
             TargetSpec::Tcp { addr: addr.into() }
-        } else if let Some(addr) = spec.strip_prefix("rfc2217:") {
+        } else if let Some(addr) = device.strip_prefix("rfc2217:") {
             TargetSpec::Rfc2217 {
                 addr: addr.into(),
                 baud: 115_200,
             }
         } else {
             TargetSpec::Serial {
-                path: spec.into(),
+                path: device.into(),
                 baud: 115_200,
             }
         };
@@ -306,7 +323,9 @@ fn run_one(
     }
     let write_failed = |e: std::io::Error| format!("{WRITE_FAILED} {}: {e}", dir.display());
     std::fs::create_dir_all(dir).map_err(write_failed)?;
-    Run::save_runner(&report, dir).map_err(write_failed)?;
+    report
+        .write_run_dir_as(dir, Some(&t.label))
+        .map_err(write_failed)?;
     let mut run = Run::load(dir).map_err(|e| e.to_string())?;
     run.label = t.label.clone();
     Ok(TargetRun {
@@ -366,6 +385,20 @@ mod tests {
         assert!("emulator:ec25+checksum-sum16".parse::<TargetArg>().is_err());
         assert!("emulator:ec99".parse::<TargetArg>().is_err());
         assert!("/dev/ttyUSB2".parse::<TargetArg>().is_err());
+        // LABEL= in front of every kind of real device.
+        let t: TargetArg = "bench1=ec25=/dev/ttyUSB2".parse().unwrap();
+        assert_eq!((t.label.as_str(), t.profile), ("bench1", Profile::Ec25));
+        assert_eq!(t.origin, "bench1=ec25=/dev/ttyUSB2");
+        let t: TargetArg = "fw2=ag35@b=tcp:127.0.0.1:7001".parse().unwrap();
+        assert_eq!((t.label.as_str(), t.profile), ("fw2", Profile::Ag35));
+        assert!(matches!(t.target, TargetSpec::Tcp { .. }));
+        let t: TargetArg = "lab=eg95=rfc2217:lab1:4001".parse().unwrap();
+        assert_eq!((t.label.as_str(), t.profile), ("lab", Profile::Eg95));
+        assert!(matches!(t.target, TargetSpec::Rfc2217 { .. }));
+        // A label that is not a profile, without one: the error says how to write it.
+        let e = "bench1=/dev/ttyUSB2".parse::<TargetArg>().unwrap_err();
+        assert!(e.contains("bench1=PROFILE=/dev/ttyUSB2"), "{e}");
+        assert!("bench1=ec99=/dev/ttyUSB2".parse::<TargetArg>().is_err());
         assert_eq!(dir_name("a b/c"), "a_b_c");
     }
 

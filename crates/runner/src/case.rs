@@ -31,6 +31,20 @@ pub enum Status {
     Interrupted,
 }
 
+impl Status {
+    /// The status without its reason.
+    pub fn ended(&self) -> crate::outcome::Ended {
+        use crate::outcome::Ended;
+        match self {
+            Status::Pass => Ended::Pass,
+            Status::Fail => Ended::Fail,
+            Status::Skip(_) => Ended::Skip,
+            Status::Error(_) => Ended::Error,
+            Status::Interrupted => Ended::Interrupted,
+        }
+    }
+}
+
 /// The result of one scenario × profile.
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseResult {
@@ -87,6 +101,15 @@ impl CaseResult {
     /// `scenario [profile]`.
     pub fn id(&self) -> String {
         format!("{} [{}]", self.scenario, self.profile)
+    }
+
+    /// What the case counts as in every report ([`crate::outcome::Outcome::classify`]).
+    pub fn outcome(&self) -> crate::outcome::Outcome {
+        crate::outcome::Outcome::classify(
+            self.status.ended(),
+            Some(self.grade),
+            self.expect_failure,
+        )
     }
 
     pub(crate) fn new(sc: &Scenario, profile: Profile, target: String, status: Status) -> Self {
@@ -363,7 +386,11 @@ pub fn run_case_emulated_with(
 ) -> CaseResult {
     let extra_quirks = &extra.quirks;
     let (emu, sink_setup) = setup_for(sc, profile);
-    let label = format!("emulator {profile}");
+    // The run's quirks are part of the target's name (`emulator ec25+slow-responses`).
+    let label = std::iter::once(format!("emulator {profile}"))
+        .chain(extra_quirks.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("+");
     let err = |e: String| CaseResult::new(sc, profile, label.clone(), Status::Error(e));
     let mut config = match EmulatorConfig::builtin(&profile.to_string()) {
         Ok(c) => c,

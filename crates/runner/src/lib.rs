@@ -34,6 +34,7 @@ mod escape;
 mod events;
 pub mod external;
 pub mod judge;
+pub mod outcome;
 pub mod plan;
 pub mod prepare;
 pub mod report;

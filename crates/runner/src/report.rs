@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::case::{CaseResult, Status};
+use crate::outcome::{Outcome, Tally};
 
 /// A whole run: every case, how long it took, whether it was interrupted.
 #[derive(Clone, Debug, Serialize)]
@@ -26,46 +27,18 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }
 
-/// Counts per status.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    /// Passed.
-    pub pass: usize,
-    /// Failed.
-    pub fail: usize,
-    /// Skipped.
-    pub skip: usize,
-    /// Errors.
-    pub error: usize,
-    /// Interrupted.
-    pub interrupted: usize,
-}
-
 impl RunReport {
-    /// Counts per status.
-    pub fn counts(&self) -> Counts {
-        let mut c = Counts::default();
-        for r in &self.cases {
-            match r.status {
-                Status::Pass => c.pass += 1,
-                Status::Fail => c.fail += 1,
-                Status::Skip(_) => c.skip += 1,
-                Status::Error(_) => c.error += 1,
-                Status::Interrupted => c.interrupted += 1,
-            }
-        }
-        c
+    /// Cases per outcome ([`Outcome::classify`]): the numbers every report prints.
+    pub fn counts(&self) -> Tally {
+        self.cases.iter().map(CaseResult::outcome).collect()
     }
 
-    /// Process exit code: 0 all passed (skips allowed), 1 any failure, 2 scenario errors.
+    /// Process exit code: 0 all passed (informational differences and skips allowed), 1 any
+    /// failure (fail, non-strict) or interruption, 2 scenario errors.
     pub fn exit_code(&self) -> u8 {
-        let c = self.counts();
-        if c.error > 0 {
-            2
-        } else if c.fail > 0 || c.interrupted > 0 || self.interrupted {
-            1
-        } else {
-            0
+        match self.counts().exit_code() {
+            0 if self.interrupted => 1,
+            c => c,
         }
     }
 
@@ -80,13 +53,22 @@ impl RunReport {
 
     /// The JSON report.
     pub fn to_json(&self) -> String {
+        self.to_json_as(None)
+    }
+
+    /// The JSON report of the target `label` (a `--target` run): `label` is stored beside the
+    /// counts, so the run keeps its name whatever its directory is called.
+    pub fn to_json_as(&self, label: Option<&str>) -> String {
         #[derive(Serialize)]
         struct Json<'a> {
-            counts: Counts,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            label: Option<&'a str>,
+            counts: Tally,
             #[serde(flatten)]
             report: &'a RunReport,
         }
         serde_json::to_string_pretty(&Json {
+            label,
             counts: self.counts(),
             report: self,
         })
@@ -127,8 +109,13 @@ impl RunReport {
     /// Writes the run directory `dir`: the transcripts, then `report.json` (last, so a
     /// directory with a `report.json` is complete). Every file is written durably.
     pub fn write_run_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.write_run_dir_as(dir, None)
+    }
+
+    /// [`RunReport::write_run_dir`] for the target `label` ([`RunReport::to_json_as`]).
+    pub fn write_run_dir_as(&self, dir: &Path, label: Option<&str>) -> std::io::Result<()> {
         self.write_transcripts(dir)?;
-        smtp_sink::durable::write_file(&dir.join("report.json"), self.to_json().as_bytes())
+        smtp_sink::durable::write_file(&dir.join("report.json"), self.to_json_as(label).as_bytes())
     }
 
     /// Writes `--report KIND:PATH` (durably).
@@ -145,70 +132,71 @@ impl RunReport {
         smtp_sink::durable::write_file(&spec.path, text.as_bytes())
     }
 
-    /// The closing summary for the terminal.
+    /// The closing summary for the terminal: [`RunReport::details`], then the count line.
     pub fn summary_text(&self) -> String {
+        format!("{}\n{}\n", self.details(None), self.count_line())
+    }
+
+    /// `91 cases: 21 passed, 0 informational, 69 non-strict, 1 failed, 0 skipped, 0 errors in
+    /// 1.377 s` (interrupted cases, when there are any, before the time).
+    pub fn count_line(&self) -> String {
         let c = self.counts();
+        format!(
+            "{} cases: {} passed, {} informational, {} non-strict, {} failed, {} skipped, {} errors{}{} in {:.3} s",
+            self.cases.len(),
+            c.pass,
+            c.informational,
+            c.non_strict,
+            c.fail,
+            c.skip,
+            c.error,
+            if c.interrupted > 0 {
+                format!(", {} interrupted", c.interrupted)
+            } else {
+                String::new()
+            },
+            if self.interrupted {
+                ", INTERRUPTED"
+            } else {
+                ""
+            },
+            self.wall.as_secs_f64()
+        )
+    }
+
+    /// What the terminal shows of the cases, without the count line: every case that did not
+    /// pass (its outcome, the byte diff, the manual's context, the reproducer), each
+    /// informational difference on one line, then the skip reasons grouped with their counts.
+    /// `label` names the target of a `--target` run (`[slow: ec25]` instead of `[ec25]`).
+    pub fn details(&self, label: Option<&str>) -> String {
         let mut s = String::new();
         for r in &self.cases {
-            if matches!(r.status, Status::Fail | Status::Error(_)) {
-                s.push_str(&format!(
-                    "\n{} {}\n{}",
-                    r.id(),
-                    status_word(&r.status),
-                    describe(r)
-                ));
+            let id = case_id(r, label);
+            let o = r.outcome();
+            if o.is_failure() {
+                s.push_str(&format!("\n{id} {}\n{}", outcome_word(o), describe(r)));
                 if let Some(cmd) = &r.reproduce {
                     s.push_str(&format!("reproduce: {cmd}\n"));
                 }
-            } else if r.status == Status::Pass
-                && r.grade == crate::judge::Grade::Informational
-                && !r.expect_failure
-            {
+            } else if o == Outcome::Informational {
                 // Where the module differs where the manuals let it: one line each.
                 for f in r
                     .findings
                     .iter()
                     .filter(|f| f.grade == crate::judge::Grade::Informational)
                 {
-                    s.push_str(&format!("\n{} informational: {}", r.id(), f.summary()));
+                    s.push_str(&format!("\n{id} informational: {}", f.summary()));
                 }
                 s.push('\n');
             }
         }
-        // Graded: passes with implementation-defined differences, failures that are only
-        // non-strict (a late answer, an ERRATA choice).
-        let graded = |st: fn(&Status) -> bool, g: crate::judge::Grade| {
-            self.cases
-                .iter()
-                .filter(|r| st(&r.status) && r.grade == g && !r.expect_failure)
-                .count()
-        };
-        let info = graded(|s| *s == Status::Pass, crate::judge::Grade::Informational);
-        let lax = graded(|s| *s == Status::Fail, crate::judge::Grade::NonStrict);
-        let info = if info > 0 {
-            format!(" ({info} with informational differences)")
-        } else {
-            String::new()
-        };
-        let lax = if lax > 0 {
-            format!(" ({lax} only non-strict)")
-        } else {
-            String::new()
-        };
-        let skipped: Vec<String> = self
-            .cases
-            .iter()
-            .filter_map(|r| match &r.status {
-                Status::Skip(why) => Some(format!("  {}: {why}\n", r.id())),
-                _ => None,
-            })
-            .collect();
-        if !skipped.is_empty() {
-            s.push_str(&format!(
-                "\nskipped ({}):\n{}",
-                skipped.len(),
-                skipped.concat()
-            ));
+        let skips = self.skip_reasons();
+        if !skips.is_empty() {
+            let n: usize = skips.iter().map(|(_, n)| n).sum();
+            s.push_str(&format!("\nskipped {n}:\n"));
+            for (why, n) in skips {
+                s.push_str(&format!("{n:>5}  {why}\n"));
+            }
         }
         if !self.notes.is_empty() {
             s.push('\n');
@@ -216,26 +204,39 @@ impl RunReport {
                 s.push_str(&format!("{n}\n"));
             }
         }
-        s.push_str(&format!(
-            "\n{} cases: {} passed{info}, {} failed{lax}, {} skipped, {} errors{} in {:.3} s\n",
-            self.cases.len(),
-            c.pass,
-            c.fail,
-            c.skip,
-            c.error,
-            if self.interrupted {
-                ", INTERRUPTED"
-            } else {
-                ""
-            },
-            self.wall.as_secs_f64()
-        ));
         s
     }
+
+    /// The reasons of the skipped cases, grouped: `(reason, cases)`, most frequent first.
+    pub fn skip_reasons(&self) -> Vec<(String, usize)> {
+        crate::outcome::group_reasons(self.cases.iter().filter_map(|r| match &r.status {
+            Status::Skip(why) => Some(why.as_str()),
+            _ => None,
+        }))
+    }
+}
+
+/// `scenario [profile]`, or in a `--target` run `scenario [label]` (the label is the profile)
+/// or `scenario [label: profile]`.
+pub fn case_id(r: &CaseResult, label: Option<&str>) -> String {
+    match label {
+        Some(l) if l != r.profile => format!("{} [{l}: {}]", r.scenario, r.profile),
+        _ => r.id(),
+    }
+}
+
+/// `PASS`, `INFORMATIONAL`, `NON-STRICT`, `FAIL`, `SKIP`, `ERROR`, `INTERRUPTED`.
+pub fn outcome_word(o: Outcome) -> String {
+    o.as_str().to_ascii_uppercase()
 }
 
 /// The JUnit XML report of several targets' runs (`atconform run --target ...`): one suite per
 /// target label (and profile, should a run hold several), one test case per scenario.
+///
+/// Outcomes map as: pass and informational → success; non-strict, fail and interrupted →
+/// `<failure type="non-strict|fail|interrupted">`; error → `<error>`; skip → `<skipped>`. Every
+/// test case has the property `outcome`, every suite the properties `outcome.<name>` with the
+/// run table's counts, so JUnit's `failures` is the table's non-strict + fail + interrupted.
 pub fn junit_of(runs: &[(&str, &RunReport)]) -> String {
     let runs: Vec<(Option<&str>, &RunReport)> = runs.iter().map(|(l, r)| (Some(*l), *r)).collect();
     junit(&runs)
@@ -246,27 +247,31 @@ fn junit(runs: &[(Option<&str>, &RunReport)]) -> String {
     let mut report = Report::new("atconform");
     report.set_time(runs.iter().map(|(_, r)| r.wall).max().unwrap_or_default());
     // Suites in first-seen order (label, then profile).
-    let mut suites: Vec<(String, TestSuite)> = Vec::new();
+    let mut suites: Vec<(String, TestSuite, Tally)> = Vec::new();
     for (label, run) in runs {
         for r in &run.cases {
-            let status = match &r.status {
-                Status::Pass => TestCaseStatus::success(),
-                Status::Fail | Status::Interrupted => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(summary(r));
-                    s.set_description(describe(r));
-                    s
-                }
-                Status::Error(e) => {
+            let outcome = r.outcome();
+            let status = match (&r.status, outcome) {
+                (Status::Error(e), _) => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(e.clone());
+                    s.set_type(outcome.as_str());
                     s
                 }
-                Status::Skip(why) => {
+                (Status::Skip(why), _) => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(why.clone());
                     s
                 }
+                // Fail, non-strict, interrupted: a <failure> whose type is the outcome.
+                (_, o) if o.is_failure() => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(format!("{}: {}", o.as_str(), summary(r)));
+                    s.set_type(o.as_str());
+                    s.set_description(describe(r));
+                    s
+                }
+                _ => TestCaseStatus::success(),
             };
             let (suite, class) = match label {
                 None => (r.profile.clone(), format!("atconform.{}", r.profile)),
@@ -279,19 +284,35 @@ fn junit(runs: &[(Option<&str>, &RunReport)]) -> String {
             let mut tc = TestCase::new(r.scenario.clone(), status);
             tc.set_classname(class);
             tc.set_time(r.elapsed);
+            tc.add_property(("outcome", outcome.as_str()));
+            if let Some(cmd) = &r.reproduce {
+                tc.add_property(("reproduce", cmd.as_str()));
+            }
             tc.set_system_out(r.transcript.render(true));
-            match suites.iter_mut().find(|(n, _)| *n == suite) {
-                Some((_, s)) => {
+            match suites.iter_mut().find(|(n, _, _)| *n == suite) {
+                Some((_, s, t)) => {
                     s.add_test_case(tc);
+                    t.add(outcome);
                 }
                 None => {
                     let mut s = TestSuite::new(suite.clone());
                     s.add_test_case(tc);
-                    suites.push((suite, s));
+                    let mut t = Tally::default();
+                    t.add(outcome);
+                    suites.push((suite, s, t));
                 }
             };
         }
     }
+    // Each suite carries the run table's counts: `outcome.non-strict` = 69, and so on.
+    for (_, s, t) in &mut suites {
+        s.add_properties(
+            Outcome::ALL
+                .iter()
+                .map(|o| (format!("outcome.{}", o.as_str()), t.get(*o).to_string())),
+        );
+    }
+    let mut suites: Vec<(String, TestSuite)> = suites.into_iter().map(|(n, s, _)| (n, s)).collect();
     // A single run keeps its suites in profile order, as before.
     if runs.len() == 1 && runs.first().is_some_and(|(l, _)| l.is_none()) {
         suites.sort_by(|a, b| a.0.cmp(&b.0));
@@ -423,17 +444,15 @@ impl Progress {
         self.pb.inc(1);
         self.pb.set_message(id.to_string());
         // Passing cases only move the bar; anything else is shown as it happens.
-        match r.status {
-            Status::Pass => {}
-            Status::Fail | Status::Error(_) => {
+        match r.outcome() {
+            Outcome::Pass | Outcome::Informational => {}
+            o @ (Outcome::Fail | Outcome::NonStrict | Outcome::Error) => {
                 self.pb
-                    .println(format!("{} {id}\n{}", status_word(&r.status), describe(r)));
+                    .println(format!("{} {id}\n{}", outcome_word(o), describe(r)));
             }
-            _ => self.pb.println(format!(
-                "{:<5} {id}: {}",
-                status_word(&r.status),
-                summary(r)
-            )),
+            o => self
+                .pb
+                .println(format!("{:<5} {id}: {}", outcome_word(o), summary(r))),
         }
     }
 

@@ -37,9 +37,6 @@ struct Common {
     /// The baseline file.
     #[arg(long, value_name = "FILE", default_value = "atconform-baseline.json")]
     baseline: PathBuf,
-    /// The scenarios the run used, for their tags (default: the embedded corpus).
-    #[arg(long, value_name = "PATH")]
-    scenarios: Vec<PathBuf>,
 }
 
 /// The runs of a run directory, keyed as `run --baseline` keys them.
@@ -73,15 +70,9 @@ fn runs(dir: &Path) -> miette::Result<Vec<(String, Run)>> {
 /// Runs the subcommand.
 pub fn run(args: Args) -> miette::Result<ExitCode> {
     let (What::Update(c) | What::Check(c)) = &args.what;
-    let corpus = if c.scenarios.is_empty() {
-        at_runner::corpus::embedded()
-    } else {
-        at_runner::corpus::load_paths(&c.scenarios)
-    }
-    .map_err(|e| miette!("{e}"))?;
     let loaded = runs(&c.run)?;
     let keyed: Vec<(String, &Run)> = loaded.iter().map(|(k, r)| (k.clone(), r)).collect();
-    let grades = at_lab::baseline::grades(&keyed, &corpus);
+    let grades = at_lab::baseline::grades(&keyed);
     match &args.what {
         What::Update(_) => {
             let mut b = if c.baseline.exists() {

@@ -34,11 +34,10 @@ pub fn gate(
     path: &Path,
     baseline: &Baseline,
     runs: &[(String, &Run)],
-    corpus: &[Scenario],
     scope: &BTreeMap<String, Option<BTreeSet<String>>>,
     why_missing: &BTreeMap<String, String>,
 ) -> (String, u8) {
-    let grades = at_lab::baseline::grades(runs, corpus);
+    let grades = at_lab::baseline::grades(runs);
     let g = baseline.gate(&grades, scope);
     (
         g.text(&path.display().to_string(), why_missing),

@@ -66,14 +66,19 @@ struct ProvidersArgs {
 
 #[derive(Debug, Clone, clap::Args)]
 struct CoverageArgs {
-    /// Saved run directories: add what their transcripts show (dynamic coverage).
+    /// Saved run directories: count only what their transcripts show ran (dynamic coverage).
+    /// Without any, the coverage is the scenario files' (static: what would run).
     #[arg(value_name = "RUN")]
     runs: Vec<PathBuf>,
     /// Scenario files or directories (default: the embedded corpus).
     #[arg(long, value_name = "PATH")]
     scenarios: Vec<PathBuf>,
-    /// Only what the runs' transcripts show (no static analysis of the scenario files).
-    #[arg(long, requires = "runs")]
+    /// With run directories: also count what the scenario files contain, whether it ran or
+    /// not (static + dynamic, the view before issue 19).
+    #[arg(long = "static", requires = "runs")]
+    with_static: bool,
+    /// Accepted for older scripts: only what ran is now the default with run directories.
+    #[arg(long, requires = "runs", hide = true, conflicts_with = "with_static")]
     dynamic_only: bool,
     /// Also write the report as JSON.
     #[arg(long, value_name = "PATH")]
@@ -86,7 +91,8 @@ struct MatrixArgs {
     #[arg(value_name = "RUN")]
     runs: Vec<PathBuf>,
     /// Run the corpus on this target first (repeatable): emulator:PROFILE[+QUIRK...][+liberty:NAME...],
-    /// PROFILE=/dev/ttyUSB2, PROFILE=tcp:HOST:PORT, LABEL=emulator:PROFILE[+QUIRK...].
+    /// PROFILE=/dev/ttyUSB2, PROFILE=tcp:HOST:PORT, PROFILE=rfc2217:HOST:PORT, and LABEL= in
+    /// front of any of them (LABEL=emulator:PROFILE[+QUIRK...], LABEL=PROFILE=/dev/ttyUSB2).
     #[arg(long, value_name = "SPEC")]
     target: Vec<TargetArg>,
     /// Only scenarios whose corpus path contains this (repeatable).
@@ -196,21 +202,27 @@ fn coverage(args: CoverageArgs) -> miette::Result<ExitCode> {
     for p in &args.runs {
         runs.push(Run::load(p).map_err(|e| miette!("{e}"))?);
     }
+    // With runs, what ran (their transcripts) unless --static adds the scenario files; without
+    // runs, the scenario files (nothing ran).
+    let with_static = runs.is_empty() || args.with_static;
     let mut observed = Vec::new();
-    if !args.dynamic_only {
+    if with_static {
         observed.push(from_corpus(&corpus));
     }
     if !runs.is_empty() {
         observed.push(from_runs(&runs));
     }
-    let source = match (args.dynamic_only, runs.is_empty()) {
-        (true, _) => "dynamic",
-        (false, true) => "static",
-        (false, false) => "static+dynamic",
+    let source = match (with_static, runs.is_empty()) {
+        (false, _) => "dynamic",
+        (true, true) => "static",
+        (true, false) => "static+dynamic",
     };
     let mut c = Coverage::build(source, &observed);
-    if !args.dynamic_only {
+    if with_static {
         c = c.with_evidence(&corpus);
+    }
+    if !runs.is_empty() {
+        c = c.with_runs(&runs);
     }
     print(&c.to_text())?;
     if let Some(p) = &args.json {
@@ -249,6 +261,15 @@ fn matrix(args: MatrixArgs) -> miette::Result<ExitCode> {
         }
         let base = at_runner::RunConfig {
             filters: args.filter.clone(),
+            // Failing cells say how to rerun them: `atconform run --target SPEC --filter ...`.
+            rerun: Some(at_runner::reproduce::Rerun {
+                paths: args
+                    .scenarios
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+                ..at_runner::reproduce::Rerun::default()
+            }),
             ..at_runner::RunConfig::default()
         };
         let results =

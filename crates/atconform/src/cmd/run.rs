@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use at_lab::TargetSel;
-use at_report::multi::{TargetArg, TargetRun};
+use at_report::multi::TargetArg;
 use at_runner::report::ReportSpec;
 use at_runner::reproduce::Rerun;
 use at_runner::{RunConfig, TargetSpec};
@@ -45,11 +45,12 @@ pub struct Args {
     emulator: Option<String>,
     /// Run on this target (repeatable; one run directory per target under --out):
     /// emulator:PROFILE[+QUIRK...][+liberty:NAME...], PROFILE[@TAG]=/dev/ttyUSB2,
-    /// PROFILE[@TAG]=tcp:HOST:PORT, PROFILE[@TAG]=rfc2217:HOST:PORT,
-    /// LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...], and labgrid places
+    /// PROFILE[@TAG]=tcp:HOST:PORT, PROFILE[@TAG]=rfc2217:HOST:PORT, and labgrid places
     /// (coordinator from LG_COORDINATOR): [PROFILE=]labgrid:PLACE,
     /// [PROFILE=]labgrid:KEY=VALUE[,KEY=VALUE...] (every matching place; the profile from the
-    /// place's `profile` tag unless given).
+    /// place's `profile` tag unless given). LABEL= in front of any of them names the target:
+    /// LABEL=emulator:PROFILE[+QUIRK...][+liberty:NAME...], LABEL=PROFILE=/dev/ttyUSB2,
+    /// LABEL=PROFILE=tcp:HOST:PORT, LABEL=PROFILE=labgrid:PLACE.
     #[arg(long, value_name = "SPEC")]
     target: Vec<TargetSel>,
     /// How long to wait for each labgrid place's reservation (seconds); a place not
@@ -284,7 +285,6 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         eprintln!("shuffling the cases with seed {seed} (--shuffle {seed} repeats this order)");
     }
     let baseline = super::lab::load_baseline(args.baseline.as_deref())?;
-    let corpus = scenarios.clone();
     let cases = at_runner::run::select(scenarios, &cfg);
     if cases.is_empty() {
         return Err(miette!("no scenario matches the selection"));
@@ -345,7 +345,6 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             path,
             baseline,
             &[(at_lab::baseline::SINGLE_RUN.to_string(), &run)],
-            &corpus,
             &scope,
             &Default::default(),
         );
@@ -536,10 +535,13 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
 
     let mut text = lab.summary().to_string();
     let mut exit = 0u8;
+    // Per target: what did not pass (labelled `[slow: ec25]`), informational differences and
+    // the skip reasons grouped.
     for r in results.iter().flatten() {
-        if r.report.exit_code() != 0 {
+        let details = r.report.details(Some(&r.target.label));
+        if !details.trim().is_empty() {
             text.push_str(&format!("\n== {} ==", r.target.label));
-            text.push_str(&failures(r));
+            text.push_str(&details);
         }
     }
     let lw = targets
@@ -555,9 +557,10 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         .max()
         .unwrap_or(0)
         .max(7);
+    // The same numbers as each target's report.json `counts`, JUnit suite and matrix column.
     text.push_str(&format!(
-        "\n{:<lw$} {:<rw$} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9}\n",
-        "target", "runs on", "cases", "pass", "fail", "skip", "error", "time"
+        "\n{:<lw$} {:<rw$} {:>5} {:>5} {:>5} {:>10} {:>5} {:>5} {:>5} {:>9}\n",
+        "target", "runs on", "cases", "pass", "info", "non-strict", "fail", "skip", "error", "time"
     ));
     for (t, r) in targets.iter().zip(&results) {
         let runs_on = at_report::multi::describe(t);
@@ -565,15 +568,22 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             Ok(r) => {
                 let c = r.report.counts();
                 text.push_str(&format!(
-                    "{:<lw$} {:<rw$} {:>5} {:>5} {:>5} {:>5} {:>5} {:>7.3} s{}\n",
+                    "{:<lw$} {:<rw$} {:>5} {:>5} {:>5} {:>10} {:>5} {:>5} {:>5} {:>7.3} s{}{}\n",
                     t.label,
                     runs_on,
                     r.report.cases.len(),
                     c.pass,
+                    c.informational,
+                    c.non_strict,
                     c.fail,
                     c.skip,
                     c.error,
                     r.report.wall.as_secs_f64(),
+                    if c.interrupted > 0 {
+                        format!("  {} interrupted", c.interrupted)
+                    } else {
+                        String::new()
+                    },
                     if r.report.interrupted {
                         "  INTERRUPTED"
                     } else {
@@ -604,12 +614,6 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
     }
     let runs: Vec<at_report::load::Run> = results.iter().flatten().map(|r| r.run.clone()).collect();
     let m = at_report::matrix::Matrix::build(&runs, scenarios);
-    // The graded counts (pass, non-strict, fail, informational, unimplemented) per target.
-    if !runs.is_empty() {
-        text.push_str("graded: ");
-        text.push_str(&m.count_lines().join("\n        "));
-        text.push('\n');
-    }
     let html = out.join("matrix.html");
     let json = out.join("matrix.json");
     let written = std::fs::create_dir_all(&out)
@@ -688,19 +692,11 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             });
             scope.insert(key, cases);
         }
-        let (gate_text, code) = super::lab::gate(path, baseline, &keyed, scenarios, &scope, &why);
+        let (gate_text, code) = super::lab::gate(path, baseline, &keyed, &scope, &why);
         text.push_str(&gate_text);
         print(&text)?;
         return Ok(ExitCode::from(code));
     }
     print(&text)?;
     Ok(ExitCode::from(exit))
-}
-
-/// The failed and erroneous cases of one target, as `summary_text` shows them.
-fn failures(r: &TargetRun) -> String {
-    let text = r.report.summary_text();
-    // The last line is the count line; the table shows the counts.
-    let body = text.trim_end().rsplit_once('\n').map_or("", |(b, _)| b);
-    format!("{body}\n")
 }
