@@ -212,8 +212,8 @@ fn every_report_counts_the_same_per_target() {
     let bench = format!("bench=ec25=tcp:{}", module.addr);
     let targets = [
         "ec25=emulator:ec25",
-        "slow=emulator:ec25+slow-responses",
-        "emulator:ec25+qfupl-checksum-zero",
+        "slow=emulator:ec25+slow-responses+urc-before-ok",
+        "sum16=emulator:ec25+liberty:checksum-sum16",
         bench.as_str(),
     ];
     let mut cmd = atconform();
@@ -221,8 +221,8 @@ fn every_report_counts_the_same_per_target() {
     for t in targets {
         cmd.args(["--target", t]);
     }
-    // A pass, a checksum (informational on the quirk), a late-answer non-strict, the one
-    // strict failure of slow-responses, and @quirk/@fault scenarios (skipped on TCP).
+    // A pass, a checksum (informational with the liberty), a late-answer non-strict, a strict
+    // failure (urc-before-ok on the send), and @quirk/@fault scenarios (skipped on TCP).
     for f in [
         "quectel/2.2.2-qsmtpdst",
         "qfupl-checksum-e12",
@@ -245,7 +245,7 @@ fn every_report_counts_the_same_per_target() {
     let suites = junit_suites(&xml);
     let matrix: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("matrix.json")).unwrap()).unwrap();
-    let labels = ["ec25", "slow", "ec25+qfupl-checksum-zero", "bench"];
+    let labels = ["ec25", "slow", "sum16", "bench"];
     let columns: Vec<&str> = matrix["columns"]
         .as_array()
         .unwrap()
@@ -329,18 +329,21 @@ fn every_report_counts_the_same_per_target() {
         serde_json::from_str(&std::fs::read_to_string(out.join("slow/report.json")).unwrap())
             .unwrap();
     for c in slow["cases"].as_array().unwrap() {
-        assert_eq!(c["target"], "emulator ec25+slow-responses", "{c}");
+        assert_eq!(
+            c["target"], "emulator ec25+slow-responses+urc-before-ok",
+            "{c}"
+        );
         if c["status"] == "fail" {
             let r = c["reproduce"].as_str().expect("a reproducer");
             assert!(
-                r.contains("--target slow=emulator:ec25+slow-responses"),
+                r.contains("--target slow=emulator:ec25+slow-responses+urc-before-ok"),
                 "{r}"
             );
         }
     }
     assert_eq!(
         matrix["columns"][1]["targets"][0],
-        "emulator ec25+slow-responses"
+        "emulator ec25+slow-responses+urc-before-ok"
     );
     assert!(
         stdout.contains("edge/pdp-deactivated-during-send.scn [slow: ec25] FAIL"),
@@ -352,7 +355,7 @@ fn every_report_counts_the_same_per_target() {
     );
     assert!(
         stdout.contains(
-            "reproduce: atconform run --target slow=emulator:ec25+slow-responses --filter"
+            "reproduce: atconform run --target slow=emulator:ec25+slow-responses+urc-before-ok --filter"
         ),
         "{stdout}"
     );

@@ -279,3 +279,97 @@ fn an_unresponsive_device_is_not_run_with_one_reason() {
     );
     drop(pty);
 }
+
+/// Kills the child when dropped (a failing assertion must not leave an emulator behind).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `@fault` SIM and mobile-network cases run on a module behind a PTY when the lab has a
+/// fault-control port (`emulate --fault-control` stands in for a SIM switch and a network
+/// simulator); without one they are skipped, saying what would run them.
+#[test]
+fn module_faults_run_through_a_fault_control_port() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttyEC25");
+    let (smtp, smtps) = (free_port(), free_port());
+    let mut emu = atconform()
+        .args([
+            "emulate",
+            "--profile",
+            "ec25",
+            "--fault-control",
+            "127.0.0.1:0",
+        ])
+        .arg("--pty-link")
+        .arg(&link)
+        .args(["--resolve", &format!("smtp.163.com:25=127.0.0.1:{smtp}")])
+        .args(["--resolve", &format!("smtp.163.com:465=127.0.0.1:{smtps}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("emulate starts");
+    let mut out = std::io::BufReader::new(emu.stdout.take().expect("stdout"));
+    let emu = Child(emu);
+    let mut line = String::new();
+    out.read_line(&mut line).expect("the control line");
+    let control = line
+        .strip_prefix("fault control on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .trim()
+        .to_string();
+    line.clear();
+    out.read_line(&mut line).expect("the PTY line");
+    assert!(line.starts_with("emulating"), "{line}");
+    // Keep reading: a closed pipe would fail the emulator's next line.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+
+    let faults = [
+        "quectel/4.1-sim-not-ready",
+        "quectel/4.2-pdp-activation-fails",
+        "edge/pdp-deactivated-during-send",
+        "edge/urc-interleave",
+    ];
+    let run = |name: &str, extra: &[&str]| {
+        let mut c = atconform();
+        c.args(["run", "--quiet", "--profile", "ec25", "--port"])
+            .arg(&link)
+            .args(["--sink-listen", &format!("127.0.0.1:{smtp}")])
+            .args(["--sink-tls-listen", &format!("127.0.0.1:{smtps}")])
+            .arg("--out")
+            .arg(dir.path().join(name));
+        for f in faults {
+            c.args(["--filter", f]);
+        }
+        // A plain send after the faults: the module is back to normal.
+        c.args(["--filter", "quectel/3.1-send-plain"]);
+        c.args(extra).output().unwrap()
+    };
+
+    let without = run("without", &[]);
+    assert_eq!(without.status.code(), Some(0), "{}", text(&without));
+    let skipped: Vec<_> = cases(&dir.path().join("without"))
+        .into_iter()
+        .filter(|(_, s, _)| s == "skip")
+        .collect();
+    assert_eq!(skipped.len(), faults.len(), "{skipped:?}");
+    assert!(
+        skipped
+            .iter()
+            .all(|(_, _, why)| why.contains("--fault-control")),
+        "{skipped:?}"
+    );
+
+    let with = run("with", &["--fault-control", &control, "--shuffle", "7"]);
+    assert_eq!(with.status.code(), Some(0), "{}", text(&with));
+    let ran = cases(&dir.path().join("with"));
+    assert_eq!(ran.len(), faults.len() + 1, "{ran:?}");
+    assert!(ran.iter().all(|(_, s, _)| s == "pass"), "{ran:?}");
+    drop(emu);
+}

@@ -888,13 +888,17 @@ impl Emulator {
         }
     }
 
-    /// Injects a fault at `now` (a scenario's `@fault` step): `SimNotReady` takes the SIM away,
-    /// `PdpDeactivate` deactivates every active context now (its `at` is ignored), the others
-    /// apply to later commands and deliveries.
+    /// Injects a fault at `now` (a scenario's `@fault` step, or a fault-control command):
+    /// `SimNotReady` takes the SIM away, `PdpDeactivate` deactivates every active context now,
+    /// or `at` after `now` when it is not zero; the others apply to later commands and
+    /// deliveries.
     pub fn inject_fault(&mut self, now: Instant, fault: Fault) {
-        let _ = now;
         match fault {
             Fault::SimNotReady => self.sim_ready = false,
+            Fault::PdpDeactivate { at } if !at.is_zero() => {
+                self.pdp_fault_at = Some(now + at);
+                return;
+            }
             Fault::PdpDeactivate { .. } => {
                 for id in 1..=16u8 {
                     if self.ctx(id).is_some_and(|c| c.active) {

@@ -61,6 +61,52 @@ pub struct ServeOptions {
     /// TCP: a host that sends nothing for this long while no mail is being sent is dropped
     /// (a vanished host must not hold the port; TCP keepalive notices dead peers sooner).
     pub idle_timeout: Option<Duration>,
+    /// Faults injected from outside while the module runs ([`serve_fault_control`]).
+    pub faults: FaultInbox,
+}
+
+/// A fault-control command for a running module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Put the module into this fault now (`Emulator::inject_fault`).
+    Inject(crate::Fault),
+    /// Remove every injected fault (`Emulator::clear_faults`).
+    Clear,
+}
+
+/// Where fault-control commands wait for the served module (shared by clones of the options).
+#[derive(Clone, Debug, Default)]
+pub struct FaultInbox(Arc<(std::sync::Mutex<Queued>, tokio::sync::Notify)>);
+
+/// Commands not yet carried out, each with whom to tell once it is.
+type Queued = std::collections::VecDeque<(Control, tokio::sync::oneshot::Sender<()>)>;
+
+impl FaultInbox {
+    /// Queues `c` for the module and wakes it; the receiver completes once the module has
+    /// carried it out.
+    pub fn push(&self, c: Control) -> tokio::sync::oneshot::Receiver<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.0
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back((c, tx));
+        self.0.1.notify_one();
+        rx
+    }
+
+    fn drain(&self) -> Vec<(Control, tokio::sync::oneshot::Sender<()>)> {
+        self.0
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect()
+    }
+
+    async fn wait(&self) {
+        self.0.1.notified().await
+    }
 }
 
 impl std::fmt::Debug for ServeOptions {
@@ -72,6 +118,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("on_delivery", &self.on_delivery.is_some())
             .field("write_timeout", &self.write_timeout)
             .field("idle_timeout", &self.idle_timeout)
+            .field("faults", &self.faults)
             .finish()
     }
 }
@@ -89,6 +136,7 @@ impl ServeOptions {
             on_delivery: None,
             write_timeout: Some(WRITE_TIMEOUT),
             idle_timeout: Some(IDLE_TIMEOUT),
+            faults: FaultInbox::default(),
         }
     }
 
@@ -374,6 +422,16 @@ impl<'o> Module<'o> {
                     let now = self.now();
                     self.emu.handle_timeout(now);
                 }
+                () = options.faults.wait() => {
+                    let now = self.now();
+                    for (c, done) in options.faults.drain() {
+                        match c {
+                            Control::Inject(f) => self.emu.inject_fault(now, f),
+                            Control::Clear => self.emu.clear_faults(),
+                        }
+                        let _ = done.send(());
+                    }
+                }
             }
         }
     }
@@ -490,6 +548,72 @@ async fn serve_tcp_with(
             return Ok(());
         }
     }
+}
+
+/// Longest fault-control command line.
+const CONTROL_LINE_MAX: usize = 256;
+
+/// Serves the fault-control protocol on `listener` until `shutdown` completes (`atconform
+/// emulate --fault-control ADDR`): the stand-in for a lab's SIM switch and network simulator.
+///
+/// One command per line, one answer per command: `fault SPEC` (an [`crate::Fault`] name, e.g.
+/// `sim-not-ready`, `pdp-activation-fails`, `pdp-deactivated`, `pdp-deactivate@2s`, counted
+/// from now) and `clear` answer `ok`; anything else `error: WHY`. Connections are served one
+/// after another and may send several commands.
+pub async fn serve_fault_control(
+    listener: TcpListener,
+    inbox: FaultInbox,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => accepted?.0,
+        };
+        let (r, mut w) = stream.into_split();
+        let mut lines = tokio::io::BufReader::new(r.take(64 * 1024)).lines();
+        loop {
+            let line = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()) => line,
+            };
+            let Ok(Ok(Some(line))) = line else { break };
+            let answer = match control_command(line.trim()) {
+                Ok(c) => {
+                    // Answered once the module has carried it out, so that what the host sends
+                    // next meets the fault.
+                    let done = inbox.push(c);
+                    match tokio::time::timeout(Duration::from_secs(5), done).await {
+                        Ok(Ok(())) => "ok\n".to_string(),
+                        _ => "error: no module is running to take it\n".to_string(),
+                    }
+                }
+                Err(why) => format!("error: {why}\n"),
+            };
+            if w.write_all(answer.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Reads one fault-control command line.
+fn control_command(line: &str) -> Result<Control, String> {
+    if line.len() > CONTROL_LINE_MAX {
+        return Err("line too long".into());
+    }
+    if line == "clear" {
+        return Ok(Control::Clear);
+    }
+    let Some(spec) = line.strip_prefix("fault ") else {
+        return Err("expected `fault SPEC` or `clear`".into());
+    };
+    spec.trim()
+        .parse::<crate::Fault>()
+        .map(Control::Inject)
+        .map_err(|e| e.to_string())
 }
 
 /// Tells a second host that the emulator is busy and closes its connection.

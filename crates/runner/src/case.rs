@@ -229,11 +229,17 @@ pub fn skip_on_real_target(sc: &Scenario, profile: Profile) -> Option<String> {
 /// Why `sc` would not be run for `profile` on `target` (`atconform run --list`): the rules of
 /// [`skip_on_real_target`], plus DTR on a raw TCP stream, which has no modem lines (the run
 /// itself learns that from the target, as it does for a PTY).
-pub fn would_skip(sc: &Scenario, profile: Profile, target: &crate::TargetSpec) -> Option<String> {
+/// With `fault_control` (`--fault-control`), module faults run.
+pub fn would_skip(
+    sc: &Scenario,
+    profile: Profile,
+    target: &crate::TargetSpec,
+    fault_control: bool,
+) -> Option<String> {
     if *target == crate::TargetSpec::Emulator {
         return None;
     }
-    if let Some(why) = skip_on_real_target(sc, profile) {
+    if let Some(why) = crate::scenario::real_target_setup_with(sc, profile, fault_control).err() {
         return Some(why);
     }
     if let Ok(module) = at_catalog::Profile::builtin(&profile.to_string())

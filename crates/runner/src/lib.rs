@@ -33,6 +33,7 @@ pub mod data_dir;
 mod escape;
 mod events;
 pub mod external;
+pub mod fault_control;
 pub mod judge;
 pub mod outcome;
 pub mod plan;

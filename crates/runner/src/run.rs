@@ -8,7 +8,7 @@ use at_scenario::{Profile, Scenario};
 
 use crate::case::{CaseResult, Status, Variations, run_case_emulated_with, run_case_on};
 use crate::report::{RunReport, corpus_name};
-use crate::scenario::{MailSource, SinkSetup, real_target_setup};
+use crate::scenario::{MailSource, SinkSetup};
 use crate::target::{Rfc2217Target, SerialTarget, Target, TcpTarget};
 
 /// Where the cases run.
@@ -89,6 +89,9 @@ pub struct RunConfig {
     pub rerun: Option<crate::reproduce::Rerun>,
     /// Run the cases in an order shuffled with this seed (see [`shuffle`]).
     pub shuffle: Option<u64>,
+    /// Real targets: the lab's fault-control port, through which the module faults of
+    /// `@fault` (SIM, mobile network) run instead of being skipped.
+    pub fault_control: Option<crate::fault_control::FaultControl>,
     /// The module profile whose `[setup]` prepares a real target (default: the built-in
     /// profile of the run's `--profile`), e.g. a file with `base = "ec25"` and more setup.
     pub module: Option<at_catalog::Profile>,
@@ -108,6 +111,7 @@ impl Default for RunConfig {
             sections: Vec::new(),
             rerun: None,
             shuffle: None,
+            fault_control: None,
             module: None,
         }
     }
@@ -304,7 +308,15 @@ pub fn run(
         let Some(device) = device.as_mut() else {
             continue;
         };
-        let mut r = run_real_case(sc, *profile, device.as_mut(), &module, &sink, cancel);
+        let mut r = run_real_case(
+            sc,
+            *profile,
+            device.as_mut(),
+            &module,
+            &sink,
+            cfg.fault_control.as_ref(),
+            cancel,
+        );
         r.scenario = corpus_name(&r.scenario).to_string();
         on_case(&r);
         let stop = r.status == Status::Interrupted;
@@ -446,6 +458,7 @@ fn run_real_case(
     device: &mut dyn Target,
     module: &at_catalog::Profile,
     sink: &RunSink,
+    control: Option<&crate::fault_control::FaultControl>,
     cancel: &AtomicBool,
 ) -> CaseResult {
     let target = device.describe();
@@ -461,7 +474,7 @@ fn run_real_case(
         };
         CaseResult::new(sc, profile, target.clone(), status)
     };
-    let setup = match real_target_setup(sc, profile) {
+    let setup = match crate::scenario::real_target_setup_with(sc, profile, control.is_some()) {
         Ok(s) => s,
         Err(why) => return skip(why),
     };
@@ -491,6 +504,24 @@ fn run_real_case(
             return r;
         }
     };
+    // Module faults through the lab's fault-control port: those of power-on now, those of a
+    // step when it is reached (`Controlled::inject_fault`); all taken away after the case.
+    let mut controlled;
+    let device: &mut dyn Target = match control {
+        Some(c) if !setup.module_faults.is_empty() || setup.step_faults => {
+            for spec in &setup.module_faults {
+                if let Err(e) = c.inject(spec) {
+                    let _ = c.clear();
+                    let mut r = skip(format!("not run: the module fault could not be set: {e}"));
+                    r.transcript = prepared;
+                    return r;
+                }
+            }
+            controlled = crate::fault_control::Controlled { device, control: c };
+            &mut controlled
+        }
+        _ => device,
+    };
     let mut r = match sink {
         RunSink::Owned(owned) => {
             let running = match owned.start(&setup) {
@@ -512,6 +543,13 @@ fn run_real_case(
             run_case_on(sc, profile, device, Some(&since), cancel)
         }
     };
+    if let Some(c) = control
+        && (!setup.module_faults.is_empty() || setup.step_faults)
+        && let Err(e) = c.clear()
+    {
+        // The module is left in the fault: the lab, not the module, went wrong.
+        r.status = Status::Error(format!("the module faults could not be cleared: {e}"));
+    }
     let mut t = prepared;
     t.append(std::mem::take(&mut r.transcript));
     r.transcript = t;
@@ -725,7 +763,15 @@ mod tests {
         ];
         let mut seen = Vec::new();
         for sc in order {
-            let r = run_real_case(sc, Profile::Ec25, &mut device, &module, &sink, &cancel);
+            let r = run_real_case(
+                sc,
+                Profile::Ec25,
+                &mut device,
+                &module,
+                &sink,
+                None,
+                &cancel,
+            );
             seen.push((
                 sc.name.clone(),
                 r.status.clone(),
@@ -792,7 +838,7 @@ mod tests {
                 let mut bad = Vec::new();
                 let mut skipped = Vec::new();
                 for (sc, p) in &cases {
-                    let r = run_real_case(sc, *p, &mut device, &module, &sink, &cancel);
+                    let r = run_real_case(sc, *p, &mut device, &module, &sink, None, &cancel);
                     match &r.status {
                         Status::Pass => {}
                         Status::Skip(why) => skipped.push((sc.name.clone(), why.clone())),

@@ -86,6 +86,12 @@ pub struct SinkSetup {
     /// Nobody listens during the case: the module's connection is refused
     /// (`@fault tcp-connect-fails`, `@fault refused`).
     pub refuse: bool,
+    /// With a fault-control port (`run --fault-control`): the module faults (SIM, mobile
+    /// network) to put the module into when the case starts, in `at_emulator::Fault` syntax.
+    pub module_faults: Vec<String>,
+    /// With a fault-control port: the case injects a module fault at one of its steps
+    /// (`@fault pdp-deactivated`), so the faults are cleared after it.
+    pub step_faults: bool,
 }
 
 impl SinkSetup {
@@ -168,6 +174,17 @@ pub enum SinkFault {
 /// why it cannot run there: what needs the module's SIM, radio network, DNS answers or
 /// firmware (`@quirk`) is only possible on the in-process emulator.
 pub fn real_target_setup(sc: &Scenario, profile: Profile) -> Result<SinkSetup, String> {
+    real_target_setup_with(sc, profile, false)
+}
+
+/// [`real_target_setup`] for a run with a fault-control port (`controlled`): the module faults
+/// (SIM, mobile network) run too, put into the module through that port
+/// ([`crate::fault_control`]).
+pub fn real_target_setup_with(
+    sc: &Scenario,
+    profile: Profile,
+    controlled: bool,
+) -> Result<SinkSetup, String> {
     use at_mailer::{NetFault, Stage};
     use at_scenario::Fault;
     let (_, mut sink) = setup_for(sc, profile);
@@ -176,6 +193,16 @@ pub fn real_target_setup(sc: &Scenario, profile: Profile) -> Result<SinkSetup, S
             continue;
         };
         let net = match action {
+            EmulatorAction::Fault(Fault::PdpDeactivated) if controlled => {
+                sink.step_faults = true;
+                continue;
+            }
+            EmulatorAction::Fault(
+                f @ (Fault::SimNotReady | Fault::PdpActivationFails | Fault::PdpDeactivateAt(_)),
+            ) if controlled => {
+                sink.module_faults.push(f.spec());
+                continue;
+            }
             EmulatorAction::Quirk(q) => {
                 return Err(format!(
                     "needs the emulator: @quirk {q} plants a firmware defect the harness must \
@@ -184,13 +211,15 @@ pub fn real_target_setup(sc: &Scenario, profile: Profile) -> Result<SinkSetup, S
             }
             EmulatorAction::Fault(Fault::SimNotReady) => {
                 return Err(
-                    "needs control of the module's (U)SIM (@fault sim-not-ready, 000 §4.1)".into(),
+                    "needs control of the module's (U)SIM (@fault sim-not-ready, 000 §4.1; \
+                     --fault-control gives it)"
+                        .into(),
                 );
             }
             EmulatorAction::Fault(Fault::TcpConnectFails) => NetFault::Refused,
             EmulatorAction::Fault(f) => {
                 return Err(format!(
-                    "needs control of the mobile network (@fault {})",
+                    "needs control of the mobile network (@fault {}; --fault-control gives it)",
                     f.spec()
                 ));
             }

@@ -60,6 +60,12 @@ pub struct Args {
     /// dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE.
     #[arg(long, value_name = "NAME")]
     fault: Vec<String>,
+    /// Accept fault-control commands on ADDR (loopback only): `fault SPEC` (sim-not-ready,
+    /// pdp-activation-fails, pdp-deactivated, pdp-deactivate@2s) and `clear`, one per line,
+    /// each answered `ok` once the module has it; what a lab's SIM switch and network simulator
+    /// do to a real module (`atconform run --fault-control`, docs/real-modules.md).
+    #[arg(long, value_name = "ADDR")]
+    fault_control: Option<SocketAddr>,
     /// Print each delivery's SMTP transcript (credentials redacted) on stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -176,6 +182,29 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         let _in_runtime = rt.enter();
         stop_signal()
     };
+    let control = match args.fault_control {
+        Some(addr) if !addr.ip().is_loopback() => {
+            return Err(miette!(
+                "--fault-control {addr}: the fault-control port listens on loopback only \
+                 (127.0.0.1 or ::1)"
+            ));
+        }
+        Some(addr) => {
+            let listener = rt
+                .block_on(tokio::net::TcpListener::bind(addr))
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot listen on {addr} for fault control"))?;
+            let local = listener.local_addr().into_diagnostic()?;
+            let _ = writeln!(stdout, "fault control on {local}");
+            let inbox = options.faults.clone();
+            Some(rt.spawn(at_emulator::serve::serve_fault_control(
+                listener,
+                inbox,
+                std::future::pending(),
+            )))
+        }
+        None => None,
+    };
     let result = match (&args.pty_link, args.listen) {
         (Some(link), None) => {
             let pty = Pty::open(Some(link))
@@ -221,6 +250,9 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             ));
         }
     };
+    if let Some(task) = control {
+        task.abort();
+    }
     // A PTY read may still be parked on the blocking pool: do not wait for it.
     rt.shutdown_timeout(Duration::from_millis(200));
     result.into_diagnostic()?;

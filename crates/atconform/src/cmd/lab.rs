@@ -185,6 +185,8 @@ pub struct ListArgs {
     pub sections: Vec<String>,
     /// `--lab-wait`.
     pub lab_wait: u64,
+    /// `--fault-control` given: module faults run.
+    pub fault_control: bool,
 }
 
 /// `atconform run --list`: for each target, every selected case and whether it would run or
@@ -206,7 +208,7 @@ pub fn list(args: &ListArgs, scenarios: &[Scenario]) -> miette::Result<ExitCode>
             let (mut r, mut k) = (0, 0);
             for (sc, p) in &cases {
                 let name = at_runner::corpus_name(&sc.name);
-                match at_runner::case::would_skip(sc, *p, target) {
+                match at_runner::case::would_skip(sc, *p, target, args.fault_control) {
                     None => {
                         r += 1;
                         text.push_str(&format!("  run   {name} [{p}]\n"));

@@ -112,6 +112,11 @@ pub struct Args {
     /// instead.
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["sink_listen", "sink_tls_listen"])]
     sink_api: Option<std::net::SocketAddr>,
+    /// Real targets: the lab's fault-control port (HOST:PORT; `atconform emulate
+    /// --fault-control` for the emulator), through which `@fault` SIM and mobile-network cases
+    /// run instead of being skipped (docs/real-modules.md).
+    #[arg(long, value_name = "HOST:PORT")]
+    fault_control: Option<String>,
     /// Run the cases in a shuffled order: SEED repeats an order; without SEED a random seed
     /// is drawn. The seed is printed.
     #[arg(long, value_name = "SEED", num_args = 0..=1, default_missing_value = "random")]
@@ -279,6 +284,10 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         sink_api: args.sink_api,
         sections: args.section.clone(),
         shuffle,
+        fault_control: args
+            .fault_control
+            .as_ref()
+            .map(at_runner::fault_control::FaultControl::new),
         module,
     };
     if let Some(seed) = shuffle {
@@ -426,6 +435,10 @@ fn sink_options(args: &Args) -> Vec<String> {
             o.push(v.to_string());
         }
     }
+    if let Some(c) = &args.fault_control {
+        o.push("--fault-control".into());
+        o.push(c.clone());
+    }
     o
 }
 
@@ -462,6 +475,7 @@ fn args_view(args: &Args) -> super::lab::ListArgs {
         filters: args.filter.clone(),
         sections: args.section.clone(),
         lab_wait: args.lab_wait,
+        fault_control: args.fault_control.is_some(),
     }
 }
 
@@ -485,6 +499,10 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             ..Rerun::default()
         }),
         shuffle,
+        fault_control: args
+            .fault_control
+            .as_ref()
+            .map(at_runner::fault_control::FaultControl::new),
         ..RunConfig::default()
     };
     if let Some(spec) = args

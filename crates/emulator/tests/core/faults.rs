@@ -68,6 +68,17 @@ fn network_faults_are_forwarded_to_the_mailer() {
     assert_eq!(job.faults[0], NetFault::Dns);
 }
 
+/// A fault-control `pdp-deactivate@2s` counts from when it is injected, not from power-on.
+#[test]
+fn a_timed_pdp_fault_injected_at_run_time_fires_that_long_after() {
+    let mut b = Bench::quiet("ec25", QuirkSet::NONE);
+    b.advance_ms(5_000);
+    b.ready_mail();
+    b.m.inject_fault("pdp-deactivate@2s".parse().unwrap());
+    assert_eq!(s(&b.advance_ms(1_999)), "");
+    assert_eq!(s(&b.advance_ms(1)), "\r\n+QIURC: \"pdpdeact\",1\r\n");
+}
+
 #[test]
 fn faults_injected_at_run_time() {
     let mut b = Bench::quiet("ec25", QuirkSet::NONE);
