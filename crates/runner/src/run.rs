@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use at_scenario::{Profile, Scenario};
 
-use crate::case::{CaseResult, Status, Variations, run_case_emulated_with, run_case_on};
+use crate::case::{CaseResult, Status, Variations, run_case_emulated_vars, run_case_on_with};
 use crate::report::{RunReport, corpus_name};
 use crate::scenario::{MailSource, SinkSetup, real_target_setup};
 use crate::target::{Rfc2217Target, SerialTarget, Target, TcpTarget};
@@ -92,6 +92,8 @@ pub struct RunConfig {
     /// The module profile whose `[setup]` prepares a real target (default: the built-in
     /// profile of the run's `--profile`), e.g. a file with `base = "ec25"` and more setup.
     pub module: Option<at_catalog::Profile>,
+    /// The variables' values (`--var`, the environment, `--lab FILE`; [`crate::vars`]).
+    pub vars: crate::vars::LabVars,
 }
 
 impl Default for RunConfig {
@@ -109,6 +111,7 @@ impl Default for RunConfig {
             rerun: None,
             shuffle: None,
             module: None,
+            vars: crate::vars::LabVars::default(),
         }
     }
 }
@@ -253,6 +256,8 @@ pub fn run(
         }
         (None, None) => return Err("a real target needs a profile".into()),
     };
+    // `${APN}` in a setup command takes the run's value (docs/real-modules.md).
+    let module = cfg.vars.render_setup(&module)?;
     // One health check before the run: an unresponsive device is one reason, not a failure
     // per case.
     let (health, _) = crate::prepare::health_check(device.as_mut(), &module, cancel)
@@ -304,7 +309,15 @@ pub fn run(
         let Some(device) = device.as_mut() else {
             continue;
         };
-        let mut r = run_real_case(sc, *profile, device.as_mut(), &module, &sink, cancel);
+        let mut r = run_real_case(
+            sc,
+            *profile,
+            device.as_mut(),
+            &module,
+            &sink,
+            &cfg.vars,
+            cancel,
+        );
         r.scenario = corpus_name(&r.scenario).to_string();
         on_case(&r);
         let stop = r.status == Status::Interrupted;
@@ -446,6 +459,7 @@ fn run_real_case(
     device: &mut dyn Target,
     module: &at_catalog::Profile,
     sink: &RunSink,
+    vars: &crate::vars::LabVars,
     cancel: &AtomicBool,
 ) -> CaseResult {
     let target = device.describe();
@@ -499,7 +513,7 @@ fn run_real_case(
             };
             let case_sink = running.as_ref().map(CaseSink);
             let mail = case_sink.as_ref().map(|s| s as &dyn MailSource);
-            let r = run_case_on(sc, profile, device, mail, cancel);
+            let r = run_case_on_with(sc, profile, device, mail, vars, cancel);
             drop(running); // cuts off a delivery still in progress
             r
         }
@@ -509,7 +523,7 @@ fn run_real_case(
                 messages: SharedSink::messages(ext).len(),
                 transcripts: 0,
             };
-            run_case_on(sc, profile, device, Some(&since), cancel)
+            run_case_on_with(sc, profile, device, Some(&since), vars, cancel)
         }
     };
     let mut t = prepared;
@@ -547,7 +561,8 @@ fn run_emulated_parallel(
                     let Some((sc, profile)) = cases.get(i) else {
                         return;
                     };
-                    let mut r = run_case_emulated_with(sc, *profile, &cfg.variations(), cancel);
+                    let mut r =
+                        run_case_emulated_vars(sc, *profile, &cfg.variations(), &cfg.vars, cancel);
                     r.scenario = corpus_name(&r.scenario).to_string();
                     if tx.send((i, r)).is_err() {
                         return;
@@ -725,7 +740,15 @@ mod tests {
         ];
         let mut seen = Vec::new();
         for sc in order {
-            let r = run_real_case(sc, Profile::Ec25, &mut device, &module, &sink, &cancel);
+            let r = run_real_case(
+                sc,
+                Profile::Ec25,
+                &mut device,
+                &module,
+                &sink,
+                &Default::default(),
+                &cancel,
+            );
             seen.push((
                 sc.name.clone(),
                 r.status.clone(),
@@ -792,7 +815,15 @@ mod tests {
                 let mut bad = Vec::new();
                 let mut skipped = Vec::new();
                 for (sc, p) in &cases {
-                    let r = run_real_case(sc, *p, &mut device, &module, &sink, &cancel);
+                    let r = run_real_case(
+                        sc,
+                        *p,
+                        &mut device,
+                        &module,
+                        &sink,
+                        &Default::default(),
+                        &cancel,
+                    );
                     match &r.status {
                         Status::Pass => {}
                         Status::Skip(why) => skipped.push((sc.name.clone(), why.clone())),
