@@ -639,6 +639,123 @@ pub fn secret_names<'a>(scenarios: impl IntoIterator<Item = &'a Scenario>) -> BT
     s
 }
 
+/// Why the mail checks of a run on a real target cannot be evaluated, one line each (empty on
+/// the emulator, whose sink is attached to every case, or when nothing stands in the way).
+///
+/// The runner cannot see the module's network: these are the cases it knows to fail (no sink
+/// address the module can reach, a port or an address that is not the sink's) and the one it
+/// suspects (the manual's public server, unless the module's DNS maps it to the sink).
+pub fn mail_warnings(
+    cases: &[(Arc<Scenario>, at_scenario::Profile)],
+    cfg: &crate::RunConfig,
+) -> Vec<String> {
+    use at_scenario::StepKind;
+    if cfg.target == crate::TargetSpec::Emulator || cfg.sink_api.is_some() {
+        return Vec::new();
+    }
+    let checking: Vec<&(Arc<Scenario>, at_scenario::Profile)> = cases
+        .iter()
+        .filter(|(sc, p)| {
+            sc.steps_for(*p).any(|s| {
+                matches!(
+                    s.kind,
+                    StepKind::Mail(_) | StepKind::NoMail | StepKind::Smtp(_)
+                )
+            }) && crate::case::would_skip(sc, *p, &cfg.target).is_none()
+        })
+        .collect();
+    if checking.is_empty() {
+        return Vec::new();
+    }
+    let n = checking.len();
+    let Some(sink) = cfg.sink_listen else {
+        return vec![format!(
+            "warning: {n} case(s) check the delivered mail (@mail/@smtp), but no sink address \
+             was given: the runner's sink listens on ephemeral loopback ports the module cannot \
+             know, so those checks fail; pass --sink-listen ADDR (and --sink-tls-listen ADDR for \
+             implicit TLS) on an address the module reaches and point SMTP_SERVER and the ports \
+             at it, or --sink-api ADDR"
+        )];
+    };
+    let mut out = Vec::new();
+    // Each distinct (variable, value) once, with the number of cases it concerns.
+    let mut seen: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
+    for (sc, p) in &checking {
+        let value = |name: &str| -> Option<(String, bool)> {
+            let decl = sc.vars.iter().find(|v| v.name == name)?;
+            match self_or_default(cfg, name, decl.default.as_deref()) {
+                Some((v, set)) => Some((v, set)),
+                None => None,
+            }
+        };
+        let implicit =
+            crate::scenario::setup_for(sc, *p).1.tls == Some(at_scenario::TlsMode::Implicit);
+        if let Some((server, set)) = value("SMTP_SERVER") {
+            let why = match server.parse::<std::net::IpAddr>() {
+                Ok(ip) if !sink.ip().is_unspecified() && ip != sink.ip() => Some(format!(
+                    "SMTP_SERVER is {server}, not the sink's address {}",
+                    sink.ip()
+                )),
+                Ok(_) => None,
+                Err(_) if !set => Some(format!(
+                    "SMTP_SERVER is the scenarios' default {server} (no --lab, --var or \
+                     environment value): the module delivers there unless its DNS maps that name \
+                     to the sink"
+                )),
+                Err(_) => None,
+            };
+            if let Some(why) = why {
+                seen.entry(("SMTP_SERVER".into(), server.clone()))
+                    .or_insert((0, why))
+                    .0 += 1;
+            }
+        }
+        let (port_var, listen, flag) = if implicit {
+            ("SMTPS_PORT", cfg.sink_tls_listen, "--sink-tls-listen")
+        } else if sc.vars.iter().any(|v| v.name == "STARTTLS_PORT") {
+            ("STARTTLS_PORT", Some(sink), "--sink-listen")
+        } else {
+            ("SMTP_PORT", Some(sink), "--sink-listen")
+        };
+        let Some((port, _)) = value(port_var) else {
+            continue;
+        };
+        let why = match listen {
+            None => Some(format!(
+                "implicit-TLS cases need --sink-tls-listen ADDR (the TLS sink otherwise \
+                 listens on an ephemeral port); {port_var} is {port}"
+            )),
+            Some(l) if port != l.port().to_string() => Some(format!(
+                "{port_var} is {port} but {flag} is port {}: the module connects to {port} \
+                 unless the network forwards it",
+                l.port()
+            )),
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            seen.entry((port_var.into(), port)).or_insert((0, why)).0 += 1;
+        }
+    }
+    for ((_, _), (count, why)) in seen {
+        out.push(format!(
+            "warning: {count} case(s) check the delivered mail, which may not reach the sink: {why}"
+        ));
+    }
+    out
+}
+
+/// The run's value of `name` (and `true`), else the scenario's `default` (and `false`).
+fn self_or_default(
+    cfg: &crate::RunConfig,
+    name: &str,
+    default: Option<&str>,
+) -> Option<(String, bool)> {
+    match cfg.vars.get(name) {
+        Some(v) => Some((v, true)),
+        None => default.map(|d| (d.to_owned(), false)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
