@@ -683,10 +683,7 @@ pub fn mail_warnings(
     for (sc, p) in &checking {
         let value = |name: &str| -> Option<(String, bool)> {
             let decl = sc.vars.iter().find(|v| v.name == name)?;
-            match self_or_default(cfg, name, decl.default.as_deref()) {
-                Some((v, set)) => Some((v, set)),
-                None => None,
-            }
+            self_or_default(cfg, name, decl.default.as_deref())
         };
         let implicit =
             crate::scenario::setup_for(sc, *p).1.tls == Some(at_scenario::TlsMode::Implicit);
