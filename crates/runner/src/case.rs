@@ -11,9 +11,10 @@ use at_scenario::{Profile, Scenario, TlsMode};
 use serde::Serialize;
 
 use crate::judge::{Failure, FailureKind, Grade, Verdict};
-use crate::scenario::{MailSource, SinkFault, SinkSetup, run_scenario, setup_for};
+use crate::scenario::{MailSource, SinkFault, SinkSetup, run_scenario_with, setup_for};
 use crate::target::{SinkRoute, Target};
 use crate::transcript::Transcript;
+use crate::vars::LabVars;
 
 /// How one case ended, after applying the scenario's expected verdict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -154,8 +155,20 @@ pub fn run_case_on(
     mail: Option<&dyn MailSource>,
     cancel: &AtomicBool,
 ) -> CaseResult {
+    run_case_on_with(sc, profile, target, mail, &LabVars::default(), cancel)
+}
+
+/// [`run_case_on`] with the variables' values from `vars` (see [`crate::vars`]).
+pub fn run_case_on_with(
+    sc: &Scenario,
+    profile: Profile,
+    target: &mut dyn Target,
+    mail: Option<&dyn MailSource>,
+    vars: &LabVars,
+    cancel: &AtomicBool,
+) -> CaseResult {
     let name = target.describe();
-    let exec = match run_scenario(sc, profile, target, mail, cancel) {
+    let exec = match run_scenario_with(sc, profile, target, mail, vars, cancel) {
         Ok(e) => e,
         Err(e) => return CaseResult::new(sc, profile, name, Status::Error(e)),
     };
@@ -390,14 +403,38 @@ pub fn run_case_emulated_with(
     extra: &Variations,
     cancel: &AtomicBool,
 ) -> CaseResult {
+    run_case_emulated_vars(sc, profile, extra, &LabVars::default(), cancel)
+}
+
+/// [`run_case_emulated_with`] with the variables' values from `vars` (see [`crate::vars`]);
+/// a `@resolve ${NAME} ...` host takes the variable's value.
+pub fn run_case_emulated_vars(
+    sc: &Scenario,
+    profile: Profile,
+    extra: &Variations,
+    vars: &LabVars,
+    cancel: &AtomicBool,
+) -> CaseResult {
     let extra_quirks = &extra.quirks;
-    let (emu, sink_setup) = setup_for(sc, profile);
+    let (mut emu, sink_setup) = setup_for(sc, profile);
     // The run's quirks are part of the target's name (`emulator ec25+slow-responses`).
     let label = std::iter::once(format!("emulator {profile}"))
         .chain(extra_quirks.iter().cloned())
         .collect::<Vec<_>>()
         .join("+");
     let err = |e: String| CaseResult::new(sc, profile, label.clone(), Status::Error(e));
+    let declared = |name: &str| {
+        sc.vars
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.default.clone())
+    };
+    for (host, _) in &mut emu.resolve {
+        match vars.render_with(host, declared) {
+            Ok(h) => *host = h,
+            Err(e) => return err(format!("@resolve {e}")),
+        }
+    }
     let mut config = match EmulatorConfig::builtin(&profile.to_string()) {
         Ok(c) => c,
         Err(e) => return err(format!("emulator profile {profile}: {e}")),
@@ -440,7 +477,7 @@ pub fn run_case_emulated_with(
     let mut target = Driver::new(config, route);
     let counted = sink.as_ref().map(|sink| Counted { sink, connections });
     let mail = counted.as_ref().map(|s| s as &dyn MailSource);
-    let mut r = run_case_on(sc, profile, &mut target, mail, cancel);
+    let mut r = run_case_on_with(sc, profile, &mut target, mail, vars, cancel);
     r.target = label;
     r
 }

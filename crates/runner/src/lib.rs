@@ -46,9 +46,11 @@ pub mod scenario;
 pub mod snapshot;
 pub mod target;
 pub mod transcript;
+pub mod vars;
 
 pub use case::{
-    CaseResult, Status, Variations, run_case_emulated, run_case_emulated_with, run_case_on,
+    CaseResult, Status, Variations, run_case_emulated, run_case_emulated_vars,
+    run_case_emulated_with, run_case_on, run_case_on_with,
 };
 pub use escape::{escape, escape_lines};
 pub use judge::{Execution, Failure, FailureKind, Grade, Verdict, execute};

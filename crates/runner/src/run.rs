@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use at_scenario::{Profile, Scenario};
 
-use crate::case::{CaseResult, Status, Variations, run_case_emulated_with, run_case_on};
+use crate::case::{CaseResult, Status, Variations, run_case_emulated_vars, run_case_on_with};
 use crate::report::{RunReport, corpus_name};
 use crate::scenario::{MailSource, SinkSetup};
 use crate::target::{Rfc2217Target, SerialTarget, Target, TcpTarget};
@@ -95,6 +95,8 @@ pub struct RunConfig {
     /// The module profile whose `[setup]` prepares a real target (default: the built-in
     /// profile of the run's `--profile`), e.g. a file with `base = "ec25"` and more setup.
     pub module: Option<at_catalog::Profile>,
+    /// The variables' values (`--var`, the environment, `--lab FILE`; [`crate::vars`]).
+    pub vars: crate::vars::LabVars,
 }
 
 impl Default for RunConfig {
@@ -113,6 +115,7 @@ impl Default for RunConfig {
             shuffle: None,
             fault_control: None,
             module: None,
+            vars: crate::vars::LabVars::default(),
         }
     }
 }
@@ -257,6 +260,8 @@ pub fn run(
         }
         (None, None) => return Err("a real target needs a profile".into()),
     };
+    // `${APN}` in a setup command takes the run's value (docs/real-modules.md).
+    let module = cfg.vars.render_setup(&module)?;
     // One health check before the run: an unresponsive device is one reason, not a failure
     // per case.
     let (health, _) = crate::prepare::health_check(device.as_mut(), &module, cancel)
@@ -315,6 +320,7 @@ pub fn run(
             &module,
             &sink,
             cfg.fault_control.as_ref(),
+            &cfg.vars,
             cancel,
         );
         r.scenario = corpus_name(&r.scenario).to_string();
@@ -459,6 +465,7 @@ fn run_real_case(
     module: &at_catalog::Profile,
     sink: &RunSink,
     control: Option<&crate::fault_control::FaultControl>,
+    vars: &crate::vars::LabVars,
     cancel: &AtomicBool,
 ) -> CaseResult {
     let target = device.describe();
@@ -530,7 +537,7 @@ fn run_real_case(
             };
             let case_sink = running.as_ref().map(CaseSink);
             let mail = case_sink.as_ref().map(|s| s as &dyn MailSource);
-            let r = run_case_on(sc, profile, device, mail, cancel);
+            let r = run_case_on_with(sc, profile, device, mail, vars, cancel);
             drop(running); // cuts off a delivery still in progress
             r
         }
@@ -540,7 +547,7 @@ fn run_real_case(
                 messages: SharedSink::messages(ext).len(),
                 transcripts: 0,
             };
-            run_case_on(sc, profile, device, Some(&since), cancel)
+            run_case_on_with(sc, profile, device, Some(&since), vars, cancel)
         }
     };
     if let Some(c) = control
@@ -585,7 +592,8 @@ fn run_emulated_parallel(
                     let Some((sc, profile)) = cases.get(i) else {
                         return;
                     };
-                    let mut r = run_case_emulated_with(sc, *profile, &cfg.variations(), cancel);
+                    let mut r =
+                        run_case_emulated_vars(sc, *profile, &cfg.variations(), &cfg.vars, cancel);
                     r.scenario = corpus_name(&r.scenario).to_string();
                     if tx.send((i, r)).is_err() {
                         return;
@@ -770,6 +778,7 @@ mod tests {
                 &module,
                 &sink,
                 None,
+                &Default::default(),
                 &cancel,
             );
             seen.push((
@@ -838,7 +847,16 @@ mod tests {
                 let mut bad = Vec::new();
                 let mut skipped = Vec::new();
                 for (sc, p) in &cases {
-                    let r = run_real_case(sc, *p, &mut device, &module, &sink, None, &cancel);
+                    let r = run_real_case(
+                        sc,
+                        *p,
+                        &mut device,
+                        &module,
+                        &sink,
+                        None,
+                        &Default::default(),
+                        &cancel,
+                    );
                     match &r.status {
                         Status::Pass => {}
                         Status::Skip(why) => skipped.push((sc.name.clone(), why.clone())),

@@ -750,8 +750,28 @@ pub fn run_scenario(
     mail: Option<&dyn MailSource>,
     cancel: &AtomicBool,
 ) -> Result<Execution, String> {
+    run_scenario_with(
+        sc,
+        profile,
+        target,
+        mail,
+        &crate::vars::LabVars::default(),
+        cancel,
+    )
+}
+
+/// [`run_scenario`] with the variables' values from `vars` (`--var`, the environment, a lab
+/// file; see [`crate::vars`]) over the scenario's defaults.
+pub fn run_scenario_with(
+    sc: &Scenario,
+    profile: Profile,
+    target: &mut dyn Target,
+    mail: Option<&dyn MailSource>,
+    vars: &crate::vars::LabVars,
+    cancel: &AtomicBool,
+) -> Result<Execution, String> {
     let bindings = sc
-        .bindings(|name| std::env::var(name).ok())
+        .bindings(|name| vars.get(name))
         .map_err(|e| format!("{}: {e}", sc.name))?;
     let mut session = Session::new(target, &format!("{} [{profile}]", sc.name));
     for v in sc.vars.iter().filter(|v| v.secret) {

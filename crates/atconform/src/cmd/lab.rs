@@ -187,6 +187,8 @@ pub struct ListArgs {
     pub lab_wait: u64,
     /// `--fault-control` given: module faults run.
     pub fault_control: bool,
+    /// The variables block (effective values, secrets masked), printed before the total.
+    pub variables: String,
 }
 
 /// `atconform run --list`: for each target, every selected case and whether it would run or
@@ -313,6 +315,7 @@ pub fn list(args: &ListArgs, scenarios: &[Scenario]) -> miette::Result<ExitCode>
             section(&mut text, head, &target, vec![profile]);
         }
     }
+    text.push_str(&args.variables);
     text.push_str(&format!(
         "dry run: {runs} cases would run, {skips} would be skipped{}\n",
         if not_run > 0 {

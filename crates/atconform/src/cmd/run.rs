@@ -125,9 +125,164 @@ pub struct Args {
     /// target before each case (see docs/real-modules.md).
     #[arg(long, value_name = "FILE", conflicts_with = "target")]
     setup_profile: Option<PathBuf>,
+    /// A lab file: TOML `[vars]` with the lab's APN, SMTP server and ports, account and
+    /// addresses (docs/real-modules.md, "Lab variables"). Precedence: --var, then the
+    /// environment, then this file, then each scenario's default (the manual's value).
+    #[arg(long, value_name = "FILE")]
+    lab: Option<PathBuf>,
+    /// Set a variable for this run, above the environment and --lab (repeatable):
+    /// --var APN=internet. Prefer the environment or --lab for secrets.
+    #[arg(long, value_name = "NAME=VALUE")]
+    var: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// The variables' values of this run: `--var`, the environment, `--lab FILE`. Every name
+/// given must be one some scenario (or the setup profile, or docs/real-modules.md) knows.
+fn lab_vars(
+    args: &Args,
+    scenarios: &[at_scenario::Scenario],
+) -> miette::Result<at_runner::vars::LabVars> {
+    let env = |name: &str| std::env::var(name).ok();
+    let mut vars = at_runner::vars::LabVars::new(env);
+    let mut known: std::collections::BTreeSet<String> = scenarios
+        .iter()
+        .flat_map(|sc| sc.vars.iter().map(|v| v.name.clone()))
+        .collect();
+    known.extend(
+        setup_lines(args)
+            .iter()
+            .flat_map(|l| at_runner::vars::setup_refs(l).into_iter().map(|(n, _)| n)),
+    );
+    if let Some(path) = &args.lab {
+        let file = at_runner::vars::LabFile::load(path, env).map_err(|e| miette!("{e}"))?;
+        file.check_known(&known).map_err(|e| miette!("{e}"))?;
+        vars = vars.with_file(file);
+    }
+    let mut cli = Vec::new();
+    for kv in &args.var {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(miette!("--var {kv:?}: expected NAME=VALUE"));
+        };
+        if !known.contains(k) && at_runner::vars::lab_var(k).is_none() {
+            let mut all: Vec<&str> = known.iter().map(String::as_str).collect();
+            all.extend(at_runner::vars::LAB_VARS.iter().map(|v| v.name));
+            all.sort_unstable();
+            all.dedup();
+            return Err(miette!(
+                "--var {k}: no scenario declares `{k}`; the variables are: {}",
+                all.join(", ")
+            ));
+        }
+        cli.push((k.to_owned(), v.to_owned()));
+    }
+    Ok(vars.with_cli(cli))
+}
+
+/// The setup commands of the profile(s) a real target would be prepared with.
+fn setup_lines(args: &Args) -> Vec<String> {
+    let mut profiles = Vec::new();
+    if let Some(path) = &args.setup_profile {
+        profiles.extend(at_catalog::Profile::load_file(path).ok());
+    }
+    for p in &args.profile {
+        profiles.extend(at_catalog::Profile::builtin(p).ok());
+    }
+    for t in &args.target {
+        if let TargetSel::Direct(t) = t {
+            profiles.extend(at_catalog::Profile::builtin(&t.profile.to_string()).ok());
+        }
+    }
+    profiles
+        .iter()
+        .flat_map(|m| {
+            let s = &m.setup;
+            s.health
+                .iter()
+                .chain(&s.prelude)
+                .chain(s.states.values().flatten())
+                .map(|c| c.send.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `--list`'s variables block: each variable the selected scenarios (and setup) use, its
+/// effective value (secrets masked) and where it comes from.
+fn variables_text(
+    args: &Args,
+    scenarios: &[at_scenario::Scenario],
+    vars: &at_runner::vars::LabVars,
+) -> String {
+    let mut profiles: Vec<Profile> = args
+        .profile
+        .iter()
+        .chain(&args.emulator)
+        .filter_map(|p| Profile::from_name(p))
+        .collect();
+    profiles.extend(args.target.iter().filter_map(|t| match t {
+        TargetSel::Direct(t) => Some(t.profile),
+        TargetSel::Lab(_) => None,
+    }));
+    let cfg = RunConfig {
+        filters: args.filter.clone(),
+        sections: args.section.clone(),
+        profiles,
+        ..RunConfig::default()
+    };
+    let selected = at_runner::run::select(scenarios.to_vec(), &cfg);
+    let mut seen = std::collections::BTreeSet::new();
+    let used: Vec<&at_scenario::Scenario> = selected
+        .iter()
+        .filter(|(sc, _)| seen.insert(sc.name.clone()))
+        .map(|(sc, _)| sc.as_ref())
+        .collect();
+    let rows = at_runner::vars::effective(used, &setup_lines(args), vars);
+    let mut text = format!(
+        "variables ({}; precedence: --var, environment, --lab file, the scenario's default):\n",
+        match vars.file() {
+            Some(f) => format!("lab file {}", f.path().display()),
+            None => "no --lab file".into(),
+        }
+    );
+    // Lab settings (docs/real-modules.md) and whatever the run sets; the scenarios' own
+    // test data (boundary strings) on one line.
+    let (lab, data): (Vec<_>, Vec<_>) = rows
+        .iter()
+        .partition(|r| at_runner::vars::lab_var(&r.name).is_some() || r.set.is_some());
+    let described: Vec<(String, String, String)> = lab
+        .iter()
+        .map(|r| {
+            let (v, o) = r.describe();
+            let v = if v.chars().count() > 40 {
+                let head: String = v.chars().take(30).collect();
+                format!("{head}… ({} chars)", v.chars().count())
+            } else {
+                v
+            };
+            (r.name.clone(), v, o)
+        })
+        .collect();
+    let nw = described.iter().map(|d| d.0.len()).max().unwrap_or(0);
+    let vw = described
+        .iter()
+        .map(|d| d.1.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40);
+    for (n, v, o) in described {
+        text.push_str(&format!("  {n:<nw$}  {v:<vw$}  {o}\n"));
+    }
+    if !data.is_empty() {
+        let names: Vec<&str> = data.iter().map(|r| r.name.as_str()).collect();
+        text.push_str(&format!(
+            "  (test data, each scenario's default: {})\n",
+            names.join(", ")
+        ));
+    }
+    text
 }
 
 /// The seed of `--shuffle [SEED]`, drawn from the clock when not given.
@@ -224,11 +379,14 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         return Err(miette!("no scenario file loaded"));
     }
     check_sections(&args.section, &scenarios)?;
+    let vars = lab_vars(&args, &scenarios)?;
     if args.list {
-        return super::lab::list(&args_view(&args), &scenarios);
+        let mut view = args_view(&args);
+        view.variables = variables_text(&args, &scenarios, &vars);
+        return super::lab::list(&view, &scenarios);
     }
     if !args.target.is_empty() {
-        return run_targets(&args, &scenarios).map(at_least);
+        return run_targets(&args, &scenarios, &vars).map(at_least);
     }
     let mut profiles = args
         .profile
@@ -273,7 +431,12 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     }
     let shuffle = shuffle_seed(args.shuffle.as_deref())?;
     let cfg = RunConfig {
-        rerun: Some(single_rerun(&args, &target, &profiles)),
+        rerun: Some(single_rerun(
+            &args,
+            &target,
+            &profiles,
+            &at_runner::vars::secret_names(&scenarios),
+        )),
         target,
         profiles,
         filters: args.filter.clone(),
@@ -289,6 +452,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             .as_ref()
             .map(at_runner::fault_control::FaultControl::new),
         module,
+        vars,
     };
     if let Some(seed) = shuffle {
         eprintln!("shuffling the cases with seed {seed} (--shuffle {seed} repeats this order)");
@@ -297,6 +461,9 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let cases = at_runner::run::select(scenarios, &cfg);
     if cases.is_empty() {
         return Err(miette!("no scenario matches the selection"));
+    }
+    for w in at_runner::vars::mail_warnings(&cases, &cfg) {
+        eprintln!("{w}");
     }
     let out = out_dir(&args)?;
 
@@ -389,7 +556,12 @@ fn check_sections(sections: &[String], scenarios: &[at_scenario::Scenario]) -> m
 }
 
 /// The arguments of a single-target run that a reproducer repeats.
-fn single_rerun(args: &Args, target: &TargetSpec, profiles: &[Profile]) -> Rerun {
+fn single_rerun(
+    args: &Args,
+    target: &TargetSpec,
+    profiles: &[Profile],
+    secrets: &std::collections::BTreeSet<String>,
+) -> Rerun {
     let profile = profiles.first().map(|p| p.to_string()).unwrap_or_default();
     let (target_args, fixes_profile) = match target {
         TargetSpec::Serial { path, baud } => (
@@ -410,6 +582,7 @@ fn single_rerun(args: &Args, target: &TargetSpec, profiles: &[Profile]) -> Rerun
         TargetSpec::Emulator | TargetSpec::Rfc2217 { .. } => (Vec::new(), false),
     };
     let mut options = sink_options(args);
+    options.extend(var_options(args, secrets));
     for q in &args.quirk {
         options.push("--quirk".into());
         options.push(q.clone());
@@ -438,6 +611,23 @@ fn sink_options(args: &Args) -> Vec<String> {
     if let Some(c) = &args.fault_control {
         o.push("--fault-control".into());
         o.push(c.clone());
+    }
+    o
+}
+
+/// `--lab FILE` and the non-secret `--var`s, as given (a secret is set again by the user).
+fn var_options(args: &Args, secrets: &std::collections::BTreeSet<String>) -> Vec<String> {
+    let mut o = Vec::new();
+    if let Some(lab) = &args.lab {
+        o.push("--lab".into());
+        o.push(lab.display().to_string());
+    }
+    for kv in &args.var {
+        let name = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+        if !secrets.contains(name) {
+            o.push("--var".into());
+            o.push(kv.clone());
+        }
     }
     o
 }
@@ -476,13 +666,18 @@ fn args_view(args: &Args) -> super::lab::ListArgs {
         sections: args.section.clone(),
         lab_wait: args.lab_wait,
         fault_control: args.fault_control.is_some(),
+        variables: String::new(),
     }
 }
 
 /// `--target SPEC...`: the corpus on every target, one run directory each, a summary table
 /// and the matrix. Exit code: the worst of the targets' (a target that cannot run counts as
 /// failed), or with `--baseline` the gate's.
-fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Result<ExitCode> {
+fn run_targets(
+    args: &Args,
+    scenarios: &[at_scenario::Scenario],
+    vars: &at_runner::vars::LabVars,
+) -> miette::Result<ExitCode> {
     let shuffle = shuffle_seed(args.shuffle.as_deref())?;
     if let Some(seed) = shuffle {
         eprintln!("shuffling the cases with seed {seed} (--shuffle {seed} repeats this order)");
@@ -494,7 +689,11 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         sink_api: args.sink_api,
         sections: args.section.clone(),
         rerun: Some(Rerun {
-            options: sink_options(args),
+            options: [
+                sink_options(args),
+                var_options(args, &at_runner::vars::secret_names(scenarios)),
+            ]
+            .concat(),
             paths: paths(args),
             ..Rerun::default()
         }),
@@ -503,6 +702,7 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
             .fault_control
             .as_ref()
             .map(at_runner::fault_control::FaultControl::new),
+        vars: vars.clone(),
         ..RunConfig::default()
     };
     if let Some(spec) = args
@@ -537,6 +737,16 @@ fn run_targets(args: &Args, scenarios: &[at_scenario::Scenario]) -> miette::Resu
         };
         at_runner::run::select(scenarios.to_vec(), &cfg)
     };
+    for t in &targets {
+        let cfg = RunConfig {
+            target: t.target.clone(),
+            profiles: vec![t.profile],
+            ..base.clone()
+        };
+        for w in at_runner::vars::mail_warnings(&selected(t), &cfg) {
+            eprintln!("{}: {w}", t.label);
+        }
+    }
     let total: usize = targets.iter().map(|t| selected(t).len()).sum();
     if total == 0 && lab.not_run.is_empty() {
         return Err(miette!("no scenario matches the selection on any target"));
