@@ -661,7 +661,8 @@ pub fn mail_warnings(
                     s.kind,
                     StepKind::Mail(_) | StepKind::NoMail | StepKind::Smtp(_)
                 )
-            }) && crate::case::would_skip(sc, *p, &cfg.target).is_none()
+            }) && crate::case::would_skip(sc, *p, &cfg.target, cfg.fault_control.is_some())
+                .is_none()
         })
         .collect();
     if checking.is_empty() {
