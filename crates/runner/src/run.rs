@@ -313,16 +313,7 @@ pub fn run(
         let Some(device) = device.as_mut() else {
             continue;
         };
-        let mut r = run_real_case(
-            sc,
-            *profile,
-            device.as_mut(),
-            &module,
-            &sink,
-            cfg.fault_control.as_ref(),
-            &cfg.vars,
-            cancel,
-        );
+        let mut r = run_real_case(sc, *profile, device.as_mut(), &module, &sink, cfg, cancel);
         r.scenario = corpus_name(&r.scenario).to_string();
         on_case(&r);
         let stop = r.status == Status::Interrupted;
@@ -464,10 +455,10 @@ fn run_real_case(
     device: &mut dyn Target,
     module: &at_catalog::Profile,
     sink: &RunSink,
-    control: Option<&crate::fault_control::FaultControl>,
-    vars: &crate::vars::LabVars,
+    cfg: &RunConfig,
     cancel: &AtomicBool,
 ) -> CaseResult {
+    let (control, vars) = (cfg.fault_control.as_ref(), &cfg.vars);
     let target = device.describe();
     // A fuzz finding that cannot run here is not a pass: say so, as an error (issue 19).
     let skip = |why: String| {
@@ -777,8 +768,7 @@ mod tests {
                 &mut device,
                 &module,
                 &sink,
-                None,
-                &Default::default(),
+                &RunConfig::default(),
                 &cancel,
             );
             seen.push((
@@ -853,8 +843,7 @@ mod tests {
                         &mut device,
                         &module,
                         &sink,
-                        None,
-                        &Default::default(),
+                        &RunConfig::default(),
                         &cancel,
                     );
                     match &r.status {
