@@ -42,12 +42,7 @@ fn escape_in(bytes: &[u8], quoted: bool) -> String {
 }
 
 fn duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
+    at_wire::duration::format(d)
 }
 
 /// Expected-line text for a final result class (a pattern where the class is not one line).

@@ -220,12 +220,8 @@ fn expected_line(line: &str) -> String {
 
 /// A duration as the scenario format writes it, rounded up to the millisecond.
 fn dur(d: Duration) -> String {
-    let ms = d.as_nanos().div_ceil(1_000_000);
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
+    let ms = u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+    at_wire::duration::format(Duration::from_millis(ms))
 }
 
 /// The first extended command of a command line: its catalog entry, its parameters, and

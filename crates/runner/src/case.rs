@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use at_emulator::driver::Driver;
-use at_emulator::{EmulatorConfig, Fault, QuirkSet};
+use at_emulator::{EmulatorConfig, QuirkSet};
 use at_scenario::{Profile, Scenario, TlsMode};
 use serde::Serialize;
 
@@ -455,10 +455,7 @@ pub fn run_case_emulated_vars(
         Err(e) => return err(format!("liberty: {e}")),
     }
     for f in &emu.faults {
-        match f.parse::<Fault>() {
-            Ok(f) => config = config.with_fault(f),
-            Err(e) => return err(format!("fault {f}: {e}")),
-        }
+        config = config.with_fault(*f);
     }
     let sink = if sc.needs_sink() {
         match spawn_sink(&sink_setup) {

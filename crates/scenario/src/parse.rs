@@ -12,21 +12,6 @@ use crate::profile::ProfileSet;
 
 /// Longest duration a file may write (a day): bounds arithmetic on virtual time.
 const MAX_DURATION: Duration = Duration::from_secs(86_400);
-/// Network fault names of `at_mailer::NetFault` (besides `reset@STAGE`, `stall@STAGE`).
-const NET_FAULTS: [&str; 4] = ["dns", "refused", "reset-mid-data", "stall"];
-/// SMTP stages accepted after `reset@` / `stall@`.
-const SMTP_STAGES: [&str; 10] = [
-    "connect",
-    "greeting",
-    "ehlo",
-    "starttls",
-    "auth",
-    "mail-from",
-    "rcpt-to",
-    "data",
-    "body",
-    "quit",
-];
 /// TLS fault names of the sink (`smtp_sink::TlsFaults::NAMES`; a runner test keeps them equal).
 pub const TLS_FAULTS: [&str; 9] = [
     "expired",
@@ -673,7 +658,8 @@ impl<'a> Parser<'a> {
     }
 
     fn duration(&self, v: Src<'_>) -> R<Duration> {
-        parse_duration(v.s)
+        at_wire::duration::parse(v.s)
+            .ok()
             .filter(|d| *d <= MAX_DURATION)
             .ok_or_else(|| {
                 self.err(
@@ -911,27 +897,29 @@ impl<'a> Parser<'a> {
                     "pdp-activation-fails" => EmulatorAction::Fault(Fault::PdpActivationFails),
                     "pdp-deactivated" => EmulatorAction::Fault(Fault::PdpDeactivated),
                     "tcp-connect-fails" => EmulatorAction::Fault(Fault::TcpConnectFails),
-                    "net" if !rest.s.is_empty() => EmulatorAction::Net(rest.s.to_owned()),
+                    "net" if !rest.s.is_empty() => match rest.s.parse::<NetFault>() {
+                        Ok(n) => EmulatorAction::Net(n),
+                        Err(()) => {
+                            return Err(self
+                                .err(ErrorKind::BadValue, rest, format!("unknown network fault `{}`", rest.s))
+                                .with_help("network faults: dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE \
+                                            (STAGE: connect, greeting, ehlo, starttls, auth, mail-from, rcpt-to, data, body, quit)"));
+                        }
+                    },
                     n if n.starts_with("pdp-deactivate@") => {
                         let at = w.from("pdp-deactivate@".len());
                         let d = self.duration(at)?;
                         EmulatorAction::Fault(Fault::PdpDeactivateAt(d))
                     }
-                    n if NET_FAULTS.contains(&n)
-                        || n.strip_prefix("reset@")
-                            .or_else(|| n.strip_prefix("stall@"))
-                            .is_some_and(|st| SMTP_STAGES.contains(&st)) =>
-                    {
-                        EmulatorAction::Net(n.to_owned())
-                    }
-                    _ => {
-                        return Err(self
+                    n => match n.parse::<NetFault>() {
+                        Ok(f) => EmulatorAction::Net(f),
+                        Err(()) => return Err(self
                             .err(ErrorKind::BadValue, if w.s.is_empty() { line } else { w }, format!("unknown fault `{}`", w.s))
                             .with_help("faults: sim-not-ready, pdp-activation-fails, pdp-deactivate@DURATION, tcp-connect-fails, \
-                                        dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE, net SPEC"));
-                    }
+                                        dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE, net SPEC")),
+                    },
                 };
-                if !rest.s.is_empty() && !matches!(action, EmulatorAction::Net(_)) {
+                if !rest.s.is_empty() && w.s != "net" {
                     return Err(self.err(ErrorKind::BadValue, rest, "unexpected argument"));
                 }
                 self.push(StepKind::Emulator(action), only, line)
@@ -1971,35 +1959,4 @@ fn is_final(text: &Text) -> bool {
         || first.starts_with(b"+CME ERROR:")
         || first.starts_with(b"+CMS ERROR:")
         || first.starts_with(b"#CME ERROR:")
-}
-
-/// Parses `300ms`, `1.5s`, `2min`, `1h`, `5m`.
-pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (num, unit) = s.split_at(split);
-    let unit_ms: u64 = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        _ => return None,
-    };
-    let (int, frac) = match num.split_once('.') {
-        Some((i, f)) if !f.is_empty() && f.len() <= 3 => (i, f),
-        Some(_) => return None,
-        None => (num, ""),
-    };
-    if int.is_empty() || int.len() > 12 {
-        return None;
-    }
-    let int: u64 = int.parse().ok()?;
-    let frac_ms = if frac.is_empty() {
-        0
-    } else {
-        let f: u64 = frac.parse().ok()?;
-        let scale = 10u64.pow(u32::try_from(frac.len()).ok()?);
-        f.checked_mul(unit_ms)? / scale
-    };
-    let ms = int.checked_mul(unit_ms)?.checked_add(frac_ms)?;
-    Some(Duration::from_millis(ms))
 }

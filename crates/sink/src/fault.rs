@@ -34,7 +34,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::time::parse_duration;
+use at_wire::duration::parse_or_secs as parse_duration;
 
 /// A place in the SMTP dialogue where a fault can fire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -365,7 +365,7 @@ impl FaultScript {
             "greylist" => {
                 let wait = match value {
                     None | Some("") => Duration::ZERO,
-                    Some(v) => parse_duration(v).ok_or_else(|| format!("bad duration `{v}`"))?,
+                    Some(v) => parse_duration(v).map_err(|e| format!("bad duration `{v}`: {e}"))?,
                 };
                 Ok(self.greylist(wait))
             }
@@ -397,7 +397,7 @@ impl FaultScript {
                 let (point, dur) = v
                     .split_once(':')
                     .ok_or_else(|| "expected `delay=<point>:<duration>`".to_string())?;
-                let by = parse_duration(dur).ok_or_else(|| format!("bad duration `{dur}`"))?;
+                let by = parse_duration(dur).map_err(|e| format!("bad duration `{dur}`: {e}"))?;
                 Ok(self.delay(point.parse()?, by))
             }
             point => {

@@ -69,7 +69,7 @@ pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};
 pub use server::{Error, RunningSink, Sink, SinkConfig, TlsSource, spawn};
 pub use session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 pub use store::{ErrorCallback, MessageCallback, Store, TRANSCRIPT_BUDGET};
-pub use time::{Clock, Instant, ManualClock, parse_duration};
+pub use time::{Clock, Instant, ManualClock};
 pub use transcript::{
     CloseReason, Direction, Entry, REDACTED, SessionEnd, TlsInfo, TlsUpgrade, Transcript, escape,
 };
