@@ -130,13 +130,7 @@ fn value(s: &str) -> String {
 }
 
 fn is_final(line: &str) -> bool {
-    matches!(
-        line,
-        "OK" | "ERROR" | "NO CARRIER" | "CONNECT" | "OK_Info_WaitingForData"
-    ) || line.starts_with("CONNECT ")
-        || line.starts_with("+CME ERROR: ")
-        || line.starts_with("+CMS ERROR: ")
-        || line.starts_with("#CME ERROR: ")
+    at_wire::is_final_line(line.as_bytes())
 }
 
 /// The W1 bytes of `lines` (information lines joined in one frame, every final result its
@@ -498,7 +492,10 @@ impl Conv<'_> {
         }
         let last = self.group(&rx, Some(&cmd));
         let Some(last) = last else { return };
-        if last == "CONNECT" || last.starts_with("CONNECT ") || last == "OK_Info_WaitingForData" {
+        if matches!(
+            at_wire::result_line(last.as_bytes()),
+            Some(at_wire::Kind::Connect | at_wire::Kind::WaitingForData)
+        ) {
             let kind = if cmd.upper.starts_with("AT+QFUPL") {
                 DataKind::Upload
             } else if cmd.upper.starts_with("AT#PUTMAIL") {

@@ -1948,15 +1948,8 @@ fn is_final(text: &Text) -> bool {
     let Some(Piece::Lit(first)) = text.0.first() else {
         return false;
     };
-    let whole = text.as_literal();
-    let exact = |w: &[u8]| whole.as_deref() == Some(w);
-    exact(b"OK")
-        || exact(b"ERROR")
-        || exact(b"NO CARRIER")
-        || exact(b"OK_Info_WaitingForData")
-        || exact(b"CONNECT")
-        || first.starts_with(b"CONNECT ")
-        || first.starts_with(b"+CME ERROR:")
-        || first.starts_with(b"+CMS ERROR:")
-        || first.starts_with(b"#CME ERROR:")
+    match text.as_literal() {
+        Some(whole) => at_wire::is_final_line(&whole),
+        None => at_wire::starts_final_line(first),
+    }
 }

@@ -85,8 +85,8 @@ pub mod time;
 pub use assembler::{Feed, LineAssembler, LineEvent};
 pub use command::{Command, CommandLine, Form, Prefix, SRegOp, parse_command_line, strip_line_end};
 pub use decoder::{
-    CmeCode, Control, Decoder, DecoderConfig, Echo, Event, Final, Kind, MIN_MAX_LINE, OwnedEvent,
-    Pending, Terminator,
+    CmeCode, Control, Decoder, DecoderConfig, Echo, Event, FINAL_PREFIXES, Final, Kind,
+    MIN_MAX_LINE, OwnedEvent, Pending, Terminator, is_final_line, result_line, starts_final_line,
 };
 pub use error::{ErrorKind, ParseError};
 pub use multitech::{BodyOverflow, MultiTechFramer, dot_stuff};
