@@ -39,6 +39,7 @@ mod model;
 mod parse;
 mod payload;
 mod profile;
+pub mod write;
 
 pub use bind::{BindError, Bindings, Captures, REDACTED, escape_bytes};
 pub use error::{ErrorKind, LoadError, LoadErrors};
@@ -52,3 +53,4 @@ pub use model::*;
 pub use parse::{TLS_FAULTS, load_dir, load_dir_each, load_file, load_str};
 pub use payload::{PayloadError, TEXT_UNIT, binary_payload, text_payload};
 pub use profile::{GROUPS, Profile, ProfileSet};
+pub use write::write;
