@@ -6,6 +6,7 @@
 //! - [`errors`]: `<err>` 651–682 (000 §5) and `<protocol_error>` 421–554 (000 §6), and the
 //!   table-order mapping between them (666 ↔ 421 … 682 ↔ 554); [`explain`] says what the codes
 //!   in a line of module output mean.
+//! - [`checksum`]: the `+QFUPL` checksum, E12's algorithm and the other one a module may use.
 //! - [`mod@profile`]: module profiles as TOML data with `base` inheritance, so a new firmware
 //!   revision is a file, not code.
 //!
@@ -26,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checksum;
 pub mod commands;
 pub mod errata;
 pub mod errors;
