@@ -279,16 +279,8 @@ impl MailSource for Counted<'_> {
         self.sink.messages()
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        let want = self.connections.load(Ordering::SeqCst);
-        let until = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let ts = self.sink.transcripts();
-            let done = ts.len() >= want && ts.iter().all(|t| t.end.is_some());
-            if done || std::time::Instant::now() >= until {
-                return ts;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let want = self.connections.load(Ordering::SeqCst) as u64;
+        self.sink.settled(want).1
     }
 }
 

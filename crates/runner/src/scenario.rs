@@ -36,19 +36,7 @@ impl MailSource for smtp_sink::RunningSink {
         smtp_sink::RunningSink::messages(self)
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        // A session is recorded when its connection closes, just after the client's last
-        // byte: give loopback a moment (wall time, bounded) for the close to land.
-        let until = std::time::Instant::now() + Duration::from_secs(1);
-        loop {
-            let ts = smtp_sink::RunningSink::transcripts(self);
-            let open = ts.iter().any(|t| t.end.is_none());
-            let unrecorded = ts.is_empty() && !smtp_sink::RunningSink::messages(self).is_empty();
-            let settled = !open && !unrecorded;
-            if settled || std::time::Instant::now() >= until {
-                return ts;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        self.settled(0).1
     }
 }
 

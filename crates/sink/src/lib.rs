@@ -66,7 +66,7 @@ mod transcript;
 pub use fault::{Action, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaults, Trigger};
 pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
 pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};
-pub use server::{Error, RunningSink, Sink, SinkConfig, TlsSource, spawn};
+pub use server::{Error, RunningSink, SETTLE_DEADLINE, Sink, SinkConfig, TlsSource, settle, spawn};
 pub use session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 pub use store::{ErrorCallback, MessageCallback, Store, TRANSCRIPT_BUDGET};
 pub use time::{Clock, Instant, ManualClock};
