@@ -39,7 +39,9 @@ pub use commands::{
     COMMANDS, Command, Dialect, Form, MAX_STRING, MULTITECH_PARAMS, MaxResponse, Param, ParamKind,
     Setting, command, multitech_param,
 };
-pub use errata::{DOCUMENTS, ErrataEntry, check_citation, errata, errata_entry, is_errata_id};
+pub use errata::{
+    CitationError, DOCUMENTS, ErrataEntry, check_citation, errata, errata_entry, is_errata_id,
+};
 pub use errors::{
     ERR_CODES, ErrorCode, PROTOCOL_ERRORS, err, err_code, err_for_protocol, protocol_error,
     protocol_for_err,

@@ -454,13 +454,14 @@ impl<'a> Parser<'a> {
                 "the profile list selects no profile",
             )),
             Ok(s) => Ok(s),
-            Err(item) => {
-                let pos = list.s.find(item.as_str()).unwrap_or(0);
+            Err(e) => {
+                let item = e.0.as_str();
+                let pos = list.s.find(item).unwrap_or(0);
                 Err(self
                     .err(
                         ErrorKind::UnknownProfile,
                         list.slice(pos, pos + item.len()),
-                        format!("unknown profile `{item}`"),
+                        e.to_string(),
                     )
                     .with_help(
                         "profiles: ec21 ec25 ec20 ec20-cn eg21-g eg25-g eg91 eg95 em05 ag35 multitech; \
@@ -511,7 +512,7 @@ impl<'a> Parser<'a> {
                     if let Err(why) = at_catalog::check_citation(it) {
                         let pos = value.s.find(it.as_str()).unwrap_or(0);
                         return Err(self
-                            .err(ErrorKind::BadEvidence, value.slice(pos, pos + it.len()), why)
+                            .err(ErrorKind::BadEvidence, value.slice(pos, pos + it.len()), why.to_string())
                             .with_help("sources are seed sections: `000 §3.1`, `001 p.20`, `002 #PUTMAIL`, `003 …`, `004 …` (or `recorded` for a device recording)"));
                     }
                 }
@@ -1829,7 +1830,7 @@ impl<'a> Parser<'a> {
     /// `[...]` after an expectation, checked: citations, ERRATA ids, `impl`.
     fn evidence(&self, inner: Src<'_>) -> R<Evidence> {
         Evidence::parse(inner.s).map_err(|why| {
-            self.err(ErrorKind::BadEvidence, inner, why).with_help(
+            self.err(ErrorKind::BadEvidence, inner, why.to_string()).with_help(
                 "evidence is seed sections (`000 §2.2.1`, `001 p.9`, `002 #PUTMAIL`), ERRATA ids (`E12`) or `impl`, comma-separated",
             )
         })
