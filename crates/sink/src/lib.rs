@@ -63,7 +63,9 @@ mod time;
 mod tls;
 mod transcript;
 
-pub use fault::{Action, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaults, Trigger};
+pub use fault::{
+    Action, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaultError, TlsFaults, Trigger,
+};
 pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
 pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};
 pub use server::{Error, RunningSink, SETTLE_DEADLINE, Sink, SinkConfig, TlsSource, settle, spawn};
