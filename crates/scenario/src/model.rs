@@ -672,6 +672,27 @@ pub enum SmtpStage {
 }
 
 impl SmtpStage {
+    /// Every stage, in session order.
+    pub const ALL: [SmtpStage; 8] = [
+        SmtpStage::Greeting,
+        SmtpStage::Ehlo,
+        SmtpStage::Starttls,
+        SmtpStage::Auth,
+        SmtpStage::MailFrom,
+        SmtpStage::RcptTo,
+        SmtpStage::Data,
+        SmtpStage::Message,
+    ];
+
+    /// The name a scenario writes after `@sink reply` / `@sink drop` (`mail`, `message`, ...);
+    /// the loader also takes `data-end` for `message`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SmtpStage::Message => "message",
+            s => s.sink_point(),
+        }
+    }
+
     /// The name `smtp_sink::fault::Point` uses for this stage (`mail`, `rcpt`, `data-end`, ...).
     pub const fn sink_point(self) -> &'static str {
         match self {

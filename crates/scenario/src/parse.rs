@@ -1268,16 +1268,12 @@ impl<'a> Parser<'a> {
     }
 
     fn stage(&self, s: Src<'_>) -> R<SmtpStage> {
-        Ok(match s.s {
-            "greeting" => SmtpStage::Greeting,
-            "ehlo" => SmtpStage::Ehlo,
-            "starttls" => SmtpStage::Starttls,
-            "auth" => SmtpStage::Auth,
-            "mail" => SmtpStage::MailFrom,
-            "rcpt" => SmtpStage::RcptTo,
-            "data" => SmtpStage::Data,
-            "message" | "data-end" => SmtpStage::Message,
-            _ => {
+        let found = SmtpStage::ALL
+            .into_iter()
+            .find(|st| st.name() == s.s || st.sink_point() == s.s);
+        Ok(match found {
+            Some(st) => st,
+            None => {
                 return Err(self
                     .err(
                         ErrorKind::BadValue,

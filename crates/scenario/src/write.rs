@@ -160,20 +160,6 @@ pub fn within_line(d: Duration) -> String {
     format!("@within {}", duration(d))
 }
 
-/// The name `@sink reply`/`@sink drop` takes for `stage`.
-pub const fn stage_name(stage: SmtpStage) -> &'static str {
-    match stage {
-        SmtpStage::Greeting => "greeting",
-        SmtpStage::Ehlo => "ehlo",
-        SmtpStage::Starttls => "starttls",
-        SmtpStage::Auth => "auth",
-        SmtpStage::MailFrom => "mail",
-        SmtpStage::RcptTo => "rcpt",
-        SmtpStage::Data => "data",
-        SmtpStage::Message => "message",
-    }
-}
-
 const fn tls_name(t: TlsMode) -> &'static str {
     match t {
         TlsMode::None => "none",
@@ -337,10 +323,10 @@ fn step_in(out: &mut String, step: &Step, base: Option<&std::path::Path>) {
                 SinkAction::Profile(p) => format!("@sink profile {p}"),
                 SinkAction::Tls(t) => format!("@sink tls {}", tls_name(*t)),
                 SinkAction::Reply { stage, code, text } => match text {
-                    Some(t) => format!("@sink reply {} {code} {t}", stage_name(*stage)),
-                    None => format!("@sink reply {} {code}", stage_name(*stage)),
+                    Some(t) => format!("@sink reply {} {code} {t}", stage.name()),
+                    None => format!("@sink reply {} {code}", stage.name()),
                 },
-                SinkAction::Drop(stage) => format!("@sink drop {}", stage_name(*stage)),
+                SinkAction::Drop(stage) => format!("@sink drop {}", stage.name()),
                 SinkAction::AuthMechanisms(m) => format!("@sink auth {}", m.join(",")),
                 SinkAction::TlsFault(f) => format!("@sink tls-fault {f}"),
                 SinkAction::TlsVersions(v) => format!("@sink tls-versions {v}"),

@@ -262,6 +262,18 @@ fn step() -> impl Strategy<Value = StepKind> {
             Just(EmulatorAction::Net(NetFault::Reset(ClientStage::Body))),
         ]
         .prop_map(StepKind::Emulator),
+        (
+            proptest::sample::select(SmtpStage::ALL.to_vec()),
+            200u16..600,
+            proptest::option::of("[A-Za-z0-9.]{1,4}( [A-Za-z0-9.]{1,4}){0,2}"),
+        )
+            .prop_map(|(stage, code, text)| StepKind::Sink(SinkAction::Reply {
+                stage,
+                code,
+                text
+            })),
+        proptest::sample::select(SmtpStage::ALL.to_vec())
+            .prop_map(|s| StepKind::Sink(SinkAction::Drop(s))),
     ]
 }
 
@@ -332,4 +344,25 @@ fn corpus_round_trips() {
         n += 1;
     }
     assert!(n > 50);
+}
+
+/// Bytes the format gives a meaning stay bytes: a trailing `[E12]` is not evidence, `//` not a
+/// comment, edge spaces are kept.
+#[test]
+fn reserved_bytes_stay_literal() {
+    for bytes in [
+        &b"+X: a [E12]"[..],
+        b"+X: a // b",
+        b" +X: a ",
+        b"+X: ${A} {int}",
+    ] {
+        let t = Text(vec![Piece::Lit(bytes.to_vec())]);
+        let text = format!("{HEAD}> AT\n< {}\n< OK\n", write::text(&t));
+        let sc = load_str("w.scn", &text).unwrap_or_else(|e| panic!("{e:?}"));
+        let StepKind::Expect(e) = &sc.steps[1].kind else {
+            panic!("{text}")
+        };
+        assert_eq!(e.lines[0].text, t, "{text}");
+        assert!(!e.lines[0].evidence.explicit, "{text}");
+    }
 }
