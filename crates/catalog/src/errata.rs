@@ -85,43 +85,66 @@ pub const DOCUMENTS: [(&str, &str); 5] = [
     ("004", "SMTP command and reply-code walk-through"),
 ];
 
+/// Why a citation of a source document is not one ([`check_citation`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CitationError {
+    /// A `000` citation without `§`.
+    #[error("a 000 citation names a section: `000 §2.2.1`, not `{0}`")]
+    NoSection(String),
+    /// A `000` section that is not in its contents.
+    #[error("000 has no section §{0}")]
+    UnknownSection(String),
+    /// A `001` citation without `p.N`.
+    #[error("a 001 citation names a page: `001 p.9`, not `{0}`")]
+    NoPage(String),
+    /// A `001` page outside 1–31.
+    #[error("001 has pages 1–31, not {0}")]
+    UnknownPage(u32),
+    /// A `002` citation other than `002 #PUTMAIL`.
+    #[error("002 has one section: `002 #PUTMAIL`, not `{0}`")]
+    NotPutmail(String),
+    /// A `003`/`004` citation without a heading.
+    #[error("a {0} citation names a heading: `{0} DATA`")]
+    NoHeading(String),
+    /// Not a seed document.
+    #[error("`{0}` cites no source document (000 §…, 001 p.…, 002 #PUTMAIL, 003 …, 004 …)")]
+    NoDocument(String),
+}
+
 /// Checks one citation of a source document: `000 §2.2.1` (a section of its contents), `001 p.9`
 /// (a page, 1–31), `002 #PUTMAIL`, `003 <heading>`, `004 <heading>`. The error says what is wrong
 /// in words a scenario author can act on.
-pub fn check_citation(s: &str) -> Result<(), String> {
+pub fn check_citation(s: &str) -> Result<(), CitationError> {
     let (doc, rest) = s.split_once(' ').unwrap_or((s, ""));
     let rest = rest.trim();
     match doc {
         "000" => {
             let Some(sec) = rest.strip_prefix('§') else {
-                return Err(format!(
-                    "a 000 citation names a section: `000 §2.2.1`, not `{s}`"
-                ));
+                return Err(CitationError::NoSection(s.to_owned()));
             };
             if SECTIONS_000.contains(&sec) {
                 Ok(())
             } else {
-                Err(format!("000 has no section §{sec}"))
+                Err(CitationError::UnknownSection(sec.to_owned()))
             }
         }
         "001" => {
             let page = rest
                 .strip_prefix("p.")
                 .and_then(|p| p.parse::<u32>().ok())
-                .ok_or_else(|| format!("a 001 citation names a page: `001 p.9`, not `{s}`"))?;
+                .ok_or_else(|| CitationError::NoPage(s.to_owned()))?;
             if PAGES_001.contains(&page) {
                 Ok(())
             } else {
-                Err(format!("001 has pages 1–31, not {page}"))
+                Err(CitationError::UnknownPage(page))
             }
         }
         "002" if rest == "#PUTMAIL" => Ok(()),
-        "002" => Err(format!("002 has one section: `002 #PUTMAIL`, not `{s}`")),
+        "002" => Err(CitationError::NotPutmail(s.to_owned())),
         "003" | "004" if !rest.is_empty() => Ok(()),
-        "003" | "004" => Err(format!("a {doc} citation names a heading: `{doc} DATA`")),
-        _ => Err(format!(
-            "`{s}` cites no source document (000 §…, 001 p.…, 002 #PUTMAIL, 003 …, 004 …)"
-        )),
+        "003" | "004" => Err(CitationError::NoHeading(doc.to_owned())),
+        _ => Err(CitationError::NoDocument(s.to_owned())),
     }
 }
 

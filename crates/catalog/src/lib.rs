@@ -6,6 +6,7 @@
 //! - [`errors`]: `<err>` 651–682 (000 §5) and `<protocol_error>` 421–554 (000 §6), and the
 //!   table-order mapping between them (666 ↔ 421 … 682 ↔ 554); [`explain`] says what the codes
 //!   in a line of module output mean.
+//! - [`checksum`]: the `+QFUPL` checksum, E12's algorithm and the other one a module may use.
 //! - [`mod@profile`]: module profiles as TOML data with `base` inheritance, so a new firmware
 //!   revision is a file, not code.
 //!
@@ -26,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checksum;
 pub mod commands;
 pub mod errata;
 pub mod errors;
@@ -37,7 +39,9 @@ pub use commands::{
     COMMANDS, Command, Dialect, Form, MAX_STRING, MULTITECH_PARAMS, MaxResponse, Param, ParamKind,
     Setting, command, multitech_param,
 };
-pub use errata::{DOCUMENTS, ErrataEntry, check_citation, errata, errata_entry, is_errata_id};
+pub use errata::{
+    CitationError, DOCUMENTS, ErrataEntry, check_citation, errata, errata_entry, is_errata_id,
+};
 pub use errors::{
     ERR_CODES, ErrorCode, PROTOCOL_ERRORS, err, err_code, err_for_protocol, protocol_error,
     protocol_for_err,

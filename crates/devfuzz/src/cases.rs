@@ -77,13 +77,6 @@ fn email(rng: &mut ChaCha8Rng, i: usize) -> String {
     format!("r{i}x{}@example.com", rng.random_range(0..1000u32))
 }
 
-/// 16-bit XOR of big-endian byte pairs, odd last byte padded with 0 (ERRATA E12).
-pub fn qfupl_checksum(data: &[u8]) -> u16 {
-    data.chunks(2).fold(0u16, |acc, c| {
-        acc ^ (u16::from(c[0]) << 8 | u16::from(c.get(1).copied().unwrap_or(0)))
-    })
-}
-
 /// Data-mode payload: printable text lines, sometimes with `+++` or a lone `.` inside.
 fn payload(rng: &mut ChaCha8Rng, len: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(len);
@@ -1175,11 +1168,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn checksum_follows_errata_e12() {
-        assert_eq!(qfupl_checksum(b""), 0);
-        assert_eq!(qfupl_checksum(b"\x12\x34\x56"), 0x1234 ^ 0x5600);
     }
 }

@@ -79,16 +79,24 @@ fn show(b: &[u8]) -> String {
 }
 
 fn class_ok(class: &Class, fin: &str) -> bool {
+    use at_wire::{Final, Kind};
+    let kind = at_wire::result_line(fin.as_bytes());
     match class {
         Class::Ok => fin == "OK",
-        Class::Error => {
-            fin == "ERROR" || fin.starts_with("+CME ERROR:") || fin.starts_with("#CME ERROR:")
-        }
+        Class::Error => matches!(
+            kind,
+            Some(Kind::Final(
+                Final::Error
+                    | Final::CmeError(_)
+                    | Final::MultiTechCme(_)
+                    | Final::MultiTechCmeText
+            ))
+        ),
         Class::Cme(None) => fin
             .strip_prefix("+CME ERROR: ")
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
         Class::Cme(Some(n)) => fin == format!("+CME ERROR: {n}"),
-        Class::Connect => fin == "CONNECT" || fin.starts_with("CONNECT "),
+        Class::Connect => kind == Some(Kind::Connect),
         Class::Final(s) => fin == s,
         Class::Any => true,
     }

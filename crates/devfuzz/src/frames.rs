@@ -33,15 +33,9 @@ pub struct Parsed {
     pub ends: Vec<usize>,
 }
 
-/// Whether `line` is a final result code (000 §2.1.2; V.250; 002 `OK_Info_WaitingForData`).
+/// Whether `line` is a final result code ([`at_wire::is_final_line`]).
 pub fn is_final(line: &str) -> bool {
-    matches!(
-        line,
-        "OK" | "ERROR" | "NO CARRIER" | "CONNECT" | "OK_Info_WaitingForData" | "BUSY" | "NO ANSWER"
-    ) || line.starts_with("CONNECT ")
-        || line.starts_with("+CME ERROR:")
-        || line.starts_with("+CMS ERROR:")
-        || line.starts_with("#CME ERROR:")
+    at_wire::is_final_line(line.as_bytes())
 }
 
 /// Whether a single-line block is an unsolicited result code rather than a response.

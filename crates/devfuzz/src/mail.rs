@@ -541,7 +541,9 @@ pub fn compare(want: &[Delivery], got: &[Delivery]) -> Option<(usize, String, St
                                 "{} {ct} {} bytes {}",
                                 attachment_name(n.as_deref()),
                                 b.len(),
-                                crate::scn::escape(b.get(..40.min(b.len())).unwrap_or_default())
+                                at_scenario::write::escape(
+                                    b.get(..40.min(b.len())).unwrap_or_default()
+                                )
                             )
                         })
                         .collect()
@@ -638,7 +640,7 @@ pub fn compare_live(want: &[Mail], got: &[Mail]) -> Option<(usize, String, Strin
                         "{} {} bytes {}",
                         attachment_name(n.as_deref()),
                         b.len(),
-                        crate::scn::escape(b)
+                        at_scenario::write::escape(b)
                     )
                 })
                 .collect()

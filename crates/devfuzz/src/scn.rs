@@ -4,51 +4,12 @@
 use core::fmt::Write as _;
 use core::time::Duration;
 
+use at_scenario::write::{self, escape};
+
 use crate::exec::StepLog;
 use crate::frames::Frame;
 use crate::mail::{Delivery, Mail};
 use crate::model::{Case, Class, Expect, Finding, FindingKind, Info, ServerFault, Step};
-
-/// Escapes bytes for a scenario text: printable ASCII as is, the rest and the characters the
-/// format gives a meaning (`\ " $ { } / #`) as escapes.
-pub fn escape(bytes: &[u8]) -> String {
-    escape_in(bytes, false)
-}
-
-/// [`escape`] for the inside of a quoted string (`@data "..."`), where `"` is escaped too.
-pub fn escape_quoted(bytes: &[u8]) -> String {
-    escape_in(bytes, true)
-}
-
-fn escape_in(bytes: &[u8], quoted: bool) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' if !quoted => s.push('"'),
-            b'\\' | b'"' | b'$' | b'{' | b'}' | b'/' | b'#' => {
-                s.push('\\');
-                s.push(char::from(b));
-            }
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b' ' if i + 1 == bytes.len() => s.push_str("\\x20"),
-            0x20..=0x7E => s.push(char::from(b)),
-            _ => {
-                let _ = write!(s, "\\x{b:02X}");
-            }
-        }
-    }
-    s
-}
-
-fn duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
-}
 
 /// Expected-line text for a final result class (a pattern where the class is not one line).
 fn class_line(c: &Class, observed: Option<&str>) -> String {
@@ -85,7 +46,7 @@ fn expect_lines(e: &Expect, log: Option<&StepLog>, out: &mut String) {
         })
     });
     if e.within > Duration::from_millis(300) {
-        let _ = writeln!(out, "@within {}", duration(e.within));
+        let _ = writeln!(out, "{}", write::within_line(e.within));
     }
     match &e.info {
         Info::Exact(lines) => {
@@ -124,7 +85,7 @@ fn expect_lines(e: &Expect, log: Option<&StepLog>, out: &mut String) {
     }
     let _ = writeln!(out, "< {}", class_line(&e.class, observed_final));
     if let Some((pfx, within)) = &e.urc {
-        let _ = writeln!(out, "@within {}", duration(*within));
+        let _ = writeln!(out, "{}", write::within_line(*within));
         let _ = writeln!(out, "~ {}{{any}}", escape(pfx.as_bytes()));
     }
 }
@@ -176,13 +137,9 @@ pub struct ScenarioInfo<'a> {
     pub on_emulator: bool,
 }
 
-/// A `@mail`/`@smtp` value: escaped, a leading space kept.
+/// A `@mail`/`@smtp` value ([`at_scenario::write::value`]).
 fn value(s: &str) -> String {
-    let e = escape(s.as_bytes());
-    match e.strip_prefix(' ') {
-        Some(rest) => format!("\\x20{rest}"),
-        None => e,
-    }
+    write::value(s.as_bytes())
 }
 
 /// A header value as a pattern: the multipart boundary (chosen by the composer) is `{any}`.
@@ -373,8 +330,7 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
         urcs_before(log, &mut out);
         match step {
             Step::Send { bytes, cr, expect } => {
-                let mark = if *cr { ">" } else { ">>" };
-                let _ = writeln!(out, "{mark} {}", escape(bytes));
+                let _ = writeln!(out, "{}", write::send_line(bytes, *cr));
                 expect_lines(expect, log, &mut out);
                 let up = bytes.to_ascii_uppercase();
                 let to = if up == b"ATE0" || up == b"ATE" {
@@ -392,7 +348,7 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
                 }
             }
             Step::Data { bytes, expect } => {
-                let _ = writeln!(out, "@data \"{}\"", escape_quoted(bytes));
+                let _ = writeln!(out, "{}", write::data_line(bytes));
                 if let Some(e) = expect {
                     expect_lines(e, log, &mut out);
                 }
@@ -402,12 +358,7 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
                 after,
                 expect,
             } => {
-                let _ = writeln!(
-                    out,
-                    "@escape before={} after={}",
-                    duration(*before),
-                    duration(*after)
-                );
+                let _ = writeln!(out, "{}", write::escape_line(*before, *after));
                 if let Some(e) = expect {
                     expect_lines(e, log, &mut out);
                 }
@@ -421,7 +372,7 @@ pub fn render(case: &Case, finding: &Finding, logs: &[StepLog], info: ScenarioIn
                     expect_lines(&e, log, &mut out);
                 }
                 None => {
-                    let _ = writeln!(out, "@wait {}", duration(*time));
+                    let _ = writeln!(out, "{}", write::wait_line(*time));
                 }
             },
             Step::Server(ServerFault::Stall) => {

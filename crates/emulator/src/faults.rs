@@ -18,6 +18,9 @@ use core::time::Duration;
 
 use at_mailer::NetFault;
 
+/// Latest `pdp-deactivate@` time accepted (about 31 years of virtual time).
+const MAX_FAULT_TIME: Duration = Duration::from_secs(1_000_000_000);
+
 /// One injected fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -41,7 +44,7 @@ impl Fault {
     /// Names accepted by [`Fault::from_str`], for help texts.
     pub const NAMES: &'static [&'static str] = &[
         "sim-not-ready",
-        "pdp-deactivate@<secs>s",
+        "pdp-deactivate@<duration>",
         "pdp-activation-fails",
         "pdp-deactivated",
         "tcp-connect-fails",
@@ -65,7 +68,7 @@ impl Fault {
 /// A fault name that is not recognised.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown fault `{0}` (expected sim-not-ready, pdp-deactivate@<secs>s, pdp-activation-fails, dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE)"
+    "unknown fault `{0}` (expected sim-not-ready, pdp-deactivate@DURATION, pdp-activation-fails, dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE)"
 )]
 pub struct UnknownFault(pub String);
 
@@ -82,14 +85,11 @@ impl FromStr for Fault {
             _ => {}
         }
         if let Some(t) = s.strip_prefix("pdp-deactivate@") {
-            let t = t.strip_suffix('s').unwrap_or(t);
-            let secs: f64 = t.parse().map_err(|_| UnknownFault(s.to_owned()))?;
-            if !(0.0..=1.0e9).contains(&secs) {
-                return Err(UnknownFault(s.to_owned()));
-            }
-            return Ok(Fault::PdpDeactivate {
-                at: Duration::from_secs_f64(secs),
-            });
+            // Bounded so that virtual-time arithmetic cannot overflow.
+            return match at_wire::duration::parse_or_secs(t) {
+                Ok(at) if at <= MAX_FAULT_TIME => Ok(Fault::PdpDeactivate { at }),
+                _ => Err(UnknownFault(s.to_owned())),
+            };
         }
         s.parse::<NetFault>()
             .map(Fault::Net)
@@ -101,7 +101,9 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::SimNotReady => f.write_str("sim-not-ready"),
-            Fault::PdpDeactivate { at } => write!(f, "pdp-deactivate@{}s", at.as_secs_f64()),
+            Fault::PdpDeactivate { at } => {
+                write!(f, "pdp-deactivate@{}", at_wire::duration::format(*at))
+            }
             Fault::PdpActivationFails => f.write_str("pdp-activation-fails"),
             Fault::Net(n) => write!(f, "{n}"),
         }
@@ -117,7 +119,8 @@ mod tests {
         for s in [
             "sim-not-ready",
             "pdp-activation-fails",
-            "pdp-deactivate@2.5s",
+            "pdp-deactivate@2500ms",
+            "pdp-deactivate@30s",
             "dns",
             "refused",
             "reset-mid-data",
@@ -128,6 +131,13 @@ mod tests {
         }
         assert!("pdp-deactivate@xs".parse::<Fault>().is_err());
         assert!("pdp-deactivate@-1s".parse::<Fault>().is_err());
+        // Sub-second times are kept exactly (they were once truncated to whole seconds).
+        assert_eq!(
+            "pdp-deactivate@1.5s".parse::<Fault>().unwrap(),
+            Fault::PdpDeactivate {
+                at: Duration::from_millis(1500)
+            }
+        );
         assert!("bogus".parse::<Fault>().is_err());
         assert_eq!(
             "tcp-connect-fails".parse::<Fault>().unwrap(),

@@ -148,38 +148,9 @@ fn split_pattern(pattern: &[u8]) -> Option<(Drive, String)> {
     split_name(pattern)
 }
 
-/// The `+QFUPL` checksum: XOR of the data as big-endian 16-bit words, an odd last byte padded
-/// with 0 (ERRATA E12).
-pub(crate) fn checksum(data: &[u8]) -> u16 {
-    data.chunks(2).fold(0u16, |acc, c| {
-        let hi = u16::from(c.first().copied().unwrap_or(0));
-        let lo = u16::from(c.get(1).copied().unwrap_or(0));
-        acc ^ (hi << 8 | lo)
-    })
-}
-
-/// Liberty `checksum-sum16`: the 16-bit sum of the bytes (another algorithm E12 leaves open).
-pub(crate) fn checksum_sum16(data: &[u8]) -> u16 {
-    data.iter()
-        .fold(0u16, |acc, &b| acc.wrapping_add(u16::from(b)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sum16_changes_with_any_one_byte() {
-        assert_eq!(checksum_sum16(b""), 0);
-        assert_eq!(checksum_sum16(&[0xff, 0x01, 0x02]), 0x102);
-        let data = b"0123456789abcdef".repeat(8);
-        for i in 0..data.len() {
-            let mut d = data.clone();
-            d[i] ^= 1;
-            assert_ne!(checksum_sum16(&d), checksum_sum16(&data));
-            assert_ne!(checksum(&d), checksum(&data));
-        }
-    }
 
     #[test]
     fn names_and_patterns() {
@@ -208,13 +179,5 @@ mod tests {
         assert!(!glob(&hard, &[b'a'; 29])); // linear, not exponential
         assert_eq!(fs.delete(b"RAM:*.txt"), Some(1));
         assert_eq!(fs.used(Drive::Ram), 0);
-    }
-
-    #[test]
-    fn checksum_is_word_xor() {
-        assert_eq!(checksum(b""), 0);
-        assert_eq!(checksum(&[0x12, 0x34]), 0x1234);
-        assert_eq!(checksum(&[0x12, 0x34, 0x56]), 0x1234 ^ 0x5600);
-        assert_eq!(checksum(&[0xAB, 0xCD, 0xAB, 0xCD]), 0);
     }
 }

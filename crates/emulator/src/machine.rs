@@ -2046,9 +2046,9 @@ impl Emulator {
                 let cks = if self.q(Quirk::QfuplChecksumZero) {
                     0
                 } else if self.l(Liberty::ChecksumSum16) {
-                    fs::checksum_sum16(&payload)
+                    at_catalog::checksum::Algorithm::Sum16.of(&payload)
                 } else {
-                    fs::checksum(&payload)
+                    at_catalog::checksum::qfupl(&payload)
                 };
                 let n = payload.len();
                 self.fs.put(drive, name, payload);

@@ -518,7 +518,7 @@ impl Client {
                     break Err(format!(
                         "no place matching {} within --lab-wait {} s",
                         pairs.join(" "),
-                        wait.as_secs()
+                        wait.as_secs_f64()
                     ));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(50)),

@@ -29,6 +29,7 @@
 
 use std::time::Duration;
 
+use at_scenario::write;
 use at_wire::decoder::{DecoderConfig, Pending};
 use regex::Regex;
 
@@ -85,58 +86,18 @@ fn parse(text: &str) -> (Vec<Chunk>, Vec<MailRecord>) {
     (out, mail)
 }
 
-/// Escapes bytes for a scenario line: control bytes, `\`, `{`, `}`, `$`, `/` and a trailing
-/// space.
+/// Escapes bytes for a scenario line ([`at_scenario::write::escape`]).
 pub fn scenario_escape(bytes: &[u8]) -> String {
-    escape_with(bytes, false)
+    write::escape(bytes)
 }
 
-/// [`scenario_escape`] for the inside of `@data "..."` (quotes escaped too).
-fn escape_quoted(bytes: &[u8]) -> String {
-    escape_with(bytes, true)
-}
-
-fn escape_with(bytes: &[u8], quoted: bool) -> String {
-    let mut s = String::new();
-    for &b in bytes {
-        match b {
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            0 => s.push_str("\\0"),
-            b'"' if quoted => s.push_str("\\\""),
-            b'\\' | b'{' | b'}' | b'$' | b'/' => {
-                s.push('\\');
-                s.push(char::from(b));
-            }
-            0x20..=0x7e => s.push(char::from(b)),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    if s.ends_with(' ') {
-        s.pop();
-        s.push_str("\\x20");
-    }
-    s
-}
-
-/// A `@mail`/`@smtp` block value: escaped, a leading space kept.
+/// A `@mail`/`@smtp` block value ([`at_scenario::write::value`]).
 fn value(s: &str) -> String {
-    let e = scenario_escape(s.as_bytes());
-    match e.strip_prefix(' ') {
-        Some(rest) => format!("\\x20{rest}"),
-        None => e,
-    }
+    write::value(s.as_bytes())
 }
 
 fn is_final(line: &str) -> bool {
-    matches!(
-        line,
-        "OK" | "ERROR" | "NO CARRIER" | "CONNECT" | "OK_Info_WaitingForData"
-    ) || line.starts_with("CONNECT ")
-        || line.starts_with("+CME ERROR: ")
-        || line.starts_with("+CMS ERROR: ")
-        || line.starts_with("#CME ERROR: ")
+    at_wire::is_final_line(line.as_bytes())
 }
 
 /// The W1 bytes of `lines` (information lines joined in one frame, every final result its
@@ -218,14 +179,9 @@ fn expected_line(line: &str) -> String {
     scenario_escape(line.as_bytes())
 }
 
-/// A duration as the scenario format writes it, rounded up to the millisecond.
-fn dur(d: Duration) -> String {
-    let ms = d.as_nanos().div_ceil(1_000_000);
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
+/// `d` rounded up to the millisecond (what a recording resolves).
+fn ceil_ms(d: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX))
 }
 
 /// The first extended command of a command line: its catalog entry, its parameters, and
@@ -381,7 +337,7 @@ impl Conv<'_> {
     fn flush_partial_tx(&mut self) {
         if !self.tx_line.is_empty() {
             let t = std::mem::take(&mut self.tx_line);
-            self.line(format!(">> {}", scenario_escape(&t)));
+            self.line(write::send_line(&t, false));
         }
     }
 
@@ -498,11 +454,14 @@ impl Conv<'_> {
             return;
         }
         if let Some(limit) = answer_limit(&cmd.line) {
-            self.line(format!("@within {}", dur(limit)));
+            self.line(write::within_line(ceil_ms(limit)));
         }
         let last = self.group(&rx, Some(&cmd));
         let Some(last) = last else { return };
-        if last == "CONNECT" || last.starts_with("CONNECT ") || last == "OK_Info_WaitingForData" {
+        if matches!(
+            at_wire::result_line(last.as_bytes()),
+            Some(at_wire::Kind::Connect | at_wire::Kind::WaitingForData)
+        ) {
             let kind = if cmd.upper.starts_with("AT+QFUPL") {
                 DataKind::Upload
             } else if cmd.upper.starts_with("AT#PUTMAIL") {
@@ -614,7 +573,7 @@ impl Conv<'_> {
             }
         };
         if !data.is_empty() {
-            self.line(format!("@data \"{}\" name={name}", escape_quoted(data)));
+            self.line(format!("{} name={name}", write::data_line(data)));
             self.payloads.push((name, data.to_vec()));
         }
         if escaped {
@@ -631,14 +590,10 @@ impl Conv<'_> {
                 .next_tx_after(last_plus)
                 .unwrap_or(rx_at)
                 .saturating_sub(last_plus);
-            self.line(format!(
-                "@escape before={} after={}",
-                dur(before),
-                dur(after)
-            ));
+            self.line(write::escape_line(ceil_ms(before), ceil_ms(after)));
         }
         if let Some(t) = terminator {
-            self.line(format!("@data \"{}\"", escape_quoted(t)));
+            self.line(write::data_line(t));
         }
         let quiet = rx_at.saturating_sub(self.last_tx);
         if d.kind == DataKind::PutMail {
@@ -650,7 +605,7 @@ impl Conv<'_> {
                 .or_else(|| param(&d.cmd.line, "timeout"))
                 .map(|s| Duration::from_secs(s + 1))
                 .unwrap_or(quiet * 2 + Duration::from_secs(2));
-            self.line(format!("@within {}", dur(limit)));
+            self.line(write::within_line(ceil_ms(limit)));
         }
         let last = self.group(&rx, None);
         if d.kind == DataKind::PutMail && last.as_deref() == Some("OK") {
@@ -699,7 +654,7 @@ impl Conv<'_> {
                     Duration::from_secs(gap.as_secs() * 2 + 2)
                 }
             };
-            self.line(format!("@within {}", dur(within)));
+            self.line(write::within_line(ceil_ms(within)));
             self.line(format!("~ {}", expected_line(&line)));
             if line
                 .strip_prefix("+QSMTPPUT: ")
@@ -804,7 +759,7 @@ impl Conv<'_> {
             } else if let Some(d) = self.data.take() {
                 let payload: Vec<u8> = d.tx.iter().flat_map(|(_, b)| b.iter().copied()).collect();
                 if !payload.is_empty() {
-                    self.line(format!("@data \"{}\"", escape_quoted(&payload)));
+                    self.line(write::data_line(&payload));
                 }
             }
         }
@@ -1023,9 +978,9 @@ mod tests {
     #[test]
     fn escapes_what_the_format_reserves() {
         assert_eq!(
-            scenario_escape(b"a{b}$c\\d//e \x01\" "),
-            "a\\{b\\}\\$c\\\\d\\/\\/e \\x01\"\\x20"
+            scenario_escape(b" a{b}$c\\d//e \x01\"#[x] "),
+            "\\x20a\\{b\\}\\$c\\\\d\\/\\/e \\x01\"\\#\\[x\\]\\x20"
         );
-        assert_eq!(escape_quoted(b"a\"b"), "a\\\"b");
+        assert_eq!(write::escape_quoted(b"a\"b"), "a\\\"b");
     }
 }

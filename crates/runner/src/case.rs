@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use at_emulator::driver::Driver;
-use at_emulator::{EmulatorConfig, Fault, QuirkSet};
+use at_emulator::{EmulatorConfig, QuirkSet};
 use at_scenario::{Profile, Scenario, TlsMode};
 use serde::Serialize;
 
@@ -279,16 +279,8 @@ impl MailSource for Counted<'_> {
         self.sink.messages()
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        let want = self.connections.load(Ordering::SeqCst);
-        let until = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let ts = self.sink.transcripts();
-            let done = ts.len() >= want && ts.iter().all(|t| t.end.is_some());
-            if done || std::time::Instant::now() >= until {
-                return ts;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let want = self.connections.load(Ordering::SeqCst) as u64;
+        self.sink.settled(want).1
     }
 }
 
@@ -455,10 +447,7 @@ pub fn run_case_emulated_vars(
         Err(e) => return err(format!("liberty: {e}")),
     }
     for f in &emu.faults {
-        match f.parse::<Fault>() {
-            Ok(f) => config = config.with_fault(f),
-            Err(e) => return err(format!("fault {f}: {e}")),
-        }
+        config = config.with_fault(*f);
     }
     let sink = if sc.needs_sink() {
         match spawn_sink(&sink_setup) {

@@ -105,10 +105,6 @@ fn start_of(e: &OwnedEvent) -> usize {
     usize::try_from(e.offset).unwrap_or(usize::MAX)
 }
 
-fn is_final_like(k: Kind) -> bool {
-    matches!(k, Kind::Final(_) | Kind::Connect | Kind::WaitingForData)
-}
-
 /// Framing state between two content lines.
 struct Gap {
     /// Blank lines since the last content line.
@@ -348,12 +344,12 @@ pub(crate) fn judge(
         }
         // Non-strict or informational: the device's line takes the expected one's place and
         // judging goes on.
-        let e_final = is_final_like(e.kind);
+        let e_final = e.kind.ends_response();
         let it_final = item.kind == ItemKind::Final;
         if it_final && !e_final {
             // Another kind of answer: the device's response up to its final result code.
             let Some(j) =
-                (i..events.len()).find(|&j| events.get(j).is_some_and(|x| is_final_like(x.kind)))
+                (i..events.len()).find(|&j| events.get(j).is_some_and(|x| x.kind.ends_response()))
             else {
                 if settled {
                     out.end = events.last().map_or(out.end, end_of);

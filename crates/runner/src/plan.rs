@@ -137,7 +137,7 @@ impl Item {
     /// A line of exact text, its kind from the text (`OK`, `ERROR`, `+CME ERROR:`, `CONNECT`…
     /// are final), documented.
     pub fn line(text: &[u8]) -> Self {
-        let kind = if is_final_text(text) {
+        let kind = if at_wire::is_final_line(text) {
             ItemKind::Final
         } else {
             ItemKind::Info
@@ -165,17 +165,6 @@ impl Item {
         self.grading = grading;
         self
     }
-}
-
-/// Final result codes and the lines framed like them (W1).
-pub(crate) fn is_final_text(t: &[u8]) -> bool {
-    matches!(
-        t,
-        b"OK" | b"ERROR" | b"NO CARRIER" | b"CONNECT" | b"OK_Info_WaitingForData"
-    ) || t.starts_with(b"CONNECT ")
-        || t.starts_with(b"+CME ERROR:")
-        || t.starts_with(b"+CMS ERROR:")
-        || t.starts_with(b"#CME ERROR:")
 }
 
 /// The items as W1 bytes for a diff: patterns as `{…}`.

@@ -205,23 +205,8 @@ impl MailSource for Since<'_> {
             .collect()
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        // A session is recorded when its connection closes: if mail arrived during this case,
-        // wait (bounded, wall time) until its session is there and closed.
-        let until = std::time::Instant::now() + Duration::from_secs(2);
-        loop {
-            let ts: Vec<_> = self
-                .sink
-                .transcripts()
-                .into_iter()
-                .skip(self.transcripts)
-                .collect();
-            let mail = self.sink.messages().len() > self.messages;
-            let done = (!mail || !ts.is_empty()) && ts.iter().all(|t| t.end.is_some());
-            if done || std::time::Instant::now() >= until {
-                return ts;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let (_, ts) = smtp_sink::settle(|| (self.sink.messages(), self.sink.transcripts(), 0));
+        ts.into_iter().skip(self.transcripts).collect()
     }
 }
 
@@ -434,16 +419,7 @@ impl MailSource for CaseSink<'_> {
         self.0.messages()
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        let until = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let ts = self.0.transcripts();
-            let done =
-                ts.len() as u64 >= self.0.connections() && ts.iter().all(|t| t.end.is_some());
-            if done || std::time::Instant::now() >= until {
-                return ts;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        self.0.settled(0).1
     }
 }
 

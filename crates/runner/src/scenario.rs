@@ -36,19 +36,7 @@ impl MailSource for smtp_sink::RunningSink {
         smtp_sink::RunningSink::messages(self)
     }
     fn transcripts(&self) -> Vec<smtp_sink::Transcript> {
-        // A session is recorded when its connection closes, just after the client's last
-        // byte: give loopback a moment (wall time, bounded) for the close to land.
-        let until = std::time::Instant::now() + Duration::from_secs(1);
-        loop {
-            let ts = smtp_sink::RunningSink::transcripts(self);
-            let open = ts.iter().any(|t| t.end.is_none());
-            let unrecorded = ts.is_empty() && !smtp_sink::RunningSink::messages(self).is_empty();
-            let settled = !open && !unrecorded;
-            if settled || std::time::Instant::now() >= until {
-                return ts;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        self.settled(0).1
     }
 }
 
@@ -59,8 +47,8 @@ pub struct EmulatorSetup {
     pub quirks: Vec<String>,
     /// Liberty names (`@liberty`).
     pub liberties: Vec<String>,
-    /// Fault specs in `at_emulator::Fault` syntax.
-    pub faults: Vec<String>,
+    /// Faults the emulated module starts with.
+    pub faults: Vec<at_emulator::Fault>,
     /// DNS overrides.
     pub resolve: Vec<(String, ResolveTo)>,
 }
@@ -200,7 +188,7 @@ pub fn real_target_setup_with(
             EmulatorAction::Fault(
                 f @ (Fault::SimNotReady | Fault::PdpActivationFails | Fault::PdpDeactivateAt(_)),
             ) if controlled => {
-                sink.module_faults.push(f.spec());
+                sink.module_faults.push(emulator_fault(*f).to_string());
                 continue;
             }
             EmulatorAction::Quirk(q) => {
@@ -219,13 +207,10 @@ pub fn real_target_setup_with(
             EmulatorAction::Fault(Fault::TcpConnectFails) => NetFault::Refused,
             EmulatorAction::Fault(f) => {
                 return Err(format!(
-                    "needs control of the mobile network (@fault {}; --fault-control gives it)",
-                    f.spec()
+                    "needs control of the mobile network (@fault {f}; --fault-control gives it)"
                 ));
             }
-            EmulatorAction::Net(spec) => spec
-                .parse::<NetFault>()
-                .map_err(|e| format!("@fault {spec}: {e}"))?,
+            EmulatorAction::Net(n) => net_fault(*n),
             _ => continue,
         };
         let point = |stage: Stage| -> Result<smtp_sink::Point, String> {
@@ -275,6 +260,42 @@ pub fn real_target_setup_with(
     Ok(sink)
 }
 
+/// The emulator's fault for a scenario's `@fault`.
+pub fn emulator_fault(f: at_scenario::Fault) -> at_emulator::Fault {
+    use at_scenario::Fault as F;
+    match f {
+        F::SimNotReady => at_emulator::Fault::SimNotReady,
+        F::PdpActivationFails => at_emulator::Fault::PdpActivationFails,
+        F::PdpDeactivated => at_emulator::Fault::PdpDeactivate { at: Duration::ZERO },
+        F::TcpConnectFails => at_emulator::Fault::Net(at_mailer::NetFault::Refused),
+        F::PdpDeactivateAt(at) => at_emulator::Fault::PdpDeactivate { at },
+    }
+}
+
+/// The mailer's network fault for a scenario's `@fault dns`, `@fault reset@STAGE`, ....
+pub fn net_fault(n: at_scenario::NetFault) -> at_mailer::NetFault {
+    use at_mailer::{NetFault as M, Stage};
+    use at_scenario::{ClientStage as C, NetFault as N};
+    let stage = |s: C| match s {
+        C::Connect => Stage::Connect,
+        C::Greeting => Stage::Greeting,
+        C::Ehlo => Stage::Ehlo,
+        C::Starttls => Stage::StartTls,
+        C::Auth => Stage::Auth,
+        C::MailFrom => Stage::MailFrom,
+        C::RcptTo => Stage::RcptTo,
+        C::Data => Stage::Data,
+        C::Body => Stage::Body,
+        C::Quit => Stage::Quit,
+    };
+    match n {
+        N::Dns => M::Dns,
+        N::Refused => M::Refused,
+        N::Reset(s) => M::Reset { stage: stage(s) },
+        N::Stall(s) => M::Stall { stage: stage(s) },
+    }
+}
+
 /// Collects the `@quirk`/`@fault`/`@resolve` and `@sink` directives that apply to `profile`.
 pub fn setup_for(sc: &Scenario, profile: Profile) -> (EmulatorSetup, SinkSetup) {
     let mut emu = EmulatorSetup::default();
@@ -288,7 +309,10 @@ pub fn setup_for(sc: &Scenario, profile: Profile) -> (EmulatorSetup, SinkSetup) 
             }
             // Injected when its step is reached (plan: `Action::Fault`).
             StepKind::Emulator(EmulatorAction::Fault(at_scenario::Fault::PdpDeactivated)) => {}
-            StepKind::Emulator(a) => emu.faults.extend(a.fault_spec()),
+            StepKind::Emulator(EmulatorAction::Fault(f)) => emu.faults.push(emulator_fault(*f)),
+            StepKind::Emulator(EmulatorAction::Net(n)) => {
+                emu.faults.push(at_emulator::Fault::Net(net_fault(*n)));
+            }
             StepKind::Sink(SinkAction::Profile(p)) => sink.profile = Some(p.clone()),
             StepKind::Sink(SinkAction::Tls(t)) => sink.tls = Some(*t),
             StepKind::Sink(SinkAction::Reply { stage, code, text }) => {
@@ -945,7 +969,7 @@ pub fn run_scenario_with(
                 StepKind::Emulator(EmulatorAction::Fault(
                     f @ at_scenario::Fault::PdpDeactivated,
                 )) => {
-                    steps.push(mk(Action::Fault(f.spec()), Vec::new(), Duration::ZERO));
+                    steps.push(mk(Action::Fault(f.to_string()), Vec::new(), Duration::ZERO));
                 }
                 StepKind::Echo(on) => session.echo = *on,
                 StepKind::AllowUrc(text) => {
@@ -1013,4 +1037,37 @@ pub fn run_scenario_with(
     };
     let _ = &it.sc;
     Ok(session.finish(verdict))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use at_emulator::driver::{Driver, Manual};
+
+    /// `@fault pdp-deactivate@1.5s` reaches the emulator as 1.5 s and fires at 1.5 s of virtual
+    /// time, not at 1 s (it was once truncated to whole seconds).
+    #[test]
+    fn sub_second_fault_time_is_kept_to_the_emulator() {
+        let sc = at_scenario::load_str(
+            "f.scn",
+            "title: t\nsource: 000 §4.4\nprofiles: ec25\n@fault pdp-deactivate@1.5s\n\
+             > AT+QIACT=1\n< OK\n",
+        )
+        .unwrap();
+        let (emu, _) = setup_for(&sc, Profile::Ec25);
+        let at = Duration::from_millis(1500);
+        assert_eq!(emu.faults, [at_emulator::Fault::PdpDeactivate { at }]);
+
+        let mut config = at_emulator::EmulatorConfig::builtin("ec25").unwrap();
+        for f in &emu.faults {
+            config = config.with_fault(*f);
+        }
+        let mut m = Driver::new(config, Manual);
+        m.write(b"ATE0\r");
+        m.write(b"AT+QIACT=1\r");
+        m.read_available();
+        assert!(m.advance_until_output(Duration::from_secs(10)).unwrap());
+        assert_eq!(m.now().since_origin(), at);
+        assert_eq!(m.read_available(), b"\r\n+QIURC: \"pdpdeact\",1\r\n");
+    }
 }

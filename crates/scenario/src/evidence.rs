@@ -13,7 +13,7 @@
 //! assert_eq!(e.level(), Level::Errata);
 //! assert_eq!(e.to_string(), "ERRATA E26");
 //! assert_eq!(Evidence::parse("impl, 001 p.9").unwrap().level(), Level::Open);
-//! assert!(Evidence::parse("E99").unwrap_err().contains("no entry E99"));
+//! assert!(Evidence::parse("E99").unwrap_err().to_string().contains("no entry E99"));
 //! ```
 
 use std::fmt;
@@ -62,23 +62,43 @@ pub struct Evidence {
     pub explicit: bool,
 }
 
+/// Why the inside of `[...]` is not evidence ([`Evidence::parse`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// `[a, , b]`.
+    #[error("empty evidence item")]
+    EmptyItem,
+    /// An ERRATA id that ERRATA.md does not have.
+    #[error("ERRATA.md has no entry {0}")]
+    NoEntry(String),
+    /// A seed citation that is not one.
+    #[error(transparent)]
+    Citation(#[from] at_catalog::CitationError),
+    /// `impl` together with an ERRATA entry.
+    #[error(
+        "`impl` and an ERRATA entry contradict each other: an entry decides what `impl` leaves open"
+    )]
+    ImplAndErrata,
+}
+
 impl Evidence {
     /// Parses the inside of `[...]`: comma-separated seed citations, ERRATA ids and `impl`.
     /// The error names the bad item and says what is accepted.
-    pub fn parse(s: &str) -> Result<Evidence, String> {
+    pub fn parse(s: &str) -> Result<Evidence, EvidenceError> {
         let mut e = Evidence {
             explicit: true,
             ..Evidence::default()
         };
         for item in s.split(',').map(str::trim) {
             if item.is_empty() {
-                return Err("empty evidence item".into());
+                return Err(EvidenceError::EmptyItem);
             }
             if item == "impl" {
                 e.open = true;
             } else if at_catalog::is_errata_id(item) {
                 if at_catalog::errata_entry(item).is_none() {
-                    return Err(format!("ERRATA.md has no entry {item}"));
+                    return Err(EvidenceError::NoEntry(item.to_owned()));
                 }
                 e.errata.push(item.to_owned());
             } else {
@@ -87,10 +107,7 @@ impl Evidence {
             }
         }
         if e.open && !e.errata.is_empty() {
-            return Err(
-                "`impl` and an ERRATA entry contradict each other: an entry decides what `impl` leaves open"
-                    .into(),
-            );
+            return Err(EvidenceError::ImplAndErrata);
         }
         Ok(e)
     }
@@ -262,11 +279,19 @@ mod tests {
 
     #[test]
     fn bad_items_are_named() {
-        assert!(Evidence::parse("E99").unwrap_err().contains("E99"));
-        assert!(Evidence::parse("000 2.2.1").unwrap_err().contains("§"));
-        assert!(Evidence::parse("impl, E12").is_err());
-        assert!(Evidence::parse("").is_err());
-        assert!(Evidence::parse("E1,").is_err());
+        assert_eq!(
+            Evidence::parse("E99"),
+            Err(EvidenceError::NoEntry("E99".into()))
+        );
+        let e = Evidence::parse("000 2.2.1").unwrap_err();
+        assert!(matches!(e, EvidenceError::Citation(_)), "{e:?}");
+        assert!(e.to_string().contains("§"));
+        assert_eq!(
+            Evidence::parse("impl, E12"),
+            Err(EvidenceError::ImplAndErrata)
+        );
+        assert_eq!(Evidence::parse(""), Err(EvidenceError::EmptyItem));
+        assert_eq!(Evidence::parse("E1,"), Err(EvidenceError::EmptyItem));
     }
 
     #[test]

@@ -167,6 +167,10 @@ pub fn explain(scenario: &Scenario, profile: Profile, bindings: &Bindings) -> St
                 }
                 format!("@smtp ({} checks)", s.checks.len())
             }
+            // The fault as the file names it.
+            StepKind::Emulator(EmulatorAction::Net(n)) => {
+                format!("@emulator Net({:?})", n.to_string())
+            }
             StepKind::Emulator(a) => format!("@emulator {}", bindings.redact(&format!("{a:?}"))),
             StepKind::Sink(a) => format!("@sink {}", bindings.redact(&format!("{a:?}"))),
         };

@@ -39,10 +39,11 @@ mod model;
 mod parse;
 mod payload;
 mod profile;
+pub mod write;
 
 pub use bind::{BindError, Bindings, Captures, REDACTED, escape_bytes};
 pub use error::{ErrorKind, LoadError, LoadErrors};
-pub use evidence::{Evidence, Level, Limit, expectation_limit};
+pub use evidence::{Evidence, EvidenceError, Level, Limit, expectation_limit};
 pub use explain::explain;
 pub use matcher::{
     LineMatch, LineMatcher, MatchStatus, Matcher, RecordedDiff, expected_bytes, frame_w1,
@@ -51,4 +52,5 @@ pub use matcher::{
 pub use model::*;
 pub use parse::{TLS_FAULTS, load_dir, load_dir_each, load_file, load_str};
 pub use payload::{PayloadError, TEXT_UNIT, binary_payload, text_payload};
-pub use profile::{GROUPS, Profile, ProfileSet};
+pub use profile::{GROUPS, Profile, ProfileSet, UnknownProfile};
+pub use write::write;

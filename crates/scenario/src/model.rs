@@ -6,6 +6,7 @@
 //! runner turns an expected group into exact bytes with the W1 framing of `ERRATA.md`
 //! ([`crate::expected_bytes`], [`crate::Matcher`]).
 
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -438,9 +439,9 @@ pub enum TlsMode {
 pub enum EmulatorAction {
     /// `@fault NAME`: put the emulated module into a fault state.
     Fault(Fault),
-    /// `@fault net SPEC`: a network fault for the emulator's SMTP client, in `at_mailer::NetFault`
-    /// syntax (`dns`, `refused`, `reset-mid-data`, `reset@STAGE`, `stall`, `stall@STAGE`).
-    Net(String),
+    /// `@fault dns`, `@fault reset@auth`, `@fault net SPEC`: a network fault for the emulator's
+    /// SMTP client.
+    Net(NetFault),
     /// `@quirk NAME`: enable a named emulator quirk (firmware deviation); names are the emulator's.
     Quirk(String),
     /// `@liberty NAME`: enable a named emulator liberty (another choice the manuals leave
@@ -455,9 +456,9 @@ pub enum EmulatorAction {
     },
 }
 
-/// A fault the emulated module can be put in.
+/// A fault the emulated module can be put in. Exhaustive: the runner maps each to the
+/// emulator's fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Fault {
     /// `sim-not-ready`: no (U)SIM ready; SMTP commands answer `ERROR` (000 §4.1).
     SimNotReady,
@@ -473,26 +474,133 @@ pub enum Fault {
     PdpDeactivateAt(Duration),
 }
 
-impl Fault {
-    /// The fault in `at_emulator::faults::Fault` `FromStr` syntax.
-    pub fn spec(&self) -> String {
+impl fmt::Display for Fault {
+    /// The name a scenario file writes after `@fault` (`pdp-deactivate@1500ms`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Fault::SimNotReady => "sim-not-ready".into(),
-            Fault::PdpActivationFails => "pdp-activation-fails".into(),
-            Fault::PdpDeactivated => "pdp-deactivated".into(),
-            Fault::TcpConnectFails => "refused".into(),
-            Fault::PdpDeactivateAt(d) => format!("pdp-deactivate@{}s", d.as_secs()),
+            Fault::SimNotReady => f.write_str("sim-not-ready"),
+            Fault::PdpActivationFails => f.write_str("pdp-activation-fails"),
+            Fault::PdpDeactivated => f.write_str("pdp-deactivated"),
+            Fault::TcpConnectFails => f.write_str("tcp-connect-fails"),
+            Fault::PdpDeactivateAt(d) => {
+                write!(f, "pdp-deactivate@{}", at_wire::duration::format(*d))
+            }
         }
     }
 }
 
-impl EmulatorAction {
-    /// For `@fault` lines, the fault in `at_emulator::faults::Fault` `FromStr` syntax.
-    pub fn fault_spec(&self) -> Option<String> {
+/// A network fault of the emulated module's SMTP client (`at_mailer::NetFault`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NetFault {
+    /// `dns`: name resolution fails (000 §4.3 → 653).
+    Dns,
+    /// `refused`: the TCP connection is refused (→ 654).
+    Refused,
+    /// `reset@STAGE` (`reset-mid-data` = `reset@body`): the connection is cut before the
+    /// client's command of this stage (in the body: half-way through the message).
+    Reset(ClientStage),
+    /// `stall@STAGE` (`stall` = `stall@greeting`): the server stops answering at this stage.
+    Stall(ClientStage),
+}
+
+impl NetFault {
+    /// Every fault name without a stage, as a scenario writes it.
+    pub const PLAIN_NAMES: [&'static str; 4] = ["dns", "refused", "reset-mid-data", "stall"];
+}
+
+impl fmt::Display for NetFault {
+    /// The name a scenario file writes after `@fault` (`dns`, `reset-mid-data`, `stall@auth`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EmulatorAction::Fault(f) => Some(f.spec()),
-            EmulatorAction::Net(s) => Some(s.clone()),
-            _ => None,
+            NetFault::Dns => f.write_str("dns"),
+            NetFault::Refused => f.write_str("refused"),
+            NetFault::Reset(ClientStage::Body) => f.write_str("reset-mid-data"),
+            NetFault::Stall(ClientStage::Greeting) => f.write_str("stall"),
+            NetFault::Reset(s) => write!(f, "reset@{}", s.name()),
+            NetFault::Stall(s) => write!(f, "stall@{}", s.name()),
+        }
+    }
+}
+
+impl std::str::FromStr for NetFault {
+    type Err = ();
+
+    /// Parses `dns`, `refused`, `reset-mid-data`, `reset@STAGE`, `stall`, `stall@STAGE`.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "dns" => return Ok(NetFault::Dns),
+            "refused" => return Ok(NetFault::Refused),
+            "reset-mid-data" => return Ok(NetFault::Reset(ClientStage::Body)),
+            "stall" => return Ok(NetFault::Stall(ClientStage::Greeting)),
+            _ => {}
+        }
+        let (kind, stage) = s.split_once('@').ok_or(())?;
+        let stage = ClientStage::ALL
+            .into_iter()
+            .find(|st| st.name() == stage)
+            .ok_or(())?;
+        match kind {
+            "reset" => Ok(NetFault::Reset(stage)),
+            "stall" => Ok(NetFault::Stall(stage)),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A stage of the emulated module's SMTP client session (`at_mailer::Stage`), for
+/// [`NetFault`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientStage {
+    /// `connect`: name resolution and TCP connect (and an implicit-TLS handshake).
+    Connect,
+    /// `greeting`: waiting for the 220 banner.
+    Greeting,
+    /// `ehlo`: `EHLO` / `HELO`.
+    Ehlo,
+    /// `starttls`: `STARTTLS` and its handshake.
+    Starttls,
+    /// `auth`: `AUTH`.
+    Auth,
+    /// `mail-from`: `MAIL FROM`.
+    MailFrom,
+    /// `rcpt-to`: `RCPT TO`.
+    RcptTo,
+    /// `data`: `DATA` and its 354.
+    Data,
+    /// `body`: the message, up to the reply to the final `.`.
+    Body,
+    /// `quit`: `QUIT`.
+    Quit,
+}
+
+impl ClientStage {
+    /// Every stage, in session order.
+    pub const ALL: [ClientStage; 10] = [
+        ClientStage::Connect,
+        ClientStage::Greeting,
+        ClientStage::Ehlo,
+        ClientStage::Starttls,
+        ClientStage::Auth,
+        ClientStage::MailFrom,
+        ClientStage::RcptTo,
+        ClientStage::Data,
+        ClientStage::Body,
+        ClientStage::Quit,
+    ];
+
+    /// The name a scenario writes after `reset@` / `stall@`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ClientStage::Connect => "connect",
+            ClientStage::Greeting => "greeting",
+            ClientStage::Ehlo => "ehlo",
+            ClientStage::Starttls => "starttls",
+            ClientStage::Auth => "auth",
+            ClientStage::MailFrom => "mail-from",
+            ClientStage::RcptTo => "rcpt-to",
+            ClientStage::Data => "data",
+            ClientStage::Body => "body",
+            ClientStage::Quit => "quit",
         }
     }
 }
@@ -564,6 +672,27 @@ pub enum SmtpStage {
 }
 
 impl SmtpStage {
+    /// Every stage, in session order.
+    pub const ALL: [SmtpStage; 8] = [
+        SmtpStage::Greeting,
+        SmtpStage::Ehlo,
+        SmtpStage::Starttls,
+        SmtpStage::Auth,
+        SmtpStage::MailFrom,
+        SmtpStage::RcptTo,
+        SmtpStage::Data,
+        SmtpStage::Message,
+    ];
+
+    /// The name a scenario writes after `@sink reply` / `@sink drop` (`mail`, `message`, ...);
+    /// the loader also takes `data-end` for `message`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SmtpStage::Message => "message",
+            s => s.sink_point(),
+        }
+    }
+
     /// The name `smtp_sink::fault::Point` uses for this stage (`mail`, `rcpt`, `data-end`, ...).
     pub const fn sink_point(self) -> &'static str {
         match self {

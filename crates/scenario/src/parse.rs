@@ -12,21 +12,6 @@ use crate::profile::ProfileSet;
 
 /// Longest duration a file may write (a day): bounds arithmetic on virtual time.
 const MAX_DURATION: Duration = Duration::from_secs(86_400);
-/// Network fault names of `at_mailer::NetFault` (besides `reset@STAGE`, `stall@STAGE`).
-const NET_FAULTS: [&str; 4] = ["dns", "refused", "reset-mid-data", "stall"];
-/// SMTP stages accepted after `reset@` / `stall@`.
-const SMTP_STAGES: [&str; 10] = [
-    "connect",
-    "greeting",
-    "ehlo",
-    "starttls",
-    "auth",
-    "mail-from",
-    "rcpt-to",
-    "data",
-    "body",
-    "quit",
-];
 /// TLS fault names of the sink (`smtp_sink::TlsFaults::NAMES`; a runner test keeps them equal).
 pub const TLS_FAULTS: [&str; 9] = [
     "expired",
@@ -469,13 +454,14 @@ impl<'a> Parser<'a> {
                 "the profile list selects no profile",
             )),
             Ok(s) => Ok(s),
-            Err(item) => {
-                let pos = list.s.find(item.as_str()).unwrap_or(0);
+            Err(e) => {
+                let item = e.0.as_str();
+                let pos = list.s.find(item).unwrap_or(0);
                 Err(self
                     .err(
                         ErrorKind::UnknownProfile,
                         list.slice(pos, pos + item.len()),
-                        format!("unknown profile `{item}`"),
+                        e.to_string(),
                     )
                     .with_help(
                         "profiles: ec21 ec25 ec20 ec20-cn eg21-g eg25-g eg91 eg95 em05 ag35 multitech; \
@@ -526,7 +512,7 @@ impl<'a> Parser<'a> {
                     if let Err(why) = at_catalog::check_citation(it) {
                         let pos = value.s.find(it.as_str()).unwrap_or(0);
                         return Err(self
-                            .err(ErrorKind::BadEvidence, value.slice(pos, pos + it.len()), why)
+                            .err(ErrorKind::BadEvidence, value.slice(pos, pos + it.len()), why.to_string())
                             .with_help("sources are seed sections: `000 §3.1`, `001 p.20`, `002 #PUTMAIL`, `003 …`, `004 …` (or `recorded` for a device recording)"));
                     }
                 }
@@ -673,7 +659,8 @@ impl<'a> Parser<'a> {
     }
 
     fn duration(&self, v: Src<'_>) -> R<Duration> {
-        parse_duration(v.s)
+        at_wire::duration::parse(v.s)
+            .ok()
             .filter(|d| *d <= MAX_DURATION)
             .ok_or_else(|| {
                 self.err(
@@ -911,27 +898,29 @@ impl<'a> Parser<'a> {
                     "pdp-activation-fails" => EmulatorAction::Fault(Fault::PdpActivationFails),
                     "pdp-deactivated" => EmulatorAction::Fault(Fault::PdpDeactivated),
                     "tcp-connect-fails" => EmulatorAction::Fault(Fault::TcpConnectFails),
-                    "net" if !rest.s.is_empty() => EmulatorAction::Net(rest.s.to_owned()),
+                    "net" if !rest.s.is_empty() => match rest.s.parse::<NetFault>() {
+                        Ok(n) => EmulatorAction::Net(n),
+                        Err(()) => {
+                            return Err(self
+                                .err(ErrorKind::BadValue, rest, format!("unknown network fault `{}`", rest.s))
+                                .with_help("network faults: dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE \
+                                            (STAGE: connect, greeting, ehlo, starttls, auth, mail-from, rcpt-to, data, body, quit)"));
+                        }
+                    },
                     n if n.starts_with("pdp-deactivate@") => {
                         let at = w.from("pdp-deactivate@".len());
                         let d = self.duration(at)?;
                         EmulatorAction::Fault(Fault::PdpDeactivateAt(d))
                     }
-                    n if NET_FAULTS.contains(&n)
-                        || n.strip_prefix("reset@")
-                            .or_else(|| n.strip_prefix("stall@"))
-                            .is_some_and(|st| SMTP_STAGES.contains(&st)) =>
-                    {
-                        EmulatorAction::Net(n.to_owned())
-                    }
-                    _ => {
-                        return Err(self
+                    n => match n.parse::<NetFault>() {
+                        Ok(f) => EmulatorAction::Net(f),
+                        Err(()) => return Err(self
                             .err(ErrorKind::BadValue, if w.s.is_empty() { line } else { w }, format!("unknown fault `{}`", w.s))
                             .with_help("faults: sim-not-ready, pdp-activation-fails, pdp-deactivate@DURATION, tcp-connect-fails, \
-                                        dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE, net SPEC"));
-                    }
+                                        dns, refused, reset-mid-data, reset@STAGE, stall, stall@STAGE, net SPEC")),
+                    },
                 };
-                if !rest.s.is_empty() && !matches!(action, EmulatorAction::Net(_)) {
+                if !rest.s.is_empty() && w.s != "net" {
                     return Err(self.err(ErrorKind::BadValue, rest, "unexpected argument"));
                 }
                 self.push(StepKind::Emulator(action), only, line)
@@ -1279,16 +1268,12 @@ impl<'a> Parser<'a> {
     }
 
     fn stage(&self, s: Src<'_>) -> R<SmtpStage> {
-        Ok(match s.s {
-            "greeting" => SmtpStage::Greeting,
-            "ehlo" => SmtpStage::Ehlo,
-            "starttls" => SmtpStage::Starttls,
-            "auth" => SmtpStage::Auth,
-            "mail" => SmtpStage::MailFrom,
-            "rcpt" => SmtpStage::RcptTo,
-            "data" => SmtpStage::Data,
-            "message" | "data-end" => SmtpStage::Message,
-            _ => {
+        let found = SmtpStage::ALL
+            .into_iter()
+            .find(|st| st.name() == s.s || st.sink_point() == s.s);
+        Ok(match found {
+            Some(st) => st,
+            None => {
                 return Err(self
                     .err(
                         ErrorKind::BadValue,
@@ -1841,7 +1826,7 @@ impl<'a> Parser<'a> {
     /// `[...]` after an expectation, checked: citations, ERRATA ids, `impl`.
     fn evidence(&self, inner: Src<'_>) -> R<Evidence> {
         Evidence::parse(inner.s).map_err(|why| {
-            self.err(ErrorKind::BadEvidence, inner, why).with_help(
+            self.err(ErrorKind::BadEvidence, inner, why.to_string()).with_help(
                 "evidence is seed sections (`000 §2.2.1`, `001 p.9`, `002 #PUTMAIL`), ERRATA ids (`E12`) or `impl`, comma-separated",
             )
         })
@@ -1960,46 +1945,8 @@ fn is_final(text: &Text) -> bool {
     let Some(Piece::Lit(first)) = text.0.first() else {
         return false;
     };
-    let whole = text.as_literal();
-    let exact = |w: &[u8]| whole.as_deref() == Some(w);
-    exact(b"OK")
-        || exact(b"ERROR")
-        || exact(b"NO CARRIER")
-        || exact(b"OK_Info_WaitingForData")
-        || exact(b"CONNECT")
-        || first.starts_with(b"CONNECT ")
-        || first.starts_with(b"+CME ERROR:")
-        || first.starts_with(b"+CMS ERROR:")
-        || first.starts_with(b"#CME ERROR:")
-}
-
-/// Parses `300ms`, `1.5s`, `2min`, `1h`, `5m`.
-pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (num, unit) = s.split_at(split);
-    let unit_ms: u64 = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        _ => return None,
-    };
-    let (int, frac) = match num.split_once('.') {
-        Some((i, f)) if !f.is_empty() && f.len() <= 3 => (i, f),
-        Some(_) => return None,
-        None => (num, ""),
-    };
-    if int.is_empty() || int.len() > 12 {
-        return None;
+    match text.as_literal() {
+        Some(whole) => at_wire::is_final_line(&whole),
+        None => at_wire::starts_final_line(first),
     }
-    let int: u64 = int.parse().ok()?;
-    let frac_ms = if frac.is_empty() {
-        0
-    } else {
-        let f: u64 = frac.parse().ok()?;
-        let scale = 10u64.pow(u32::try_from(frac.len()).ok()?);
-        f.checked_mul(unit_ms)? / scale
-    };
-    let ms = int.checked_mul(unit_ms)?.checked_add(frac_ms)?;
-    Some(Duration::from_millis(ms))
 }

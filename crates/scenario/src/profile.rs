@@ -179,8 +179,8 @@ impl ProfileSet {
     }
 
     /// Parses a comma-separated list of names; `!name` removes. A list of only removals starts
-    /// from every profile. On error returns the offending item.
-    pub fn parse_list(list: &str) -> Result<ProfileSet, String> {
+    /// from every profile. The error names the offending item.
+    pub fn parse_list(list: &str) -> Result<ProfileSet, UnknownProfile> {
         let mut set = ProfileSet::EMPTY;
         let mut first = true;
         for item in list.split(',') {
@@ -189,7 +189,7 @@ impl ProfileSet {
                 Some(rest) => (true, rest.trim()),
                 None => (false, item),
             };
-            let named = ProfileSet::named(name).ok_or_else(|| item.to_string())?;
+            let named = ProfileSet::named(name).ok_or_else(|| UnknownProfile(item.to_owned()))?;
             if neg {
                 if first {
                     set = ProfileSet::all();
@@ -203,6 +203,11 @@ impl ProfileSet {
         Ok(set)
     }
 }
+
+/// A profile or group name that is not one ([`ProfileSet::parse_list`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile `{0}`")]
+pub struct UnknownProfile(pub String);
 
 impl FromIterator<Profile> for ProfileSet {
     fn from_iter<I: IntoIterator<Item = Profile>>(iter: I) -> Self {

@@ -259,7 +259,10 @@ fn data_escape_and_setup_directives() {
          @allow-urc +QIURC: \"pdpdeact\",{int}\n< OK\n",
     );
     let k: Vec<&StepKind> = sc.steps.iter().map(|s| &s.kind).collect();
-    assert_eq!(k[0], &StepKind::Emulator(EmulatorAction::Net("dns".into())));
+    assert_eq!(
+        k[0],
+        &StepKind::Emulator(EmulatorAction::Net(NetFault::Dns))
+    );
     assert_eq!(
         k[1],
         &StepKind::Emulator(EmulatorAction::Fault(Fault::PdpDeactivateAt(
@@ -272,8 +275,8 @@ fn data_escape_and_setup_directives() {
             Duration::from_secs(30)
         )))
     );
-    if let StepKind::Emulator(a) = k[1] {
-        assert_eq!(a.fault_spec().as_deref(), Some("pdp-deactivate@30s"));
+    if let StepKind::Emulator(EmulatorAction::Fault(f)) = k[1] {
+        assert_eq!(f.to_string(), "pdp-deactivate@30s");
     }
     assert_eq!(
         k[2],
@@ -504,26 +507,40 @@ fn crlf_files_and_byte_order_mark() {
 
 #[test]
 fn duration_table() {
-    let ok: &[(&str, u64)] = &[
-        ("0s", 0),
-        ("300ms", 300),
-        ("1.5s", 1500),
-        ("1.25s", 1250),
-        ("2min", 120_000),
-        ("5m", 300_000),
-        ("1h", 3_600_000),
-        ("24h", 86_400_000),
+    let ms = Duration::from_millis;
+    let ok: &[(&str, Duration)] = &[
+        ("0s", ms(0)),
+        ("300ms", ms(300)),
+        ("1.5s", ms(1500)),
+        ("1.25s", ms(1250)),
+        // Exact to the nanosecond, never truncated.
+        ("1.2345s", Duration::from_micros(1_234_500)),
+        ("1.5ms", Duration::from_micros(1500)),
+        ("2min", ms(120_000)),
+        ("5m", ms(300_000)),
+        ("1h", ms(3_600_000)),
+        ("24h", ms(86_400_000)),
     ];
-    for (text, ms) in ok {
+    for (text, want) in ok {
         let sc = load_str(
             "d.scn",
             &format!("title: t\nsource: 000 §2.2.1\nprofiles: ec25\ntimeout: {text}\n> AT\n< OK\n"),
         )
         .unwrap_or_else(|e| panic!("{text}: {e}"));
-        assert_eq!(sc.meta.timeout, Duration::from_millis(*ms), "{text}");
+        assert_eq!(sc.meta.timeout, *want, "{text}");
     }
     for bad in [
-        "", "s", ".5s", "1.s", "1.2345s", "25h", "10", "10 s", "1e3ms", "-1s", "1sec",
+        "",
+        "s",
+        ".5s",
+        "1.s",
+        "0.0000000001s",
+        "25h",
+        "10",
+        "10 s",
+        "1e3ms",
+        "-1s",
+        "1sec",
     ] {
         let err = load_str(
             "d.scn",

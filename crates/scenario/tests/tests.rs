@@ -4,3 +4,4 @@ mod corpus;
 mod errors;
 mod loader;
 mod matcher;
+mod write;

@@ -34,7 +34,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::time::parse_duration;
+use at_wire::duration::parse_or_secs as parse_duration;
 
 /// A place in the SMTP dialogue where a fault can fire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -196,26 +196,38 @@ impl TlsFaults {
     }
 
     /// Adds the fault `name` (one of [`TlsFaults::NAMES`]).
-    pub fn add(&mut self, name: &str) -> Result<(), String> {
+    pub fn add(&mut self, name: &str) -> Result<(), TlsFaultError> {
         let name = name.trim();
         if name.eq_ignore_ascii_case("client-cert") {
             self.client_cert = true;
         } else if let Ok(f) = name.parse::<at_tls::CertFault>() {
             if let Some(old) = self.certificate.replace(f).filter(|&o| o != f) {
-                return Err(format!("two certificate faults: `{old}` and `{f}`"));
+                return Err(TlsFaultError::TwoCertificateFaults(old, f));
             }
         } else if let Ok(f) = name.parse::<at_tls::HandshakeFault>() {
             if let Some(old) = self.handshake.replace(f).filter(|&o| o != f) {
-                return Err(format!("two handshake faults: `{old}` and `{f}`"));
+                return Err(TlsFaultError::TwoHandshakeFaults(old, f));
             }
         } else {
-            return Err(format!(
-                "unknown TLS fault `{name}` (expected one of: {})",
-                TlsFaults::NAMES.join(", ")
-            ));
+            return Err(TlsFaultError::Unknown(name.to_owned()));
         }
         Ok(())
     }
+}
+
+/// Why a TLS fault cannot be added ([`TlsFaults::add`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsFaultError {
+    /// Not one of [`TlsFaults::NAMES`].
+    #[error("unknown TLS fault `{0}` (expected one of: {names})", names = TlsFaults::NAMES.join(", "))]
+    Unknown(String),
+    /// A second, different certificate fault.
+    #[error("two certificate faults: `{0}` and `{1}`")]
+    TwoCertificateFaults(at_tls::CertFault, at_tls::CertFault),
+    /// A second, different handshake fault.
+    #[error("two handshake faults: `{0}` and `{1}`")]
+    TwoHandshakeFaults(at_tls::HandshakeFault, at_tls::HandshakeFault),
 }
 
 /// A fault script: rules, greylisting and the randomness that gates them.
@@ -257,7 +269,7 @@ impl FaultScript {
     }
 
     /// Adds the TLS fault `name` (see the module docs).
-    pub fn tls_fault(mut self, name: &str) -> Result<Self, String> {
+    pub fn tls_fault(mut self, name: &str) -> Result<Self, TlsFaultError> {
         self.tls.add(name)?;
         Ok(self)
     }
@@ -365,7 +377,7 @@ impl FaultScript {
             "greylist" => {
                 let wait = match value {
                     None | Some("") => Duration::ZERO,
-                    Some(v) => parse_duration(v).ok_or_else(|| format!("bad duration `{v}`"))?,
+                    Some(v) => parse_duration(v).map_err(|e| format!("bad duration `{v}`: {e}"))?,
                 };
                 Ok(self.greylist(wait))
             }
@@ -382,7 +394,7 @@ impl FaultScript {
                 let s: u64 = v.parse().map_err(|_| format!("bad seed `{v}`"))?;
                 Ok(self.seed(s))
             }
-            "tls" => self.tls_fault(need(key, value)?),
+            "tls" => self.tls_fault(need(key, value)?).map_err(|e| e.to_string()),
             "drop" => {
                 let v = need(key, value)?;
                 let at = match v.to_ascii_lowercase().as_str() {
@@ -397,7 +409,7 @@ impl FaultScript {
                 let (point, dur) = v
                     .split_once(':')
                     .ok_or_else(|| "expected `delay=<point>:<duration>`".to_string())?;
-                let by = parse_duration(dur).ok_or_else(|| format!("bad duration `{dur}`"))?;
+                let by = parse_duration(dur).map_err(|e| format!("bad duration `{dur}`: {e}"))?;
                 Ok(self.delay(point.parse()?, by))
             }
             point => {

@@ -63,13 +63,15 @@ mod time;
 mod tls;
 mod transcript;
 
-pub use fault::{Action, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaults, Trigger};
+pub use fault::{
+    Action, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaultError, TlsFaults, Trigger,
+};
 pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
 pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};
-pub use server::{Error, RunningSink, Sink, SinkConfig, TlsSource, spawn};
+pub use server::{Error, RunningSink, SETTLE_DEADLINE, Sink, SinkConfig, TlsSource, settle, spawn};
 pub use session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 pub use store::{ErrorCallback, MessageCallback, Store, TRANSCRIPT_BUDGET};
-pub use time::{Clock, Instant, ManualClock, parse_duration};
+pub use time::{Clock, Instant, ManualClock};
 pub use transcript::{
     CloseReason, Direction, Entry, REDACTED, SessionEnd, TlsInfo, TlsUpgrade, Transcript, escape,
 };

@@ -12,6 +12,38 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::fault::FaultScript;
+
+/// Longest wall time [`RunningSink::settled`] waits for sessions to be recorded: a loopback
+/// close lands in milliseconds; 5 s leaves room for a loaded CI machine.
+pub const SETTLE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How often [`settle`] looks again.
+const SETTLE_POLL: Duration = Duration::from_millis(2);
+
+/// The one sink-settling rule every reader of a sink's results uses (the runner before it
+/// judges `@mail`/`@smtp`, `atconform record`): `read` gives the messages, the transcripts and
+/// how many connections are known to have been made; the sink has settled when each of those
+/// connections has its session recorded, every session is closed and every message's session
+/// is among them. A session is recorded when its connection closes, just after the client's
+/// last byte, so this reads again (wall time) until then, at most [`SETTLE_DEADLINE`], and
+/// returns the last reading.
+pub fn settle(
+    mut read: impl FnMut() -> (Vec<StoredMessage>, Vec<Transcript>, u64),
+) -> (Vec<StoredMessage>, Vec<Transcript>) {
+    let until = std::time::Instant::now() + SETTLE_DEADLINE;
+    loop {
+        let (msgs, ts, connections) = read();
+        let recorded = ts.len() as u64 >= connections;
+        let closed = ts.iter().all(|t| t.end.is_some());
+        let mail_recorded = msgs
+            .iter()
+            .all(|m| ts.iter().any(|t| t.connection == m.connection));
+        if (recorded && closed && mail_recorded) || std::time::Instant::now() >= until {
+            return (msgs, ts);
+        }
+        std::thread::sleep(SETTLE_POLL);
+    }
+}
 use crate::message::StoredMessage;
 use crate::profile::{Limits, Profile, SesLimits};
 use crate::session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
@@ -883,6 +915,15 @@ impl RunningSink {
     /// Connections accepted so far; each has a transcript once it is finished.
     pub fn connections(&self) -> u64 {
         self.shared.connections()
+    }
+
+    /// The messages and transcripts once this sink has settled ([`settle`], counting the
+    /// connections it accepted and at least `expected`).
+    pub fn settled(&self, expected: u64) -> (Vec<StoredMessage>, Vec<Transcript>) {
+        settle(|| {
+            let accepted = self.connections().max(expected);
+            (self.messages(), self.transcripts(), accepted)
+        })
     }
 
     /// Forgets messages and transcripts.

@@ -419,6 +419,49 @@ fn cme_code(arg: &[u8]) -> CmeCode {
     }
 }
 
+impl Kind {
+    /// Whether a line of this kind ends a response: a final result code, `CONNECT…` or
+    /// `OK_Info_WaitingForData` (each framed alone, ERRATA W1).
+    pub const fn ends_response(self) -> bool {
+        matches!(self, Kind::Final(_) | Kind::Connect | Kind::WaitingForData)
+    }
+}
+
+/// The project's one rule for "is this verbose line a final result code": `OK`, `ERROR`,
+/// `NO CARRIER`, `BUSY`, `NO ANSWER`, `NO DIALTONE`, `+CME ERROR: …`, `+CMS ERROR: …`, Multi-Tech
+/// `#CME ERROR: …` and `OK_Info_WaitingForData`, and `CONNECT`/`CONNECT …` (V.250 §5.7, 000 §2.2,
+/// 002). Line without its CR LF; numeric (`ATV0`) codes are the [`Decoder`]'s business.
+///
+/// ```
+/// use at_wire::is_final_line;
+/// assert!(is_final_line(b"+CME ERROR: 10"));
+/// assert!(is_final_line(b"CONNECT 115200"));
+/// assert!(is_final_line(b"#CME ERROR: 38027"));
+/// assert!(!is_final_line(b"+QSMTPPUT: 0,0"));
+/// assert!(!is_final_line(b"0"));
+/// ```
+pub fn is_final_line(line: &[u8]) -> bool {
+    result_line(line).is_some_and(Kind::ends_response)
+}
+
+/// What a verbose result-code line is ([`Kind::Final`], [`Kind::Connect`],
+/// [`Kind::WaitingForData`], or [`Kind::Urc`] for `RING`), if it is one; the rule
+/// [`is_final_line`] and the [`Decoder`] use.
+pub fn result_line(line: &[u8]) -> Option<Kind> {
+    result_code(line, false)
+}
+
+/// The starts of the final result lines whose tail varies (`+CME ERROR: <err>`,
+/// `CONNECT <text>`): every line starting with one of them is a final ([`is_final_line`]).
+pub const FINAL_PREFIXES: [&[u8]; 4] =
+    [b"CONNECT ", b"+CME ERROR:", b"+CMS ERROR:", b"#CME ERROR:"];
+
+/// Whether every line that starts with `head` is a final result line, whatever follows (for
+/// expected lines whose tail is a pattern: `+CME ERROR: {int}`).
+pub fn starts_final_line(head: &[u8]) -> bool {
+    FINAL_PREFIXES.iter().any(|p| head.starts_with(p))
+}
+
 /// Classifies a result-code line, if it is one (not `Echo`/`Info`/`Text`/`Urc`).
 fn result_code(line: &[u8], numeric: bool) -> Option<Kind> {
     Some(match line {

@@ -13,6 +13,8 @@
 //!   [`Event`]s (echo, information response, URC, final result code, `CONNECT`, prompt, …),
 //!   telling responses from URCs by the [`Pending`] command; [`Decoder::decode_with`] decodes
 //!   whole lines in place from the caller's slice, [`Control`] declaring the next command.
+//! - [`duration`]: the one duration syntax (`300ms`, `1.5s`, `2min`) of scenario files, flags
+//!   and fault names, exact to the nanosecond, with its writer.
 //! - [`redact`]: credentials (`AT+QSMTPCFG="account",…`, Multi-Tech `SMTPPW`) never reach
 //!   `Debug` output; [`redact::Redacted`] does the same for callers' logs and reports.
 //! - [`quectel`]: Quectel data mode (`AT+QSMTPBODY`, `AT+QFUPL`, 000 §1.3): [`QuectelFramer`]
@@ -70,6 +72,7 @@ extern crate alloc;
 pub mod assembler;
 pub mod command;
 pub mod decoder;
+pub mod duration;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -82,8 +85,8 @@ pub mod time;
 pub use assembler::{Feed, LineAssembler, LineEvent};
 pub use command::{Command, CommandLine, Form, Prefix, SRegOp, parse_command_line, strip_line_end};
 pub use decoder::{
-    CmeCode, Control, Decoder, DecoderConfig, Echo, Event, Final, Kind, MIN_MAX_LINE, OwnedEvent,
-    Pending, Terminator,
+    CmeCode, Control, Decoder, DecoderConfig, Echo, Event, FINAL_PREFIXES, Final, Kind,
+    MIN_MAX_LINE, OwnedEvent, Pending, Terminator, is_final_line, result_line, starts_final_line,
 };
 pub use error::{ErrorKind, ParseError};
 pub use multitech::{BodyOverflow, MultiTechFramer, dot_stuff};

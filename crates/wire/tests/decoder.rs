@@ -1260,3 +1260,52 @@ fn control_acts_like_the_decoder_methods() {
     // `pending_done` after the 10th event: the last OK answers nothing.
     assert_eq!(batch[9].pending, None);
 }
+
+/// `is_final_line` (the rule the scenario loader, runner, recorder and device fuzzer use) says
+/// what the decoder says of the same line while a command is pending.
+#[rstest]
+#[case("OK", true)]
+#[case("ERROR", true)]
+#[case("NO CARRIER", true)]
+#[case("BUSY", true)]
+#[case("NO ANSWER", true)]
+#[case("NO DIALTONE", true)]
+#[case("CONNECT", true)]
+#[case("CONNECT 115200", true)]
+#[case("OK_Info_WaitingForData", true)]
+#[case("+CME ERROR: 10", true)]
+#[case("+CME ERROR:10", true)]
+#[case("+CMS ERROR: 500", true)]
+#[case("#CME ERROR: 38027", true)]
+#[case("#CME ERROR: timeout", true)]
+#[case("+QSMTPPUT: 0,0", false)]
+#[case("RING", false)]
+#[case("OKAY", false)]
+#[case("CONNECTED", false)]
+#[case("0", false)]
+#[case("ok", false)]
+fn is_final_line_agrees_with_the_decoder(#[case] line: &str, #[case] fin: bool) {
+    assert_eq!(at_wire::is_final_line(line.as_bytes()), fin, "{line}");
+    let events = decode(
+        off(),
+        Some(b"AT+QSMTPPUT=300"),
+        format!("\r\n{line}\r\n").as_bytes(),
+    );
+    let kind = events
+        .iter()
+        .map(|e| e.kind)
+        .find(|k| *k != Kind::Blank)
+        .unwrap();
+    assert_eq!(kind.ends_response(), fin, "{line}: {kind:?}");
+}
+
+#[test]
+fn final_prefixes_start_final_lines() {
+    for p in at_wire::FINAL_PREFIXES {
+        let mut line = p.to_vec();
+        line.extend_from_slice(b"42");
+        assert!(at_wire::is_final_line(&line));
+        assert!(at_wire::starts_final_line(&line));
+    }
+    assert!(!at_wire::starts_final_line(b"OK"));
+}

@@ -3,6 +3,7 @@
 mod assembler;
 mod commands;
 mod decoder;
+mod duration;
 mod fuzzing;
 mod multitech;
 mod quectel;

@@ -88,9 +88,9 @@ fn parse_idle(s: &str) -> Result<Idle, String> {
     if s == "none" {
         return Ok(Idle(None));
     }
-    smtp_sink::parse_duration(s)
+    at_wire::duration::parse_or_secs(s)
         .map(|d| Idle(Some(d)))
-        .ok_or_else(|| format!("bad duration `{s}` (e.g. 10m, 90s, none)"))
+        .map_err(|e| format!("bad duration `{s}`: {e} (e.g. 10m, 90s, none)"))
 }
 
 /// Runs the subcommand.

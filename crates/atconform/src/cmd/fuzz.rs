@@ -94,22 +94,7 @@ const LIVE_CASE_BUDGET: Duration = Duration::from_secs(30);
 
 /// `90`, `90s`, `500ms`, `10m`, `1.5h`.
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a number and a unit (500ms, 90s, 10m, 1h)"))?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        u => return Err(format!("{s:?}: unknown unit {u:?} (ms, s, m, h)")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+    at_wire::duration::parse_or_secs(s).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// Runs the subcommand.

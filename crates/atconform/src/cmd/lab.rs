@@ -120,7 +120,7 @@ fn describe_port(p: &NetworkSerialPort) -> String {
 /// labgrid target); a summary of each is kept for the closing output.
 pub fn take_places(
     targets: &[TargetSel],
-    wait: u64,
+    wait: Duration,
     cancel: &AtomicBool,
 ) -> miette::Result<LabPlaces> {
     let specs: Vec<LabSpec> = targets
@@ -136,11 +136,12 @@ pub fn take_places(
     let client = Client::from_env();
     let candidates = places::candidates(&client, &specs).map_err(|e| miette!("{e}"))?;
     eprintln!(
-        "labgrid: reserving {} place(s) (coordinator {}, waiting up to {wait} s each)...",
+        "labgrid: reserving {} place(s) (coordinator {}, waiting up to {} s each)...",
         candidates.len(),
-        at_lab::labgrid::coordinator()
+        at_lab::labgrid::coordinator(),
+        wait.as_secs_f64()
     );
-    let results = places::acquire_all(&client, &candidates, Duration::from_secs(wait), cancel);
+    let results = places::acquire_all(&client, &candidates, wait, cancel);
     let mut lab = LabPlaces::default();
     lab.text.push_str(&format!(
         "labgrid (coordinator {}):\n",
@@ -184,7 +185,7 @@ pub struct ListArgs {
     /// `--section`.
     pub sections: Vec<String>,
     /// `--lab-wait`.
-    pub lab_wait: u64,
+    pub lab_wait: Duration,
     /// `--fault-control` given: module faults run.
     pub fault_control: bool,
     /// The variables block (effective values, secrets masked), printed before the total.
@@ -310,7 +311,7 @@ pub fn list(args: &ListArgs, scenarios: &[Scenario]) -> miette::Result<ExitCode>
                     tags.join(", ")
                 },
                 describe_port(&port),
-                args.lab_wait
+                args.lab_wait.as_secs_f64()
             );
             section(&mut text, head, &target, vec![profile]);
         }

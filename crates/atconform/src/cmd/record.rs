@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use at_report::record::{LiveRedactor, MailRecord, Tap};
 use miette::miette;
@@ -195,17 +194,6 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
 
 /// The sink's messages, once the session of each is recorded (bounded wait).
 fn collect_mail(sink: &smtp_sink::RunningSink) -> Vec<MailRecord> {
-    let until = std::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        let msgs = sink.messages();
-        let ts = sink.transcripts();
-        let done = msgs.iter().all(|m| {
-            ts.iter()
-                .any(|t| t.connection == m.connection && t.end.is_some())
-        });
-        if done || std::time::Instant::now() >= until {
-            return msgs.iter().map(|m| MailRecord::from_sink(m, &ts)).collect();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (msgs, ts) = sink.settled(0);
+    msgs.iter().map(|m| MailRecord::from_sink(m, &ts)).collect()
 }

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use at_lab::TargetSel;
 use at_report::multi::TargetArg;
@@ -53,10 +54,10 @@ pub struct Args {
     /// LABEL=PROFILE=tcp:HOST:PORT, LABEL=PROFILE=labgrid:PLACE.
     #[arg(long, value_name = "SPEC")]
     target: Vec<TargetSel>,
-    /// How long to wait for each labgrid place's reservation (seconds); a place not
-    /// allocated by then is not run.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    lab_wait: u64,
+    /// How long to wait for each labgrid place's reservation (`300`, `90s`, `10m`; a bare
+    /// number is seconds); a place not allocated by then is not run.
+    #[arg(long, value_name = "TIME", default_value = "300s", value_parser = parse_wait)]
+    lab_wait: Duration,
     /// Regression gate: compare every case's grade with this baseline file (per target and
     /// case, written by `atconform baseline update`); exit 0 unless a case got worse (or a
     /// baseline case could not be graded). Newly passing and new cases are listed.
@@ -286,6 +287,11 @@ fn variables_text(
 }
 
 /// The seed of `--shuffle [SEED]`, drawn from the clock when not given.
+/// `--lab-wait`: a duration (`90s`, `10m`), a bare number being seconds.
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    at_wire::duration::parse_or_secs(s).map_err(|e| format!("{s:?}: {e}"))
+}
+
 fn shuffle_seed(arg: Option<&str>) -> miette::Result<Option<u64>> {
     match arg {
         None => Ok(None),

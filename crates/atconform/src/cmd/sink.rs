@@ -118,7 +118,8 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    smtp_sink::parse_duration(s).ok_or_else(|| format!("bad duration `{s}` (e.g. 300s, 2m)"))
+    at_wire::duration::parse_or_secs(s)
+        .map_err(|e| format!("bad duration `{s}`: {e} (e.g. 300s, 2m)"))
 }
 
 /// Resolves the flags into a sink configuration (reads the fault file).
