@@ -462,7 +462,8 @@ fn unhealthy_busy_and_interrupted_places_are_released() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
-        stdout.contains("ec25-nosim") && stdout.contains("NOT RUN: unhealthy: SIM not ready"),
+        stdout.contains("ec25-nosim")
+            && stdout.contains("NOT RUN: unhealthy: AT+CPIN? answered +CME ERROR: 10"),
         "{stdout}"
     );
     lab.assert_all_free();

@@ -167,8 +167,8 @@ fn acquire(
         )
     })?;
     let start = Instant::now();
-    let health =
-        health::check_spec(&spec).map_err(|e| not_run(Some(profile), format!("unhealthy: {e}")))?;
+    let health = health::check_spec(&spec, profile)
+        .map_err(|e| not_run(Some(profile), format!("unhealthy: {e}")))?;
     let health_time = start.elapsed();
     let target = TargetArg {
         label: c.label().to_string(),
