@@ -3,7 +3,8 @@
 //! worse, and lists the cases that got better (newly passing) or are new.
 //!
 //! Grades are the matrix's ([`at_report::matrix::Grade::of`], informational included) and
-//! "worse" is [`Grade::severity`]: this module keeps no grade list of its own.
+//! "worse" is [`Grade::severity`], except that pass and informational rank alike ([`rank`]): both
+//! conform, and another implementation-defined value is no regression.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -11,6 +12,15 @@ use std::path::Path;
 use at_report::load::Run;
 use at_report::matrix::Grade;
 use serde::{Deserialize, Serialize};
+
+/// How bad a grade is for the gate: [`Grade::severity`], with informational ranked as pass (a
+/// case that conforms but records another implementation-defined value has not got worse).
+pub fn rank(g: Grade) -> u8 {
+    match g {
+        Grade::Informational => Grade::Pass.severity(),
+        g => g.severity(),
+    }
+}
 
 /// The file format version this module writes and reads.
 pub const FORMAT: u32 = 1;
@@ -169,9 +179,9 @@ impl Baseline {
                                 reproduce: cg.reproduce.clone(),
                             };
                             g.compared += 1;
-                            if cg.grade.severity() > was.severity() {
+                            if rank(cg.grade) > rank(was) {
                                 g.worse.push(change);
-                            } else if cg.grade.severity() < was.severity() {
+                            } else if rank(cg.grade) < rank(was) {
                                 g.better.push(change);
                             }
                         }
@@ -367,6 +377,19 @@ mod tests {
         );
         assert!(text.contains("(newly passing)"), "{text}");
         assert!(text.contains("gate: FAILED (1 worse, 0 missing)"), "{text}");
+        // Pass <-> informational (another implementation-defined value) is no change for the
+        // gate; pass -> skip is worse (the case no longer runs).
+        let g = base.gate(
+            &grades_of(&[
+                ("a", "x.scn [ec25]", Grade::Informational),
+                ("a", "y.scn [ec25]", Grade::Fail),
+                ("a", "z.scn [ec25]", Grade::Skip),
+                ("b", "x.scn [ec25]", Grade::Pass),
+            ]),
+            &all(&["a", "b"]),
+        );
+        assert_eq!((g.worse.len(), g.better.len()), (1, 0), "{g:?}");
+        assert_eq!(g.worse[0].case, "z.scn [ec25]");
         // Target b not run at all: its cases are missing, with the reason.
         let g = base.gate(
             &grades_of(&[("a", "x.scn [ec25]", Grade::Pass)]),
