@@ -246,24 +246,24 @@ pub fn skip_on_real_target(sc: &Scenario, profile: Profile) -> Option<String> {
 pub fn would_skip(
     sc: &Scenario,
     profile: Profile,
-    target: &crate::TargetSpec,
+    target: &crate::target::TargetSpec,
     fault_control: bool,
 ) -> Option<String> {
-    if *target == crate::TargetSpec::Emulator {
+    if *target == crate::target::TargetSpec::Emulator {
         return None;
     }
     if let Some(why) = crate::scenario::real_target_setup_with(sc, profile, fault_control).err() {
         return Some(why);
     }
     if let Ok(module) = at_catalog::Profile::builtin(&profile.to_string())
-        && let Some(why) = crate::run::on_the_guard_boundary(sc, profile, &module)
+        && let Some(why) = on_the_guard_boundary(sc, profile, &module)
     {
         return Some(why);
     }
     let dtr = sc
         .steps_for(profile)
         .any(|s| matches!(s.kind, at_scenario::StepKind::Dtr(_)));
-    (dtr && matches!(target, crate::TargetSpec::Tcp { .. }))
+    (dtr && matches!(target, crate::target::TargetSpec::Tcp { .. }))
         .then(|| "needs DTR (@dtr); a raw TCP port has no modem lines (use rfc2217)".into())
 }
 
@@ -469,6 +469,42 @@ pub fn run_case_emulated_vars(
     let mut r = run_case_on_with(sc, profile, &mut target, mail, vars, cancel);
     r.target = label;
     r
+}
+
+/// Why a scenario whose `+++` sits exactly on the guard time (000 §1.3: 1 s) cannot be judged
+/// on a real clock: the scheduling jitter of host and module decides which side of the
+/// boundary the escape lands on. Virtual time places it exactly.
+pub(crate) fn on_the_guard_boundary(
+    sc: &Scenario,
+    profile: Profile,
+    module: &at_catalog::Profile,
+) -> Option<String> {
+    use at_scenario::StepKind;
+    let guard = Duration::from_millis(module.limits.guard_time_ms);
+    let near = |d: Duration| d.abs_diff(guard) < Duration::from_millis(50);
+    let steps: Vec<_> = sc.steps_for(profile).collect();
+    steps.iter().enumerate().find_map(|(i, step)| {
+        let StepKind::Escape(e) = &step.kind else {
+            return None;
+        };
+        // The silence after `+++` only ends early when the host sends next; before an expected
+        // answer it lasts until the module has spoken, however the clock jitters.
+        let sends_next = steps.get(i + 1).is_some_and(|n| {
+            matches!(
+                n.kind,
+                StepKind::Send(_) | StepKind::Data(_) | StepKind::Escape(_) | StepKind::Dtr(_)
+            )
+        });
+        (near(e.guard_before) || (sends_next && near(e.guard_after))).then(|| {
+            format!(
+                "{}:{}: +++ exactly on the {:.1} s guard time (000 §1.3) needs the emulator's \
+                 virtual time: on a real clock, jitter decides the outcome",
+                sc.name,
+                step.span.line,
+                guard.as_secs_f64()
+            )
+        })
+    })
 }
 
 #[cfg(test)]

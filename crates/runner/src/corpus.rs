@@ -103,6 +103,14 @@ pub fn cites(source: &str, section: &str) -> bool {
     sdoc == want && wpath.len() <= spath.len() && spath.iter().zip(&wpath).all(|(a, b)| a == b)
 }
 
+/// The scenario's path from the corpus root (`quectel/3.1-send-plain.scn`).
+pub fn corpus_name(name: &str) -> &str {
+    match name.rfind("scenarios/") {
+        Some(i) => name.get(i + "scenarios/".len()..).unwrap_or(name),
+        None => name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

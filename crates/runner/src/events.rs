@@ -12,7 +12,7 @@
 
 use at_wire::decoder::{Decoder, DecoderConfig, Echo, Kind, OwnedEvent, Pending, Terminator};
 
-use crate::judge::Grade;
+use crate::plan::Grade;
 use crate::plan::{Captures, Item, ItemKind};
 
 /// Longest line the judge decodes (longer lines are one `Overflow` event, a mismatch).

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::escape::{escape, escaped_width};
 use crate::events::{self, What};
+pub use crate::plan::Grade;
 use crate::plan::{Action, Captures, Frame, Item, Location, Plan, Segment, Step};
 use crate::target::{ReadOutcome, Target, TargetError};
 use crate::transcript::{Direction, Transcript, secrets_in_command};
@@ -27,33 +28,6 @@ const MAX_LINE: usize = 4096;
 const CANCEL_SLICE: Duration = Duration::from_millis(100);
 /// How much of the actual output a diff shows.
 const DIFF_CONTEXT: usize = 600;
-
-/// How a deviation grades, by the evidence of what it breaks (after Autobahn|Testsuite).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Grade {
-    /// No deviation.
-    Pass,
-    /// A difference where the manuals leave the behaviour open (implementation-defined).
-    Informational,
-    /// A deviation from an ERRATA choice, or a late answer: the manual's bytes, not its letter.
-    NonStrict,
-    /// A deviation from what a manual documents.
-    #[default]
-    Fail,
-}
-
-impl Grade {
-    /// `pass`, `informational`, `non-strict`, `fail`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grade::Pass => "pass",
-            Grade::Informational => "informational",
-            Grade::NonStrict => "non-strict",
-            Grade::Fail => "fail",
-        }
-    }
-}
 
 /// Why a scenario failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

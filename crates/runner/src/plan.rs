@@ -83,6 +83,33 @@ pub enum ItemKind {
     Urc,
 }
 
+/// How a deviation grades, by the evidence of what it breaks (after Autobahn|Testsuite).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grade {
+    /// No deviation.
+    Pass,
+    /// A difference where the manuals leave the behaviour open (implementation-defined).
+    Informational,
+    /// A deviation from an ERRATA choice, or a late answer: the manual's bytes, not its letter.
+    NonStrict,
+    /// A deviation from what a manual documents.
+    #[default]
+    Fail,
+}
+
+impl Grade {
+    /// `pass`, `informational`, `non-strict`, `fail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Pass => "pass",
+            Grade::Informational => "informational",
+            Grade::NonStrict => "non-strict",
+            Grade::Fail => "fail",
+        }
+    }
+}
+
 /// How a deviation from an expectation grades: the level of its evidence and the evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Grading {
@@ -110,11 +137,11 @@ impl Grading {
     }
 
     /// The grade of a deviation from it.
-    pub fn grade(&self) -> crate::judge::Grade {
+    pub fn grade(&self) -> Grade {
         match self.level {
-            at_scenario::Level::Documented => crate::judge::Grade::Fail,
-            at_scenario::Level::Errata => crate::judge::Grade::NonStrict,
-            at_scenario::Level::Open => crate::judge::Grade::Informational,
+            at_scenario::Level::Documented => Grade::Fail,
+            at_scenario::Level::Errata => Grade::NonStrict,
+            at_scenario::Level::Open => Grade::Informational,
         }
     }
 }

@@ -8,6 +8,8 @@ use serde::Serialize;
 use crate::case::{CaseResult, Status};
 use crate::outcome::{Outcome, Tally};
 
+pub use crate::corpus::corpus_name;
+
 /// A whole run: every case, how long it took, whether it was interrupted.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
@@ -395,14 +397,6 @@ impl std::str::FromStr for ReportSpec {
             kind,
             path: path.into(),
         })
-    }
-}
-
-/// The scenario's path from the corpus root (`quectel/3.1-send-plain.scn`).
-pub fn corpus_name(name: &str) -> &str {
-    match name.rfind("scenarios/") {
-        Some(i) => name.get(i + "scenarios/".len()..).unwrap_or(name),
-        None => name,
     }
 }
 

@@ -1,67 +1,18 @@
 //! A whole run: which cases, on which target, with progress and Ctrl-C.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use at_scenario::{Profile, Scenario};
 
+use crate::case::on_the_guard_boundary;
 use crate::case::{CaseResult, Status, Variations, run_case_emulated_vars, run_case_on_with};
 use crate::report::{RunReport, corpus_name};
 use crate::scenario::{MailSource, SinkSetup};
-use crate::target::{Rfc2217Target, SerialTarget, Target, TcpTarget};
-
-/// Where the cases run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TargetSpec {
-    /// A fresh in-process emulator per case (virtual time).
-    Emulator,
-    /// A serial port or PTY, `--port PATH --baud N`.
-    Serial {
-        /// Device path.
-        path: String,
-        /// Baud rate.
-        baud: u32,
-    },
-    /// A TCP stream, `--tcp HOST:PORT`.
-    Tcp {
-        /// Address.
-        addr: String,
-    },
-    /// A serial port behind an RFC 2217 server (ser2net, a labgrid `NetworkSerialPort`):
-    /// TCP with baud rate and DTR.
-    Rfc2217 {
-        /// Address.
-        addr: String,
-        /// Baud rate to set.
-        baud: u32,
-    },
-}
-
-impl TargetSpec {
-    /// Opens the device (`None` for the emulator, which runs one per case).
-    pub fn open(&self) -> Result<Option<Box<dyn Target>>, String> {
-        let timeout = Duration::from_secs(5);
-        Ok(match self {
-            TargetSpec::Emulator => None,
-            TargetSpec::Serial { path, baud } => Some(Box::new(
-                SerialTarget::open(path, *baud).map_err(|e| e.to_string())?,
-            )),
-            TargetSpec::Tcp { addr } => Some(Box::new(
-                TcpTarget::connect(addr, timeout).map_err(|e| e.to_string())?,
-            )),
-            TargetSpec::Rfc2217 { addr, baud } => Some(Box::new(
-                Rfc2217Target::connect(addr, *baud, timeout).map_err(|e| e.to_string())?,
-            )),
-        })
-    }
-
-    /// Whether each case gets a fresh connection: `atconform emulate --listen` powers a
-    /// fresh module on per connection, and serial-over-TCP bridges start each session clean.
-    pub fn reconnects(&self) -> bool {
-        matches!(self, TargetSpec::Tcp { .. } | TargetSpec::Rfc2217 { .. })
-    }
-}
+use crate::target::Target;
+pub use crate::target::TargetSpec;
 
 /// What to run and how.
 #[derive(Clone, Debug)]
@@ -374,42 +325,6 @@ impl OwnedSink {
     }
 }
 
-/// Why a scenario whose `+++` sits exactly on the guard time (000 §1.3: 1 s) cannot be judged
-/// on a real clock: the scheduling jitter of host and module decides which side of the
-/// boundary the escape lands on. Virtual time places it exactly.
-pub(crate) fn on_the_guard_boundary(
-    sc: &Scenario,
-    profile: Profile,
-    module: &at_catalog::Profile,
-) -> Option<String> {
-    use at_scenario::StepKind;
-    let guard = Duration::from_millis(module.limits.guard_time_ms);
-    let near = |d: Duration| d.abs_diff(guard) < Duration::from_millis(50);
-    let steps: Vec<_> = sc.steps_for(profile).collect();
-    steps.iter().enumerate().find_map(|(i, step)| {
-        let StepKind::Escape(e) = &step.kind else {
-            return None;
-        };
-        // The silence after `+++` only ends early when the host sends next; before an expected
-        // answer it lasts until the module has spoken, however the clock jitters.
-        let sends_next = steps.get(i + 1).is_some_and(|n| {
-            matches!(
-                n.kind,
-                StepKind::Send(_) | StepKind::Data(_) | StepKind::Escape(_) | StepKind::Dtr(_)
-            )
-        });
-        (near(e.guard_before) || (sends_next && near(e.guard_after))).then(|| {
-            format!(
-                "{}:{}: +++ exactly on the {:.1} s guard time (000 §1.3) needs the emulator's \
-                 virtual time: on a real clock, jitter decides the outcome",
-                sc.name,
-                step.span.line,
-                guard.as_secs_f64()
-            )
-        })
-    })
-}
-
 /// The sink started for one case: every connection it accepted is awaited (bounded, wall
 /// time) until its session is recorded, so `@smtp` sees the session the module just ended.
 struct CaseSink<'a>(&'a smtp_sink::RunningSink);
@@ -577,6 +492,117 @@ fn run_emulated_parallel(
         }
     });
     slots.into_iter().flatten().collect()
+}
+
+/// Why the mail checks of a run on a real target cannot be evaluated, one line each (empty on
+/// the emulator, whose sink is attached to every case, or when nothing stands in the way).
+///
+/// The runner cannot see the module's network: these are the cases it knows to fail (no sink
+/// address the module can reach, a port or an address that is not the sink's) and the one it
+/// suspects (the manual's public server, unless the module's DNS maps it to the sink).
+pub fn mail_warnings(
+    cases: &[(Arc<Scenario>, at_scenario::Profile)],
+    cfg: &RunConfig,
+) -> Vec<String> {
+    use at_scenario::StepKind;
+    if cfg.target == TargetSpec::Emulator || cfg.sink_api.is_some() {
+        return Vec::new();
+    }
+    let checking: Vec<&(Arc<Scenario>, at_scenario::Profile)> = cases
+        .iter()
+        .filter(|(sc, p)| {
+            sc.steps_for(*p).any(|s| {
+                matches!(
+                    s.kind,
+                    StepKind::Mail(_) | StepKind::NoMail | StepKind::Smtp(_)
+                )
+            }) && crate::case::would_skip(sc, *p, &cfg.target, cfg.fault_control.is_some())
+                .is_none()
+        })
+        .collect();
+    if checking.is_empty() {
+        return Vec::new();
+    }
+    let n = checking.len();
+    let Some(sink) = cfg.sink_listen else {
+        return vec![format!(
+            "warning: {n} case(s) check the delivered mail (@mail/@smtp), but no sink address \
+             was given: the runner's sink listens on ephemeral loopback ports the module cannot \
+             know, so those checks fail; pass --sink-listen ADDR (and --sink-tls-listen ADDR for \
+             implicit TLS) on an address the module reaches and point SMTP_SERVER and the ports \
+             at it, or --sink-api ADDR"
+        )];
+    };
+    let mut out = Vec::new();
+    // Each distinct (variable, value) once, with the number of cases it concerns.
+    let mut seen: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
+    for (sc, p) in &checking {
+        let value = |name: &str| -> Option<(String, bool)> {
+            let decl = sc.vars.iter().find(|v| v.name == name)?;
+            self_or_default(cfg, name, decl.default.as_deref())
+        };
+        let implicit =
+            crate::scenario::setup_for(sc, *p).1.tls == Some(at_scenario::TlsMode::Implicit);
+        if let Some((server, set)) = value("SMTP_SERVER") {
+            let why = match server.parse::<std::net::IpAddr>() {
+                Ok(ip) if !sink.ip().is_unspecified() && ip != sink.ip() => Some(format!(
+                    "SMTP_SERVER is {server}, not the sink's address {}",
+                    sink.ip()
+                )),
+                Ok(_) => None,
+                Err(_) if !set => Some(format!(
+                    "SMTP_SERVER is the scenarios' default {server} (no --lab, --var or \
+                     environment value): the module delivers there unless its DNS maps that name \
+                     to the sink"
+                )),
+                Err(_) => None,
+            };
+            if let Some(why) = why {
+                seen.entry(("SMTP_SERVER".into(), server.clone()))
+                    .or_insert((0, why))
+                    .0 += 1;
+            }
+        }
+        let (port_var, listen, flag) = if implicit {
+            ("SMTPS_PORT", cfg.sink_tls_listen, "--sink-tls-listen")
+        } else if sc.vars.iter().any(|v| v.name == "STARTTLS_PORT") {
+            ("STARTTLS_PORT", Some(sink), "--sink-listen")
+        } else {
+            ("SMTP_PORT", Some(sink), "--sink-listen")
+        };
+        let Some((port, _)) = value(port_var) else {
+            continue;
+        };
+        let why = match listen {
+            None => Some(format!(
+                "implicit-TLS cases need --sink-tls-listen ADDR (the TLS sink otherwise \
+                 listens on an ephemeral port); {port_var} is {port}"
+            )),
+            Some(l) if port != l.port().to_string() => Some(format!(
+                "{port_var} is {port} but {flag} is port {}: the module connects to {port} \
+                 unless the network forwards it",
+                l.port()
+            )),
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            seen.entry((port_var.into(), port)).or_insert((0, why)).0 += 1;
+        }
+    }
+    for ((_, _), (count, why)) in seen {
+        out.push(format!(
+            "warning: {count} case(s) check the delivered mail, which may not reach the sink: {why}"
+        ));
+    }
+    out
+}
+
+/// The run's value of `name` (and `true`), else the scenario's `default` (and `false`).
+fn self_or_default(cfg: &RunConfig, name: &str, default: Option<&str>) -> Option<(String, bool)> {
+    match cfg.vars.get(name) {
+        Some(v) => Some((v, true)),
+        None => default.map(|d| (d.to_owned(), false)),
+    }
 }
 
 #[cfg(test)]

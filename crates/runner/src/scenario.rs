@@ -925,7 +925,7 @@ pub fn run_scenario_with(
                         // embedded too.
                         at_scenario::Payload::File(p) if sc.path.is_none() && p.is_relative() => {
                             let rel = crate::corpus::resolve_relative(
-                                crate::report::corpus_name(&sc.name),
+                                crate::corpus::corpus_name(&sc.name),
                                 &p.to_string_lossy(),
                             );
                             crate::corpus::data_file(&rel)

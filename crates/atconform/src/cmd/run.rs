@@ -468,7 +468,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     if cases.is_empty() {
         return Err(miette!("no scenario matches the selection"));
     }
-    for w in at_runner::vars::mail_warnings(&cases, &cfg) {
+    for w in at_runner::run::mail_warnings(&cases, &cfg) {
         eprintln!("{w}");
     }
     let out = out_dir(&args)?;
@@ -749,7 +749,7 @@ fn run_targets(
             profiles: vec![t.profile],
             ..base.clone()
         };
-        for w in at_runner::vars::mail_warnings(&selected(t), &cfg) {
+        for w in at_runner::run::mail_warnings(&selected(t), &cfg) {
             eprintln!("{}: {w}", t.label);
         }
     }
