@@ -3,10 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::model::{Piece, Scenario, Text};
-
-/// What secret values are replaced with wherever they would be shown.
-pub const REDACTED: &str = "<redacted>";
+use crate::model::{Piece, REDACTED, Scenario, Text};
 
 /// Values of variables and captures during one run of a scenario.
 ///

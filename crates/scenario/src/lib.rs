@@ -41,7 +41,7 @@ mod payload;
 mod profile;
 pub mod write;
 
-pub use bind::{BindError, Bindings, Captures, REDACTED, escape_bytes};
+pub use bind::{BindError, Bindings, Captures, escape_bytes};
 pub use error::{ErrorKind, LoadError, LoadErrors};
 pub use evidence::{Evidence, EvidenceError, Level, Limit, expectation_limit};
 pub use explain::explain;

@@ -14,6 +14,9 @@ use std::time::Duration;
 use crate::evidence::Evidence;
 use crate::profile::ProfileSet;
 
+/// What secret values are replaced with wherever they would be shown.
+pub const REDACTED: &str = "<redacted>";
+
 /// Default per-scenario timeout when the file sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default silence before `+++` (000 §1.3 asks for at least 1 s; 0.5 s of margin).
@@ -54,7 +57,7 @@ impl std::fmt::Debug for Scenario {
 impl std::fmt::Debug for VarDecl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let default: Option<&str> = match &self.default {
-            Some(_) if self.secret => Some(crate::REDACTED),
+            Some(_) if self.secret => Some(REDACTED),
             d => d.as_deref(),
         };
         f.debug_struct("VarDecl")

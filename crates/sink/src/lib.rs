@@ -50,6 +50,7 @@
 
 pub mod api;
 pub mod durable;
+mod error;
 mod fault;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -63,12 +64,13 @@ mod time;
 mod tls;
 mod transcript;
 
+pub use error::Error;
 pub use fault::{
     Action, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaultError, TlsFaults, Trigger,
 };
 pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
 pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};
-pub use server::{Error, RunningSink, SETTLE_DEADLINE, Sink, SinkConfig, TlsSource, settle, spawn};
+pub use server::{RunningSink, SETTLE_DEADLINE, Sink, SinkConfig, TlsSource, settle, spawn};
 pub use session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 pub use store::{ErrorCallback, MessageCallback, Store, TRANSCRIPT_BUDGET};
 pub use time::{Clock, Instant, ManualClock};

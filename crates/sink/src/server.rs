@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::error::Error;
 use crate::fault::FaultScript;
 
 /// Longest wall time [`RunningSink::settled`] waits for sessions to be recorded: a loopback
@@ -51,37 +52,6 @@ use crate::store::{ErrorCallback, MessageCallback, Store};
 use crate::time::{Clock, Instant};
 use crate::tls::TlsOptions;
 use crate::transcript::{CloseReason, SessionEnd, Transcript};
-
-/// Errors starting or running a sink.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The TLS certificate or key could not be read or used.
-    #[error("TLS setup: {0}")]
-    Tls(String),
-    /// The store directory could not be created.
-    #[error("store directory {path}: {source}")]
-    Store {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The runtime or its thread could not be started.
-    #[error("cannot start the sink runtime: {0}")]
-    Runtime(std::io::Error),
-    /// The configuration is inconsistent.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-}
 
 /// Where the TLS certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

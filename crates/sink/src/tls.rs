@@ -5,9 +5,9 @@ use std::path::Path;
 
 use at_tls::{Acceptor, Ciphers, Negotiated, ServerIdentity, ServerSettings, Versions};
 
+use crate::error::Error;
 use crate::fault::TlsFaults;
 use crate::profile::Profile;
-use crate::server::Error;
 use crate::transcript::TlsInfo;
 
 /// What the sink's TLS accepts beyond the profile's defaults.
