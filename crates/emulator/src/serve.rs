@@ -257,6 +257,9 @@ impl<'o> Module<'o> {
         let origin = tokio::time::Instant::now();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let (open_tx, open_rx) = mpsc::unbounded_channel();
+        // A fault-control command sent while no module was powered on was already answered
+        // `error`; a new module does not take it.
+        drop(options.faults.drain());
         Module {
             options,
             emu: Emulator::new(options.config.clone(), Instant::ZERO),

@@ -249,3 +249,73 @@ fn multitech_prompt_comes_once_the_session_is_open() {
         assert_eq!(text.contains("MAIL FROM"), !reject, "{text}");
     }
 }
+
+/// Fault control on a TCP front end that powers a fresh module per connection: a command sent
+/// while no module runs is answered `error` and not taken by the next module; one sent while a
+/// host is connected is answered `ok` once the module has it.
+#[test]
+fn fault_control_reaches_only_a_running_module() {
+    use at_emulator::serve::serve_fault_control;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (listener, control) = rt.block_on(async {
+        (
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+        )
+    });
+    let (addr, control_addr) = (
+        listener.local_addr().expect("addr"),
+        control.local_addr().expect("addr"),
+    );
+    let options = ServeOptions::new(
+        EmulatorConfig::builtin("ec25").expect("ec25"),
+        ResolveMap::new(),
+    );
+    let inbox = options.faults.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(async move {
+        serve_tcp(listener, &options, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    let ctl = rt.spawn(serve_fault_control(control, inbox, std::future::pending()));
+    let command = |line: &str| {
+        let mut c = std::net::TcpStream::connect(control_addr).expect("control");
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        c.write_all(format!("{line}\n").as_bytes()).unwrap();
+        String::from_utf8(read_until(&mut c, b"\n")).unwrap()
+    };
+    assert!(command("fault bogus").starts_with("error: "));
+    assert_eq!(
+        command("fault sim-not-ready"),
+        "error: no module is running to take it\n"
+    );
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"ATE0\r").unwrap();
+    read_until(&mut s, b"OK\r\n");
+    s.write_all(b"AT+CPIN?\r").unwrap();
+    assert_eq!(
+        read_until(&mut s, b"OK\r\n"),
+        b"\r\n+CPIN: READY\r\n\r\nOK\r\n",
+        "the stale command was not taken"
+    );
+    assert_eq!(command("fault sim-not-ready"), "ok\n");
+    s.write_all(b"AT+CPIN?\r").unwrap();
+    assert_eq!(read_until(&mut s, b"10\r\n"), b"\r\n+CME ERROR: 10\r\n");
+    assert_eq!(command("clear"), "ok\n");
+    s.write_all(b"AT+CPIN?\r").unwrap();
+    assert_eq!(
+        read_until(&mut s, b"OK\r\n"),
+        b"\r\n+CPIN: READY\r\n\r\nOK\r\n"
+    );
+    drop(s);
+    let _ = tx.send(());
+    rt.block_on(server).expect("join").expect("serve_tcp");
+    ctl.abort();
+}
