@@ -21,24 +21,58 @@ fn read_until(s: &mut std::net::TcpStream, end: &[u8]) -> Vec<u8> {
     got
 }
 
+/// `serve_tcp` (or `serve_tcp_keep_state`) for `options` on a loopback port, on its own runtime.
+struct Served {
+    rt: tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    fn start(options: ServeOptions, keep_state: bool) -> Served {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(async move {
+            let stopped = async {
+                let _ = rx.await;
+            };
+            if keep_state {
+                serve_tcp_keep_state(listener, &options, stopped).await
+            } else {
+                serve_tcp(listener, &options, stopped).await
+            }
+        });
+        Served {
+            rt,
+            addr,
+            stop,
+            server,
+        }
+    }
+
+    /// Stops the server; it must end without an error.
+    fn stop(self) {
+        let _ = self.stop.send(());
+        self.rt
+            .block_on(self.server)
+            .expect("join")
+            .expect("serve_tcp");
+    }
+}
+
 #[test]
 fn tcp_clients_each_get_a_fresh_module() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let options = ServeOptions::new(
         EmulatorConfig::builtin("ec25").expect("ec25"),
         ResolveMap::new(),
     );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(async move {
-        serve_tcp(listener, &options, async {
-            let _ = rx.await;
-        })
-        .await
-    });
+    let served = Served::start(options, false);
+    let addr = served.addr;
 
     for _ in 0..2 {
         let mut s = std::net::TcpStream::connect(addr).expect("connect");
@@ -50,30 +84,19 @@ fn tcp_clients_each_get_a_fresh_module() {
         s.write_all(b"ATE0\r").expect("write");
         assert_eq!(read_until(&mut s, b"OK\r\n"), b"ATE0\r\r\nOK\r\n");
     }
-    let _ = tx.send(());
-    rt.block_on(server).expect("join").expect("serve_tcp");
+    served.stop();
 }
 
 /// `emulate --listen --keep-state`: every connection talks to the same module, which keeps
 /// its settings, and its data mode and timers run on while nobody is connected.
 #[test]
 fn keep_state_serves_one_module_to_every_connection() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let options = ServeOptions::new(
         EmulatorConfig::builtin("ec25").expect("ec25"),
         ResolveMap::new(),
     );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(async move {
-        serve_tcp_keep_state(listener, &options, async {
-            let _ = rx.await;
-        })
-        .await
-    });
+    let served = Served::start(options, true);
+    let addr = served.addr;
     let connect = || {
         let s = std::net::TcpStream::connect(addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10)))
@@ -101,10 +124,7 @@ fn keep_state_serves_one_module_to_every_connection() {
         b"\r\n+QSMTPDST: 1,\"a@example.com\"\r\n\r\nOK\r\n"
     );
     drop(s);
-    let _ = tx.send(());
-    rt.block_on(server)
-        .expect("join")
-        .expect("serve_tcp_keep_state");
+    served.stop();
 }
 
 #[test]
@@ -114,11 +134,6 @@ fn finished_deliveries_reach_the_hook() {
     use at_emulator::Fault;
     use at_mailer::{Failure, NetFault};
 
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     type Seen = Vec<(String, Result<(), Failure>)>;
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let hook_seen = seen.clone();
@@ -131,13 +146,8 @@ fn finished_deliveries_reach_the_hook() {
             v.push((job.server.clone(), outcome.result.clone()));
         },
     ));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(async move {
-        serve_tcp(listener, &options, async {
-            let _ = rx.await;
-        })
-        .await
-    });
+    let served = Served::start(options, false);
+    let addr = served.addr;
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
@@ -157,8 +167,7 @@ fn finished_deliveries_reach_the_hook() {
     let out = cmd("AT+QSMTPPUT=300\r", b"+QSMTPPUT: 653,0\r\n");
     assert_eq!(out, b"\r\nOK\r\n\r\n+QSMTPPUT: 653,0\r\n");
     drop(s);
-    let _ = tx.send(());
-    rt.block_on(server).expect("join").expect("serve_tcp");
+    served.stop();
     let seen = seen.lock().expect("lock");
     assert_eq!(*seen, vec![("smtp.163.com".to_owned(), Err(Failure::Dns))]);
 }
@@ -178,11 +187,6 @@ fn multitech_prompt_comes_once_the_session_is_open() {
         }
         let sink = smtp_sink::spawn(cfg).expect("sink");
         let sink_addr = sink.smtp_addr().expect("smtp");
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let mut resolve = ResolveMap::new();
         resolve
             .add(&format!("smtp.example.com:25={sink_addr}"))
@@ -191,13 +195,8 @@ fn multitech_prompt_comes_once_the_session_is_open() {
             EmulatorConfig::builtin("multitech").expect("multitech"),
             resolve,
         );
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = rt.spawn(async move {
-            serve_tcp(listener, &options, async {
-                let _ = rx.await;
-            })
-            .await
-        });
+        let served = Served::start(options, false);
+        let addr = served.addr;
         let mut s = std::net::TcpStream::connect(addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(20)))
             .expect("timeout");
@@ -229,8 +228,7 @@ fn multitech_prompt_comes_once_the_session_is_open() {
             assert_eq!(sink.messages().len(), 1);
         }
         drop(s);
-        let _ = tx.send(());
-        rt.block_on(server).expect("join").expect("serve_tcp");
+        served.stop();
         // One SMTP connection: the body went on the session the prompt announced. The sink
         // records a session once its connection has ended, which may be a moment later.
         let until = std::time::Instant::now() + Duration::from_secs(5);
@@ -256,34 +254,21 @@ fn multitech_prompt_comes_once_the_session_is_open() {
 #[test]
 fn fault_control_reaches_only_a_running_module() {
     use at_emulator::serve::serve_fault_control;
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (listener, control) = rt.block_on(async {
-        (
-            tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind"),
-            tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind"),
-        )
-    });
-    let (addr, control_addr) = (
-        listener.local_addr().expect("addr"),
-        control.local_addr().expect("addr"),
-    );
     let options = ServeOptions::new(
         EmulatorConfig::builtin("ec25").expect("ec25"),
         ResolveMap::new(),
     );
     let inbox = options.faults.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(async move {
-        serve_tcp(listener, &options, async {
-            let _ = rx.await;
-        })
-        .await
-    });
-    let ctl = rt.spawn(serve_fault_control(control, inbox, std::future::pending()));
+    let served = Served::start(options, false);
+    let addr = served.addr;
+    let control = served
+        .rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let control_addr = control.local_addr().expect("addr");
+    let ctl = served
+        .rt
+        .spawn(serve_fault_control(control, inbox, std::future::pending()));
     let command = |line: &str| {
         let mut c = std::net::TcpStream::connect(control_addr).expect("control");
         c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -315,7 +300,6 @@ fn fault_control_reaches_only_a_running_module() {
         b"\r\n+CPIN: READY\r\n\r\nOK\r\n"
     );
     drop(s);
-    let _ = tx.send(());
-    rt.block_on(server).expect("join").expect("serve_tcp");
     ctl.abort();
+    served.stop();
 }
