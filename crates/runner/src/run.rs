@@ -397,7 +397,7 @@ fn run_real_case(
     // step when it is reached (`Controlled::inject_fault`); all taken away after the case.
     let mut controlled;
     let device: &mut dyn Target = match control {
-        Some(c) if !setup.module_faults.is_empty() || setup.step_faults => {
+        Some(c) if setup.has_module_faults() => {
             for spec in &setup.module_faults {
                 if let Err(e) = c.inject(spec) {
                     let _ = c.clear();
@@ -433,7 +433,7 @@ fn run_real_case(
         }
     };
     if let Some(c) = control
-        && (!setup.module_faults.is_empty() || setup.step_faults)
+        && setup.has_module_faults()
         && let Err(e) = c.clear()
     {
         // The module is left in the fault: the lab, not the module, went wrong.

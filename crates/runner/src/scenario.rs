@@ -83,6 +83,12 @@ pub struct SinkSetup {
 }
 
 impl SinkSetup {
+    /// Whether the case puts the module into a fault through a fault-control port, at its start
+    /// or at a step (then the faults are cleared after it).
+    pub fn has_module_faults(&self) -> bool {
+        !self.module_faults.is_empty() || self.step_faults
+    }
+
     /// Whether the case needs anything but a default sink.
     pub fn is_default(&self) -> bool {
         *self == SinkSetup::default()

@@ -399,14 +399,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         .iter()
         .map(|p| profile(p))
         .collect::<miette::Result<Vec<_>>>()?;
-    let target = match (&args.port, &args.tcp) {
-        (Some(path), _) => TargetSpec::Serial {
-            path: path.clone(),
-            baud: args.baud,
-        },
-        (_, Some(addr)) => TargetSpec::Tcp { addr: addr.clone() },
-        _ => TargetSpec::Emulator,
-    };
+    let target = single_target(&args);
     if let Some(p) = &args.emulator {
         profiles = vec![profile(p)?];
     }
@@ -642,6 +635,18 @@ fn paths(args: &Args) -> Vec<String> {
     args.paths.iter().map(|p| p.display().to_string()).collect()
 }
 
+/// The target of a run without `--target`: `--port`, `--tcp`, or the in-process emulator.
+fn single_target(args: &Args) -> TargetSpec {
+    match (&args.port, &args.tcp) {
+        (Some(path), _) => TargetSpec::Serial {
+            path: path.clone(),
+            baud: args.baud,
+        },
+        (_, Some(addr)) => TargetSpec::Tcp { addr: addr.clone() },
+        _ => TargetSpec::Emulator,
+    }
+}
+
 /// What `--list` needs to know of the arguments.
 fn args_view(args: &Args) -> super::lab::ListArgs {
     let single = if args.target.is_empty() {
@@ -653,14 +658,7 @@ fn args_view(args: &Args) -> super::lab::ListArgs {
                 .filter_map(|p| Profile::from_name(p))
                 .collect(),
         };
-        let target = match (&args.port, &args.tcp) {
-            (Some(path), _) => TargetSpec::Serial {
-                path: path.clone(),
-                baud: args.baud,
-            },
-            (_, Some(addr)) => TargetSpec::Tcp { addr: addr.clone() },
-            _ => TargetSpec::Emulator,
-        };
+        let target = single_target(args);
         Some((target, profiles))
     } else {
         None
