@@ -44,6 +44,7 @@ pub mod run;
 pub mod rundir;
 pub mod scenario;
 pub mod snapshot;
+pub mod tap;
 pub mod target;
 pub mod transcript;
 pub mod vars;

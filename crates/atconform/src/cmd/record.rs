@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use at_report::record::{LiveRedactor, MailRecord, Tap};
+use at_report::record::{LiveRedactor, MailRecord, Recording};
+use at_runner::tap::Tap;
 use miette::miette;
 
 /// Record what an application and a module say to each other.
@@ -163,7 +164,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let quiet = args.quiet;
     // The live echo hides credentials as the recording does (a line may come in pieces).
     let mut shown = [LiveRedactor::default(), LiveRedactor::default()];
-    let rec = tap
+    let chunks = tap
         .run(&stop, |at, dir, bytes| {
             if !quiet {
                 let (arrow, r) = match dir {
@@ -179,7 +180,10 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         let _ = tx.send(());
         let _ = handle.join();
     }
-    let mut rec = rec;
+    let mut rec = Recording {
+        chunks,
+        ..Recording::default()
+    };
     if let Some(s) = &sink {
         rec.mail = collect_mail(s);
         eprintln!("the capture sink received {} message(s)", rec.mail.len());
