@@ -4,7 +4,7 @@
 //! - [`labgrid`]: the coordinator through `labgrid-client` (places, tags, reservations that
 //!   wait, acquire/release, the place's `NetworkSerialPort`), and [`labgrid::Lease`].
 //! - [`places`]: `--target labgrid:...` resolved to places, each reserved, acquired, checked
-//!   ([`health`]) and turned into an ordinary target ([`at_report::multi::TargetArg`]), so
+//!   ([`health`]) and turned into an ordinary target ([`at_runner::multi::TargetArg`]), so
 //!   places run in parallel like any other targets, each in its own run directory.
 //! - [`baseline`]: per target and case the expected grade; a run fails the gate only if a case
 //!   got worse.
@@ -23,7 +23,7 @@
 
 use std::str::FromStr;
 
-use at_report::multi::TargetArg;
+use at_runner::multi::TargetArg;
 
 pub mod baseline;
 pub mod health;
@@ -46,7 +46,9 @@ impl FromStr for TargetSel {
         if s.starts_with("labgrid:") || s.contains("=labgrid:") {
             s.parse().map(TargetSel::Lab)
         } else {
-            s.parse().map(TargetSel::Direct)
+            s.parse()
+                .map(TargetSel::Direct)
+                .map_err(|e: at_runner::multi::TargetArgError| e.to_string())
         }
     }
 }

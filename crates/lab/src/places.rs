@@ -5,7 +5,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use at_report::multi::TargetArg;
+use at_runner::multi::TargetArg;
 use at_scenario::Profile;
 
 use crate::health::{self, Health};

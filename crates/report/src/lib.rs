@@ -3,7 +3,9 @@
 //! (`sslversion` × provider) matrix.
 //!
 //! Input is what the runner leaves behind ([`load::Run`]: its JSON report and transcripts),
-//! or a [`at_runner::RunReport`] in memory; [`multi`] runs the corpus on several targets.
+//! or a [`at_runner::RunReport`] in memory, and the provider and TLS runs of
+//! [`at_runner::matrices`]. This crate only reads and renders: running (several targets at
+//! once, the matrices, the `record` tap) is the runner's.
 //!
 //! ```
 //! use at_report::load::Run;
@@ -37,7 +39,6 @@ pub mod from_transcript;
 pub mod html;
 pub mod load;
 pub mod matrix;
-pub mod multi;
 pub mod providers;
 pub mod record;
 pub mod tls;

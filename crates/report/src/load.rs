@@ -1,7 +1,7 @@
 //! Runs as the runner leaves them: `report.json` plus one transcript file per case.
 //!
-//! A **run directory** is what `atconform run --out DIR` writes (and what [`crate::multi`]
-//! writes per target): the runner's JSON report and, per case,
+//! A **run directory** is what `atconform run --out DIR` writes (and what
+//! `at_runner::multi` writes per target): the runner's JSON report and, per case,
 //! `<scenario with / as __>.<profile>.txt` (AT transcript, timestamps, secrets redacted) and
 //! `.smtp.txt` (SMTP sessions seen by the capture sink).
 
@@ -311,11 +311,6 @@ impl Run {
             case.smtp = std::fs::read_to_string(dir.join(format!("{stem}.smtp.txt"))).ok();
         }
         Ok(run)
-    }
-
-    /// Writes the run as a run directory: the transcripts, then `report.json` (durably).
-    pub fn save_runner(report: &at_runner::RunReport, dir: &Path) -> std::io::Result<()> {
-        report.write_run_dir(dir)
     }
 
     /// The case for `scenario` on `profile`.

@@ -1,6 +1,7 @@
 //! The module × provider matrix: each module profile sending through each capture-sink
 //! provider profile (`permissive`, `rfc5321`, `tencent-ses`), on the emulator, showing which
-//! combinations deliver.
+//! combinations deliver. The runs are `at_runner::matrices::run_providers`'s; this module
+//! classifies and renders them.
 //!
 //! Each module replays the corpus's send examples of its manual (000 §3.1–§3.3 for the EC2x
 //! family, 001 p.20–24 for the AG35, 002 `#PUTMAIL` for Multi-Tech) with `@sink profile NAME`
@@ -10,16 +11,11 @@
 //! manuals leave open — then some liberty of the emulator delivers the same example, and the
 //! matrix says which.
 
-use std::sync::atomic::AtomicBool;
-
-use at_scenario::{Profile, Scenario};
+use at_runner::matrices::{ProviderRuns, SendRun};
 use regex::bytes::Regex;
 use serde::Serialize;
 
 use crate::load::{WireLine, parse_transcript};
-
-/// The sink's provider profiles.
-pub const PROVIDERS: [&str; 3] = ["permissive", "rfc5321", "tencent-ses"];
 
 /// One send example through one provider.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -45,6 +41,58 @@ pub struct Attempt {
     /// Liberties (`at_emulator::liberties`) with which the same example delivers: a conforming
     /// module that composes or talks otherwise where the manuals leave room.
     pub delivers_with: Vec<String>,
+}
+
+impl Attempt {
+    /// What one send example through `provider` shows: the module's result line, and for a
+    /// non-delivery the reason (the runner's first failure and the server's last rejection)
+    /// and its grade, `implementation-defined` when some liberty delivers.
+    pub fn from_run(provider: &str, a: &SendRun) -> Attempt {
+        let r = &a.case;
+        let delivered = a.delivered();
+        let result = result_line(&r.transcript.render(false));
+        let (mut grade, mut rests_on) = (String::new(), String::new());
+        let why = if delivered {
+            String::new()
+        } else {
+            let sessions: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
+            let sessions = sessions.join("\n");
+            let tls_error = r.smtp.iter().rev().find_map(|t| t.tls_error.clone());
+            let server = match last_rejection(&sessions) {
+                Some(reply) => format!("server: {reply}"),
+                None if tls_error.is_some() => {
+                    format!("server: TLS {}", tls_error.unwrap_or_default())
+                }
+                None if r.smtp.is_empty() => "server: no SMTP session".into(),
+                None if !sessions.contains(" S: ") => {
+                    "server: closed the connection before any greeting".into()
+                }
+                None => "server: no rejection".into(),
+            };
+            let mut why = format!("{}; {server}", at_runner::report::summary(r));
+            if let Some(note) = errata_note(provider, &result, &why) {
+                why.push_str(&format!(" ({note})"));
+            }
+            let (g, on) = conclusion(provider, &a.variant, &result, &why);
+            grade = if a.delivers_with.is_empty() {
+                g.to_string()
+            } else {
+                "implementation-defined".to_string()
+            };
+            rests_on = on;
+            why
+        };
+        Attempt {
+            variant: a.variant.clone(),
+            scenario: a.scenario.clone(),
+            delivered,
+            result,
+            why,
+            grade,
+            rests_on,
+            delivers_with: a.delivers_with.clone(),
+        }
+    }
 }
 
 /// One module × provider cell.
@@ -74,40 +122,6 @@ pub struct ProviderMatrix {
     pub providers: Vec<String>,
     /// Row-major cells.
     pub cells: Vec<Combination>,
-}
-
-/// The send examples for `module`: (variant, corpus path).
-pub fn send_examples(module: Profile) -> &'static [(&'static str, &'static str)] {
-    match module {
-        Profile::Multitech => &[("putmail", "multitech/putmail.scn")],
-        Profile::Ag35 => &[
-            ("plain", "ag35/3.1-send-plain.scn"),
-            ("ssl", "ag35/3.2-send-ssl.scn"),
-            ("starttls", "ag35/3.3-send-starttls.scn"),
-        ],
-        _ => &[
-            ("plain", "quectel/3.1-send-plain.scn"),
-            ("ssl", "quectel/3.2-send-ssl.scn"),
-            ("starttls", "quectel/3.3-send-starttls.scn"),
-        ],
-    }
-}
-
-/// `sc` with `@sink profile PROVIDER` added before its first step.
-pub fn with_provider(sc: &Scenario, provider: &str) -> Result<Scenario, String> {
-    let mut text = String::with_capacity(sc.source.len() + 32);
-    let mut done = false;
-    for line in sc.source.lines() {
-        let t = line.trim_start();
-        let is_step = ['>', '<', '~', '@'].iter().any(|c| t.starts_with(*c));
-        if !done && is_step {
-            text.push_str(&format!("@sink profile {provider}\n"));
-            done = true;
-        }
-        text.push_str(line);
-        text.push('\n');
-    }
-    at_scenario::load_str(&sc.name, &text).map_err(|e| format!("{e:?}"))
 }
 
 /// The module's last result line (`+QSMTPPUT: …` or `#CME ERROR: …`) in a rendered AT transcript.
@@ -171,22 +185,9 @@ pub fn errata_note(provider: &str, result: &str, why: &str) -> Option<&'static s
     }
 }
 
-/// The liberties tried on a non-delivery: the ones that change what reaches the server (the
-/// mail's composition, the SMTP session, the TLS offer).
-pub const COMPOSITION_LIBERTIES: [&str; 8] = [
-    "multipart-always",
-    "body-base64",
-    "subject-q-words",
-    "mail-headers",
-    "attachment-types",
-    "auth-login-first",
-    "ehlo-name",
-    "cipher-order",
-];
-
 /// The evidence a non-delivery of `variant` through `provider` rests on, from the reason: the
 /// grade (`documented` or `errata`) and the sections and ERRATA entries. (A liberty that
-/// delivers makes it `implementation-defined`, see [`ProviderMatrix::run`].)
+/// delivers makes it `implementation-defined`, see [`Attempt::from_run`].)
 pub fn conclusion(
     provider: &str,
     variant: &str,
@@ -232,93 +233,26 @@ pub fn conclusion(
 }
 
 impl ProviderMatrix {
-    /// Runs every module × provider × send example on the emulator.
-    pub fn run(
-        modules: &[Profile],
-        providers: &[&str],
-        corpus: &[Scenario],
-        cancel: &AtomicBool,
-    ) -> Result<ProviderMatrix, String> {
-        let mut cells = Vec::new();
-        for &m in modules {
-            for &p in providers {
-                let mut attempts = Vec::new();
-                for (variant, path) in send_examples(m) {
-                    let sc = corpus
-                        .iter()
-                        .find(|s| at_runner::corpus_name(&s.name) == *path)
-                        .ok_or_else(|| format!("{path} is not in the corpus"))?;
-                    let sc = with_provider(sc, p)?;
-                    let r = at_runner::run_case_emulated(&sc, m, &[], cancel);
-                    let transcript = r.transcript.render(false);
-                    let delivered = r.status == at_runner::Status::Pass;
-                    let result = result_line(&transcript);
-                    let (mut grade, mut rests_on, mut delivers_with) =
-                        (String::new(), String::new(), Vec::new());
-                    let why = if delivered {
-                        String::new()
-                    } else {
-                        let sessions: Vec<String> = r.smtp.iter().map(|t| t.render()).collect();
-                        let sessions = sessions.join("\n");
-                        let tls_error = r.smtp.iter().rev().find_map(|t| t.tls_error.clone());
-                        let server = match last_rejection(&sessions) {
-                            Some(reply) => format!("server: {reply}"),
-                            None if tls_error.is_some() => {
-                                format!("server: TLS {}", tls_error.unwrap_or_default())
-                            }
-                            None if r.smtp.is_empty() => "server: no SMTP session".into(),
-                            None if !sessions.contains(" S: ") => {
-                                "server: closed the connection before any greeting".into()
-                            }
-                            None => "server: no rejection".into(),
-                        };
-                        let mut why = format!("{}; {server}", at_runner::report::summary(&r));
-                        if let Some(note) = errata_note(p, &result, &why) {
-                            why.push_str(&format!(" ({note})"));
-                        }
-                        let (g, on) = conclusion(p, variant, &result, &why);
-                        // A conforming module that chose otherwise where the manuals leave room.
-                        for l in COMPOSITION_LIBERTIES {
-                            let extra = at_runner::Variations {
-                                quirks: Vec::new(),
-                                liberties: vec![l.to_string()],
-                            };
-                            let r = at_runner::run_case_emulated_with(&sc, m, &extra, cancel);
-                            if r.status == at_runner::Status::Pass {
-                                delivers_with.push(l.to_string());
-                            }
-                        }
-                        grade = if delivers_with.is_empty() {
-                            g.to_string()
-                        } else {
-                            "implementation-defined".to_string()
-                        };
-                        rests_on = on;
-                        why
-                    };
-                    attempts.push(Attempt {
-                        variant: (*variant).into(),
-                        scenario: (*path).into(),
-                        delivered,
-                        result,
-                        why,
-                        grade,
-                        rests_on,
-                        delivers_with,
-                    });
-                }
-                cells.push(Combination {
-                    module: m.to_string(),
-                    provider: p.to_string(),
-                    attempts,
-                });
-            }
-        }
-        Ok(ProviderMatrix {
-            modules: modules.iter().map(|m| m.to_string()).collect(),
-            providers: providers.iter().map(|p| p.to_string()).collect(),
+    /// The matrix of what [`at_runner::matrices::run_providers`] ran.
+    pub fn from_runs(runs: &ProviderRuns) -> ProviderMatrix {
+        let cells = runs
+            .cells
+            .iter()
+            .map(|c| Combination {
+                module: c.module.to_string(),
+                provider: c.provider.clone(),
+                attempts: c
+                    .attempts
+                    .iter()
+                    .map(|a| Attempt::from_run(&c.provider, a))
+                    .collect(),
+            })
+            .collect();
+        ProviderMatrix {
+            modules: runs.modules.iter().map(|m| m.to_string()).collect(),
+            providers: runs.providers.clone(),
             cells,
-        })
+        }
     }
 
     /// The cell of `module` × `provider`.

@@ -4,23 +4,11 @@
 //!
 //! Each row replays a module's SSL or STARTTLS send example (000 §3.2/§3.3, 001 p.22–24) with its
 //! `"sslversion",1,1` line set to the row's value and `@sink profile NAME` added; the example's
-//! `tls-version: TLSv1` check (which holds for value 1 only) is left out.
+//! `tls-version: TLSv1` check (which holds for value 1 only) is left out. The runs are
+//! `at_runner::matrices::run_tls`'s; this module reads and renders them.
 
-use std::sync::atomic::AtomicBool;
-
-use at_scenario::{Profile, Scenario};
+use at_runner::matrices::{SSLVERSIONS, TlsRuns};
 use serde::Serialize;
-
-use crate::providers::send_examples;
-
-/// The `sslversion` values (000 §3.2, SSL manual \[8\], ERRATA E28) and what each allows.
-pub const SSLVERSIONS: [(u8, &str); 5] = [
-    (0, "SSL 3.0"),
-    (1, "TLS 1.0"),
-    (2, "TLS 1.1"),
-    (3, "TLS 1.2"),
-    (4, "all"),
-];
 
 /// One sslversion × variant × provider cell.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -51,66 +39,30 @@ pub struct TlsMatrix {
     pub cells: Vec<TlsCell>,
 }
 
-/// `sc` with its `"sslversion",1,1` set to `value`, its `tls-version:` check dropped and
-/// `@sink profile PROVIDER` added.
-pub fn with_sslversion(sc: &Scenario, value: u8, provider: &str) -> Result<Scenario, String> {
-    let mut text = String::with_capacity(sc.source.len() + 32);
-    for line in sc.source.lines() {
-        if line.trim_start().starts_with("tls-version:") {
-            continue;
-        }
-        let line = line.replace(
-            "AT+QSSLCFG=\"sslversion\",1,1",
-            &format!("AT+QSSLCFG=\"sslversion\",1,{value}"),
-        );
-        text.push_str(&line);
-        text.push('\n');
-    }
-    let sc = at_scenario::load_str(&sc.name, &text).map_err(|e| format!("{e:?}"))?;
-    crate::providers::with_provider(&sc, provider)
-}
-
 impl TlsMatrix {
-    /// Runs every module × SSL variant × sslversion × provider on the emulator.
-    pub fn run(
-        modules: &[Profile],
-        providers: &[&str],
-        corpus: &[Scenario],
-        cancel: &AtomicBool,
-    ) -> Result<TlsMatrix, String> {
-        let mut cells = Vec::new();
-        for &m in modules {
-            for (variant, path) in send_examples(m)
-                .iter()
-                .filter(|(v, _)| *v == "ssl" || *v == "starttls")
-            {
-                let sc = corpus
-                    .iter()
-                    .find(|s| at_runner::corpus_name(&s.name) == *path)
-                    .ok_or_else(|| format!("{path} is not in the corpus"))?;
-                for (value, _) in SSLVERSIONS {
-                    for &p in providers {
-                        let sc = with_sslversion(sc, value, p)?;
-                        let r = at_runner::run_case_emulated(&sc, m, &[], cancel);
-                        let result = crate::providers::result_line(&r.transcript.render(false));
-                        let last = r.smtp.last();
-                        cells.push(TlsCell {
-                            module: m.to_string(),
-                            variant: (*variant).into(),
-                            sslversion: value,
-                            provider: p.into(),
-                            result,
-                            negotiated: last.and_then(|t| t.tls.as_ref()).map(|i| i.summary()),
-                            tls_error: last.and_then(|t| t.tls_error.clone()),
-                        });
-                    }
+    /// The matrix of what [`at_runner::matrices::run_tls`] ran: per cell the module's result
+    /// line and the last SMTP session's TLS.
+    pub fn from_runs(runs: &TlsRuns) -> TlsMatrix {
+        let cells = runs
+            .cells
+            .iter()
+            .map(|c| {
+                let last = c.case.smtp.last();
+                TlsCell {
+                    module: c.module.to_string(),
+                    variant: c.variant.clone(),
+                    sslversion: c.sslversion,
+                    provider: c.provider.clone(),
+                    result: crate::providers::result_line(&c.case.transcript.render(false)),
+                    negotiated: last.and_then(|t| t.tls.as_ref()).map(|i| i.summary()),
+                    tls_error: last.and_then(|t| t.tls_error.clone()),
                 }
-            }
-        }
-        Ok(TlsMatrix {
-            providers: providers.iter().map(|p| p.to_string()).collect(),
+            })
+            .collect();
+        TlsMatrix {
+            providers: runs.providers.clone(),
             cells,
-        })
+        }
     }
 
     /// The cell for these coordinates.

@@ -2,20 +2,22 @@
 
 use std::sync::atomic::AtomicBool;
 
-use at_report::providers::{PROVIDERS, ProviderMatrix};
+use at_report::providers::ProviderMatrix;
+use at_runner::matrices::{PROVIDERS, run_providers};
 use at_scenario::Profile;
 
 use crate::common::corpus;
 
 #[test]
 fn module_by_provider_matrix() {
-    let m = ProviderMatrix::run(
+    let runs = run_providers(
         &[Profile::Ec25, Profile::Ag35, Profile::Multitech],
         &PROVIDERS,
         &corpus(),
         &AtomicBool::new(false),
     )
     .unwrap();
+    let m = ProviderMatrix::from_runs(&runs);
     println!("{}", m.to_text());
     assert_eq!(m.cells.len(), 9);
     // The permissive sink takes every send example of every manual.

@@ -3,21 +3,22 @@
 
 use std::sync::atomic::AtomicBool;
 
-use at_report::providers::PROVIDERS;
 use at_report::tls::TlsMatrix;
+use at_runner::matrices::{PROVIDERS, run_tls};
 use at_scenario::Profile;
 
 use crate::common::corpus;
 
 #[test]
 fn sslversion_by_provider() {
-    let m = TlsMatrix::run(
+    let runs = run_tls(
         &[Profile::Ec25],
         &PROVIDERS,
         &corpus(),
         &AtomicBool::new(false),
     )
     .unwrap();
+    let m = TlsMatrix::from_runs(&runs);
     println!("{}", m.to_text());
     assert_eq!(m.cells.len(), 2 * 5 * 3);
     let cell = |variant, v, p| m.cell("ec25", variant, v, p).unwrap();

@@ -35,6 +35,8 @@ mod events;
 pub mod external;
 pub mod fault_control;
 pub mod judge;
+pub mod matrices;
+pub mod multi;
 pub mod outcome;
 pub mod plan;
 pub mod prepare;

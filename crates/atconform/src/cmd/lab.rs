@@ -250,7 +250,7 @@ pub fn list(args: &ListArgs, scenarios: &[Scenario]) -> miette::Result<ExitCode>
         .collect();
     for t in &args.targets {
         if let TargetSel::Direct(t) = t {
-            let head = format!("target {}: {}\n", t.label, at_report::multi::describe(t));
+            let head = format!("target {}: {}\n", t.label, at_runner::multi::describe(t));
             section(&mut text, head, &t.target, vec![t.profile]);
         }
     }

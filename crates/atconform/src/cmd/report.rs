@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use at_report::load::Run;
 use at_report::matrix::Matrix;
-use at_report::multi::TargetArg;
+use at_runner::multi::TargetArg;
 use miette::miette;
 
 use super::run::print;
@@ -121,8 +121,8 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
 }
 
 fn tls(args: TlsArgs) -> miette::Result<ExitCode> {
-    use at_report::providers::PROVIDERS;
     use at_report::tls::TlsMatrix;
+    use at_runner::matrices::PROVIDERS;
     let modules = if args.module.is_empty() {
         vec![at_scenario::Profile::Ec25, at_scenario::Profile::Ag35]
     } else {
@@ -139,8 +139,9 @@ fn tls(args: TlsArgs) -> miette::Result<ExitCode> {
         args.provider.iter().map(String::as_str).collect()
     };
     let corpus = at_runner::corpus::embedded().map_err(|e| miette!("{e}"))?;
-    let m = TlsMatrix::run(&modules, &providers, &corpus, &AtomicBool::new(false))
+    let runs = at_runner::matrices::run_tls(&modules, &providers, &corpus, &AtomicBool::new(false))
         .map_err(|e| miette!("{e}"))?;
+    let m = TlsMatrix::from_runs(&runs);
     print(&m.to_text())?;
     if let Some(json) = &args.json {
         std::fs::write(json, m.to_json()).map_err(|e| miette!("{}: {e}", json.display()))?;
@@ -150,7 +151,8 @@ fn tls(args: TlsArgs) -> miette::Result<ExitCode> {
 }
 
 fn providers(args: ProvidersArgs) -> miette::Result<ExitCode> {
-    use at_report::providers::{PROVIDERS, ProviderMatrix};
+    use at_report::providers::ProviderMatrix;
+    use at_runner::matrices::PROVIDERS;
     let modules = if args.module.is_empty() {
         at_scenario::Profile::ALL.to_vec()
     } else {
@@ -168,8 +170,9 @@ fn providers(args: ProvidersArgs) -> miette::Result<ExitCode> {
     };
     let corpus = at_runner::corpus::embedded().map_err(|e| miette!("{e}"))?;
     let cancel = AtomicBool::new(false);
-    let m =
-        ProviderMatrix::run(&modules, &providers, &corpus, &cancel).map_err(|e| miette!("{e}"))?;
+    let runs = at_runner::matrices::run_providers(&modules, &providers, &corpus, &cancel)
+        .map_err(|e| miette!("{e}"))?;
+    let m = ProviderMatrix::from_runs(&runs);
     print(&m.to_text())?;
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).map_err(|e| miette!("{}: {e}", out.display()))?;
@@ -273,13 +276,13 @@ fn matrix(args: MatrixArgs) -> miette::Result<ExitCode> {
             ..at_runner::RunConfig::default()
         };
         let results =
-            at_report::multi::run_targets(&args.target, &corpus, &base, &out, &cancel, &|_, _| {})
+            at_runner::multi::run_targets(&args.target, &corpus, &base, &out, &cancel, &|_, _| {})
                 .map_err(|e| miette!("{e}"))?;
         for (t, r) in args.target.iter().zip(results) {
             match r {
                 Ok(r) => {
                     exit = exit.max(r.report.exit_code());
-                    runs.push(r.run);
+                    runs.push(Run::from_runner(&r.target.label, &r.report));
                 }
                 Err(e) => {
                     exit = exit.max(1);

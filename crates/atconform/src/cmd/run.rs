@@ -6,7 +6,7 @@
 //!
 //! `--out DIR` is a run directory: `DIR/report.json` and one transcript per case, so any two
 //! runs compare with `atconform diff`. With `--target SPEC` (repeatable) the corpus runs on
-//! every target (in parallel where independent, see [`at_report::multi::run_targets`]), one
+//! every target (in parallel where independent, see [`at_runner::multi::run_targets`]), one
 //! run directory `DIR/<label>/` each, plus `DIR/matrix.html` and `DIR/matrix.json`.
 //! `--target labgrid:...` targets are labgrid places (see [`super::lab`]); `--baseline FILE`
 //! turns the exit code into a regression gate; `--list` shows what would run where.
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use at_lab::TargetSel;
-use at_report::multi::TargetArg;
+use at_runner::multi::TargetArg;
 use at_runner::report::ReportSpec;
 use at_runner::reproduce::Rerun;
 use at_runner::{RunConfig, TargetSpec};
@@ -757,7 +757,7 @@ fn run_targets(
     }
     let progress = at_runner::report::Progress::new(total, args.quiet);
     let results =
-        at_report::multi::run_targets(&targets, scenarios, &base, &out, &cancel, &|label, r| {
+        at_runner::multi::run_targets(&targets, scenarios, &base, &out, &cancel, &|label, r| {
             progress.target_case(label, r)
         })
         .map_err(|e| miette!("{e}"))?;
@@ -785,7 +785,7 @@ fn run_targets(
         .max(6);
     let rw = targets
         .iter()
-        .map(|t| at_report::multi::describe(t).len())
+        .map(|t| at_runner::multi::describe(t).len())
         .max()
         .unwrap_or(0)
         .max(7);
@@ -795,7 +795,7 @@ fn run_targets(
         "target", "runs on", "cases", "pass", "info", "non-strict", "fail", "skip", "error", "time"
     ));
     for (t, r) in targets.iter().zip(&results) {
-        let runs_on = at_report::multi::describe(t);
+        let runs_on = at_runner::multi::describe(t);
         match r {
             Ok(r) => {
                 let c = r.report.counts();
@@ -827,10 +827,9 @@ fn run_targets(
             Err(e) => {
                 text.push_str(&format!("{:<lw$} {runs_on:<rw$} NOT RUN: {e}\n", t.label));
                 // Results that could not be saved are a usage-level error, like a full disk.
-                let code = if e.contains(at_report::multi::WRITE_FAILED) {
-                    2
-                } else {
-                    1
+                let code = match e {
+                    at_runner::multi::TargetError::WriteFailed { .. } => 2,
+                    _ => 1,
                 };
                 exit = exit.max(code);
             }
@@ -844,7 +843,12 @@ fn run_targets(
         ));
         exit = exit.max(1);
     }
-    let runs: Vec<at_report::load::Run> = results.iter().flatten().map(|r| r.run.clone()).collect();
+    // The runs as the reports read them, labelled with their targets' labels.
+    let runs: Vec<at_report::load::Run> = results
+        .iter()
+        .flatten()
+        .map(|r| at_report::load::Run::from_runner(&r.target.label, &r.report))
+        .collect();
     let m = at_report::matrix::Matrix::build(&runs, scenarios);
     let html = out.join("matrix.html");
     let json = out.join("matrix.json");
@@ -891,7 +895,8 @@ fn run_targets(
         let keyed: Vec<(String, &at_report::load::Run)> = results
             .iter()
             .flatten()
-            .map(|r| (at_report::multi::dir_name(&r.target.label), &r.run))
+            .zip(&runs)
+            .map(|(r, run)| (at_runner::multi::dir_name(&r.target.label), run))
             .collect();
         let mut scope = std::collections::BTreeMap::new();
         let mut why = std::collections::BTreeMap::new();
@@ -902,14 +907,14 @@ fn run_targets(
                 .collect::<std::collections::BTreeSet<String>>()
         };
         for (t, r) in targets.iter().zip(&results) {
-            let key = at_report::multi::dir_name(&t.label);
+            let key = at_runner::multi::dir_name(&t.label);
             if let Err(e) = r {
                 why.insert(key.clone(), format!("not run: {e}"));
             }
             scope.insert(key, Some(ids(t)));
         }
         for n in &lab.not_run {
-            let key = at_report::multi::dir_name(&n.label);
+            let key = at_runner::multi::dir_name(&n.label);
             why.insert(key.clone(), format!("not run: {}", n.reason));
             // Its profile decides the selection; without one, every baseline case counts.
             let cases = n.profile.map(|p| {

@@ -13,10 +13,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::AtomicBool;
 
-use at_runner::{RunConfig, TargetSpec};
 use at_scenario::{Profile, Scenario};
 
-use crate::load::Run;
+use crate::{RunConfig, TargetSpec};
 
 /// One `--target`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,14 +34,61 @@ pub struct TargetArg {
     pub origin: String,
 }
 
-fn profile(name: &str) -> Result<Profile, String> {
+/// Why a `--target` value does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TargetArgError {
+    /// No such module profile.
+    #[error("unknown profile {name:?} (one of {known})")]
+    UnknownProfile {
+        /// The name given.
+        name: String,
+        /// The known profiles, comma-separated.
+        known: String,
+    },
+    /// An unknown profile as the label of a real device (`bench1=/dev/ttyUSB2`).
+    #[error("{error}; a label that is not a profile names it too: {label}=PROFILE={device}")]
+    LabelNotProfile {
+        /// The profile error.
+        error: Box<TargetArgError>,
+        /// The label given.
+        label: String,
+        /// The device given.
+        device: String,
+    },
+    /// No such emulator liberty.
+    #[error("unknown liberty {0:?} (see `atconform emulate --list-liberties`)")]
+    UnknownLiberty(String),
+    /// No such emulator quirk.
+    #[error(
+        "unknown quirk {0:?} (see `atconform emulate --list-quirks`; a liberty is \
+         `+liberty:NAME`)"
+    )]
+    UnknownQuirk(String),
+    /// Not one of the forms.
+    #[error(
+        "expected emulator:PROFILE, PROFILE=DEVICE, PROFILE=tcp:HOST:PORT, \
+         PROFILE=rfc2217:HOST:PORT or LABEL= in front of any of them, got {0:?}"
+    )]
+    Syntax(String),
+    /// `=` with nothing before or after it.
+    #[error("empty label or device in {0:?}")]
+    EmptyLabelOrDevice(String),
+    /// `LABEL=PROFILE=DEVICE` with an empty part.
+    #[error("empty label, profile or device in {0:?}")]
+    EmptyPart(String),
+}
+
+fn profile(name: &str) -> Result<Profile, TargetArgError> {
     Profile::from_name(name).ok_or_else(|| {
         let names: Vec<String> = Profile::ALL.iter().map(|p| p.to_string()).collect();
-        format!("unknown profile {name:?} (one of {})", names.join(", "))
+        TargetArgError::UnknownProfile {
+            name: name.to_string(),
+            known: names.join(", "),
+        }
     })
 }
 
-fn emulator(label: Option<&str>, spec: &str) -> Result<TargetArg, String> {
+fn emulator(label: Option<&str>, spec: &str) -> Result<TargetArg, TargetArgError> {
     let mut parts = spec.split('+');
     let p = profile(parts.next().unwrap_or_default())?;
     let mut quirks = Vec::new();
@@ -50,18 +96,13 @@ fn emulator(label: Option<&str>, spec: &str) -> Result<TargetArg, String> {
     for part in parts {
         if let Some(l) = part.strip_prefix("liberty:") {
             if at_emulator::liberties::Liberty::from_name(l).is_none() {
-                return Err(format!(
-                    "unknown liberty {l:?} (see `atconform emulate --list-liberties`)"
-                ));
+                return Err(TargetArgError::UnknownLiberty(l.to_string()));
             }
             liberties.push(l.to_string());
         } else if at_emulator_quirk_known(part) {
             quirks.push(part.to_string());
         } else {
-            return Err(format!(
-                "unknown quirk {part:?} (see `atconform emulate --list-quirks`; a liberty is \
-                 `+liberty:NAME`)"
-            ));
+            return Err(TargetArgError::UnknownQuirk(part.to_string()));
         }
     }
     Ok(TargetArg {
@@ -82,19 +123,16 @@ fn at_emulator_quirk_known(name: &str) -> bool {
 }
 
 impl FromStr for TargetArg {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = TargetArgError;
+    fn from_str(s: &str) -> Result<Self, TargetArgError> {
         if let Some(spec) = s.strip_prefix("emulator:") {
             return emulator(None, spec);
         }
-        let (head, spec) = s.split_once('=').ok_or_else(|| {
-            format!(
-                "expected emulator:PROFILE, PROFILE=DEVICE, PROFILE=tcp:HOST:PORT, \
-                 PROFILE=rfc2217:HOST:PORT or LABEL= in front of any of them, got {s:?}"
-            )
-        })?;
+        let (head, spec) = s
+            .split_once('=')
+            .ok_or_else(|| TargetArgError::Syntax(s.to_string()))?;
         if head.is_empty() || spec.is_empty() {
-            return Err(format!("empty label or device in {s:?}"));
+            return Err(TargetArgError::EmptyLabelOrDevice(s.to_string()));
         }
         if let Some(spec) = spec.strip_prefix("emulator:") {
             return emulator(Some(head), spec);
@@ -105,11 +143,15 @@ impl FromStr for TargetArg {
             _ => (head, head, spec),
         };
         if label.is_empty() || prof.is_empty() || device.is_empty() {
-            return Err(format!("empty label, profile or device in {s:?}"));
+            return Err(TargetArgError::EmptyPart(s.to_string()));
         }
         let p = profile(prof.split('@').next().unwrap_or(prof)).map_err(|e| {
             if prof == head {
-                format!("{e}; a label that is not a profile names it too: {head}=PROFILE={device}")
+                TargetArgError::LabelNotProfile {
+                    error: Box::new(e),
+                    label: head.to_string(),
+                    device: device.to_string(),
+                }
             } else {
                 e
             }
@@ -160,9 +202,55 @@ pub struct TargetRun {
     /// Its run directory (`report.json` and the transcripts).
     pub dir: PathBuf,
     /// The runner's report (counts, wall time, exit code).
-    pub report: at_runner::RunReport,
-    /// The run as the reports read it, labelled with the target's label.
-    pub run: Run,
+    pub report: crate::RunReport,
+}
+
+/// Why the targets could not all be run.
+#[derive(Debug, thiserror::Error)]
+pub enum MultiError {
+    /// Two labels map to one run directory (nothing was run).
+    #[error(
+        "targets {first:?} and {second:?} would share the run directory {}; give one a label (LABEL=...)",
+        dir.display()
+    )]
+    SharedRunDir {
+        /// The earlier target's label.
+        first: String,
+        /// The later target's label.
+        second: String,
+        /// The directory both would use.
+        dir: PathBuf,
+    },
+    /// One target could not be run.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+}
+
+/// Why one target could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The runner refused (e.g. the device cannot be opened).
+    #[error("{label}: {message}")]
+    Run {
+        /// The target's label.
+        label: String,
+        /// The runner's error.
+        message: String,
+    },
+    /// The run directory could not be written: the results are not saved.
+    #[error("cannot write the run directory {}: {source}", dir.display())]
+    WriteFailed {
+        /// The run directory.
+        dir: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The target's thread panicked.
+    #[error("{label}: the run panicked")]
+    Panicked {
+        /// The target's label.
+        label: String,
+    },
 }
 
 /// A human description of where a target runs: `emulator ec25+urc-before-ok`, `/dev/ttyUSB2`,
@@ -186,24 +274,26 @@ pub fn describe(t: &TargetArg) -> String {
 }
 
 /// Runs `scenarios` (filtered by `filters`, corpus-path substrings) on every target in
-/// parallel; each target's run directory is `out/<label>/`. Returns the runs in target order.
+/// parallel; each target's run directory is `out/<label>/`. Returns the runs in target order,
+/// or the first target that could not be run.
 pub fn run_all(
     targets: &[TargetArg],
     scenarios: &[Scenario],
     filters: &[String],
     out: &Path,
     cancel: &AtomicBool,
-) -> Result<Vec<Run>, String> {
+) -> Result<Vec<TargetRun>, MultiError> {
     let base = RunConfig {
         filters: filters.to_vec(),
         // Failing cases carry `atconform run --target SPEC --filter SCENARIO`.
-        rerun: Some(at_runner::reproduce::Rerun::default()),
+        rerun: Some(crate::reproduce::Rerun::default()),
         ..RunConfig::default()
     };
-    run_targets(targets, scenarios, &base, out, cancel, &|_, _| {})?
-        .into_iter()
-        .map(|r| r.map(|t| t.run))
-        .collect()
+    Ok(
+        run_targets(targets, scenarios, &base, out, cancel, &|_, _| {})?
+            .into_iter()
+            .collect::<Result<_, _>>()?,
+    )
 }
 
 /// Runs `scenarios` on every target, one run directory `out/<label>/` each; `base` gives the
@@ -224,20 +314,20 @@ pub fn run_targets(
     base: &RunConfig,
     out: &Path,
     cancel: &AtomicBool,
-    on_case: &(dyn Fn(&str, &at_runner::CaseResult) + Sync),
-) -> Result<Vec<Result<TargetRun, String>>, String> {
+    on_case: &(dyn Fn(&str, &crate::CaseResult) + Sync),
+) -> Result<Vec<Result<TargetRun, TargetError>>, MultiError> {
     let mut dirs = std::collections::BTreeMap::new();
     for t in targets {
         if let Some(other) = dirs.insert(dir_name(&t.label), &t.label) {
-            return Err(format!(
-                "targets {other:?} and {:?} would share the run directory {}; give one a label (LABEL=...)",
-                t.label,
-                out.join(dir_name(&t.label)).display()
-            ));
+            return Err(MultiError::SharedRunDir {
+                first: other.clone(),
+                second: t.label.clone(),
+                dir: out.join(dir_name(&t.label)),
+            });
         }
     }
     let chains = chains(targets, base);
-    let mut results: Vec<Option<Result<TargetRun, String>>> =
+    let mut results: Vec<Option<Result<TargetRun, TargetError>>> =
         (0..targets.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = chains
@@ -267,7 +357,13 @@ pub fn run_targets(
     Ok(results
         .into_iter()
         .zip(targets)
-        .map(|(r, t)| r.unwrap_or_else(|| Err(format!("{}: the run panicked", t.label))))
+        .map(|(r, t)| {
+            r.unwrap_or_else(|| {
+                Err(TargetError::Panicked {
+                    label: t.label.clone(),
+                })
+            })
+        })
         .collect())
 }
 
@@ -293,17 +389,14 @@ fn chains(targets: &[TargetArg], base: &RunConfig) -> Vec<Vec<usize>> {
     chains.into_iter().map(|(_, c)| c).collect()
 }
 
-/// How the error of a target whose run directory could not be written starts.
-pub const WRITE_FAILED: &str = "cannot write the run directory";
-
 fn run_one(
     t: &TargetArg,
     scenarios: &[Scenario],
     base: &RunConfig,
     dir: &Path,
     cancel: &AtomicBool,
-    on_case: &(dyn Fn(&str, &at_runner::CaseResult) + Sync),
-) -> Result<TargetRun, String> {
+    on_case: &(dyn Fn(&str, &crate::CaseResult) + Sync),
+) -> Result<TargetRun, TargetError> {
     let cfg = RunConfig {
         target: t.target.clone(),
         profiles: vec![t.profile],
@@ -311,9 +404,14 @@ fn run_one(
         liberties: t.liberties.clone(),
         ..base.clone()
     };
-    let cases = at_runner::run::select(scenarios.to_vec(), &cfg);
-    let mut report = at_runner::run::run(&cases, &cfg, cancel, |r| on_case(&t.label, r))
-        .map_err(|e| format!("{}: {e}", t.label))?;
+    let cases = crate::run::select(scenarios.to_vec(), &cfg);
+    let mut report =
+        crate::run::run(&cases, &cfg, cancel, |r| on_case(&t.label, r)).map_err(|e| {
+            TargetError::Run {
+                label: t.label.clone(),
+                message: e.to_string(),
+            }
+        })?;
     if let Some(rerun) = &base.rerun {
         // The run's options and paths, this target's `--target` value.
         let mut rerun = rerun.clone();
@@ -321,18 +419,18 @@ fn run_one(
         rerun.fixes_profile = true;
         report.attach_reproducers(&rerun);
     }
-    let write_failed = |e: std::io::Error| format!("{WRITE_FAILED} {}: {e}", dir.display());
+    let write_failed = |source| TargetError::WriteFailed {
+        dir: dir.to_path_buf(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(write_failed)?;
     report
         .write_run_dir_as(dir, Some(&t.label))
         .map_err(write_failed)?;
-    let mut run = Run::load(dir).map_err(|e| e.to_string())?;
-    run.label = t.label.clone();
     Ok(TargetRun {
         target: t.clone(),
         dir: dir.to_path_buf(),
         report,
-        run,
     })
 }
 
@@ -397,7 +495,7 @@ mod tests {
         assert!(matches!(t.target, TargetSpec::Rfc2217 { .. }));
         // A label that is not a profile, without one: the error says how to write it.
         let e = "bench1=/dev/ttyUSB2".parse::<TargetArg>().unwrap_err();
-        assert!(e.contains("bench1=PROFILE=/dev/ttyUSB2"), "{e}");
+        assert!(e.to_string().contains("bench1=PROFILE=/dev/ttyUSB2"), "{e}");
         assert!("bench1=ec99=/dev/ttyUSB2".parse::<TargetArg>().is_err());
         assert_eq!(dir_name("a b/c"), "a_b_c");
     }
@@ -426,6 +524,52 @@ mod tests {
     }
 
     #[test]
+    fn parse_errors_say_what_to_write() {
+        let e = |s: &str| s.parse::<TargetArg>().unwrap_err().to_string();
+        assert_eq!(
+            e("emulator:ec25+nope"),
+            "unknown quirk \"nope\" (see `atconform emulate --list-quirks`; a liberty is \
+             `+liberty:NAME`)"
+        );
+        assert_eq!(
+            e("emulator:ec25+liberty:nope"),
+            "unknown liberty \"nope\" (see `atconform emulate --list-liberties`)"
+        );
+        assert_eq!(e("=x"), "empty label or device in \"=x\"");
+        assert_eq!(e("a=b="), "empty label, profile or device in \"a=b=\"");
+        assert!(e("/dev/x").starts_with("expected emulator:PROFILE, PROFILE=DEVICE,"));
+        assert!(e("emulator:ec99").starts_with("unknown profile \"ec99\" (one of ec21, ec25,"));
+    }
+
+    #[test]
+    fn an_unwritable_run_directory_is_its_own_error() {
+        let out = tempfile::tempdir().unwrap();
+        // A file where the target's run directory would go.
+        std::fs::write(out.path().join("ec25"), b"").unwrap();
+        let targets = ["emulator:ec25".parse::<TargetArg>().unwrap()];
+        let results = run_targets(
+            &targets,
+            &[],
+            &RunConfig::default(),
+            out.path(),
+            &AtomicBool::new(false),
+            &|_, _| {},
+        )
+        .unwrap();
+        let Some(Err(e)) = results.first() else {
+            panic!("must fail: {results:?}")
+        };
+        assert!(matches!(e, TargetError::WriteFailed { .. }), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!(
+                "cannot write the run directory {}",
+                out.path().join("ec25").display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn duplicate_run_directories_are_refused() {
         let t = |s: &str| s.parse::<TargetArg>().unwrap();
         let dir = std::path::Path::new("unused");
@@ -438,7 +582,8 @@ mod tests {
             &|_, _| {},
         )
         .unwrap_err();
-        assert!(e.contains("share the run directory"), "{e}");
+        assert!(matches!(e, MultiError::SharedRunDir { .. }), "{e}");
+        assert!(e.to_string().contains("share the run directory"), "{e}");
         assert_eq!(
             describe(&t("emulator:ec25+urc-before-ok")),
             "emulator ec25+urc-before-ok"
