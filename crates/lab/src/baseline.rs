@@ -7,7 +7,7 @@
 //! conform, and another implementation-defined value is no regression.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use at_report::load::Run;
 use at_report::matrix::Grade;
@@ -79,31 +79,75 @@ pub struct Updated {
     pub total: usize,
 }
 
+/// Why a baseline file cannot be read, used or written.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// Reading or writing the file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file's content is not a usable baseline.
+    #[error("{}: {source}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<BaselineError>,
+    },
+    /// Not baseline JSON.
+    #[error("not an atconform baseline: {0}")]
+    Json(#[source] serde_json::Error),
+    /// A format this version does not read.
+    #[error("baseline format {0} (this atconform reads {FORMAT})")]
+    Format(u32),
+    /// A grade name that is not a grade.
+    #[error(
+        "{target} / {case}: unknown grade {grade:?} (one of {})",
+        Grade::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownGrade {
+        /// The target.
+        target: String,
+        /// The case.
+        case: String,
+        /// The grade as written.
+        grade: String,
+    },
+}
+
 impl Baseline {
     /// Reads and checks a baseline file.
-    pub fn load(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Baseline::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Baseline::from_json(&text).map_err(|e| BaselineError::Invalid {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
     }
 
     /// Parses and checks baseline JSON (every grade a known grade name).
-    pub fn from_json(text: &str) -> Result<Baseline, String> {
-        let b: Baseline =
-            serde_json::from_str(text).map_err(|e| format!("not an atconform baseline: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Baseline, BaselineError> {
+        let b: Baseline = serde_json::from_str(text).map_err(BaselineError::Json)?;
         if b.atconform_baseline != FORMAT {
-            return Err(format!(
-                "baseline format {} (this atconform reads {FORMAT})",
-                b.atconform_baseline
-            ));
+            return Err(BaselineError::Format(b.atconform_baseline));
         }
         for (target, cases) in &b.targets {
             for (case, grade) in cases {
                 if Grade::from_name(grade).is_none() {
-                    let names: Vec<&str> = Grade::ALL.iter().map(|g| g.as_str()).collect();
-                    return Err(format!(
-                        "{target} / {case}: unknown grade {grade:?} (one of {})",
-                        names.join(", ")
-                    ));
+                    return Err(BaselineError::UnknownGrade {
+                        target: target.clone(),
+                        case: case.clone(),
+                        grade: grade.clone(),
+                    });
                 }
             }
         }
@@ -117,11 +161,14 @@ impl Baseline {
     }
 
     /// Writes the file (to a temporary file first, then renamed over it).
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub fn save(&self, path: &Path) -> Result<(), BaselineError> {
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, self.to_json())
             .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|source| BaselineError::Io {
+                path: path.to_owned(),
+                source,
+            })
     }
 
     /// Records `grades`: each graded case's grade replaces the old one; cases and targets
@@ -413,6 +460,7 @@ mod tests {
         assert!(Baseline::from_json(r#"{"atconform_baseline":2,"targets":{}}"#).is_err());
         let e = Baseline::from_json(r#"{"atconform_baseline":1,"targets":{"a":{"x":"great"}}}"#)
             .unwrap_err();
-        assert!(e.contains("unknown grade \"great\""), "{e}");
+        assert!(matches!(e, BaselineError::UnknownGrade { .. }), "{e}");
+        assert!(e.to_string().contains("unknown grade \"great\""), "{e}");
     }
 }

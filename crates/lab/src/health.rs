@@ -14,13 +14,28 @@ pub struct Health {
     pub ident: String,
 }
 
+/// Why a place is not healthy.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// The profile is not a built-in one.
+    #[error(transparent)]
+    Profile(#[from] at_catalog::ProfileError),
+    /// The device cannot be opened.
+    #[error(transparent)]
+    Open(#[from] at_runner::target::TargetError),
+    /// The spec is the in-process emulator.
+    #[error("the in-process emulator needs no health check")]
+    Emulator,
+    /// The device failed the check.
+    #[error(transparent)]
+    NotReady(#[from] at_runner::prepare::PrepareError),
+}
+
 /// Opens `spec`, checks it as a `profile` module, closes it again (a fresh connection per case
 /// follows).
-pub fn check_spec(spec: &TargetSpec, profile: Profile) -> Result<Health, String> {
-    let module = at_catalog::Profile::builtin(&profile.to_string()).map_err(|e| e.to_string())?;
-    let mut device = spec
-        .open()?
-        .ok_or_else(|| "the in-process emulator needs no health check".to_string())?;
+pub fn check_spec(spec: &TargetSpec, profile: Profile) -> Result<Health, HealthError> {
+    let module = at_catalog::Profile::builtin(&profile.to_string())?;
+    let mut device = spec.open()?.ok_or(HealthError::Emulator)?;
     let cancel = AtomicBool::new(false);
     let (health, _) = at_runner::prepare::health_check(device.as_mut(), &module, &cancel)
         .map_err(|e| e.reason)?;

@@ -10,14 +10,14 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use at_scenario::Profile;
 
-use crate::pylit::{self, Py};
+use crate::pylit::{self, Py, PyError};
 
 /// The environment variable naming the `labgrid-client` executable (default: from `PATH`).
 pub const CLIENT_ENV: &str = "ATCONFORM_LABGRID_CLIENT";
@@ -46,6 +46,50 @@ pub struct LabSpec {
     pub text: String,
 }
 
+/// Why a `--target ...labgrid:...` value does not parse (each names the value as written).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LabSpecError {
+    /// The part before `=labgrid:` is not a profile.
+    #[error(
+        "{spec:?}: {profile:?} is not a profile (PROFILE=labgrid:... or \
+         LABEL=PROFILE=labgrid:PLACE)"
+    )]
+    NotProfile {
+        /// The value.
+        spec: String,
+        /// The supposed profile.
+        profile: String,
+    },
+    /// No `labgrid:`.
+    #[error("{0:?} is not a labgrid target")]
+    NotLabgrid(String),
+    /// Nothing after `labgrid:`.
+    #[error("{0:?}: give a place name or KEY=VALUE tags")]
+    Empty(String),
+    /// A tag without `=`.
+    #[error("{spec:?}: {pair:?} is not KEY=VALUE")]
+    NotKeyValue {
+        /// The value.
+        spec: String,
+        /// The tag.
+        pair: String,
+    },
+    /// A tag key or value labgrid does not allow.
+    #[error("{spec:?}: {pair:?}: a tag key is [a-z][a-z0-9_]+ and the value not empty")]
+    BadTag {
+        /// The value.
+        spec: String,
+        /// The tag.
+        pair: String,
+    },
+    /// A place name with whitespace.
+    #[error("{0:?}: a place name has no spaces")]
+    Spaces(String),
+    /// A label with tags (a label names one place).
+    #[error("{0:?}: a label names one place: LABEL=PROFILE=labgrid:PLACE, not KEY=VALUE tags")]
+    LabelWithTags(String),
+}
+
 /// labgrid's tag key rule (`labgrid.remote.common.TAG_KEY`).
 fn tag_key_ok(k: &str) -> bool {
     let mut c = k.chars();
@@ -55,8 +99,8 @@ fn tag_key_ok(k: &str) -> bool {
 }
 
 impl FromStr for LabSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = LabSpecError;
+    fn from_str(s: &str) -> Result<Self, LabSpecError> {
         let (label, profile, rest) = match s.strip_prefix("labgrid:") {
             Some(rest) => (None, None, rest),
             None => match s.split_once("=labgrid:") {
@@ -66,44 +110,45 @@ impl FromStr for LabSpec {
                         Some((l, p)) if !l.is_empty() => (Some(l.to_string()), p),
                         _ => (None, head),
                     };
-                    let profile = Profile::from_name(p).ok_or_else(|| {
-                        format!(
-                            "{s:?}: {p:?} is not a profile (PROFILE=labgrid:... or \
-                             LABEL=PROFILE=labgrid:PLACE)"
-                        )
-                    })?;
+                    let profile =
+                        Profile::from_name(p).ok_or_else(|| LabSpecError::NotProfile {
+                            spec: s.into(),
+                            profile: p.into(),
+                        })?;
                     (label, Some(profile), rest)
                 }
-                None => return Err(format!("{s:?} is not a labgrid target")),
+                None => return Err(LabSpecError::NotLabgrid(s.into())),
             },
         };
         if rest.is_empty() {
-            return Err(format!("{s:?}: give a place name or KEY=VALUE tags"));
+            return Err(LabSpecError::Empty(s.into()));
         }
         let selector = if rest.contains('=') {
             let mut tags = Vec::new();
             for pair in rest.split(',') {
                 let (k, v) = pair
                     .split_once('=')
-                    .ok_or_else(|| format!("{s:?}: {pair:?} is not KEY=VALUE"))?;
+                    .ok_or_else(|| LabSpecError::NotKeyValue {
+                        spec: s.into(),
+                        pair: pair.into(),
+                    })?;
                 if !tag_key_ok(k) || v.is_empty() {
-                    return Err(format!(
-                        "{s:?}: {pair:?}: a tag key is [a-z][a-z0-9_]+ and the value not empty"
-                    ));
+                    return Err(LabSpecError::BadTag {
+                        spec: s.into(),
+                        pair: pair.into(),
+                    });
                 }
                 tags.push((k.to_string(), v.to_string()));
             }
             Selector::Tags(tags)
         } else {
             if rest.chars().any(char::is_whitespace) {
-                return Err(format!("{s:?}: a place name has no spaces"));
+                return Err(LabSpecError::Spaces(s.into()));
             }
             Selector::Place(rest.to_string())
         };
         if label.is_some() && matches!(selector, Selector::Tags(_)) {
-            return Err(format!(
-                "{s:?}: a label names one place: LABEL=PROFILE=labgrid:PLACE, not KEY=VALUE tags"
-            ));
+            return Err(LabSpecError::LabelWithTags(s.into()));
         }
         Ok(LabSpec {
             label,
@@ -211,7 +256,7 @@ impl Resource {
 }
 
 /// Parses the resources in `labgrid-client -p PLACE show`.
-pub fn parse_resources(text: &str) -> Result<Vec<Resource>, String> {
+pub fn parse_resources(text: &str) -> Result<Vec<Resource>, LabgridError> {
     let mut out = Vec::new();
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
@@ -235,7 +280,10 @@ pub fn parse_resources(text: &str) -> Result<Vec<Resource>, String> {
             body.push('\n');
             lines.next();
         }
-        let attrs = pylit::parse(&body).map_err(|e| format!("resource {path}: {e}"))?;
+        let attrs = pylit::parse(&body).map_err(|source| LabgridError::Resource {
+            path: path.clone(),
+            source,
+        })?;
         out.push(Resource {
             name: name.to_string(),
             path,
@@ -253,6 +301,54 @@ pub enum Protocol {
     Raw,
     /// RFC 2217: baud rate and DTR over Telnet (labgrid's default).
     Rfc2217,
+}
+
+/// Why a place's resources give no usable serial port.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The place has no `NetworkSerialPort`.
+    #[error("no NetworkSerialPort resource")]
+    None,
+    /// Several, none named `NetworkSerialPort`.
+    #[error(
+        "{} NetworkSerialPorts ({}); name the module's AT port NetworkSerialPort",
+        .0.len(),
+        .0.join(", ")
+    )]
+    Several(Vec<String>),
+    /// The exporter is reachable only through an SSH forward.
+    #[error(
+        "{0}: the exporter runs isolated (proxy_required: reachable only through an SSH \
+         forward), which atconform does not set up"
+    )]
+    ProxyRequired(String),
+    /// No `host` parameter.
+    #[error("{0}: no host")]
+    NoHost(String),
+    /// A `port` that is not a TCP port.
+    #[error("{path}: bad port {value}")]
+    BadPort {
+        /// The resource's path.
+        path: String,
+        /// The value (Python literal, `Debug` form).
+        value: String,
+    },
+    /// A `speed` that is not a baud rate.
+    #[error("{path}: bad speed {value}")]
+    BadSpeed {
+        /// The resource's path.
+        path: String,
+        /// The value (Python literal, `Debug` form).
+        value: String,
+    },
+    /// A protocol other than raw and rfc2217.
+    #[error("{path}: protocol {protocol:?} (atconform speaks raw and rfc2217)")]
+    Protocol {
+        /// The resource's path.
+        path: String,
+        /// The protocol.
+        protocol: String,
+    },
 }
 
 /// A place's `NetworkSerialPort`.
@@ -273,26 +369,19 @@ pub struct NetworkSerialPort {
 impl NetworkSerialPort {
     /// The serial port among `resources`: the only `NetworkSerialPort`, or the one named
     /// `NetworkSerialPort` (labgrid's default name) when there are several.
-    pub fn of(resources: &[Resource]) -> Result<NetworkSerialPort, String> {
+    pub fn of(resources: &[Resource]) -> Result<NetworkSerialPort, PortError> {
         let ports: Vec<&Resource> = resources
             .iter()
             .filter(|r| r.class() == "NetworkSerialPort")
             .collect();
         let r = match ports.as_slice() {
-            [] => return Err("no NetworkSerialPort resource".into()),
+            [] => return Err(PortError::None),
             [one] => *one,
             many => many
                 .iter()
                 .find(|r| r.name == "NetworkSerialPort")
                 .copied()
-                .ok_or_else(|| {
-                    let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
-                    format!(
-                        "{} NetworkSerialPorts ({}); name the module's AT port NetworkSerialPort",
-                        many.len(),
-                        names.join(", ")
-                    )
-                })?,
+                .ok_or_else(|| PortError::Several(many.iter().map(|r| r.name.clone()).collect()))?,
         };
         let params = r.attrs.get("params").cloned().unwrap_or(Py::None);
         let proxy = params
@@ -301,40 +390,41 @@ impl NetworkSerialPort {
             .and_then(Py::as_bool)
             .unwrap_or(false);
         if proxy {
-            return Err(format!(
-                "{}: the exporter runs isolated (proxy_required: reachable only through an SSH \
-                 forward), which atconform does not set up",
-                r.path
-            ));
+            return Err(PortError::ProxyRequired(r.path.clone()));
         }
         let host = params
             .get("host")
             .and_then(Py::as_str)
-            .ok_or_else(|| format!("{}: no host", r.path))?
+            .ok_or_else(|| PortError::NoHost(r.path.clone()))?
             .to_string();
-        let port = match params.get("port") {
-            None | Some(Py::None) => None,
-            Some(p) => Some(
-                p.as_int()
-                    .and_then(|p| u16::try_from(p).ok())
-                    .ok_or_else(|| format!("{}: bad port {p:?}", r.path))?,
-            ),
-        };
+        let port =
+            match params.get("port") {
+                None | Some(Py::None) => None,
+                Some(p) => Some(p.as_int().and_then(|p| u16::try_from(p).ok()).ok_or_else(
+                    || PortError::BadPort {
+                        path: r.path.clone(),
+                        value: format!("{p:?}"),
+                    },
+                )?),
+            };
         let speed = match params.get("speed") {
             None | Some(Py::None) => 115_200,
             Some(s) => s
                 .as_int()
                 .and_then(|s| u32::try_from(s).ok())
-                .ok_or_else(|| format!("{}: bad speed {s:?}", r.path))?,
+                .ok_or_else(|| PortError::BadSpeed {
+                    path: r.path.clone(),
+                    value: format!("{s:?}"),
+                })?,
         };
         let protocol = match params.get("protocol").and_then(Py::as_str) {
             None | Some("rfc2217") => Protocol::Rfc2217,
             Some("raw") => Protocol::Raw,
             Some(other) => {
-                return Err(format!(
-                    "{}: protocol {other:?} (atconform speaks raw and rfc2217)",
-                    r.path
-                ));
+                return Err(PortError::Protocol {
+                    path: r.path.clone(),
+                    protocol: other.into(),
+                });
             }
         };
         Ok(NetworkSerialPort {
@@ -367,6 +457,82 @@ impl NetworkSerialPort {
             },
         })
     }
+}
+
+/// Why talking to the coordinator through `labgrid-client` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LabgridError {
+    /// `labgrid-client` cannot be started.
+    #[error(
+        "cannot run {} ({source}); install labgrid (pip install labgrid==26.0.1) or set {CLIENT_ENV}",
+        program.display()
+    )]
+    Spawn {
+        /// The program tried.
+        program: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The client did not finish within its timeout.
+    #[error(
+        "labgrid-client {args}: no answer within {} s (is the coordinator at \
+         LG_COORDINATOR={coordinator} running?)",
+        timeout.as_secs()
+    )]
+    Timeout {
+        /// Its arguments.
+        args: String,
+        /// How long it had.
+        timeout: Duration,
+        /// The coordinator's address.
+        coordinator: String,
+    },
+    /// Waiting for the client failed.
+    #[error("labgrid-client: {0}")]
+    Wait(#[source] std::io::Error),
+    /// The client exited with an error.
+    #[error("labgrid-client {args} failed ({status}): {output}")]
+    Failed {
+        /// Its arguments.
+        args: String,
+        /// Its exit status.
+        status: ExitStatus,
+        /// The last lines it printed.
+        output: String,
+    },
+    /// `show` printed no place.
+    #[error("labgrid-client show {0}: no place in the output")]
+    NoPlace(String),
+    /// A resource's attributes do not parse.
+    #[error("resource {path}: {source}")]
+    Resource {
+        /// The resource's path.
+        path: String,
+        /// Why.
+        #[source]
+        source: PyError,
+    },
+    /// The run was cancelled while waiting for a reservation.
+    #[error("interrupted while waiting for the reservation")]
+    Interrupted,
+    /// No matching place was allocated in time.
+    #[error(
+        "no place matching {filters} within --lab-wait {} s",
+        wait.as_secs_f64()
+    )]
+    NoPlaceInTime {
+        /// The filters (`name=PLACE`).
+        filters: String,
+        /// How long the run waited.
+        wait: Duration,
+    },
+    /// `reserve` succeeded without printing a token.
+    #[error("labgrid-client reserve printed no token")]
+    NoToken,
+    /// Releasing a lease failed (the place, the reservation, or both).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Release(Vec<LabgridError>),
 }
 
 /// `labgrid-client`, as a subprocess.
@@ -409,17 +575,17 @@ impl Client {
         c
     }
 
-    fn spawn(&self, args: &[&str]) -> Result<Child, String> {
-        self.command(args).spawn().map_err(|e| {
-            format!(
-                "cannot run {} ({e}); install labgrid (pip install labgrid==26.0.1) or set {CLIENT_ENV}",
-                self.program.display()
-            )
-        })
+    fn spawn(&self, args: &[&str]) -> Result<Child, LabgridError> {
+        self.command(args)
+            .spawn()
+            .map_err(|source| LabgridError::Spawn {
+                program: self.program.clone(),
+                source,
+            })
     }
 
     /// Runs `labgrid-client ARGS` to completion within [`Client::timeout`]; its stdout.
-    pub fn run(&self, args: &[&str]) -> Result<String, String> {
+    pub fn run(&self, args: &[&str]) -> Result<String, LabgridError> {
         let mut child = self.spawn(args)?;
         let out = drain(child.stdout.take());
         let err = drain(child.stderr.take());
@@ -430,16 +596,14 @@ impl Client {
                 Ok(None) if Instant::now() >= deadline => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!(
-                        "labgrid-client {}: no answer within {} s (is the coordinator at \
-                         LG_COORDINATOR={} running?)",
-                        args.join(" "),
-                        self.timeout.as_secs(),
-                        coordinator()
-                    ));
+                    return Err(LabgridError::Timeout {
+                        args: args.join(" "),
+                        timeout: self.timeout,
+                        coordinator: coordinator(),
+                    });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => return Err(format!("labgrid-client: {e}")),
+                Err(e) => return Err(LabgridError::Wait(e)),
             }
         };
         let out = out.join().unwrap_or_default();
@@ -447,26 +611,26 @@ impl Client {
         if status.success() {
             Ok(out)
         } else {
-            Err(format!(
-                "labgrid-client {} failed ({status}): {}",
-                args.join(" "),
-                last_lines(&err, &out)
-            ))
+            Err(LabgridError::Failed {
+                args: args.join(" "),
+                status,
+                output: last_lines(&err, &out),
+            })
         }
     }
 
     /// Every place (`labgrid-client -v places`).
-    pub fn places(&self) -> Result<Vec<Place>, String> {
+    pub fn places(&self) -> Result<Vec<Place>, LabgridError> {
         Ok(parse_places(&self.run(&["-v", "places"])?))
     }
 
     /// A place and its resources (`labgrid-client -p PLACE show`).
-    pub fn show(&self, place: &str) -> Result<(Place, Vec<Resource>), String> {
+    pub fn show(&self, place: &str) -> Result<(Place, Vec<Resource>), LabgridError> {
         let text = self.run(&["-p", place, "show"])?;
         let p = parse_places(&text)
             .into_iter()
             .next()
-            .ok_or_else(|| format!("labgrid-client show {place}: no place in the output"))?;
+            .ok_or_else(|| LabgridError::NoPlace(place.into()))?;
         Ok((p, parse_resources(&text)?))
     }
 
@@ -478,7 +642,7 @@ impl Client {
         filters: &[(String, String)],
         wait: Duration,
         cancel: &AtomicBool,
-    ) -> Result<String, String> {
+    ) -> Result<String, LabgridError> {
         let pairs: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut args = vec!["reserve", "--wait", "--shell"];
         args.extend(pairs.iter().map(String::as_str));
@@ -505,24 +669,23 @@ impl Client {
             match child.try_wait() {
                 Ok(Some(s)) if s.success() => break Ok(()),
                 Ok(Some(s)) => {
-                    break Err(format!(
-                        "labgrid-client reserve {} failed ({s}): {}",
-                        pairs.join(" "),
-                        last_lines(&err.join().unwrap_or_default(), "")
-                    ));
+                    break Err(LabgridError::Failed {
+                        args: format!("reserve {}", pairs.join(" ")),
+                        status: s,
+                        output: last_lines(&err.join().unwrap_or_default(), ""),
+                    });
                 }
                 Ok(None) if cancel.load(Ordering::Relaxed) => {
-                    break Err("interrupted while waiting for the reservation".into());
+                    break Err(LabgridError::Interrupted);
                 }
                 Ok(None) if Instant::now() >= deadline => {
-                    break Err(format!(
-                        "no place matching {} within --lab-wait {} s",
-                        pairs.join(" "),
-                        wait.as_secs_f64()
-                    ));
+                    break Err(LabgridError::NoPlaceInTime {
+                        filters: pairs.join(" "),
+                        wait,
+                    });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-                Err(e) => break Err(format!("labgrid-client: {e}")),
+                Err(e) => break Err(LabgridError::Wait(e)),
             }
         };
         // Whatever was printed last (the token comes first, before the wait).
@@ -532,7 +695,7 @@ impl Client {
             }
         }
         match outcome {
-            Ok(()) => token.ok_or_else(|| "labgrid-client reserve printed no token".to_string()),
+            Ok(()) => token.ok_or(LabgridError::NoToken),
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -546,17 +709,17 @@ impl Client {
     }
 
     /// Acquires `place` (`labgrid-client -p PLACE acquire`).
-    pub fn acquire(&self, place: &str) -> Result<(), String> {
+    pub fn acquire(&self, place: &str) -> Result<(), LabgridError> {
         self.run(&["-p", place, "acquire"]).map(|_| ())
     }
 
     /// Releases `place`.
-    pub fn release(&self, place: &str) -> Result<(), String> {
+    pub fn release(&self, place: &str) -> Result<(), LabgridError> {
         self.run(&["-p", place, "release"]).map(|_| ())
     }
 
     /// Cancels the reservation `token`.
-    pub fn cancel_reservation(&self, token: &str) -> Result<(), String> {
+    pub fn cancel_reservation(&self, token: &str) -> Result<(), LabgridError> {
         self.run(&["cancel-reservation", token]).map(|_| ())
     }
 }
@@ -601,7 +764,7 @@ impl Lease {
         place: &str,
         wait: Duration,
         cancel: &AtomicBool,
-    ) -> Result<Lease, String> {
+    ) -> Result<Lease, LabgridError> {
         let token = client.reserve(&[("name".into(), place.into())], wait, cancel)?;
         let mut lease = Lease {
             client: client.clone(),
@@ -615,11 +778,11 @@ impl Lease {
     }
 
     /// Releases the place and cancels the reservation now, reporting errors.
-    pub fn release(mut self) -> Result<(), String> {
+    pub fn release(mut self) -> Result<(), LabgridError> {
         self.end()
     }
 
-    fn end(&mut self) -> Result<(), String> {
+    fn end(&mut self) -> Result<(), LabgridError> {
         let mut errors = Vec::new();
         if std::mem::take(&mut self.acquired)
             && let Err(e) = self.client.release(&self.place)
@@ -634,7 +797,7 @@ impl Lease {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(errors.join("; "))
+            Err(LabgridError::Release(errors))
         }
     }
 }
@@ -702,8 +865,9 @@ mod tests {
         assert_eq!((port.port, port.protocol), (None, Protocol::Rfc2217));
         let isolated = SHOW.replace("'proxy_required': False", "'proxy_required': True");
         let e = NetworkSerialPort::of(&parse_resources(&isolated).unwrap()).unwrap_err();
-        assert!(e.contains("SSH"), "{e}");
-        assert!(NetworkSerialPort::of(&[]).is_err());
+        assert!(matches!(e, PortError::ProxyRequired(_)), "{e}");
+        assert!(e.to_string().contains("SSH"), "{e}");
+        assert_eq!(NetworkSerialPort::of(&[]), Err(PortError::None));
     }
 
     #[test]

@@ -31,6 +31,17 @@ pub mod labgrid;
 pub mod places;
 pub mod pylit;
 
+/// Why a `--target` value does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TargetSelError {
+    /// A labgrid selection that does not parse.
+    #[error(transparent)]
+    Lab(#[from] labgrid::LabSpecError),
+    /// Any other target that does not parse.
+    #[error(transparent)]
+    Direct(#[from] at_runner::multi::TargetArgError),
+}
+
 /// One `--target` value: a target as such, or labgrid places.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TargetSel {
@@ -41,14 +52,14 @@ pub enum TargetSel {
 }
 
 impl FromStr for TargetSel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = TargetSelError;
+    fn from_str(s: &str) -> Result<Self, TargetSelError> {
         if s.starts_with("labgrid:") || s.contains("=labgrid:") {
-            s.parse().map(TargetSel::Lab)
+            Ok(TargetSel::Lab(s.parse()?))
         } else {
             s.parse()
                 .map(TargetSel::Direct)
-                .map_err(|e: at_runner::multi::TargetArgError| e.to_string())
+                .map_err(TargetSelError::Direct)
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn candidates(client: &Client, specs: &[LabSpec]) -> Result<Vec<Candidate>, 
     if specs.is_empty() {
         return Ok(Vec::new());
     }
-    let places = client.places()?;
+    let places = client.places().map_err(|e| e.to_string())?;
     let mut out: Vec<Candidate> = Vec::new();
     for spec in specs {
         let chosen: Vec<&Place> = places.iter().filter(|p| spec.selects(p)).collect();
@@ -153,13 +153,14 @@ fn acquire(
     };
     let (profile, _) = c.profile.clone().map_err(|e| not_run(None, e))?;
     let start = Instant::now();
-    let lease =
-        Lease::take(client, &c.place.name, wait, cancel).map_err(|e| not_run(Some(profile), e))?;
+    let lease = Lease::take(client, &c.place.name, wait, cancel)
+        .map_err(|e| not_run(Some(profile), e.to_string()))?;
     let acquire_time = start.elapsed();
     let (_, resources) = client
         .show(&c.place.name)
-        .map_err(|e| not_run(Some(profile), e))?;
-    let port = NetworkSerialPort::of(&resources).map_err(|e| not_run(Some(profile), e))?;
+        .map_err(|e| not_run(Some(profile), e.to_string()))?;
+    let port =
+        NetworkSerialPort::of(&resources).map_err(|e| not_run(Some(profile), e.to_string()))?;
     let spec = port.target_spec().ok_or_else(|| {
         not_run(
             Some(profile),

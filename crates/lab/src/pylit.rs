@@ -72,8 +72,18 @@ impl Py {
     }
 }
 
+/// Why a Python literal does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{what} at byte {at} of a Python literal")]
+pub struct PyError {
+    /// What is wrong (`unterminated string`).
+    pub what: &'static str,
+    /// The byte offset where it was noticed.
+    pub at: usize,
+}
+
 /// Parses one literal (surrounding whitespace allowed).
-pub fn parse(text: &str) -> Result<Py, String> {
+pub fn parse(text: &str) -> Result<Py, PyError> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
@@ -92,8 +102,8 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn err(&self, what: &str) -> String {
-        format!("{what} at byte {} of a Python literal", self.i)
+    fn err(&self, what: &'static str) -> PyError {
+        PyError { what, at: self.i }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -116,7 +126,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Py, String> {
+    fn value(&mut self, depth: usize) -> Result<Py, PyError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nested too deeply"));
         }
@@ -195,7 +205,7 @@ impl Parser<'_> {
         self.peek()
     }
 
-    fn number(&mut self) -> Result<Py, String> {
+    fn number(&mut self) -> Result<Py, PyError> {
         let start = self.i;
         while self
             .peek()
@@ -214,7 +224,7 @@ impl Parser<'_> {
             .map_err(|_| self.err("bad number"))
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, PyError> {
         let Some(quote) = self.peek() else {
             return Err(self.err("expected a string"));
         };
@@ -312,6 +322,6 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
-        assert!(parse(&deep).unwrap_err().contains("deeply"));
+        assert_eq!(parse(&deep).unwrap_err().what, "nested too deeply");
     }
 }

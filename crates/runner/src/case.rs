@@ -170,7 +170,7 @@ pub fn run_case_on_with(
     let name = target.describe();
     let exec = match run_scenario_with(sc, profile, target, mail, vars, cancel) {
         Ok(e) => e,
-        Err(e) => return CaseResult::new(sc, profile, name, Status::Error(e)),
+        Err(e) => return CaseResult::new(sc, profile, name, Status::Error(e.to_string())),
     };
     // The grade decides against the one the scenario asks for: a pass allows informational
     // differences; `verdict: X` needs exactly grade X.
@@ -236,7 +236,9 @@ pub fn run_case_on_with(
 /// [`crate::scenario::real_target_setup`]. A sink run elsewhere (`--sink-api`) skips more
 /// ([`crate::scenario::SinkSetup::unsupported_on_shared_sink`]).
 pub fn skip_on_real_target(sc: &Scenario, profile: Profile) -> Option<String> {
-    crate::scenario::real_target_setup(sc, profile).err()
+    crate::scenario::real_target_setup(sc, profile)
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// Why `sc` would not be run for `profile` on `target` (`atconform run --list`): the rules of
@@ -253,7 +255,7 @@ pub fn would_skip(
         return None;
     }
     if let Some(why) = crate::scenario::real_target_setup_with(sc, profile, fault_control).err() {
-        return Some(why);
+        return Some(why.to_string());
     }
     if let Ok(module) = at_catalog::Profile::builtin(&profile.to_string())
         && let Some(why) = on_the_guard_boundary(sc, profile, &module)
@@ -284,17 +286,77 @@ impl MailSource for Counted<'_> {
     }
 }
 
+/// Why the capture sink a scenario asks for cannot be built or started.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkSetupError {
+    /// `@sink profile` names no sink profile.
+    #[error("sink profile {name}: {why}")]
+    Profile {
+        /// The name given.
+        name: String,
+        /// Why it is not one.
+        why: String,
+    },
+    /// `@sink auth` names a mechanism the sink does not implement.
+    #[error("@sink auth {0}: the sink implements PLAIN and LOGIN")]
+    Auth(String),
+    /// `@sink tls-versions` does not parse.
+    #[error("@sink tls-versions {value}: {source}")]
+    TlsVersions {
+        /// The value given.
+        value: String,
+        /// Why.
+        #[source]
+        source: at_tls::UnknownVersion,
+    },
+    /// `@sink tls-ciphers` does not parse.
+    #[error("@sink tls-ciphers {value}: {source}")]
+    TlsCiphers {
+        /// The value given.
+        value: String,
+        /// Why.
+        #[source]
+        source: at_tls::UnknownSuite,
+    },
+    /// `@sink tls-fault` is unknown or conflicts with another.
+    #[error("@sink tls-fault {name}: {source}")]
+    TlsFault {
+        /// The fault named.
+        name: String,
+        /// Why.
+        #[source]
+        source: smtp_sink::TlsFaultError,
+    },
+    /// An SMTP stage the sink has no fault point for.
+    #[error("sink fault at {stage}: {why}")]
+    Stage {
+        /// The stage (`Debug` form).
+        stage: String,
+        /// Why.
+        why: String,
+    },
+    /// The sink did not start.
+    #[error("cannot start the capture sink: {0}")]
+    Start(#[source] smtp_sink::Error),
+    /// The sink started without a listener.
+    #[error("the capture sink has no listener")]
+    NoListener,
+}
+
 /// Builds the capture sink a scenario asks for.
-pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, String> {
-    smtp_sink::spawn(sink_config(setup)?).map_err(|e| format!("cannot start the capture sink: {e}"))
+pub fn spawn_sink(setup: &SinkSetup) -> Result<smtp_sink::RunningSink, SinkSetupError> {
+    smtp_sink::spawn(sink_config(setup)?).map_err(SinkSetupError::Start)
 }
 
 /// The configuration of the capture sink a scenario asks for (listening on `127.0.0.1:0`).
-pub fn sink_config(setup: &SinkSetup) -> Result<smtp_sink::SinkConfig, String> {
+pub fn sink_config(setup: &SinkSetup) -> Result<smtp_sink::SinkConfig, SinkSetupError> {
     let profile = match &setup.profile {
         Some(p) => p
             .parse::<smtp_sink::Profile>()
-            .map_err(|e| format!("sink profile {p}: {e}"))?,
+            .map_err(|why| SinkSetupError::Profile {
+                name: p.clone(),
+                why,
+            })?,
         None => smtp_sink::Profile::default(),
     };
     let mut cfg = smtp_sink::SinkConfig::new(profile);
@@ -305,21 +367,25 @@ pub fn sink_config(setup: &SinkSetup) -> Result<smtp_sink::SinkConfig, String> {
         let mechanisms = names
             .iter()
             .map(|n| {
-                smtp_sink::Mechanism::from_name(n)
-                    .ok_or_else(|| format!("@sink auth {n}: the sink implements PLAIN and LOGIN"))
+                smtp_sink::Mechanism::from_name(n).ok_or_else(|| SinkSetupError::Auth(n.clone()))
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         cfg = cfg.auth_mechanisms(mechanisms);
     }
     if let Some(v) = &setup.tls_versions {
-        let versions = v
-            .parse::<at_tls::Versions>()
-            .map_err(|e| format!("@sink tls-versions {v}: {e}"))?;
+        let versions =
+            v.parse::<at_tls::Versions>()
+                .map_err(|source| SinkSetupError::TlsVersions {
+                    value: v.clone(),
+                    source,
+                })?;
         cfg = cfg.tls_versions(versions);
     }
     if let Some(c) = &setup.tls_ciphers {
-        let ciphers =
-            at_tls::Ciphers::parse(c).map_err(|e| format!("@sink tls-ciphers {c}: {e}"))?;
+        let ciphers = at_tls::Ciphers::parse(c).map_err(|source| SinkSetupError::TlsCiphers {
+            value: c.clone(),
+            source,
+        })?;
         cfg = cfg.tls_ciphers(ciphers);
     }
     if !setup.faults.is_empty() || !setup.tls_faults.is_empty() {
@@ -328,14 +394,20 @@ pub fn sink_config(setup: &SinkSetup) -> Result<smtp_sink::SinkConfig, String> {
         for f in &setup.tls_faults {
             script = script
                 .tls_fault(f)
-                .map_err(|e| format!("@sink tls-fault {f}: {e}"))?;
+                .map_err(|source| SinkSetupError::TlsFault {
+                    name: f.clone(),
+                    source,
+                })?;
         }
         for f in &setup.faults {
             let point = |stage: &at_scenario::SmtpStage| {
                 stage
                     .sink_point()
                     .parse::<smtp_sink::Point>()
-                    .map_err(|e| format!("sink fault at {stage:?}: {e}"))
+                    .map_err(|why| SinkSetupError::Stage {
+                        stage: format!("{stage:?}"),
+                        why,
+                    })
             };
             script = match f {
                 SinkFault::Reply { stage, code, text } => {
@@ -452,7 +524,7 @@ pub fn run_case_emulated_vars(
     let sink = if sc.needs_sink() {
         match spawn_sink(&sink_setup) {
             Ok(s) => Some(s),
-            Err(e) => return err(e),
+            Err(e) => return err(e.to_string()),
         }
     } else {
         None
@@ -560,7 +632,9 @@ mod tests {
             tls_versions: Some("1.4".into()),
             ..SinkSetup::default()
         };
-        assert!(spawn_sink(&bad).unwrap_err().contains("1.4"));
+        let e = spawn_sink(&bad).unwrap_err();
+        assert!(matches!(e, SinkSetupError::TlsVersions { .. }), "{e}");
+        assert!(e.to_string().contains("1.4"), "{e}");
     }
 
     #[test]

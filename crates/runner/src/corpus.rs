@@ -2,36 +2,50 @@
 
 use std::path::Path;
 
-use at_scenario::Scenario;
+use at_scenario::{LoadError, LoadErrors, Scenario};
 
 include!(concat!(env!("OUT_DIR"), "/corpus.rs"));
 
+/// Why a corpus did not load; each scenario error is rendered with its file:line:col.
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    /// Embedded scenarios that do not load (a build defect), one report per line.
+    #[error("{}", .0.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join("\n"))]
+    Embedded(Vec<LoadError>),
+    /// A scenario file that does not load.
+    #[error("{0:?}")]
+    File(#[source] LoadError),
+    /// Scenario files of a directory that do not load.
+    #[error("{0:?}")]
+    Dir(#[source] LoadErrors),
+}
+
 /// Loads the embedded corpus (names are paths under `scenarios/`).
-pub fn embedded() -> Result<Vec<Scenario>, String> {
+pub fn embedded() -> Result<Vec<Scenario>, CorpusError> {
     let mut out = Vec::with_capacity(CORPUS.len());
     let mut errors = Vec::new();
     for (name, text) in CORPUS {
         match at_scenario::load_str(name, text) {
             Ok(sc) => out.push(sc),
-            Err(e) => errors.push(format!("{e:?}")),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(errors.join("\n"))
+        Err(CorpusError::Embedded(errors))
     }
 }
 
 /// Loads scenario files and directories (recursively) in the order given.
-pub fn load_paths(paths: &[impl AsRef<Path>]) -> Result<Vec<Scenario>, String> {
+pub fn load_paths(paths: &[impl AsRef<Path>]) -> Result<Vec<Scenario>, CorpusError> {
     let mut out = Vec::new();
     for p in paths {
         let p = p.as_ref();
         if p.is_dir() {
-            out.extend(at_scenario::load_dir(p).map_err(|e| format!("{e:?}"))?);
+            out.extend(at_scenario::load_dir(p).map_err(CorpusError::Dir)?);
         } else {
-            out.push(at_scenario::load_file(p).map_err(|e| format!("{e:?}"))?);
+            out.push(at_scenario::load_file(p).map_err(CorpusError::File)?);
         }
     }
     Ok(out)

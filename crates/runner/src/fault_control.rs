@@ -19,6 +19,44 @@ use crate::target::{ReadOutcome, Target, TargetError};
 /// How long connecting and each answer may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why a fault-control command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultControlError {
+    /// Resolving, connecting, writing or reading failed.
+    #[error("fault control {addr}: {source}")]
+    Io {
+        /// `HOST:PORT`.
+        addr: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The address resolves to nothing.
+    #[error("fault control {addr}: no address")]
+    NoAddress {
+        /// `HOST:PORT`.
+        addr: String,
+    },
+    /// The port closed without answering.
+    #[error("fault control {addr}: no answer to `{line}`")]
+    NoAnswer {
+        /// `HOST:PORT`.
+        addr: String,
+        /// The command sent.
+        line: String,
+    },
+    /// The port refused the command (`error: WHY`).
+    #[error("fault control {addr}: `{line}`: {answer}")]
+    Refused {
+        /// `HOST:PORT`.
+        addr: String,
+        /// The command sent.
+        line: String,
+        /// The port's answer.
+        answer: String,
+    },
+}
+
 /// The address of a fault-control port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultControl {
@@ -37,37 +75,48 @@ impl FaultControl {
     }
 
     /// Puts the module into `spec` now.
-    pub fn inject(&self, spec: &str) -> Result<(), String> {
+    pub fn inject(&self, spec: &str) -> Result<(), FaultControlError> {
         self.command(&format!("fault {spec}"))
     }
 
     /// Takes every fault away again.
-    pub fn clear(&self) -> Result<(), String> {
+    pub fn clear(&self) -> Result<(), FaultControlError> {
         self.command("clear")
     }
 
     /// Sends one command line and reads its answer.
-    fn command(&self, line: &str) -> Result<(), String> {
-        let fail = |e: &dyn std::fmt::Display| format!("fault control {}: {e}", self.addr);
+    fn command(&self, line: &str) -> Result<(), FaultControlError> {
+        let fail = |source| FaultControlError::Io {
+            addr: self.addr.clone(),
+            source,
+        };
         let addr = self
             .addr
             .to_socket_addrs()
-            .map_err(|e| fail(&e))?
+            .map_err(fail)?
             .next()
-            .ok_or_else(|| fail(&"no address"))?;
-        let mut s = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| fail(&e))?;
-        s.set_read_timeout(Some(TIMEOUT)).map_err(|e| fail(&e))?;
-        s.set_write_timeout(Some(TIMEOUT)).map_err(|e| fail(&e))?;
-        s.write_all(format!("{line}\n").as_bytes())
-            .map_err(|e| fail(&e))?;
+            .ok_or_else(|| FaultControlError::NoAddress {
+                addr: self.addr.clone(),
+            })?;
+        let mut s = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(fail)?;
+        s.set_read_timeout(Some(TIMEOUT)).map_err(fail)?;
+        s.set_write_timeout(Some(TIMEOUT)).map_err(fail)?;
+        s.write_all(format!("{line}\n").as_bytes()).map_err(fail)?;
         let mut answer = String::new();
         BufReader::new(std::io::Read::take(s, 4096))
             .read_line(&mut answer)
-            .map_err(|e| fail(&e))?;
+            .map_err(fail)?;
         match answer.trim() {
             "ok" => Ok(()),
-            "" => Err(fail(&format!("no answer to `{line}`"))),
-            other => Err(fail(&format!("`{line}`: {other}"))),
+            "" => Err(FaultControlError::NoAnswer {
+                addr: self.addr.clone(),
+                line: line.into(),
+            }),
+            other => Err(FaultControlError::Refused {
+                addr: self.addr.clone(),
+                line: line.into(),
+                answer: other.into(),
+            }),
         }
     }
 }

@@ -19,7 +19,7 @@ use at_catalog::{LeaveDataMode, Profile as Module, Reset, SetupCommand};
 use at_wire::Instant;
 use at_wire::decoder::{Decoder, DecoderConfig, Kind, OwnedEvent};
 
-use crate::target::{ReadOutcome, Target};
+use crate::target::{ReadOutcome, Target, TargetError};
 use crate::transcript::{Direction, Transcript, secrets_in_command};
 
 /// Silence that counts as "the device has said everything".
@@ -44,11 +44,93 @@ pub struct Health {
     pub identity: Vec<String>,
 }
 
+/// Why a setup conversation with a device failed (one line for the report).
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The run was cancelled (Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
+    /// Reading from or writing to the device failed.
+    #[error("device gone: {0}")]
+    DeviceGone(#[source] TargetError),
+    /// The device did not fall silent within [`DRAIN_MAX`].
+    #[error("the device kept talking for {} s", DRAIN_MAX.as_secs())]
+    KeptTalking,
+    /// A setup command opened data mode.
+    #[error("{line} entered data mode ({text})")]
+    DataMode {
+        /// The command.
+        line: String,
+        /// The line that opened data mode.
+        text: String,
+    },
+    /// A command got no final result code in time.
+    #[error("no final result code to {line} within {:.1} s", within.as_secs_f64())]
+    NoFinal {
+        /// The command.
+        line: String,
+        /// How long it had.
+        within: Duration,
+    },
+    /// An accepted answer lacked the line the profile expects.
+    #[error("{send} answered {lines:?}, without {want}")]
+    Missing {
+        /// The command.
+        send: String,
+        /// The lines it answered.
+        lines: Vec<String>,
+        /// The line expected among them.
+        want: String,
+    },
+    /// A command's final result code is not one the profile accepts.
+    #[error("{send} answered {final_line} (accepted: {}; {evidence})", accept.join(", "))]
+    Refused {
+        /// The command.
+        send: String,
+        /// Its final result code.
+        final_line: String,
+        /// The accepted ones.
+        accept: Vec<String>,
+        /// The profile's evidence for the command.
+        evidence: String,
+    },
+    /// No `OK` to `AT`, even after leaving data mode.
+    #[error("the device does not answer AT with OK, even after leaving data mode")]
+    Unresponsive,
+    /// The module did not say its ready line after a restart.
+    #[error("no {ready} within {} s of {send}", within.as_secs())]
+    NotRestarted {
+        /// The ready line (`RDY`).
+        ready: String,
+        /// How long it had.
+        within: Duration,
+        /// The restart command.
+        send: String,
+    },
+    /// The scenario needs a restart the profile cannot do.
+    #[error(
+        "the scenario needs a freshly restarted module (state: power-on) and profile \
+         {profile} defines no [setup.reset]"
+    )]
+    NoReset {
+        /// The profile's name.
+        profile: String,
+    },
+    /// The scenario needs a state the profile does not define.
+    #[error("the scenario needs state {state}, which profile {profile} does not define")]
+    NoState {
+        /// The state's name.
+        state: String,
+        /// The profile's name.
+        profile: String,
+    },
+}
+
 /// Why a device could not be checked or prepared, with everything that crossed the wire.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct NotReady {
     /// One line for the report.
-    pub reason: String,
+    pub reason: PrepareError,
     /// The bytes exchanged while trying.
     pub transcript: Transcript,
 }
@@ -91,9 +173,9 @@ impl<'t> Prep<'t> {
         self.transcript.note(now, format!("setup: {}", text.into()));
     }
 
-    fn check_cancel(&self) -> Result<(), String> {
+    fn check_cancel(&self) -> Result<(), PrepareError> {
         if self.cancel.load(Ordering::Relaxed) {
-            Err("interrupted".into())
+            Err(PrepareError::Interrupted)
         } else {
             Ok(())
         }
@@ -101,7 +183,11 @@ impl<'t> Prep<'t> {
 
     /// Reads once until `deadline` (at most 100 ms on real time, for Ctrl-C); decoded events
     /// are appended to `events`. `Ok(false)` when nothing came.
-    fn read(&mut self, deadline: Instant, events: &mut Vec<OwnedEvent>) -> Result<bool, String> {
+    fn read(
+        &mut self,
+        deadline: Instant,
+        events: &mut Vec<OwnedEvent>,
+    ) -> Result<bool, PrepareError> {
         self.check_cancel()?;
         let until = if self.target.is_virtual() {
             deadline
@@ -126,34 +212,29 @@ impl<'t> Prep<'t> {
                 Ok(true)
             }
             Ok(ReadOutcome::Timeout) => Ok(false),
-            Err(e) => Err(format!("device gone: {e}")),
+            Err(e) => Err(PrepareError::DeviceGone(e)),
         }
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), PrepareError> {
         for s in secrets_in_command(bytes) {
             self.transcript.add_secret(&s);
         }
         let now = self.target.now();
         self.transcript.record(now, Direction::Tx, bytes);
-        self.target
-            .write(bytes)
-            .map_err(|e| format!("device gone: {e}"))
+        self.target.write(bytes).map_err(PrepareError::DeviceGone)
     }
 
     /// Reads until the device has been silent for `quiet` (at most [`DRAIN_MAX`]); returns the
     /// lines it said.
-    pub fn drain(&mut self, quiet: Duration) -> Result<Vec<OwnedEvent>, String> {
+    pub fn drain(&mut self, quiet: Duration) -> Result<Vec<OwnedEvent>, PrepareError> {
         let start = self.target.now();
         let mut events = Vec::new();
         let mut last = start;
         loop {
             let now = self.target.now();
             if now - start >= DRAIN_MAX {
-                return Err(format!(
-                    "the device kept talking for {} s",
-                    DRAIN_MAX.as_secs()
-                ));
+                return Err(PrepareError::KeptTalking);
             }
             if self.read(last + quiet, &mut events)? {
                 last = self.target.now();
@@ -168,7 +249,7 @@ impl<'t> Prep<'t> {
     }
 
     /// Sends `line` + CR and waits up to `within` for its final result code.
-    pub fn command(&mut self, line: &str, within: Duration) -> Result<Answer, String> {
+    pub fn command(&mut self, line: &str, within: Duration) -> Result<Answer, PrepareError> {
         self.decoder.expect_line(line.as_bytes());
         let mut bytes = line.as_bytes().to_vec();
         bytes.push(b'\r');
@@ -185,7 +266,10 @@ impl<'t> Prep<'t> {
                         return Ok(answer);
                     }
                     Kind::Connect | Kind::WaitingForData | Kind::Prompt => {
-                        return Err(format!("{line} entered data mode ({text})"));
+                        return Err(PrepareError::DataMode {
+                            line: line.into(),
+                            text,
+                        });
                     }
                     Kind::Info | Kind::Text | Kind::Urc => answer.lines.push(text),
                     Kind::Echo | Kind::Blank | Kind::Overflow { .. } => {}
@@ -193,10 +277,10 @@ impl<'t> Prep<'t> {
             }
             if self.target.now() >= deadline {
                 self.decoder.pending_done();
-                return Err(format!(
-                    "no final result code to {line} within {:.1} s",
-                    within.as_secs_f64()
-                ));
+                return Err(PrepareError::NoFinal {
+                    line: line.into(),
+                    within,
+                });
             }
             self.read(deadline, &mut events)?;
         }
@@ -204,7 +288,7 @@ impl<'t> Prep<'t> {
 
     /// Runs one setup command: its answer must be one of `accept` (and hold `expect`); a busy
     /// answer (a mail still sending) is retried for a while.
-    pub fn run(&mut self, cmd: &SetupCommand) -> Result<Answer, String> {
+    pub fn run(&mut self, cmd: &SetupCommand) -> Result<Answer, PrepareError> {
         let within = cmd.within() + GRACE;
         let start = self.target.now();
         loop {
@@ -213,10 +297,11 @@ impl<'t> Prep<'t> {
                 if let Some(want) = &cmd.expect
                     && !answer.lines.iter().any(|l| l == want)
                 {
-                    return Err(format!(
-                        "{} answered {:?}, without {want}",
-                        cmd.send, answer.lines
-                    ));
+                    return Err(PrepareError::Missing {
+                        send: cmd.send.clone(),
+                        lines: answer.lines,
+                        want: want.clone(),
+                    });
                 }
                 return Ok(answer);
             }
@@ -227,21 +312,20 @@ impl<'t> Prep<'t> {
                 self.drain(QUIET)?;
                 continue;
             }
-            return Err(format!(
-                "{} answered {} (accepted: {}; {})",
-                cmd.send,
-                answer.final_line,
-                cmd.accept.join(", "),
-                cmd.source
-            ));
+            return Err(PrepareError::Refused {
+                send: cmd.send.clone(),
+                final_line: answer.final_line,
+                accept: cmd.accept.clone(),
+                evidence: cmd.source.clone(),
+            });
         }
     }
 
     /// Whether the device answers `AT` with `OK` now.
-    fn probe(&mut self) -> Result<bool, String> {
+    fn probe(&mut self) -> Result<bool, PrepareError> {
         match self.command("AT", PROBE) {
             Ok(a) => Ok(a.final_line == "OK"),
-            Err(e) if e.starts_with("device gone") || e == "interrupted" => Err(e),
+            Err(e @ (PrepareError::DeviceGone(_) | PrepareError::Interrupted)) => Err(e),
             Err(_) => Ok(false),
         }
     }
@@ -249,7 +333,7 @@ impl<'t> Prep<'t> {
     /// Brings a device in an unknown state back to command mode: drains what it is still
     /// sending, checks `AT` → `OK`, and otherwise leaves data mode as the profile says (guarded
     /// `+++`, 000 §1.3; `<CR><LF>.<CR><LF>`, 002) and checks again.
-    pub fn resync(&mut self, leave: LeaveDataMode, guard: Duration) -> Result<(), String> {
+    pub fn resync(&mut self, leave: LeaveDataMode, guard: Duration) -> Result<(), PrepareError> {
         self.note("resynchronise");
         self.drain(QUIET)?;
         if self.probe()? {
@@ -279,11 +363,11 @@ impl<'t> Prep<'t> {
             }
             self.note(format!("no OK to AT after attempt {attempt}"));
         }
-        Err("the device does not answer AT with OK, even after leaving data mode".into())
+        Err(PrepareError::Unresponsive)
     }
 
     /// Restarts the module (`AT+CFUN=1,1`) and waits for its ready line (`RDY`).
-    pub fn reset(&mut self, reset: &Reset) -> Result<(), String> {
+    pub fn reset(&mut self, reset: &Reset) -> Result<(), PrepareError> {
         self.note(format!("restart: {} ({})", reset.send, reset.source));
         self.decoder.expect_line(reset.send.as_bytes());
         let mut bytes = reset.send.as_bytes().to_vec();
@@ -300,12 +384,11 @@ impl<'t> Prep<'t> {
                 break;
             }
             if self.target.now() >= deadline {
-                return Err(format!(
-                    "no {} within {} s of {}",
-                    reset.ready,
-                    within.as_secs(),
-                    reset.send
-                ));
+                return Err(PrepareError::NotRestarted {
+                    ready: reset.ready.clone(),
+                    within,
+                    send: reset.send.clone(),
+                });
             }
             self.read(deadline, &mut events)?;
         }
@@ -337,7 +420,7 @@ pub fn health_check(
                 health.identity = a.lines;
             }
         }
-        Ok::<_, String>(health)
+        Ok::<_, PrepareError>(health)
     })();
     match r {
         Ok(h) => Ok((h, p.into_transcript())),
@@ -366,11 +449,9 @@ pub fn prepare(
         match &setup.reset {
             Some(reset) if power_on || reset.every_case => p.reset(reset)?,
             None if power_on => {
-                return Err(format!(
-                    "the scenario needs a freshly restarted module (state: power-on) and profile \
-                     {} defines no [setup.reset]",
-                    module.name
-                ));
+                return Err(PrepareError::NoReset {
+                    profile: module.name.clone(),
+                });
             }
             _ => {}
         }
@@ -379,10 +460,10 @@ pub fn prepare(
         }
         for name in states.iter().filter(|s| *s != POWER_ON) {
             let Some(cmds) = setup.state_for(name, module) else {
-                return Err(format!(
-                    "the scenario needs state {name}, which profile {} does not define",
-                    module.name
-                ));
+                return Err(PrepareError::NoState {
+                    state: name.clone(),
+                    profile: module.name.clone(),
+                });
             };
             p.note(format!("state {name}"));
             for cmd in cmds {
@@ -391,7 +472,7 @@ pub fn prepare(
         }
         // Whatever URCs the setup caused are not the case's.
         p.drain(QUIET)?;
-        Ok::<_, String>(())
+        Ok::<_, PrepareError>(())
     })();
     match r {
         Ok(()) => {
@@ -421,7 +502,7 @@ mod tests {
         let ec25 = at_catalog::profile("ec25").expect("ec25");
         let e = health_check(&mut t, &ec25, &cancel).expect_err("silent");
         assert_eq!(
-            e.reason,
+            e.reason.to_string(),
             "the device does not answer AT with OK, even after leaving data mode"
         );
         let text = e.transcript.render(false);
@@ -455,7 +536,9 @@ mod tests {
         let mut t = ScriptedTarget::new(script);
         let e = health_check(&mut t, &ec25, &cancel).expect_err("no SIM");
         assert!(
-            e.reason.starts_with("AT+CPIN? answered +CME ERROR: 10"),
+            e.reason
+                .to_string()
+                .starts_with("AT+CPIN? answered +CME ERROR: 10"),
             "{}",
             e.reason
         );
@@ -471,12 +554,12 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let e = prepare(&mut t, &mt, &["pdp-active".into()], &cancel).expect_err("undefined");
         assert_eq!(
-            e.reason,
+            e.reason.to_string(),
             "the scenario needs state pdp-active, which profile multitech does not define"
         );
         let e = prepare(&mut t, &mt, &[POWER_ON.into()], &cancel).expect_err("no reset");
         assert!(
-            e.reason.contains("defines no [setup.reset]"),
+            e.reason.to_string().contains("defines no [setup.reset]"),
             "{}",
             e.reason
         );

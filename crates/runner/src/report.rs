@@ -379,19 +379,33 @@ pub struct ReportSpec {
     pub path: std::path::PathBuf,
 }
 
+/// Why a `KIND:PATH` report argument does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReportSpecError {
+    /// No `:`.
+    #[error("expected KIND:PATH (json:out.json, junit:out.xml), got {0:?}")]
+    Shape(String),
+    /// A kind other than `json` or `junit`.
+    #[error("unknown report kind {0:?} (json, junit)")]
+    Kind(String),
+    /// Nothing after the `:`.
+    #[error("empty report path")]
+    EmptyPath,
+}
+
 impl std::str::FromStr for ReportSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (kind, path) = s.split_once(':').ok_or_else(|| {
-            format!("expected KIND:PATH (json:out.json, junit:out.xml), got {s:?}")
-        })?;
+    type Err = ReportSpecError;
+    fn from_str(s: &str) -> Result<Self, ReportSpecError> {
+        let (kind, path) = s
+            .split_once(':')
+            .ok_or_else(|| ReportSpecError::Shape(s.into()))?;
         let kind = match kind {
             "json" => ReportKind::Json,
             "junit" => ReportKind::Junit,
-            k => return Err(format!("unknown report kind {k:?} (json, junit)")),
+            k => return Err(ReportSpecError::Kind(k.into())),
         };
         if path.is_empty() {
-            return Err("empty report path".into());
+            return Err(ReportSpecError::EmptyPath);
         }
         Ok(ReportSpec {
             kind,

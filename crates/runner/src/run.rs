@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use at_scenario::{Profile, Scenario};
 
-use crate::case::on_the_guard_boundary;
 use crate::case::{CaseResult, Status, Variations, run_case_emulated_vars, run_case_on_with};
+use crate::case::{SinkSetupError, on_the_guard_boundary};
 use crate::report::{RunReport, corpus_name};
 use crate::scenario::{MailSource, SinkSetup};
 use crate::target::Target;
@@ -161,6 +161,35 @@ impl MailSource for Since<'_> {
     }
 }
 
+/// Why a run on a real target did not start (nothing was run).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The device cannot be opened.
+    #[error(transparent)]
+    Open(#[from] crate::target::TargetError),
+    /// The run's profile is not a built-in one.
+    #[error(transparent)]
+    Profile(#[from] at_catalog::ProfileError),
+    /// A real target was given no profile.
+    #[error("a real target needs a profile")]
+    NoProfile,
+    /// The profile's setup commands do not render with the run's variables.
+    #[error(transparent)]
+    Vars(#[from] crate::vars::RenderError),
+    /// The device failed its health check.
+    #[error("{device}: health check failed: {reason}")]
+    Unhealthy {
+        /// The device.
+        device: String,
+        /// Why.
+        #[source]
+        reason: crate::prepare::PrepareError,
+    },
+    /// The capture sink did not start.
+    #[error(transparent)]
+    Sink(#[from] SinkSetupError),
+}
+
 /// Runs `cases`; `on_case` sees each result as it lands (progress). Stops early, with a
 /// partial report, when `cancel` is set. Fails only if a real target cannot be opened or does
 /// not pass its health check (then nothing is run: one reason, not a failure per case).
@@ -169,7 +198,7 @@ pub fn run(
     cfg: &RunConfig,
     cancel: &AtomicBool,
     mut on_case: impl FnMut(&CaseResult),
-) -> Result<RunReport, String> {
+) -> Result<RunReport, RunError> {
     let wall = std::time::Instant::now();
     let mut notes = Vec::new();
     if let Some(seed) = cfg.shuffle {
@@ -191,17 +220,20 @@ pub fn run(
         cfg.profiles.first().or(cases.first().map(|c| &c.1)),
     ) {
         (Some(m), _) => m.clone(),
-        (None, Some(p)) => {
-            at_catalog::Profile::builtin(&p.to_string()).map_err(|e| e.to_string())?
-        }
-        (None, None) => return Err("a real target needs a profile".into()),
+        (None, Some(p)) => at_catalog::Profile::builtin(&p.to_string())?,
+        (None, None) => return Err(RunError::NoProfile),
     };
     // `${APN}` in a setup command takes the run's value (docs/real-modules.md).
     let module = cfg.vars.render_setup(&module)?;
     // One health check before the run: an unresponsive device is one reason, not a failure
     // per case.
-    let (health, _) = crate::prepare::health_check(device.as_mut(), &module, cancel)
-        .map_err(|e| format!("{}: health check failed: {}", device.describe(), e.reason))?;
+    let (health, _) =
+        crate::prepare::health_check(device.as_mut(), &module, cancel).map_err(|e| {
+            RunError::Unhealthy {
+                device: device.describe(),
+                reason: e.reason,
+            }
+        })?;
     notes.push(format!(
         "{} answers ATI with {}",
         device.describe(),
@@ -287,7 +319,7 @@ impl OwnedSink {
     fn bind(
         listen: Option<std::net::SocketAddr>,
         tls: Option<std::net::SocketAddr>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SinkSetupError> {
         let mut c = smtp_sink::SinkConfig::new(smtp_sink::Profile::default());
         if let Some(addr) = listen {
             c = c.listen(Some(addr));
@@ -295,15 +327,15 @@ impl OwnedSink {
         if let Some(addr) = tls {
             c = c.tls_listen(Some(addr));
         }
-        let s = smtp_sink::spawn(c).map_err(|e| format!("cannot start the capture sink: {e}"))?;
+        let s = smtp_sink::spawn(c).map_err(SinkSetupError::Start)?;
         match (s.smtp_addr(), s.smtps_addr()) {
             (Some(smtp), Some(smtps)) => Ok(OwnedSink { smtp, smtps }),
-            _ => Err("the capture sink has no listener".into()),
+            _ => Err(SinkSetupError::NoListener),
         }
     }
 
     /// The sink for one case; `None` when the case wants the connection refused.
-    fn start(&self, setup: &SinkSetup) -> Result<Option<smtp_sink::RunningSink>, String> {
+    fn start(&self, setup: &SinkSetup) -> Result<Option<smtp_sink::RunningSink>, SinkSetupError> {
         if setup.refuse {
             return Ok(None);
         }
@@ -319,7 +351,7 @@ impl OwnedSink {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                Err(e) => return Err(format!("cannot start the capture sink: {e}")),
+                Err(e) => return Err(SinkSetupError::Start(e)),
             }
         }
     }
@@ -365,7 +397,7 @@ fn run_real_case(
     };
     let setup = match crate::scenario::real_target_setup_with(sc, profile, control.is_some()) {
         Ok(s) => s,
-        Err(why) => return skip(why),
+        Err(why) => return skip(why.to_string()),
     };
     if let RunSink::External(_) = sink
         && let Some(why) = setup.unsupported_on_shared_sink()
@@ -415,7 +447,9 @@ fn run_real_case(
         RunSink::Owned(owned) => {
             let running = match owned.start(&setup) {
                 Ok(s) => s,
-                Err(e) => return CaseResult::new(sc, profile, target, Status::Error(e)),
+                Err(e) => {
+                    return CaseResult::new(sc, profile, target, Status::Error(e.to_string()));
+                }
             };
             let case_sink = running.as_ref().map(CaseSink);
             let mail = case_sink.as_ref().map(|s| s as &dyn MailSource);

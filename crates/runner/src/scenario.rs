@@ -162,12 +162,87 @@ pub enum SinkFault {
     Stall(smtp_sink::Point),
 }
 
+/// Why a scenario cannot run on a device the runner does not control (a real module).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RealTargetError {
+    /// `@quirk` plants a firmware defect: a self-test of the harness.
+    #[error(
+        "needs the emulator: @quirk {0} plants a firmware defect the harness must \
+         catch (a self-test of the harness, not of the module)"
+    )]
+    Quirk(String),
+    /// `@fault sim-not-ready` without a fault-control port.
+    #[error(
+        "needs control of the module's (U)SIM (@fault sim-not-ready, 000 §4.1; \
+         --fault-control gives it)"
+    )]
+    Sim,
+    /// A mobile-network fault without a fault-control port.
+    #[error("needs control of the mobile network (@fault {0}; --fault-control gives it)")]
+    Network(String),
+    /// `@fault dns`.
+    #[error(
+        "needs control of DNS (@fault dns): on a real target give the \
+         server a name that cannot resolve (RFC 2606 .invalid) instead"
+    )]
+    Dns,
+    /// A network fault at an SMTP stage the capture sink cannot fail at.
+    #[error("a capture sink cannot fail at {0}: needs the emulator")]
+    SinkStage(String),
+    /// A fault point the sink does not know.
+    #[error("{0}")]
+    SinkPoint(String),
+    /// Any other network fault.
+    #[error("@fault {0}: needs the emulator")]
+    NeedsEmulator(String),
+}
+
+/// Why a scenario could not be turned into steps; points at its file:line.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The variables' values do not bind.
+    #[error("{scenario}: {source}")]
+    Bindings {
+        /// The scenario's name.
+        scenario: String,
+        /// Why.
+        #[source]
+        source: at_scenario::BindError,
+    },
+    /// A line does not render or compile with the bindings.
+    #[error("{location}: {source}")]
+    Bind {
+        /// The step.
+        location: Location,
+        /// Why.
+        #[source]
+        source: at_scenario::BindError,
+    },
+    /// A `@data` payload cannot be produced.
+    #[error("{location}: {source}")]
+    Payload {
+        /// The step.
+        location: Location,
+        /// Why.
+        #[source]
+        source: at_scenario::PayloadError,
+    },
+    /// A `@data file:` of the embedded corpus that is not embedded.
+    #[error("{location}: data file {rel} not in the corpus")]
+    DataFile {
+        /// The step.
+        location: Location,
+        /// The file, from the corpus root.
+        rel: String,
+    },
+}
+
 /// How `sc` runs for `profile` on a device the runner does not control (a real module,
 /// `atconform emulate`): its `@sink` setup plus the network faults a capture sink produces from
 /// outside — a refused connection (no listener), a server that stops answering, a reset —, or
 /// why it cannot run there: what needs the module's SIM, radio network, DNS answers or
 /// firmware (`@quirk`) is only possible on the in-process emulator.
-pub fn real_target_setup(sc: &Scenario, profile: Profile) -> Result<SinkSetup, String> {
+pub fn real_target_setup(sc: &Scenario, profile: Profile) -> Result<SinkSetup, RealTargetError> {
     real_target_setup_with(sc, profile, false)
 }
 
@@ -178,7 +253,7 @@ pub fn real_target_setup_with(
     sc: &Scenario,
     profile: Profile,
     controlled: bool,
-) -> Result<SinkSetup, String> {
+) -> Result<SinkSetup, RealTargetError> {
     use at_mailer::{NetFault, Stage};
     use at_scenario::Fault;
     let (_, mut sink) = setup_for(sc, profile);
@@ -198,28 +273,19 @@ pub fn real_target_setup_with(
                 continue;
             }
             EmulatorAction::Quirk(q) => {
-                return Err(format!(
-                    "needs the emulator: @quirk {q} plants a firmware defect the harness must \
-                     catch (a self-test of the harness, not of the module)"
-                ));
+                return Err(RealTargetError::Quirk(q.to_string()));
             }
             EmulatorAction::Fault(Fault::SimNotReady) => {
-                return Err(
-                    "needs control of the module's (U)SIM (@fault sim-not-ready, 000 §4.1; \
-                     --fault-control gives it)"
-                        .into(),
-                );
+                return Err(RealTargetError::Sim);
             }
             EmulatorAction::Fault(Fault::TcpConnectFails) => NetFault::Refused,
             EmulatorAction::Fault(f) => {
-                return Err(format!(
-                    "needs control of the mobile network (@fault {f}; --fault-control gives it)"
-                ));
+                return Err(RealTargetError::Network(f.to_string()));
             }
             EmulatorAction::Net(n) => net_fault(*n),
             _ => continue,
         };
-        let point = |stage: Stage| -> Result<smtp_sink::Point, String> {
+        let point = |stage: Stage| -> Result<smtp_sink::Point, RealTargetError> {
             let name = match stage {
                 Stage::Greeting => "greeting",
                 Stage::Ehlo => "ehlo",
@@ -231,20 +297,14 @@ pub fn real_target_setup_with(
                 Stage::Body => "data-end",
                 Stage::Quit => "quit",
                 other => {
-                    return Err(format!(
-                        "a capture sink cannot fail at {other}: needs the emulator"
-                    ));
+                    return Err(RealTargetError::SinkStage(other.to_string()));
                 }
             };
-            name.parse().map_err(|e: String| e)
+            name.parse().map_err(RealTargetError::SinkPoint)
         };
         match net {
             NetFault::Dns => {
-                return Err(
-                    "needs control of DNS (@fault dns): on a real target give the \
-                            server a name that cannot resolve (RFC 2606 .invalid) instead"
-                        .into(),
-                );
+                return Err(RealTargetError::Dns);
             }
             NetFault::Refused => sink.refuse = true,
             NetFault::Reset { stage: Stage::Body } => {
@@ -260,7 +320,7 @@ pub fn real_target_setup_with(
                 .faults
                 .push(SinkFault::DropAt(smtp_sink::DropAt::Command(point(stage)?))),
             NetFault::Stall { stage } => sink.faults.push(SinkFault::Stall(point(stage)?)),
-            _ => return Err(format!("@fault {net}: needs the emulator")),
+            _ => return Err(RealTargetError::NeedsEmulator(net.to_string())),
         }
     }
     Ok(sink)
@@ -353,7 +413,7 @@ fn location(sc: &Scenario, line: u32) -> Location {
 fn frames_of<'a>(
     lines: impl IntoIterator<Item = &'a ExpectedLine>,
     bindings: &Bindings,
-) -> Result<(Vec<Frame>, Vec<u32>), String> {
+) -> Result<(Vec<Frame>, Vec<u32>), at_scenario::BindError> {
     let mut groups: Vec<Vec<&ExpectedLine>> = Vec::new();
     for line in lines {
         let join = line.frame == FrameKind::Info
@@ -369,7 +429,7 @@ fn frames_of<'a>(
     let mut frames = Vec::new();
     let mut lines = Vec::new();
     for g in groups {
-        let m = Matcher::new(g.iter().copied(), bindings).map_err(|e| e.to_string())?;
+        let m = Matcher::new(g.iter().copied(), bindings)?;
         lines.push(g.first().map_or(0, |l| l.span.line));
         frames.push(Frame {
             segments: vec![Segment::Group(Arc::new(m))],
@@ -387,7 +447,7 @@ fn items_of<'a>(
     lines: impl IntoIterator<Item = &'a ExpectedLine>,
     sc: &Scenario,
     bindings: &Bindings,
-) -> Result<Option<Vec<Item>>, String> {
+) -> Result<Option<Vec<Item>>, at_scenario::BindError> {
     let mut items = Vec::new();
     for l in lines {
         let kind = match l.frame {
@@ -396,7 +456,7 @@ fn items_of<'a>(
             FrameKind::Urc => ItemKind::Urc,
             FrameKind::Raw => return Ok(None),
         };
-        let m = at_scenario::LineMatcher::new(&l.text, bindings).map_err(|e| e.to_string())?;
+        let m = at_scenario::LineMatcher::new(&l.text, bindings)?;
         items.push(Item {
             kind,
             line: Arc::new(m),
@@ -779,7 +839,7 @@ pub fn run_scenario(
     target: &mut dyn Target,
     mail: Option<&dyn MailSource>,
     cancel: &AtomicBool,
-) -> Result<Execution, String> {
+) -> Result<Execution, ScenarioError> {
     run_scenario_with(
         sc,
         profile,
@@ -799,10 +859,13 @@ pub fn run_scenario_with(
     mail: Option<&dyn MailSource>,
     vars: &crate::vars::LabVars,
     cancel: &AtomicBool,
-) -> Result<Execution, String> {
-    let bindings = sc
-        .bindings(|name| vars.get(name))
-        .map_err(|e| format!("{}: {e}", sc.name))?;
+) -> Result<Execution, ScenarioError> {
+    let bindings =
+        sc.bindings(|name| vars.get(name))
+            .map_err(|source| ScenarioError::Bindings {
+                scenario: sc.name.clone(),
+                source,
+            })?;
     let mut session = Session::new(target, &format!("{} [{profile}]", sc.name));
     for v in sc.vars.iter().filter(|v| v.secret) {
         if let Some(val) = bindings.get(&v.name) {
@@ -852,7 +915,7 @@ pub fn run_scenario_with(
                                urc: Option<Vec<u8>>,
                                command: Option<&[u8]>,
                                bindings: &Bindings|
-             -> Result<Step, String> {
+             -> Result<Step, at_scenario::BindError> {
                 let mut s = match items_of(lines.iter().copied(), sc, bindings)? {
                     Some(items) => {
                         let mut s = mk(Action::Wait, Vec::new(), sc.meta.timeout);
@@ -887,10 +950,13 @@ pub fn run_scenario_with(
             let mut steps: Vec<Step> = Vec::new();
             match &step.kind {
                 StepKind::Send(s) => {
-                    let mut bytes = it
-                        .bindings
-                        .render(&s.text)
-                        .map_err(|e| format!("{loc}: {e}"))?;
+                    let mut bytes =
+                        it.bindings
+                            .render(&s.text)
+                            .map_err(|source| ScenarioError::Bind {
+                                location: loc.clone(),
+                                source,
+                            })?;
                     if s.terminator == Terminator::Cr {
                         last_command = Some(bytes.clone());
                         bytes.push(b'\r');
@@ -906,7 +972,10 @@ pub fn run_scenario_with(
                         last_command.as_deref(),
                         &it.bindings,
                     )
-                    .map_err(|e| format!("{loc}: {e}"))?;
+                    .map_err(|source| ScenarioError::Bind {
+                        location: loc.clone(),
+                        source,
+                    })?;
                     steps.push(s);
                 }
                 StepKind::Urc(u) => {
@@ -922,7 +991,10 @@ pub fn run_scenario_with(
                         last_command.as_deref(),
                         &it.bindings,
                     )
-                    .map_err(|e| format!("{loc}: {e}"))?;
+                    .map_err(|source| ScenarioError::Bind {
+                        location: loc.clone(),
+                        source,
+                    })?;
                     steps.push(s);
                 }
                 StepKind::Data(d) => {
@@ -936,13 +1008,19 @@ pub fn run_scenario_with(
                             );
                             crate::corpus::data_file(&rel)
                                 .map(<[u8]>::to_vec)
-                                .ok_or_else(|| {
-                                    format!("{loc}: data file {rel} not in the corpus")
+                                .ok_or_else(|| ScenarioError::DataFile {
+                                    location: loc.clone(),
+                                    rel: rel.clone(),
                                 })?
                         }
-                        other => other
-                            .bytes(&it.bindings)
-                            .map_err(|e| format!("{loc}: {e}"))?,
+                        other => {
+                            other
+                                .bytes(&it.bindings)
+                                .map_err(|source| ScenarioError::Payload {
+                                    location: loc.clone(),
+                                    source,
+                                })?
+                        }
                     };
                     if let Some(name) = &d.name {
                         it.payloads.insert(name.clone(), bytes.clone());
@@ -979,8 +1057,13 @@ pub fn run_scenario_with(
                 }
                 StepKind::Echo(on) => session.echo = *on,
                 StepKind::AllowUrc(text) => {
-                    let m = at_scenario::LineMatcher::new(text, &it.bindings)
-                        .map_err(|e| format!("{loc}: {e}"))?;
+                    let m =
+                        at_scenario::LineMatcher::new(text, &it.bindings).map_err(|source| {
+                            ScenarioError::Bind {
+                                location: loc.clone(),
+                                source,
+                            }
+                        })?;
                     let mut item = Item::urc(Arc::new(m));
                     item.location = Some(loc.clone());
                     interleave.push(item);

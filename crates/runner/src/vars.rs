@@ -199,11 +199,96 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Why a lab file cannot be used; every problem in its text points at `path:line:col`.
+#[derive(Debug, thiserror::Error)]
+pub enum LabFileError {
+    /// The file cannot be read.
+    #[error("lab file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not a valid lab file (TOML syntax, a key, a value's shape, an unset
+    /// environment variable).
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What is wrong there.
+        message: String,
+    },
+    /// The file sets a variable that no scenario declares and the lab does not document.
+    #[error(
+        "{}:{line}:{col}: unknown variable `{name}`{}: no scenario declares it; \
+         the variables are: {}",
+        path.display(),
+        near.as_ref().map(|k| format!(" (did you mean {k}?)")).unwrap_or_default(),
+        known.join(", ")
+    )]
+    UnknownVariable {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// The variable.
+        name: String,
+        /// A known name it resembles.
+        near: Option<String>,
+        /// Every known name.
+        known: Vec<String>,
+    },
+}
+
+/// Why `${NAME}`s in a text cannot be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// `${` without `}`.
+    #[error("`{text}`: `${{` without a closing `}}`")]
+    Unclosed {
+        /// The text.
+        text: String,
+    },
+    /// A variable without a value or default.
+    #[error(
+        "`{text}`: variable `{name}` is not set (give it a default with \
+         `${{{name}:-VALUE}}`, or set it with --lab, --var or the environment)"
+    )]
+    Unset {
+        /// The text.
+        text: String,
+        /// The variable.
+        name: String,
+    },
+    /// A profile's setup command does not render.
+    #[error("profile {profile} setup: {source}")]
+    Setup {
+        /// The profile's name.
+        profile: String,
+        /// Why.
+        #[source]
+        source: Box<RenderError>,
+    },
+}
+
 impl LabFile {
     /// Reads and parses the lab file at `path`; `env` looks up `{ env = "NAME" }` entries.
-    pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<LabFile, String> {
-        let src = std::fs::read_to_string(path)
-            .map_err(|e| format!("lab file {}: {e}", path.display()))?;
+    pub fn load(
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<LabFile, LabFileError> {
+        let src = std::fs::read_to_string(path).map_err(|source| LabFileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         LabFile::parse(path, &src, env)
     }
 
@@ -212,11 +297,16 @@ impl LabFile {
         path: impl Into<PathBuf>,
         src: &str,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<LabFile, String> {
+    ) -> Result<LabFile, LabFileError> {
         let path = path.into();
-        let at = |offset: usize, msg: String| {
-            let (l, c) = line_col(src, offset);
-            format!("{}:{l}:{c}: {msg}", path.display())
+        let at = |offset: usize, message: String| {
+            let (line, col) = line_col(src, offset);
+            LabFileError::Invalid {
+                path: path.clone(),
+                line,
+                col,
+                message,
+            }
         };
         let de = toml::de::DeTable::parse(src).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
@@ -319,30 +409,28 @@ impl LabFile {
 
     /// Every name that is neither in `known` nor a documented lab variable: an error naming
     /// the first such key at `file:line:col` (a typo would otherwise be silently ignored).
-    pub fn check_known(&self, known: &BTreeSet<String>) -> Result<(), String> {
+    pub fn check_known(&self, known: &BTreeSet<String>) -> Result<(), LabFileError> {
         for (name, (_, origin)) in &self.values {
             if known.contains(name) || lab_var(name).is_some() {
                 continue;
             }
             let mut all: BTreeSet<&str> = known.iter().map(String::as_str).collect();
             all.extend(LAB_VARS.iter().map(|v| v.name));
-            let near = all
-                .iter()
-                .find(|k| similar(k, name))
-                .map(|k| format!(" (did you mean {k}?)"))
-                .unwrap_or_default();
+            let near = all.iter().find(|k| similar(k, name)).map(|k| k.to_string());
             let Origin::File {
                 path, line, col, ..
             } = origin
             else {
                 continue;
             };
-            return Err(format!(
-                "{}:{line}:{col}: unknown variable `{name}`{near}: no scenario declares it; \
-                 the variables are: {}",
-                path.display(),
-                all.into_iter().collect::<Vec<_>>().join(", ")
-            ));
+            return Err(LabFileError::UnknownVariable {
+                path: path.clone(),
+                line: *line,
+                col: *col,
+                name: name.clone(),
+                near,
+                known: all.into_iter().map(str::to_owned).collect(),
+            });
         }
         Ok(())
     }
@@ -459,7 +547,7 @@ impl LabVars {
 
     /// `text` with `${NAME}` and `${NAME:-default}` replaced by their values (a setup
     /// command's line, e.g. `AT+QICSGP=1,1,"${APN:-UNINET}","","",1`).
-    pub fn render(&self, text: &str) -> Result<String, String> {
+    pub fn render(&self, text: &str) -> Result<String, RenderError> {
         self.render_with(text, |_| None)
     }
 
@@ -469,14 +557,14 @@ impl LabVars {
         &self,
         text: &str,
         fallback: impl Fn(&str) -> Option<String>,
-    ) -> Result<String, String> {
+    ) -> Result<String, RenderError> {
         let mut out = String::new();
         let mut rest = text;
         while let Some(i) = rest.find("${") {
             out.push_str(&rest[..i]);
             let after = &rest[i + 2..];
             let Some(end) = after.find('}') else {
-                return Err(format!("`{text}`: `${{` without a closing `}}`"));
+                return Err(RenderError::Unclosed { text: text.into() });
             };
             let inner = &after[..end];
             let (name, default) = match inner.split_once(":-") {
@@ -490,10 +578,10 @@ impl LabVars {
             match value {
                 Some(v) => out.push_str(&v),
                 None => {
-                    return Err(format!(
-                        "`{text}`: variable `{name}` is not set (give it a default with \
-                         `${{{name}:-VALUE}}`, or set it with --lab, --var or the environment)"
-                    ));
+                    return Err(RenderError::Unset {
+                        text: text.into(),
+                        name: name.into(),
+                    });
                 }
             }
             rest = &after[end + 1..];
@@ -506,7 +594,7 @@ impl LabVars {
     pub fn render_setup(
         &self,
         module: &at_catalog::Profile,
-    ) -> Result<at_catalog::Profile, String> {
+    ) -> Result<at_catalog::Profile, RenderError> {
         let mut m = module.clone();
         let setup = &mut m.setup;
         let cmds = setup
@@ -515,9 +603,10 @@ impl LabVars {
             .chain(setup.prelude.iter_mut())
             .chain(setup.states.values_mut().flatten());
         for c in cmds {
-            c.send = self
-                .render(&c.send)
-                .map_err(|e| format!("profile {} setup: {e}", module.name))?;
+            c.send = self.render(&c.send).map_err(|e| RenderError::Setup {
+                profile: module.name.clone(),
+                source: Box::new(e),
+            })?;
         }
         Ok(m)
     }
@@ -684,20 +773,29 @@ mod tests {
         let (v, o) = vars.lookup("SMTP_PASSWORD").unwrap();
         assert_eq!(v, "s3cret");
         assert_eq!(o.to_string(), "$LAB_PW, named by lab file lab.toml:2:1");
-        let e = LabFile::parse("lab.toml", src, |_| None).unwrap_err();
+        let e = LabFile::parse("lab.toml", src, |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("lab.toml:2:17: SMTP_PASSWORD takes its value from"),
             "{e}"
         );
-        let e =
-            LabFile::parse("lab.toml", "[vars]\nA = 1\n[other]\nB = 2\n", |_| None).unwrap_err();
+        let e = LabFile::parse("lab.toml", "[vars]\nA = 1\n[other]\nB = 2\n", |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("lab.toml:3:2: unknown key `other`"), "{e}");
-        let e = LabFile::parse("lab.toml", "[vars]\nA = true\n", |_| None).unwrap_err();
+        let e = LabFile::parse("lab.toml", "[vars]\nA = true\n", |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("lab.toml:2:5: A: a value is"), "{e}");
-        let e = LabFile::parse("lab.toml", "[vars]\nA = \n", |_| None).unwrap_err();
+        let e = LabFile::parse("lab.toml", "[vars]\nA = \n", |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("lab.toml:2:"), "{e}");
         let f = LabFile::parse("lab.toml", "[vars]\n\nSMTP_SERVR = \"x\"\n", |_| None).unwrap();
         let e = f.check_known(&BTreeSet::new()).unwrap_err();
+        assert!(matches!(e, LabFileError::UnknownVariable { .. }));
+        let e = e.to_string();
         assert!(
             e.starts_with(
                 "lab.toml:3:1: unknown variable `SMTP_SERVR` (did you mean SMTP_SERVER?)"
@@ -722,6 +820,7 @@ mod tests {
         assert!(
             none.render("AT+X=\"${NOPE}\"")
                 .unwrap_err()
+                .to_string()
                 .contains("`NOPE` is not set")
         );
         assert_eq!(

@@ -79,7 +79,8 @@ impl LabPlaces {
                 .map(|(p, h)| {
                     let r = h
                         .join()
-                        .unwrap_or_else(|_| Err("releasing panicked".into()));
+                        .map_err(|_| "releasing panicked".to_string())
+                        .and_then(|r| r.map_err(|e| e.to_string()));
                     (p, r)
                 })
                 .collect()
@@ -279,7 +280,8 @@ pub fn list(args: &ListArgs, scenarios: &[Scenario]) -> miette::Result<ExitCode>
             };
             let port = client
                 .show(&c.place.name)
-                .and_then(|(_, r)| NetworkSerialPort::of(&r));
+                .map_err(|e| e.to_string())
+                .and_then(|(_, r)| NetworkSerialPort::of(&r).map_err(|e| e.to_string()));
             let port = match port {
                 Ok(p) => p,
                 Err(e) => {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Rfc2217Target, SerialTarget, Target, TcpTarget};
+use super::{Rfc2217Target, SerialTarget, Target, TargetError, TcpTarget};
 
 /// Where the cases run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,19 +33,15 @@ pub enum TargetSpec {
 
 impl TargetSpec {
     /// Opens the device (`None` for the emulator, which runs one per case).
-    pub fn open(&self) -> Result<Option<Box<dyn Target>>, String> {
+    pub fn open(&self) -> Result<Option<Box<dyn Target>>, TargetError> {
         let timeout = Duration::from_secs(5);
         Ok(match self {
             TargetSpec::Emulator => None,
-            TargetSpec::Serial { path, baud } => Some(Box::new(
-                SerialTarget::open(path, *baud).map_err(|e| e.to_string())?,
-            )),
-            TargetSpec::Tcp { addr } => Some(Box::new(
-                TcpTarget::connect(addr, timeout).map_err(|e| e.to_string())?,
-            )),
-            TargetSpec::Rfc2217 { addr, baud } => Some(Box::new(
-                Rfc2217Target::connect(addr, *baud, timeout).map_err(|e| e.to_string())?,
-            )),
+            TargetSpec::Serial { path, baud } => Some(Box::new(SerialTarget::open(path, *baud)?)),
+            TargetSpec::Tcp { addr } => Some(Box::new(TcpTarget::connect(addr, timeout)?)),
+            TargetSpec::Rfc2217 { addr, baud } => {
+                Some(Box::new(Rfc2217Target::connect(addr, *baud, timeout)?))
+            }
         })
     }
 
