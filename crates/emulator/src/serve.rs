@@ -602,21 +602,32 @@ pub async fn serve_fault_control(
     }
 }
 
+/// Why a fault-control command line is refused (sent back as `error: WHY`).
+#[derive(Debug, thiserror::Error)]
+enum ControlError {
+    /// Longer than [`CONTROL_LINE_MAX`].
+    #[error("line too long")]
+    TooLong,
+    /// Neither `fault SPEC` nor `clear`.
+    #[error("expected `fault SPEC` or `clear`")]
+    Shape,
+    /// A fault name the emulator does not know.
+    #[error(transparent)]
+    Fault(#[from] crate::faults::UnknownFault),
+}
+
 /// Reads one fault-control command line.
-fn control_command(line: &str) -> Result<Control, String> {
+fn control_command(line: &str) -> Result<Control, ControlError> {
     if line.len() > CONTROL_LINE_MAX {
-        return Err("line too long".into());
+        return Err(ControlError::TooLong);
     }
     if line == "clear" {
         return Ok(Control::Clear);
     }
     let Some(spec) = line.strip_prefix("fault ") else {
-        return Err("expected `fault SPEC` or `clear`".into());
+        return Err(ControlError::Shape);
     };
-    spec.trim()
-        .parse::<crate::Fault>()
-        .map(Control::Inject)
-        .map_err(|e| e.to_string())
+    Ok(Control::Inject(spec.trim().parse::<crate::Fault>()?))
 }
 
 /// Tells a second host that the emulator is busy and closes its connection.

@@ -328,12 +328,13 @@ pub enum SinkSetupError {
         source: smtp_sink::TlsFaultError,
     },
     /// An SMTP stage the sink has no fault point for.
-    #[error("sink fault at {stage}: {why}")]
+    #[error("sink fault at {stage}: {source}")]
     Stage {
         /// The stage (`Debug` form).
         stage: String,
         /// Why.
-        why: String,
+        #[source]
+        source: smtp_sink::UnknownPoint,
     },
     /// The sink did not start.
     #[error("cannot start the capture sink: {0}")]
@@ -404,9 +405,9 @@ pub fn sink_config(setup: &SinkSetup) -> Result<smtp_sink::SinkConfig, SinkSetup
                 stage
                     .sink_point()
                     .parse::<smtp_sink::Point>()
-                    .map_err(|why| SinkSetupError::Stage {
+                    .map_err(|source| SinkSetupError::Stage {
                         stage: format!("{stage:?}"),
-                        why,
+                        source,
                     })
             };
             script = match f {

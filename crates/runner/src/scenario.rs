@@ -190,8 +190,8 @@ pub enum RealTargetError {
     #[error("a capture sink cannot fail at {0}: needs the emulator")]
     SinkStage(String),
     /// A fault point the sink does not know.
-    #[error("{0}")]
-    SinkPoint(String),
+    #[error(transparent)]
+    SinkPoint(#[from] smtp_sink::UnknownPoint),
     /// Any other network fault.
     #[error("@fault {0}: needs the emulator")]
     NeedsEmulator(String),

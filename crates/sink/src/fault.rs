@@ -101,14 +101,19 @@ impl Point {
     ];
 }
 
+/// A name that is not a [`Point`] (lower-cased, trimmed).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown point `{0}`")]
+pub struct UnknownPoint(pub String);
+
 impl FromStr for Point {
-    type Err = String;
+    type Err = UnknownPoint;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
         Point::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown point `{s}`"))
+            .ok_or(UnknownPoint(s))
     }
 }
 
@@ -247,14 +252,56 @@ pub struct FaultScript {
 
 /// A fault script that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("fault script, directive {index} `{directive}`: {message}")]
+#[error("fault script, directive {index} `{directive}`: {reason}")]
 pub struct FaultScriptError {
     /// 1-based index of the directive.
     pub index: usize,
     /// The directive as written.
     pub directive: String,
     /// What is wrong with it.
-    pub message: String,
+    #[source]
+    pub reason: DirectiveError,
+}
+
+/// What is wrong with one fault-script directive.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectiveError {
+    /// A key without its `=value`.
+    #[error("`{0}` needs a value")]
+    NeedsValue(String),
+    /// A duration that does not parse.
+    #[error("bad duration `{value}`: {source}")]
+    Duration {
+        /// The value as written.
+        value: String,
+        /// Why.
+        #[source]
+        source: at_wire::duration::DurationError,
+    },
+    /// A probability that is not a number.
+    #[error("bad probability `{0}`")]
+    Probability(String),
+    /// A probability outside 0..=1 (as parsed).
+    #[error("probability {0} is not within 0..=1")]
+    ProbabilityRange(String),
+    /// A seed that is not a `u64`.
+    #[error("bad seed `{0}`")]
+    Seed(String),
+    /// A TLS fault that cannot be added.
+    #[error(transparent)]
+    Tls(#[from] TlsFaultError),
+    /// An unknown command point.
+    #[error(transparent)]
+    Point(#[from] UnknownPoint),
+    /// `delay=` without `:`.
+    #[error("expected `delay=<point>:<duration>`")]
+    DelayShape,
+    /// `#N` that is not a positive number.
+    #[error("bad occurrence `{0}`")]
+    Occurrence(String),
+    /// A reply code outside 400-599.
+    #[error("reply code `{0}` is not 400-599")]
+    ReplyCode(String),
 }
 
 impl FaultScript {
@@ -350,10 +397,10 @@ impl FaultScript {
             .map(str::trim)
             .filter(|d| !d.is_empty());
         for (i, directive) in directives.enumerate() {
-            let err = |message: String| FaultScriptError {
+            let err = |reason| FaultScriptError {
                 index: i + 1,
                 directive: directive.to_string(),
-                message,
+                reason,
             };
             self = self.apply_directive(directive).map_err(err)?;
         }
@@ -365,36 +412,41 @@ impl FaultScript {
         FaultScript::new().extend_from_text(text)
     }
 
-    fn apply_directive(self, directive: &str) -> Result<Self, String> {
+    fn apply_directive(self, directive: &str) -> Result<Self, DirectiveError> {
         let (key, value) = match directive.split_once('=') {
             Some((k, v)) => (k.trim(), Some(v.trim())),
             None => (directive.trim(), None),
         };
-        fn need<'a>(key: &str, v: Option<&'a str>) -> Result<&'a str, String> {
-            v.ok_or_else(|| format!("`{key}` needs a value"))
+        fn need<'a>(key: &str, v: Option<&'a str>) -> Result<&'a str, DirectiveError> {
+            v.ok_or_else(|| DirectiveError::NeedsValue(key.into()))
         }
         match key.to_ascii_lowercase().as_str() {
             "greylist" => {
                 let wait = match value {
                     None | Some("") => Duration::ZERO,
-                    Some(v) => parse_duration(v).map_err(|e| format!("bad duration `{v}`: {e}"))?,
+                    Some(v) => parse_duration(v).map_err(|source| DirectiveError::Duration {
+                        value: v.into(),
+                        source,
+                    })?,
                 };
                 Ok(self.greylist(wait))
             }
             "probability" => {
                 let v = need(key, value)?;
-                let p: f64 = v.parse().map_err(|_| format!("bad probability `{v}`"))?;
+                let p: f64 = v
+                    .parse()
+                    .map_err(|_| DirectiveError::Probability(v.into()))?;
                 if !(0.0..=1.0).contains(&p) {
-                    return Err(format!("probability {p} is not within 0..=1"));
+                    return Err(DirectiveError::ProbabilityRange(p.to_string()));
                 }
                 Ok(self.probability(p))
             }
             "seed" => {
                 let v = need(key, value)?;
-                let s: u64 = v.parse().map_err(|_| format!("bad seed `{v}`"))?;
+                let s: u64 = v.parse().map_err(|_| DirectiveError::Seed(v.into()))?;
                 Ok(self.seed(s))
             }
-            "tls" => self.tls_fault(need(key, value)?).map_err(|e| e.to_string()),
+            "tls" => Ok(self.tls_fault(need(key, value)?)?),
             "drop" => {
                 let v = need(key, value)?;
                 let at = match v.to_ascii_lowercase().as_str() {
@@ -408,8 +460,11 @@ impl FaultScript {
                 let v = need(key, value)?;
                 let (point, dur) = v
                     .split_once(':')
-                    .ok_or_else(|| "expected `delay=<point>:<duration>`".to_string())?;
-                let by = parse_duration(dur).map_err(|e| format!("bad duration `{dur}`: {e}"))?;
+                    .ok_or(DirectiveError::DelayShape)?;
+                let by = parse_duration(dur).map_err(|source| DirectiveError::Duration {
+                    value: dur.into(),
+                    source,
+                })?;
                 Ok(self.delay(point.parse()?, by))
             }
             point => {
@@ -419,7 +474,7 @@ impl FaultScript {
                             .parse()
                             .ok()
                             .filter(|&n| n > 0)
-                            .ok_or_else(|| format!("bad occurrence `{n}`"))?;
+                            .ok_or_else(|| DirectiveError::Occurrence(n.into()))?;
                         (p, Some(n))
                     }
                     None => (point, None),
@@ -434,7 +489,7 @@ impl FaultScript {
                     .parse()
                     .ok()
                     .filter(|c| (400..600).contains(c))
-                    .ok_or_else(|| format!("reply code `{code}` is not 400-599"))?;
+                    .ok_or_else(|| DirectiveError::ReplyCode(code.into()))?;
                 let text = if text.is_empty() {
                     format!("{}.0.0 Injected fault", code / 100)
                 } else {

@@ -66,7 +66,8 @@ mod transcript;
 
 pub use error::Error;
 pub use fault::{
-    Action, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaultError, TlsFaults, Trigger,
+    Action, DirectiveError, DropAt, FaultScript, FaultScriptError, Point, Rule, TlsFaultError,
+    TlsFaults, Trigger, UnknownPoint,
 };
 pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
 pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};

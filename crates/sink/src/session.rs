@@ -1424,8 +1424,8 @@ impl Session {
         self.hold(d.delay);
         if let Some((code, text)) = d.reply {
             self.reply(code, &text);
-        } else if let Err(line) = self.judge(&data, &mail_from, &rcpts) {
-            self.reply_raw(line);
+        } else if let Err(why) = self.judge(&data, &mail_from, &rcpts) {
+            self.reply_raw(why.to_string());
         } else {
             let id = {
                 let mut s = self.shared.lock();
@@ -1456,28 +1456,25 @@ impl Session {
         self.release_hold();
     }
 
-    /// Profile checks at end of data; `Err` is the reply line.
-    fn judge(&mut self, data: &DataState, from: &str, rcpts: &[String]) -> Result<(), String> {
+    /// Profile checks at end of data; `Err` displays as the reply line.
+    fn judge(&mut self, data: &DataState, from: &str, rcpts: &[String]) -> Result<(), Rejection> {
         if data.over_size {
-            return Err("552 5.3.4 Error: message file too big".into());
+            return Err(Rejection::TooBig);
         }
         match self.cfg.profile {
             Profile::Permissive => Ok(()),
             Profile::Rfc5321 => {
                 if data.bare_lf {
-                    Err("554 5.6.0 Error: bare LF in message (RFC 5321 §2.3.8)".into())
+                    Err(Rejection::BareLf)
                 } else if data.text_line_too_long {
-                    Err(
-                        "554 5.6.0 Error: text line longer than 1000 octets (RFC 5321 §4.5.3.1.6)"
-                            .into(),
-                    )
+                    Err(Rejection::LongLine)
                 } else {
                     Ok(())
                 }
             }
             Profile::TencentSes => {
                 if ses::body_line_too_long(&data.msg, self.cfg.ses.max_line) {
-                    return Err(SES_TOO_LONG_LINE.into());
+                    return Err(Rejection::SesLongLine);
                 }
                 let limits = self.cfg.ses.clone();
                 let result = ses::check_message(&data.msg, rcpts.len(), &limits).and_then(|()| {
@@ -1491,7 +1488,7 @@ impl Session {
                 });
                 result.map_err(|v| {
                     let id = self.request_id();
-                    v.reply(&id)
+                    Rejection::Ses(v.reply(&id))
                 })
             }
         }
@@ -1560,6 +1557,26 @@ fn auth_secret_range(line: &[u8], body_end: usize) -> Option<Range<usize>> {
         i += 1;
     }
     (i < body_end).then_some(i..body_end)
+}
+
+/// Why a message is refused at end of data; displays as the reply line.
+#[derive(Debug, thiserror::Error)]
+enum Rejection {
+    /// Larger than the profile's size limit.
+    #[error("552 5.3.4 Error: message file too big")]
+    TooBig,
+    /// A bare LF (RFC 5321 §2.3.8).
+    #[error("554 5.6.0 Error: bare LF in message (RFC 5321 §2.3.8)")]
+    BareLf,
+    /// A text line over 1000 octets (RFC 5321 §4.5.3.1.6).
+    #[error("554 5.6.0 Error: text line longer than 1000 octets (RFC 5321 §4.5.3.1.6)")]
+    LongLine,
+    /// Tencent SES's too-long-line reply.
+    #[error("{SES_TOO_LONG_LINE}")]
+    SesLongLine,
+    /// Another Tencent SES violation, with its reply line.
+    #[error("{0}")]
+    Ses(String),
 }
 
 #[cfg(test)]

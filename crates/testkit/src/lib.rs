@@ -79,17 +79,50 @@ fn requirement_names() -> Vec<&'static str> {
         .collect()
 }
 
-fn provision() -> Result<PathBuf, String> {
+/// Why the Python peers could not be provisioned.
+#[derive(Debug, thiserror::Error)]
+enum ProvisionError {
+    /// The target directory is `/`.
+    #[error("target directory has no parent")]
+    NoParent,
+    /// A file-system operation or a command could not be carried out.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was done (a path, `create PATH`, `lock PATH`, `pip install`).
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command ran and failed.
+    #[error("{what} failed ({status}): {stderr}")]
+    Failed {
+        /// The command (`pip install`).
+        what: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// What it printed on stderr.
+        stderr: String,
+    },
+}
+
+/// A closure mapping an `io::Error` to [`ProvisionError::Io`] with `context`.
+fn io(context: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> ProvisionError {
+    let context = context.to_string();
+    move |source| ProvisionError::Io { context, source }
+}
+
+fn provision() -> Result<PathBuf, ProvisionError> {
     if let Some(p) = std::env::var_os("ATCONFORM_PYTHON") {
         return Ok(PathBuf::from(p));
     }
     let dir = pyenv_dir();
-    let parent = dir.parent().ok_or("target directory has no parent")?;
-    fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+    let parent = dir.parent().ok_or(ProvisionError::NoParent)?;
+    fs::create_dir_all(parent).map_err(io(format_args!("create {}", parent.display())))?;
     let lock_path = parent.join("pyenv.lock");
-    let lock = File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    let lock = File::create(&lock_path).map_err(io(lock_path.display()))?;
     lock.lock()
-        .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+        .map_err(io(format_args!("lock {}", lock_path.display())))?;
 
     let python = dir.join("bin/python");
     // Written last: its presence means the environment is complete (and then never touched).
@@ -105,7 +138,7 @@ fn provision() -> Result<PathBuf, String> {
         "python3 -m venv",
     )?;
     let req_file = dir.join("requirements.txt");
-    fs::write(&req_file, REQUIREMENTS).map_err(|e| format!("{}: {e}", req_file.display()))?;
+    fs::write(&req_file, REQUIREMENTS).map_err(io(req_file.display()))?;
     eprintln!(
         "at-testkit: installing {} into {} (once)",
         requirement_names().join(", "),
@@ -124,23 +157,23 @@ fn provision() -> Result<PathBuf, String> {
             .arg(&req_file),
         "pip install",
     )?;
-    let mut f = File::create(&stamp).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    let mut f = File::create(&stamp).map_err(io(stamp.display()))?;
     f.write_all(REQUIREMENTS.as_bytes())
         .and_then(|()| f.sync_all())
-        .map_err(|e| format!("{}: {e}", stamp.display()))?;
+        .map_err(io(stamp.display()))?;
     Ok(python)
 }
 
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+fn run(cmd: &mut Command, what: &str) -> Result<(), ProvisionError> {
+    let out = cmd.output().map_err(io(what))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{what} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(ProvisionError::Failed {
+            what: what.into(),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
