@@ -458,9 +458,7 @@ impl FaultScript {
             }
             "delay" => {
                 let v = need(key, value)?;
-                let (point, dur) = v
-                    .split_once(':')
-                    .ok_or(DirectiveError::DelayShape)?;
+                let (point, dur) = v.split_once(':').ok_or(DirectiveError::DelayShape)?;
                 let by = parse_duration(dur).map_err(|source| DirectiveError::Duration {
                     value: dur.into(),
                     source,
