@@ -38,7 +38,7 @@ pub fn check_spec(spec: &TargetSpec, profile: Profile) -> Result<Health, HealthE
     let mut device = spec.open()?.ok_or(HealthError::Emulator)?;
     let cancel = AtomicBool::new(false);
     let (health, _) = at_runner::prepare::health_check(device.as_mut(), &module, &cancel)
-        .map_err(|e| e.reason)?;
+        .map_err(|e| *e.reason)?;
     Ok(Health {
         ident: health.identity.join(" "),
     })

@@ -129,8 +129,8 @@ pub enum PrepareError {
 /// Why a device could not be checked or prepared, with everything that crossed the wire.
 #[derive(Debug)]
 pub struct NotReady {
-    /// One line for the report.
-    pub reason: PrepareError,
+    /// One line for the report (boxed: keeps `Result<_, NotReady>` small).
+    pub reason: Box<PrepareError>,
     /// The bytes exchanged while trying.
     pub transcript: Transcript,
 }
@@ -425,7 +425,7 @@ pub fn health_check(
     match r {
         Ok(h) => Ok((h, p.into_transcript())),
         Err(reason) => Err(NotReady {
-            reason,
+            reason: Box::new(reason),
             transcript: p.into_transcript(),
         }),
     }
@@ -482,7 +482,7 @@ pub fn prepare(
         Err(reason) => {
             p.note(format!("failed: {reason}"));
             Err(NotReady {
-                reason,
+                reason: Box::new(reason),
                 transcript: p.into_transcript(),
             })
         }

@@ -183,7 +183,7 @@ pub enum RunError {
         device: String,
         /// Why.
         #[source]
-        reason: crate::prepare::PrepareError,
+        reason: Box<crate::prepare::PrepareError>,
     },
     /// The capture sink did not start.
     #[error(transparent)]
