@@ -19,7 +19,57 @@ pub struct Candidate {
     /// The place.
     pub place: Place,
     /// Its profile and where that came from (`spec`, `tag`), or why it has none.
-    pub profile: Result<(Profile, &'static str), String>,
+    pub profile: Result<(Profile, &'static str), NoProfile>,
+}
+
+/// Why a selected place has no module profile.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoProfile {
+    /// Its `profile` tag names no profile.
+    #[error("its tag profile={0} is not a profile")]
+    BadTag(String),
+    /// Neither the spec nor a tag gives one.
+    #[error(
+        "no profile: tag the place (labgrid-client -p {0} set-tags profile=ec25) or \
+         write PROFILE=labgrid:{0}"
+    )]
+    Untagged(String),
+}
+
+/// Why `--target labgrid:...` specs do not select a set of places.
+#[derive(Debug, thiserror::Error)]
+pub enum CandidatesError {
+    /// The coordinator's place list cannot be read.
+    #[error("{0}")]
+    Labgrid(#[from] crate::labgrid::LabgridError),
+    /// A spec selects no place.
+    #[error("--target {spec}: no place matches (coordinator {coordinator}: {})", places_text(.places))]
+    NoMatch {
+        /// The spec as written.
+        spec: String,
+        /// The coordinator asked.
+        coordinator: String,
+        /// The places it has.
+        places: Vec<String>,
+    },
+    /// Two specs select the same place.
+    #[error("place {place} is selected twice ({first} and {second})")]
+    Twice {
+        /// The place.
+        place: String,
+        /// The first spec selecting it.
+        first: String,
+        /// The second.
+        second: String,
+    },
+}
+
+fn places_text(names: &[String]) -> String {
+    if names.is_empty() {
+        "no places".to_string()
+    } else {
+        format!("places {}", names.join(", "))
+    }
 }
 
 impl Candidate {
@@ -31,44 +81,35 @@ impl Candidate {
 
 /// The places `specs` select (one `labgrid-client places` call). Fails when a spec selects
 /// nothing or two specs select the same place.
-pub fn candidates(client: &Client, specs: &[LabSpec]) -> Result<Vec<Candidate>, String> {
+pub fn candidates(client: &Client, specs: &[LabSpec]) -> Result<Vec<Candidate>, CandidatesError> {
     if specs.is_empty() {
         return Ok(Vec::new());
     }
-    let places = client.places().map_err(|e| e.to_string())?;
+    let places = client.places()?;
     let mut out: Vec<Candidate> = Vec::new();
     for spec in specs {
         let chosen: Vec<&Place> = places.iter().filter(|p| spec.selects(p)).collect();
         if chosen.is_empty() {
-            let names: Vec<&str> = places.iter().map(|p| p.name.as_str()).collect();
-            return Err(format!(
-                "--target {}: no place matches (coordinator {}: {})",
-                spec.text,
-                crate::labgrid::coordinator(),
-                if names.is_empty() {
-                    "no places".to_string()
-                } else {
-                    format!("places {}", names.join(", "))
-                }
-            ));
+            return Err(CandidatesError::NoMatch {
+                spec: spec.text.clone(),
+                coordinator: crate::labgrid::coordinator(),
+                places: places.iter().map(|p| p.name.clone()).collect(),
+            });
         }
         for place in chosen {
             if let Some(other) = out.iter().find(|c| c.place.name == place.name) {
-                return Err(format!(
-                    "place {} is selected twice ({} and {})",
-                    place.name, other.spec.text, spec.text
-                ));
+                return Err(CandidatesError::Twice {
+                    place: place.name.clone(),
+                    first: other.spec.text.clone(),
+                    second: spec.text.clone(),
+                });
             }
             let profile = match (spec.profile, place.tags.get("profile")) {
                 (Some(p), _) => Ok((p, "spec")),
                 (None, Some(tag)) => Profile::from_name(tag)
                     .map(|p| (p, "tag"))
-                    .ok_or_else(|| format!("its tag profile={tag} is not a profile")),
-                (None, None) => Err(format!(
-                    "no profile: tag the place (labgrid-client -p {0} set-tags profile=ec25) or \
-                     write PROFILE=labgrid:{0}",
-                    place.name
-                )),
+                    .ok_or_else(|| NoProfile::BadTag(tag.clone())),
+                (None, None) => Err(NoProfile::Untagged(place.name.clone())),
             };
             out.push(Candidate {
                 spec: spec.clone(),
@@ -151,7 +192,10 @@ fn acquire(
         profile,
         reason,
     };
-    let (profile, _) = c.profile.clone().map_err(|e| not_run(None, e))?;
+    let (profile, _) = c
+        .profile
+        .clone()
+        .map_err(|e| not_run(None, e.to_string()))?;
     let start = Instant::now();
     let lease = Lease::take(client, &c.place.name, wait, cancel)
         .map_err(|e| not_run(Some(profile), e.to_string()))?;

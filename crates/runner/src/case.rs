@@ -295,7 +295,7 @@ pub enum SinkSetupError {
         /// The name given.
         name: String,
         /// Why it is not one.
-        why: String,
+        why: smtp_sink::UnknownProfile,
     },
     /// `@sink auth` names a mechanism the sink does not implement.
     #[error("@sink auth {0}: the sink implements PLAIN and LOGIN")]

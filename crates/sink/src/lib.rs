@@ -70,7 +70,7 @@ pub use fault::{
     TlsFaults, Trigger, UnknownPoint,
 };
 pub use message::{Attachment, Envelope, Mailbox, ParsedSummary, StoredMessage};
-pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS};
+pub use profile::{Limits, MIB, Profile, SesLimits, TENCENT_SES_CIPHERS, UnknownProfile};
 pub use server::{RunningSink, SETTLE_DEADLINE, Sink, SinkConfig, TlsSource, settle, spawn};
 pub use session::{Account, AuthPolicy, Event, Mechanism, Session, SessionConfig, SharedState};
 pub use store::{ErrorCallback, MessageCallback, Store, TRANSCRIPT_BUDGET};

@@ -90,16 +90,19 @@ impl fmt::Display for Profile {
     }
 }
 
+/// A name that is no sink [`Profile`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile `{0}` (expected permissive, rfc5321 or tencent-ses)")]
+pub struct UnknownProfile(pub String);
+
 impl FromStr for Profile {
-    type Err = String;
+    type Err = UnknownProfile;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "permissive" => Ok(Profile::Permissive),
             "rfc5321" => Ok(Profile::Rfc5321),
             "tencent-ses" => Ok(Profile::TencentSes),
-            other => Err(format!(
-                "unknown profile `{other}` (expected permissive, rfc5321 or tencent-ses)"
-            )),
+            other => Err(UnknownProfile(other.to_owned())),
         }
     }
 }

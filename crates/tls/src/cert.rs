@@ -74,13 +74,18 @@ impl fmt::Display for CertFault {
     }
 }
 
+/// A name that is no [`CertFault`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown certificate fault `{0}`")]
+pub struct UnknownCertFault(pub String);
+
 impl FromStr for CertFault {
-    type Err = String;
+    type Err = UnknownCertFault;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         CertFault::ALL
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown certificate fault `{s}`"))
+            .ok_or_else(|| UnknownCertFault(s.to_owned()))
     }
 }
 

@@ -34,13 +34,15 @@ pub mod suite;
 mod version;
 
 pub use cert::{
-    CertFault, TEST_CA_PEM, TEST_MODULE_CERT_PEM, TEST_MODULE_KEY_PEM, WRONG_HOST, certificates,
-    server_certificate_pem,
+    CertFault, TEST_CA_PEM, TEST_MODULE_CERT_PEM, TEST_MODULE_KEY_PEM, UnknownCertFault,
+    WRONG_HOST, certificates, server_certificate_pem,
 };
 pub use client::{ClientSettings, Identity, Verify, connect};
 pub use error::TlsError;
 pub use hello::ClientHello;
-pub use server::{AcceptError, Acceptor, HandshakeFault, ServerIdentity, ServerSettings};
+pub use server::{
+    AcceptError, Acceptor, HandshakeFault, ServerIdentity, ServerSettings, UnknownHandshakeFault,
+};
 pub use stream::{Negotiated, Rewind, TlsStream};
 pub use suite::{Ciphers, Suite, UnknownSuite};
 pub use version::{UnknownVersion, Version, Versions};

@@ -85,13 +85,18 @@ impl fmt::Display for HandshakeFault {
     }
 }
 
+/// A name that is no [`HandshakeFault`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown handshake fault `{0}`")]
+pub struct UnknownHandshakeFault(pub String);
+
 impl FromStr for HandshakeFault {
-    type Err = String;
+    type Err = UnknownHandshakeFault;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         HandshakeFault::ALL
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown handshake fault `{s}`"))
+            .ok_or_else(|| UnknownHandshakeFault(s.to_owned()))
     }
 }
 

@@ -115,6 +115,7 @@ fn parse_ciphers(s: &str) -> Result<at_tls::Ciphers, String> {
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse()
+        .map_err(|e: smtp_sink::UnknownProfile| e.to_string())
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
