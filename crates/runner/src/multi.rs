@@ -230,12 +230,12 @@ pub enum MultiError {
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     /// The runner refused (e.g. the device cannot be opened).
-    #[error("{label}: {message}")]
+    #[error("{label}: {source}")]
     Run {
         /// The target's label.
         label: String,
         /// The runner's error.
-        message: String,
+        source: crate::run::RunError,
     },
     /// The run directory could not be written: the results are not saved.
     #[error("cannot write the run directory {}: {source}", dir.display())]
@@ -409,7 +409,7 @@ fn run_one(
         crate::run::run(&cases, &cfg, cancel, |r| on_case(&t.label, r)).map_err(|e| {
             TargetError::Run {
                 label: t.label.clone(),
-                message: e.to_string(),
+                source: e,
             }
         })?;
     if let Some(rerun) = &base.rerun {
