@@ -269,9 +269,10 @@ fn a_lab_file_points_a_pty_module_at_the_lab_and_the_password_never_shows() {
 #[test]
 fn run_warns_up_front_when_mail_checks_cannot_be_evaluated() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // A PTY nobody serves: the warnings come before the health check fails.
-    let pty = Pty::open(None).expect("a PTY");
-    let warn = |extra: &[&str], lab: Option<&str>| {
+    // Each run on its own PTY nobody serves: the warnings come before the health check fails
+    // (after its resynchronisation attempts, ~14 s), so the four runs go in parallel.
+    let warn = |name: &str, extra: &[&str], lab: Option<&str>| {
+        let pty = Pty::open(None).expect("a PTY");
         let mut c = atconform();
         c.args(["run", "--quiet", "--profile", "ec25", "--port"])
             .arg(pty.slave_path())
@@ -279,7 +280,7 @@ fn run_warns_up_front_when_mail_checks_cannot_be_evaluated() {
             .env_remove("SMTP_SERVER")
             .env_remove("SMTP_PORT");
         if let Some(lab) = lab {
-            let p = dir.path().join("lab.toml");
+            let p = dir.path().join(format!("{name}.toml"));
             std::fs::write(&p, lab).expect("write");
             c.arg("--lab").arg(p);
         }
@@ -288,7 +289,8 @@ fn run_warns_up_front_when_mail_checks_cannot_be_evaluated() {
             .arg(corpus("quectel/2.2.2-qsmtpdst.scn"))
             .output()
             .expect("atconform runs");
-        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        drop(pty);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr).to_string();
         let warnings: Vec<String> = err
             .lines()
@@ -297,49 +299,66 @@ fn run_warns_up_front_when_mail_checks_cannot_be_evaluated() {
             .collect();
         assert!(
             err.lines().last().unwrap_or("").starts_with("NOT RUN: "),
-            "{err}"
+            "{name}: {err}"
         );
         warnings
     };
-    // No sink address: the module cannot know the ephemeral ports.
-    let w = warn(&[], None);
-    assert_eq!(w.len(), 1, "{w:?}");
+    let sink = ["--sink-listen", "127.0.0.1:2526"];
+    let (no_sink, defaults, elsewhere, pointed) = std::thread::scope(|s| {
+        // No sink address: the module cannot know the ephemeral ports.
+        let no_sink = s.spawn(|| warn("no-sink", &[], None));
+        // A sink address, but the manual's server and a port that is not the sink's.
+        let defaults = s.spawn(|| warn("defaults", &sink, None));
+        // The lab file points at another address than the sink's.
+        let elsewhere = s.spawn(|| {
+            warn(
+                "elsewhere",
+                &sink,
+                Some("[vars]\nSMTP_SERVER = \"192.0.2.7\"\nSMTP_PORT = 2526\n"),
+            )
+        });
+        // Pointed at the sink: nothing to warn about.
+        let pointed = s.spawn(|| {
+            warn(
+                "pointed",
+                &sink,
+                Some("[vars]\nSMTP_SERVER = \"127.0.0.1\"\nSMTP_PORT = 2526\n"),
+            )
+        });
+        let join = |h: std::thread::ScopedJoinHandle<'_, Vec<String>>| h.join().expect("run");
+        (
+            join(no_sink),
+            join(defaults),
+            join(elsewhere),
+            join(pointed),
+        )
+    });
+    assert_eq!(no_sink.len(), 1, "{no_sink:?}");
     assert!(
-        w[0].starts_with(
+        no_sink[0].starts_with(
             "warning: 1 case(s) check the delivered mail (@mail/@smtp), but no sink address was given"
         ),
-        "{w:?}"
+        "{no_sink:?}"
     );
-    // A sink address, but the manual's server and a port that is not the sink's.
-    let w = warn(&["--sink-listen", "127.0.0.1:2526"], None);
-    assert_eq!(w.len(), 2, "{w:?}");
+    assert_eq!(defaults.len(), 2, "{defaults:?}");
     assert!(
-        w.iter()
+        defaults
+            .iter()
             .any(|l| l.contains("SMTP_PORT is 25 but --sink-listen is port 2526")),
-        "{w:?}"
+        "{defaults:?}"
     );
     assert!(
-        w.iter()
+        defaults
+            .iter()
             .any(|l| l.contains("SMTP_SERVER is the scenarios' default smtp.163.com")),
-        "{w:?}"
+        "{defaults:?}"
     );
-    // The lab file points at another address than the sink's.
-    let w = warn(
-        &["--sink-listen", "127.0.0.1:2526"],
-        Some("[vars]\nSMTP_SERVER = \"192.0.2.7\"\nSMTP_PORT = 2526\n"),
-    );
-    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(elsewhere.len(), 1, "{elsewhere:?}");
     assert!(
-        w[0].contains("SMTP_SERVER is 192.0.2.7, not the sink's address 127.0.0.1"),
-        "{w:?}"
+        elsewhere[0].contains("SMTP_SERVER is 192.0.2.7, not the sink's address 127.0.0.1"),
+        "{elsewhere:?}"
     );
-    // Pointed at the sink: nothing to warn about.
-    let w = warn(
-        &["--sink-listen", "127.0.0.1:2526"],
-        Some("[vars]\nSMTP_SERVER = \"127.0.0.1\"\nSMTP_PORT = 2526\n"),
-    );
-    assert!(w.is_empty(), "{w:?}");
-    drop(pty);
+    assert!(pointed.is_empty(), "{pointed:?}");
 }
 
 #[test]
