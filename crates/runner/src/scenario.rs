@@ -1159,4 +1159,50 @@ mod tests {
         assert_eq!(m.now().since_origin(), at);
         assert_eq!(m.read_available(), b"\r\n+QIURC: \"pdpdeact\",1\r\n");
     }
+
+    /// The network-fault names live twice (a scenario's `@fault`, at-scenario; `emulate
+    /// --fault` and the fault-control port, at-mailer, which the loader must not depend on):
+    /// the two grammars accept the same names, mean the same faults, and read each other's.
+    #[test]
+    fn scenario_and_mailer_read_the_same_network_faults() {
+        use at_scenario::ClientStage;
+        let mut names: Vec<String> = at_scenario::NetFault::PLAIN_NAMES
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let stages = ClientStage::ALL
+            .iter()
+            .map(|s| s.name())
+            .chain(at_mailer::Stage::ALL.iter().map(|s| s.name()));
+        for stage in stages {
+            for kind in ["reset", "stall", "drop"] {
+                names.push(format!("{kind}@{stage}"));
+            }
+        }
+        for bad in [
+            "",
+            "reset",
+            "reset@",
+            "stall@nowhere",
+            "dns@connect",
+            "Stall@auth",
+        ] {
+            names.push(bad.to_string());
+        }
+        let mut accepted = 0;
+        for name in &names {
+            let scenario = name.parse::<at_scenario::NetFault>().ok();
+            let mailer = name.parse::<at_mailer::NetFault>().ok();
+            assert_eq!(scenario.map(net_fault), mailer, "{name:?}");
+            let Some(f) = scenario else { continue };
+            accepted += 1;
+            let written = net_fault(f).to_string();
+            assert_eq!(written.parse::<at_scenario::NetFault>(), Ok(f), "{written}");
+            assert_eq!(
+                f.to_string().parse::<at_mailer::NetFault>(),
+                Ok(net_fault(f))
+            );
+        }
+        assert_eq!(accepted, 4 + 2 * 2 * ClientStage::ALL.len(), "{names:?}");
+    }
 }
